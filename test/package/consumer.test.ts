@@ -1,0 +1,71 @@
+// The package as another project sees it: `import { chan } from "wirechan"` resolved through
+// package.json `exports` to the built dist/, in JavaScript and in TypeScript (.d.ts files).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+let project = "";
+
+const consumerJs = `
+import { chan, xf } from "wirechan";
+const ch = chan(2, xf.map((n) => n * 10));
+await ch.put(1);
+await ch.put(2);
+ch.close();
+const got = [];
+for await (const v of ch) got.push(v);
+console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]) }));
+`;
+
+const consumerTs = `
+import { chan, type Channel, xf } from "wirechan";
+const ch: Channel<string, number> = chan<string, number>(1, xf.map((n: number) => String(n)));
+const taken: Promise<string | undefined> = ch.take();
+void taken;
+// @ts-expect-error -- a Channel<string, number> refuses a string put
+void ch.put("not a number");
+`;
+
+describe("the built package, imported by name from another project", () => {
+  before(async () => {
+    assert.ok(
+      existsSync(join(root, "dist/index.js")) && existsSync(join(root, "dist/index.d.ts")),
+      "dist/ is missing: run `npm run build` first (npm test does)",
+    );
+    project = await mkdtemp(join(tmpdir(), "wirechan-consumer-"));
+    await mkdir(join(project, "node_modules"));
+    await symlink(root, join(project, "node_modules/wirechan"), "dir");
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", type: "module", private: true }));
+    await writeFile(join(project, "consumer.mjs"), consumerJs);
+    await writeFile(join(project, "consumer.ts"), consumerTs);
+    await writeFile(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: [] },
+        files: ["consumer.ts"],
+      }),
+    );
+  });
+
+  after(async () => {
+    if (project !== "") await rm(project, { recursive: true, force: true });
+  });
+
+  it("runs `import { chan, xf } from \"wirechan\"` in plain Node", async () => {
+    const { stdout } = await run(process.execPath, ["consumer.mjs"], { cwd: project });
+    assert.deepEqual(JSON.parse(stdout), { got: [10, 20], seq: [7, 8] });
+  });
+
+  it("type-checks against the published .d.ts files", async () => {
+    const tsc = join(root, "node_modules/typescript/bin/tsc");
+    await run(process.execPath, [tsc, "-p", project], { cwd: project });
+  });
+});
