@@ -56,7 +56,9 @@ async function mergeLoop<T>(chs: ReadonlyArray<Channel<T, unknown>>, out: Channe
 
 /**
  * Splits `ch` by `pred`: values for which it is true go to the first channel, the others to
- * the second. Both close when `ch` closes. Buffers default to unbuffered.
+ * the second. Both close when `ch` closes. Buffers default to unbuffered. As core.async, the
+ * split stops taking from `ch` (closing neither output) once a put is refused because its
+ * target is closed, like {@link pipe}.
  */
 export function split<T>(
   pred: (value: T) => boolean,
@@ -78,7 +80,7 @@ async function splitLoop<T>(pred: (value: T) => boolean, ch: Channel<T, unknown>
       no.close();
       return;
     }
-    await (pred(value) ? yes : no).put(value);
+    if (!(await (pred(value) ? yes : no).put(value))) return;
   }
 }
 

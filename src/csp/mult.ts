@@ -32,6 +32,8 @@ export function mult<T>(source: Channel<T, unknown>): Mult<T> {
 class MultImpl<T> implements Mult<T> {
   private readonly taps = new Map<Channel<unknown, T>, boolean>();
   private sourceClosed = false;
+  /** @internal called when removing closed taps left none, so pub can forget the topic. */
+  onEmpty: (() => void) | null = null;
 
   constructor(private readonly source: Channel<T, unknown>) {}
 
@@ -68,9 +70,11 @@ class MultImpl<T> implements Mult<T> {
       if (this.taps.size === 0) continue;
       const targets = [...this.taps.keys()];
       const accepted = await Promise.all(targets.map((ch) => putOrFalse(ch, value)));
+      let removed = false;
       for (let i = 0; i < targets.length; i++) {
-        if (!accepted[i]) this.taps.delete(targets[i] as Channel<unknown, T>);
+        if (!accepted[i]) removed = this.taps.delete(targets[i] as Channel<unknown, T>) || removed;
       }
+      if (removed && this.taps.size === 0) this.onEmpty?.();
     }
   }
 }

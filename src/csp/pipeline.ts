@@ -49,7 +49,8 @@ async function pumpOutputs<Out>(step: Channel<Out, unknown>, result: Channel<Out
 /**
  * Like {@link pipeline}, but each value is handed to `af(value, result)`, which starts
  * asynchronous work, puts its outputs on `result` and must close `result` when finished. At
- * most `n` jobs are in flight; outputs reach `to` in input order.
+ * most `n` jobs are in flight; outputs reach `to` in input order. If `af` throws, the returned
+ * promise rejects with that error and no further value is taken from `from`.
  */
 export function pipelineAsync<In, Out>(
   n: number,
@@ -75,9 +76,9 @@ async function runPipeline<In, Out>(
   job: Job<In, Out>,
 ): Promise<void> {
   const results = chan<Channel<Out>>(n - 1);
-  const feeding = feed(from, results, job);
-  await drainInOrder(results, to, close);
-  await feeding;
+  // Awaited together: if a job throws (say `af`), the feeding loop fails while the drain still
+  // waits, and that failure must reject the returned promise rather than go unhandled.
+  await Promise.all([drainInOrder(results, to, close), feed(from, results, job)]);
 }
 
 async function feed<In, Out>(from: Channel<In, unknown>, results: Channel<Channel<Out>>, job: Job<In, Out>): Promise<void> {

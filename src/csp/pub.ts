@@ -25,8 +25,8 @@ interface TopicEntry<T> {
  * subscriber of its topic before the next goes out; a buffer lets a slow topic lag without
  * holding up the others, until it fills.
  *
- * Unlike core.async, a topic whose last subscriber leaves is forgotten (its channel closed),
- * so a pub with many short-lived topics keeps no memory for them.
+ * Unlike core.async, a topic whose last subscriber leaves (by `unsub`, or found closed) is
+ * forgotten (its channel closed), so a pub with many short-lived topics keeps no memory for them.
  */
 export function pub<T, Topic>(
   source: Channel<T, unknown>,
@@ -64,7 +64,12 @@ class PubImpl<T, Topic> implements Pub<T, Topic> {
       const topicCh = chan<T>(this.bufFn(topic));
       const m = new MultImpl(topicCh);
       spawn(m.run(), "pub topic");
-      entry = { ch: topicCh, mult: m };
+      const created: TopicEntry<T> = { ch: topicCh, mult: m };
+      // A subscriber that closed its channel has left too: forget the topic if it was the last.
+      m.onEmpty = () => {
+        if (this.topics.get(topic) === created) this.forget(topic, created);
+      };
+      entry = created;
       this.topics.set(topic, entry);
     }
     return entry.mult.tap(ch, close);
