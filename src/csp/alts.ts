@@ -55,14 +55,24 @@ export function alts<T, D = never>(ops: ReadonlyArray<AltOp<T>>, options?: AltsO
     }
   }
   if (hasDefault) return Promise.resolve({ value: options.default as D, channel: "default" });
-  return new Promise<AltsResult<T, D>>((resolve, reject) => {
-    const flag = new AltFlag(resolve as (r: { value: unknown; channel: unknown }) => void, reject);
-    parkAll(ops, flag, order);
-    if (signal !== undefined) {
-      flag.signal = signal;
-      signal.addEventListener("abort", flag);
-    }
+  let flag!: AltFlag;
+  const promise = new Promise<AltsResult<T, D>>((resolve, reject) => {
+    flag = new AltFlag(resolve as (r: { value: unknown; channel: unknown }) => void, reject);
   });
+  // Parked outside the executor: a full queue must throw synchronously, as from put/take,
+  // not reject; and the operations parked before it must go inert, or a later put or take
+  // on their channels would complete them and its value would vanish into a dead promise.
+  try {
+    parkAll(ops, flag, order);
+  } catch (error) {
+    flag.active = false;
+    throw error;
+  }
+  if (signal !== undefined) {
+    flag.signal = signal;
+    signal.addEventListener("abort", flag);
+  }
+  return promise;
 }
 
 function parkAll<T>(ops: ReadonlyArray<AltOp<T>>, flag: AltFlag, order: Uint32Array | null): void {

@@ -32,7 +32,8 @@ export class TooManyPendingError extends WirechanError {
       `No more than ${limit} pending ${kind} are allowed on a single channel. ` +
         (kind === "puts"
           ? "Give the channel a buffer, or a windowed one (slidingBuffer(n) or droppingBuffer(n)) if values may be dropped, or await each put before the next."
-          : "Await each take before starting the next, or fan the channel out with mult() and tap() instead of piling up readers."),
+          : // The spec asks both messages to suggest a windowed buffer; for readers it belongs on the taps.
+            "Await each take before starting the next, or fan the channel out with mult() and tap() instead of piling up readers, giving a slow tap a windowed buffer (slidingBuffer(n) or droppingBuffer(n)) if it may miss values."),
     );
     this.kind = kind;
     this.limit = limit;
