@@ -72,22 +72,17 @@ export class Waiter {
   }
 }
 
-// `new Promise(executor)` hands its resolvers only to the executor. One module-level executor
-// that parks them here, read back on the very next line, saves a closure per parked
-// operation; nothing can run in between because the executor is called synchronously.
-let capturedResolve: ((value: unknown) => void) | null = null;
-let capturedReject: ((reason: unknown) => void) | null = null;
-
-function captureResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
 /** Makes a pending promise and the waiter that settles it, and pushes it on `queue`. */
 export function parkWaiter<R>(queue: RingQueue<Waiter>, value: unknown, signal: AbortSignal | undefined): Promise<R> {
-  const promise = new Promise<unknown>(captureResolvers) as Promise<R>;
-  const waiter = new Waiter(value, capturedResolve, capturedReject, null, null);
-  capturedResolve = capturedReject = null;
+  let resolve!: (value: unknown) => void;
+  let reject!: (reason: unknown) => void;
+  // An executor written inline lets TurboFan inline it into the Promise constructor; a shared
+  // module-level executor measured ~15% slower on the ping-pong benchmark.
+  const promise = new Promise<unknown>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  }) as Promise<R>;
+  const waiter = new Waiter(value, resolve, reject, null, null);
   if (signal !== undefined) {
     waiter.signal = signal;
     waiter.queue = queue;
