@@ -30,83 +30,74 @@ function checkSize(n: number, what: string): void {
   }
 }
 
+/** The ring-backed buffers: they differ only in when they are full and what `add` drops. */
+abstract class RingBuffer<T> extends RingQueue<T> implements Buffer<T> {
+  constructor(
+    readonly size: number,
+    factory: string,
+  ) {
+    checkSize(size, factory);
+    super(Math.min(size, 32)); // grows on demand: buffer(1e6) costs nothing until it fills
+  }
+
+  abstract full(): boolean;
+  abstract add(value: T): void;
+
+  count(): number {
+    return this.length;
+  }
+
+  remove(): T {
+    return this.shift() as T;
+  }
+
+  close(): void {}
+}
+
 /** Holds up to `n` values; puts park while it is full. */
-export class FixedBuffer<T> extends RingQueue<T> implements Buffer<T> {
-  constructor(readonly size: number) {
-    checkSize(size, "buffer");
-    super(Math.min(size, 32));
+export class FixedBuffer<T> extends RingBuffer<T> {
+  constructor(size: number) {
+    super(size, "buffer");
   }
 
   full(): boolean {
     return this.length >= this.size;
   }
 
-  count(): number {
-    return this.length;
-  }
-
   add(value: T): void {
     this.push(value);
   }
-
-  remove(): T {
-    return this.shift() as T;
-  }
-
-  close(): void {}
 }
 
 /** Holds up to `n` values and silently drops new ones when full; puts never park. */
-export class DroppingBuffer<T> extends RingQueue<T> implements Buffer<T> {
-  constructor(readonly size: number) {
-    checkSize(size, "droppingBuffer");
-    super(Math.min(size, 32));
+export class DroppingBuffer<T> extends RingBuffer<T> {
+  constructor(size: number) {
+    super(size, "droppingBuffer");
   }
 
   full(): boolean {
     return false;
-  }
-
-  count(): number {
-    return this.length;
   }
 
   add(value: T): void {
     if (this.length < this.size) this.push(value);
   }
-
-  remove(): T {
-    return this.shift() as T;
-  }
-
-  close(): void {}
 }
 
 /** Holds the newest `n` values, dropping the oldest when full; puts never park. */
-export class SlidingBuffer<T> extends RingQueue<T> implements Buffer<T> {
-  constructor(readonly size: number) {
-    checkSize(size, "slidingBuffer");
-    super(Math.min(size, 32));
+export class SlidingBuffer<T> extends RingBuffer<T> {
+  constructor(size: number) {
+    super(size, "slidingBuffer");
   }
 
   full(): boolean {
     return false;
-  }
-
-  count(): number {
-    return this.length;
   }
 
   add(value: T): void {
     if (this.length >= this.size) this.shift();
     this.push(value);
   }
-
-  remove(): T {
-    return this.shift() as T;
-  }
-
-  close(): void {}
 }
 
 /**
