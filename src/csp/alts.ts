@@ -1,5 +1,6 @@
 import { type Channel, checkPutValue, PENDING } from "./channel.js";
 import { AltFlag, Waiter } from "./waiter.js";
+import { WirechanTypeError } from "./errors.js";
 
 /** A take from a channel, or a put of a value to it. */
 export type AltOp<T> = Channel<T, unknown> | readonly [Channel<unknown, T>, T];
@@ -36,7 +37,7 @@ export interface AltsResult<T, D = never> {
 export function alts<T, D = never>(ops: ReadonlyArray<AltOp<T>>, options?: AltsOptions<D>): Promise<AltsResult<T, D>> {
   const hasDefault = options !== undefined && "default" in options;
   const n = ops.length;
-  if (n === 0 && !hasDefault) throw new TypeError("alts needs at least one operation (or a default)");
+  if (n === 0 && !hasDefault) throw new WirechanTypeError("ERR_ALTS_NO_OPERATIONS", "alts needs at least one operation (or a default)");
   checkOps(ops);
   const signal = options?.signal;
   if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as unknown);
@@ -103,7 +104,7 @@ function checkOps<T>(ops: ReadonlyArray<AltOp<T>>): void {
   if (putTo === null || takeFrom === null) return;
   for (const channel of putTo) {
     if (takeFrom.has(channel)) {
-      throw new TypeError("alts cannot both put to and take from the same channel in one call");
+      throw new WirechanTypeError("ERR_ALTS_SAME_CHANNEL", "alts cannot both put to and take from the same channel in one call");
     }
   }
 }

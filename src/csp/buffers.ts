@@ -1,4 +1,5 @@
 import { RingQueue } from "./ring-queue.js";
+import { WirechanRangeError } from "./errors.js";
 
 /**
  * The storage behind a buffered channel (core.async's `Buffer` protocol). A channel adds to
@@ -24,7 +25,8 @@ export interface Buffer<T> {
 
 function checkSize(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(
+    throw new WirechanRangeError(
+      "ERR_BUFFER_SIZE",
       `${what}(n) needs a positive integer size, got ${String(n)}; use chan() (or chan(0)) for an unbuffered channel`,
     );
   }

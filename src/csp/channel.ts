@@ -1,5 +1,5 @@
 import { type Buffer, FixedBuffer, PromiseBuffer } from "./buffers.js";
-import { TooManyPendingError } from "./errors.js";
+import { TooManyPendingError, WirechanTypeError } from "./errors.js";
 import { RingQueue } from "./ring-queue.js";
 import { isReduced, type Transducer, type Transformer } from "./transducer-protocol.js";
 import { isInactive, parkWaiter, type Waiter } from "./waiter.js";
@@ -30,7 +30,7 @@ const UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
 /** The transformer at the bottom of every channel transducer: it adds to the buffer. */
 const addToBuffer: Transformer<Buffer<unknown>, unknown> = {
   "@@transducer/init": () => {
-    throw new TypeError("a channel transducer cannot ask for an initial value");
+    throw new WirechanTypeError("ERR_NO_INIT", "a channel transducer cannot ask for an initial value");
   },
   "@@transducer/step": (buf, value) => {
     buf.add(value);
@@ -46,7 +46,7 @@ function reportTransducerError(error: unknown): undefined {
 
 export function checkPutValue(value: unknown): void {
   if (value === undefined) {
-    throw new TypeError("undefined cannot be put on a channel (it means \"closed\"); use null for an empty value");
+    throw new WirechanTypeError("ERR_UNDEFINED_PUT", "undefined cannot be put on a channel (it means \"closed\"); use null for an empty value");
   }
 }
 
@@ -79,7 +79,7 @@ export class Channel<T, In = T> {
     exHandler: ExHandler<T> | undefined,
   ) {
     if (xform !== undefined && buf === null) {
-      throw new TypeError("a channel with a transducer needs a buffer: chan(n, xform) with n >= 1");
+      throw new WirechanTypeError("ERR_XFORM_NEEDS_BUFFER", "a channel with a transducer needs a buffer: chan(n, xform) with n >= 1");
     }
     this.buf = buf as Buffer<unknown> | null;
     this.xform = xform === undefined ? null : (xform(addToBuffer as Transformer<Buffer<unknown>, T>) as Transformer<Buffer<unknown>, unknown>);

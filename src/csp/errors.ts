@@ -39,3 +39,25 @@ export class TooManyPendingError extends WirechanError {
     this.limit = limit;
   }
 }
+
+/** A wrong argument of a type the call cannot use: a `TypeError` with a `code` to switch on. */
+export class WirechanTypeError extends TypeError {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "TypeError";
+    this.code = code;
+  }
+}
+
+/** An argument outside the accepted range: a `RangeError` with a `code` to switch on. */
+export class WirechanRangeError extends RangeError {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "RangeError";
+    this.code = code;
+  }
+}

@@ -2,6 +2,7 @@ import { alts } from "./alts.js";
 import { type Channel, chan } from "./channel.js";
 import { slidingBuffer } from "./buffers.js";
 import { spawn } from "./spawn.js";
+import { WirechanTypeError } from "./errors.js";
 
 /** How an input of a mix is treated. */
 export interface MixAttrs {
@@ -73,7 +74,7 @@ class MixImpl<T> implements Mix<T> {
 
   soloMode(mode: SoloMode): void {
     if (mode !== "mute" && mode !== "pause") {
-      throw new TypeError(`soloMode must be "mute" or "pause", got ${String(mode)}`);
+      throw new WirechanTypeError("ERR_SOLO_MODE", `soloMode must be "mute" or "pause", got ${String(mode)}`);
     }
     this.mode = mode;
     this.changed.offer(true);

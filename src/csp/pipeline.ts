@@ -1,5 +1,6 @@
 import { type Channel, chan, type ExHandler } from "./channel.js";
 import type { Transducer } from "./transducer-protocol.js";
+import { WirechanRangeError } from "./errors.js";
 
 /**
  * Starts a job for one input value, writing its outputs to `result` and closing it when done.
@@ -9,7 +10,7 @@ type Job<In, Out> = (value: In, result: Channel<Out>) => void;
 
 function checkParallelism(n: number): void {
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`pipeline parallelism n must be a positive integer, got ${String(n)}`);
+    throw new WirechanRangeError("ERR_PIPELINE_PARALLELISM", `pipeline parallelism n must be a positive integer, got ${String(n)}`);
   }
 }
 

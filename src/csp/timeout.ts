@@ -1,4 +1,5 @@
 import { type Channel, chan } from "./channel.js";
+import { WirechanRangeError } from "./errors.js";
 
 /** Largest delay `setTimeout` honours; beyond it Node and browsers fire at once. */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -15,7 +16,7 @@ function closeChannel(channel: Channel<never>): void {
  */
 export function timeout(ms: number): Channel<never> {
   if (!(ms >= 0 && ms <= MAX_TIMEOUT_MS)) {
-    throw new RangeError(`timeout(ms) needs 0 <= ms <= ${MAX_TIMEOUT_MS}, got ${String(ms)}`);
+    throw new WirechanRangeError("ERR_TIMEOUT_DELAY", `timeout(ms) needs 0 <= ms <= ${MAX_TIMEOUT_MS}, got ${String(ms)}`);
   }
   const channel = chan<never>();
   setTimeout(closeChannel, ms, channel);

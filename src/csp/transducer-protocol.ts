@@ -6,6 +6,8 @@
  * channels, and ours run in their `transduce`.
  */
 
+import { WirechanTypeError } from "./errors.js";
+
 /** A reducing step with its start and completion arities, in the shared protocol. */
 export interface Transformer<Acc, In> {
   "@@transducer/init"(): Acc;
@@ -70,7 +72,7 @@ export function completing<Acc, In>(
 }
 
 function noInit(): never {
-  throw new TypeError("this reducing function has no init arity: pass an initial value");
+  throw new WirechanTypeError("ERR_NO_INIT", "this reducing function has no init arity: pass an initial value");
 }
 
 function identity<T>(x: T): T {

@@ -6,6 +6,7 @@
  */
 import { ensureReduced, isReduced, reduced, unreduced } from "./transducer-protocol.js";
 import type { Transducer, Transformer } from "./transducer-protocol.js";
+import { WirechanRangeError, WirechanTypeError } from "./errors.js";
 
 export {
   completing,
@@ -37,14 +38,14 @@ abstract class Wrapping<In, Out> implements Transformer<unknown, In> {
 
 function assertFunction(fn: string, arg: string, value: unknown): void {
   if (typeof value !== "function") {
-    throw new TypeError(`${fn}: ${arg} must be a function, got ${show(value)}`);
+    throw new WirechanTypeError("ERR_INVALID_ARGUMENT", `${fn}: ${arg} must be a function, got ${show(value)}`);
   }
 }
 
 function assertCount(fn: string, arg: string, value: unknown, min: 0 | 1): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
     const what = min === 0 ? "a non-negative integer" : "a positive integer";
-    throw new RangeError(`${fn}: ${arg} must be ${what}, got ${show(value)}`);
+    throw new WirechanRangeError("ERR_INVALID_COUNT", `${fn}: ${arg} must be ${what}, got ${show(value)}`);
   }
 }
 
@@ -442,7 +443,7 @@ class ArrayPush<A> implements Transformer<A[], A> {
 export function sequence<In, Out>(xform: Transducer<In, Out>, iterable: Iterable<In>): Out[] {
   assertFunction("sequence", "xform", xform);
   if (iterable == null || typeof (iterable as Partial<Iterable<In>>)[Symbol.iterator] !== "function") {
-    throw new TypeError(`sequence: iterable must be iterable, got ${show(iterable)}`);
+    throw new WirechanTypeError("ERR_NOT_ITERABLE", `sequence: iterable must be iterable, got ${show(iterable)}`);
   }
   const rf: Transformer<unknown, In> = xform(new ArrayPush<Out>());
   let acc: unknown = [];
