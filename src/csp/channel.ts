@@ -72,7 +72,7 @@ export class Channel<T, In = T> {
   /** The transducer's completion step has run (it must run exactly once). */
   private completed = false;
 
-  /** @internal use {@link chan}. */
+  /** Most code calls {@link chan} or {@link promiseChan}, which build the buffer from a size. */
   constructor(
     buf: Buffer<T> | null,
     xform: Transducer<In, T> | undefined,
