@@ -1,24 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { alts, chan, type Channel, MAX_PENDING, TooManyPendingError } from "../../src/index.js";
-
-/** Lets every queued microtask and one macrotask turn run. */
-function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Whether `p` is still unsettled after everything already queued has run. */
-async function isPending(p: Promise<unknown>): Promise<boolean> {
-  const marker = Symbol("pending");
-  const result = await Promise.race([
-    p.then(
-      () => null,
-      () => null,
-    ),
-    tick().then(() => marker),
-  ]);
-  return result === marker;
-}
+import { isPending } from "../helpers/async.js";
 
 /** A buffered channel already holding `values`. */
 function holding<T>(size: number, ...values: T[]): Channel<T> {

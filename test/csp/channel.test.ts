@@ -1,31 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { alts, chan, type Channel, isChannel, MAX_PENDING, MAX_TIMEOUT_MS, promiseChan, timeout, TooManyPendingError, WirechanError, xf } from "../../src/index.js";
-
-/** Lets every queued microtask and one macrotask turn run. */
-function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Whether `p` is still unsettled after everything already queued has run. */
-async function isPending(p: Promise<unknown>): Promise<boolean> {
-  const marker = Symbol("pending");
-  const result = await Promise.race([
-    p.then(
-      () => null,
-      () => null,
-    ),
-    tick().then(() => marker),
-  ]);
-  return result === marker;
-}
-
-/** Takes until the channel reports closed-and-drained. */
-async function drainAll<T>(ch: Channel<T, unknown>): Promise<T[]> {
-  const out: T[] = [];
-  for (let v = await ch.take(); v !== undefined; v = await ch.take()) out.push(v);
-  return out;
-}
+import { alts, chan, isChannel, MAX_PENDING, MAX_TIMEOUT_MS, promiseChan, timeout, TooManyPendingError, WirechanError, xf } from "../../src/index.js";
+import { drainAll, isPending } from "../helpers/async.js";
 
 function range(n: number, from = 0): number[] {
   return Array.from({ length: n }, (_, i) => from + i);

@@ -2,7 +2,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  type Channel,
   chan,
   into,
   merge,
@@ -17,35 +16,7 @@ import {
   type Transformer,
   xf,
 } from "../../src/index.js";
-
-/** Lets the event loop turn a few times, so every background loop that can progress does. */
-async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Takes every value until the channel is closed and drained. */
-async function drain<T>(ch: Channel<T, unknown>): Promise<T[]> {
-  const out: T[] = [];
-  for (let v = await ch.take(); v !== undefined; v = await ch.take()) out.push(v);
-  return out;
-}
-
-/** Every value currently takeable without waiting. */
-function pollAll<T>(ch: Channel<T, unknown>): T[] {
-  const out: T[] = [];
-  for (let v = ch.poll(); v !== undefined; v = ch.poll()) out.push(v);
-  return out;
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function track<T>(p: Promise<T>): { readonly done: boolean; readonly value: T | undefined } {
-  const state: { done: boolean; value: T | undefined } = { done: false, value: undefined };
-  void p.then((v) => {
-    state.done = true;
-    state.value = v;
-  });
-  return state;
-}
+import { drainAll as drain, pollAll, settle, track } from "../helpers/async.js";
 
 describe("pipe", () => {
   it("returns `to`", () => {

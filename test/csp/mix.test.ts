@@ -2,27 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Channel, chan, mix, type MixAttrs, onto, type SoloMode } from "../../src/index.js";
-
-/** Lets the event loop turn a few times, so every background loop that can progress does. */
-async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Every value currently takeable without waiting. */
-function pollAll<T>(ch: Channel<T, unknown>): T[] {
-  const out: T[] = [];
-  for (let v = ch.poll(); v !== undefined; v = ch.poll()) out.push(v);
-  return out;
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function track(p: Promise<unknown>): { readonly done: boolean } {
-  const state = { done: false };
-  void p.then(() => {
-    state.done = true;
-  });
-  return state;
-}
+import { pollAll, settle, track } from "../helpers/async.js";
 
 /**
  * Whether the mix is reading `input` right now: an unbuffered input accepts an offer only

@@ -1,28 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Channel, chan, into, mult, onto, slidingBuffer } from "../../src/index.js";
-
-/** Lets the event loop turn a few times, so every background loop that can progress does. */
-async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Every value currently takeable without waiting. */
-function pollAll<T>(ch: Channel<T, unknown>): T[] {
-  const out: T[] = [];
-  for (let v = ch.poll(); v !== undefined; v = ch.poll()) out.push(v);
-  return out;
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function track(p: Promise<unknown>): { readonly done: boolean } {
-  const state = { done: false };
-  void p.then(() => {
-    state.done = true;
-  });
-  return state;
-}
+import { chan, into, mult, onto, slidingBuffer } from "../../src/index.js";
+import { pollAll, settle, track } from "../helpers/async.js";
 
 /** The number of taps, read from the implementation (removal of a closed tap is not otherwise visible). */
 function tapCount(m: unknown): number {

@@ -2,23 +2,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Channel, chan, into, pipeline, pipelineAsync, toChan, type Transducer, xf } from "../../src/index.js";
-
-/** Lets the event loop turn a few times, so every background loop that can progress does. */
-async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
+import { settle, track } from "../helpers/async.js";
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function track(p: Promise<unknown>): { readonly done: boolean } {
-  const state = { done: false };
-  void p.then(() => {
-    state.done = true;
-  });
-  return state;
 }
 
 /** Runs a pipeline over `inputs` and collects what reaches `to`. */

@@ -1,0 +1,50 @@
+// Small async helpers shared by the channel tests: letting the event loop run, and looking at
+// channels and promises without blocking on them.
+import type { Channel } from "../../src/index.js";
+
+/** Lets every queued microtask and one macrotask turn run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Lets the event loop turn a few times, so every background loop that can progress does. */
+export async function settle(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await tick();
+}
+
+/** Whether `p` is still unsettled after everything already queued has run. */
+export async function isPending(p: Promise<unknown>): Promise<boolean> {
+  const marker = Symbol("pending");
+  const result = await Promise.race([
+    p.then(
+      () => null,
+      () => null,
+    ),
+    tick().then(() => marker),
+  ]);
+  return result === marker;
+}
+
+/** Takes every value until the channel is closed and drained. */
+export async function drainAll<T>(ch: Channel<T, unknown>): Promise<T[]> {
+  const out: T[] = [];
+  for (let v = await ch.take(); v !== undefined; v = await ch.take()) out.push(v);
+  return out;
+}
+
+/** Every value currently takeable without waiting. */
+export function pollAll<T>(ch: Channel<T, unknown>): T[] {
+  const out: T[] = [];
+  for (let v = ch.poll(); v !== undefined; v = ch.poll()) out.push(v);
+  return out;
+}
+
+/** Tracks whether a promise has settled (and with what value), without awaiting it. */
+export function track<T>(p: Promise<T>): { readonly done: boolean; readonly value: T | undefined } {
+  const state: { done: boolean; value: T | undefined } = { done: false, value: undefined };
+  void p.then((v) => {
+    state.done = true;
+    state.value = v;
+  });
+  return state;
+}
