@@ -151,8 +151,9 @@ ${libraryList}
 Each (library, case) pair runs in a fresh \`node\` process on a plain .mjs file (no TypeScript loader in the
 measured process), ${input.runs} times. Runs are interleaved: every round runs every library once per case, with
 the library order rotated between rounds, so machine noise is spread over all libraries. Inside each
-process a warm-up of 10% of the count runs on fresh channels before the timed run. Every number below is
-the median of ${input.runs} fresh-process runs, and every run checked its sum (warm-up and timed part) against
+process a warm-up of 10% of the count runs on fresh channels, then 5 timed repetitions, each on fresh
+channels; a process reports the median rate of its 5. Every number below is the median of ${input.runs}
+fresh-process runs, and every repetition checked its sum (warm-up and timed parts) against
 0 + 1 + ... + (n - 1); the parent re-checks it and would have failed the benchmark on a wrong sum, a
 non-zero exit or a ${CHILD_TIMEOUT_MS / 1000} s timeout.
 
