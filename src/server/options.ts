@@ -1,0 +1,72 @@
+/** Which origins may talk to the server: see {@link CorsOptions.origin}. */
+export type CorsOrigin = true | string | readonly string[] | RegExp | ((origin: string) => boolean);
+
+/** Cross-origin access, answered on preflight `OPTIONS` and on every HTTP transport. */
+export interface CorsOptions {
+  /**
+   * Allowed origins: `true` for any, an exact origin (`"https://app.example"`), a list, a
+   * RegExp tested against the whole `Origin` header, or a predicate.
+   */
+  origin: CorsOrigin;
+  /** Send `Access-Control-Allow-Credentials: true` (cookies, auth). Default false. */
+  credentials?: boolean;
+  /** Seconds a browser may cache a preflight answer. Default 600. */
+  maxAge?: number;
+  /** Response headers scripts may read. Default none. */
+  exposedHeaders?: readonly string[];
+  /** Request headers allowed in a preflight. Default: whatever the preflight asks for. */
+  allowedHeaders?: readonly string[];
+  /** Methods allowed in a preflight. Default GET, HEAD, POST, OPTIONS. */
+  methods?: readonly string[];
+}
+
+/** Options of `createServer` and `runServer`. Every default is in {@link serverDefaults}. */
+export interface ServerOptions {
+  /**
+   * Cross-origin access for HTTP transports and WebSocket upgrades. Default `false`:
+   * same-origin only (a request whose `Origin` differs from its `Host` is refused with 403;
+   * requests without `Origin`, such as curl's, are allowed). An origin, list, RegExp or
+   * predicate is shorthand for `{ origin }`.
+   */
+  cors?: false | CorsOrigin | CorsOptions;
+  /** Largest WebSocket message or HTTP request body, in bytes (1009 / 413 beyond). Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Open connections at once; beyond, 503 with `Retry-After`. Default 10,000. */
+  maxConnections?: number;
+  /** Seconds a client is told to wait in `Retry-After` when `maxConnections` is reached. Default 5. */
+  retryAfter?: number;
+  /**
+   * A connection that shows no sign of life for this long is closed, in ms: WebSocket clients
+   * are pinged at half this interval and dropped without a pong; idle HTTP sockets time out.
+   * Default 60,000.
+   */
+  idleTimeout?: number;
+  /**
+   * Outbound bytes one connection may have queued but not yet flushed. Beyond, the client is
+   * too slow: it is closed (WebSocket code 1008, reason "slow reader") rather than buffered
+   * without end. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Interval of the SSE comment heartbeat, in ms; 0 turns it off. Default 15,000. */
+  sseHeartbeat?: number;
+  /** How long `close()` waits for connections to finish before destroying them, in ms. Default 5,000. */
+  closeTimeout?: number;
+  /** Negotiate permessage-deflate on WebSockets. Default false (it costs CPU and memory per socket). */
+  perMessageDeflate?: boolean;
+}
+
+/** The defaults of {@link ServerOptions}. */
+export const serverDefaults = {
+  cors: false,
+  maxMessageSize: 1024 * 1024,
+  maxConnections: 10_000,
+  retryAfter: 5,
+  idleTimeout: 60_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  sseHeartbeat: 15_000,
+  closeTimeout: 5_000,
+  perMessageDeflate: false,
+} as const satisfies Required<ServerOptions>;
+
+/** Options with every default filled in. */
+export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors"> & { cors: false | CorsOptions };

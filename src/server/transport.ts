@@ -1,0 +1,65 @@
+import type { CloseStatus, Connection } from "./connection.js";
+
+/**
+ * The contract between the server and each transport adapter (websocket, sse, http). The
+ * server picks the adapter per request, wires CORS and limits, counts connections, and on
+ * shutdown tells every connection to go away; the adapter owns its socket.
+ */
+export interface ServerConnection extends Connection {
+  /**
+   * Server shutdown: close with "going away" (WebSocket 1001; HTTP and SSE end their
+   * response), reporting `{ by: "server", code: 1001 }` to `onClose`. Idempotent.
+   */
+  goAway(): void;
+  /** Destroys the socket at once (after `closeTimeout`), reporting like `goAway` if not yet closed. */
+  destroy(): void;
+}
+
+/** What every adapter needs from the server's options. */
+export interface AdapterOptions {
+  /** Outbound bytes allowed in flight before the client counts as a slow reader. */
+  maxBufferedBytes: number;
+  /** Headers added to every HTTP response this connection writes (CORS). */
+  extraHeaders: Readonly<Record<string, string>>;
+}
+
+/** Status reported when the server ends a connection itself. */
+export const closedByServer: CloseStatus = { by: "server", code: 1000, reason: "" };
+/** Status reported on server shutdown. */
+export const serverGoingAway: CloseStatus = { by: "server", code: 1001, reason: "server shutting down" };
+/** Status reported when an HTTP or SSE client vanished (its socket closed under us). */
+export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
+/** Status reported when a slow reader is dropped. */
+export const slowReader: CloseStatus = { by: "server", code: 1008, reason: "slow reader" };
+
+/**
+ * The `onClose` bookkeeping every adapter shares: listeners registered before or after the
+ * close, called at most once each, with the first status.
+ */
+export class CloseNotifier {
+  private status: CloseStatus | null = null;
+  private readonly listeners: Array<(status: CloseStatus) => void> = [];
+
+  get closed(): boolean {
+    return this.status !== null;
+  }
+
+  add(fn: (status: CloseStatus) => void): void {
+    if (this.status !== null) queueMicrotask(() => fn(this.status as CloseStatus));
+    else this.listeners.push(fn);
+  }
+
+  /** Records the status and calls the listeners; later calls do nothing. Returns whether this was the first. */
+  fire(status: CloseStatus): boolean {
+    if (this.status !== null) return false;
+    this.status = status;
+    for (const fn of this.listeners.splice(0)) {
+      try {
+        fn(status);
+      } catch (error) {
+        console.error("wirechan: an onClose listener threw:", error);
+      }
+    }
+    return true;
+  }
+}
