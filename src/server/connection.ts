@@ -47,7 +47,7 @@ export interface CloseStatus {
   by: "server" | "client";
   /**
    * The WebSocket close code (1000 normal, 1001 going away, 1006 gone without a close frame,
-   * 1007 bad UTF-8, 1009 too big, 1013 slow reader …). HTTP and SSE connections use the same
+   * 1007 bad UTF-8, 1008 slow reader, 1009 too big …). HTTP and SSE connections use the same
    * codes: 1000 when ended normally, 1001 on server shutdown, 1006 when the client vanished.
    */
   code: number;

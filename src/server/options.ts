@@ -69,4 +69,4 @@ export const serverDefaults = {
 } as const satisfies Required<ServerOptions>;
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors"> & { cors: false | CorsOptions };
+export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors">;

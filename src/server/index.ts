@@ -1,0 +1,8 @@
+// wirechan/server: Node only. The Connection layer (http-kit's contract over WebSocket, SSE
+// and plain HTTP) and the server that routes requests to handlers.
+export type { CloseStatus, Connection, RequestInfo, ResponseParts, SendData, SseEvent, Transport } from "./connection.js";
+export { type CorsOptions, type CorsOrigin, serverDefaults, type ServerOptions } from "./options.js";
+export { PayloadTooLargeError, type ServerRequest, withChannel } from "./request.js";
+export { createServer, type Handler, type ListenOptions, runServer, type ServerHandle, WirechanServer } from "./server.js";
+export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
+export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";

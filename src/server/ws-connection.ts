@@ -1,0 +1,321 @@
+// The WebSocket adapter: one `ws` socket seen through the Connection contract, with the
+// limits the server promises (slow readers, idle clients, oversized or malformed input).
+import { WebSocketServer } from "ws";
+import type { RawData, WebSocket } from "ws";
+import { WirechanTypeError } from "../csp/errors.js";
+import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
+import { CloseNotifier, closedByServer, serverGoingAway, slowReader } from "./transport.js";
+import type { AdapterOptions, ServerConnection } from "./transport.js";
+
+/** Most messages kept for a connection that has no `onReceive` listener yet. */
+export const maxQueuedMessages = 1024;
+
+/**
+ * How long a slow reader's close frame may sit behind its unread backlog before the socket is
+ * destroyed: the client has already shown it is not reading, so waiting longer only holds
+ * `maxBufferedBytes` of memory.
+ */
+export const slowReaderGraceMs = 1_000;
+
+/** Status reported when messages piled up with no `onReceive` listener to take them. */
+export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason: "too many unread messages" };
+
+/** Status reported when a client stopped answering pings (a half-open socket). */
+export const idleTimedOut: CloseStatus = { by: "client", code: 1006, reason: "idle timeout" };
+
+/** Node's timers turn any delay beyond this into 1 ms. */
+const maxTimerDelay = 2 ** 31 - 1;
+
+/** The close codes `ws` sends for its documented receive errors, when its own tag is unreadable. */
+const closeCodeOfWsError: Readonly<Record<string, number>> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+};
+
+/**
+ * The `ws` server every WebSocket connection is accepted through: call
+ * `wss.handleUpgrade(req, socket, head, cb)` and, synchronously in `cb`, {@link createWsConnection}.
+ * Messages over `maxMessageSize` bytes close the socket with 1009 and invalid UTF-8 with 1007
+ * (`ws` enforces both). `maxMessageSize` 0 means no limit: that is how `ws` reads `maxPayload` 0.
+ * Throws nothing of its own.
+ */
+export function createWsServer(options: { maxMessageSize: number; perMessageDeflate: boolean }): WebSocketServer {
+  return new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageSize,
+    perMessageDeflate: options.perMessageDeflate,
+    skipUTF8Validation: false,
+    // The server keeps its own set of connections; a second one in ws would only cost memory.
+    clientTracking: false,
+  });
+}
+
+/**
+ * Wraps an accepted `ws` socket as a {@link ServerConnection}. Call it synchronously in the
+ * `handleUpgrade` callback, so no event of the socket is missed.
+ *
+ * - `send(data, close = false)`: strings go as text frames, bytes as binary frames (not copied:
+ *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
+ *   headers and SSE fields are ignored). Returns false once closing, and false when this send
+ *   pushed `bufferedAmount` past `options.maxBufferedBytes`: the client is then closed with
+ *   1008 "slow reader" and destroyed if its close frame has not gone out after
+ *   {@link slowReaderGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
+ * - `onReceive`: every listener gets every message from its registration on; messages that
+ *   arrive before the first listener are kept (at most {@link maxQueuedMessages} or
+ *   `maxBufferedBytes` bytes, beyond which the connection closes with {@link receiveQueueFull})
+ *   and handed to every listener registered in the same tick as the first.
+ * - Half-open clients: pinged every `idleTimeout / 2` ms; one that sent nothing (pong, ping or
+ *   message) during a whole interval is destroyed and reported as {@link idleTimedOut}.
+ *   `idleTimeout` 0 turns this off. The same check bounds a closing handshake the client
+ *   never answers.
+ * - `onClose` fires once the socket is gone (or at once when it is destroyed here), with the
+ *   status of whoever started the close: `close()` → 1000, `goAway()` → 1001, input `ws`
+ *   rejected → `{ by: "server", code: 1007 | 1009 | 1002 …, reason: <ws error message> }`, a
+ *   client close → its code and reason (1005 without a code, 1006 without a close frame).
+ */
+export function createWsConnection(
+  ws: WebSocket,
+  request: RequestInfo,
+  options: AdapterOptions & { idleTimeout: number },
+): ServerConnection {
+  return new WsConnection(ws, request, options);
+}
+
+type Message = string | Uint8Array;
+type Listener = (message: Message) => void;
+
+class WsConnection implements ServerConnection {
+  readonly transport = "websocket" as const;
+  readonly isWebSocket = true;
+  private readonly notifier = new CloseNotifier();
+  private readonly inbox: Inbox;
+  /** Why the connection is ending, set by whichever side started first; reported when the socket is gone. */
+  private ending: CloseStatus | null = null;
+  /** Whether the client showed any sign of life since the last heartbeat. */
+  private alive = true;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private slowReaderTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly request: RequestInfo,
+    private readonly options: AdapterOptions & { idleTimeout: number },
+  ) {
+    this.inbox = new Inbox(options.maxBufferedBytes);
+    ws.on("message", (data: RawData, isBinary: boolean) => this.handleMessage(data, isBinary));
+    ws.on("ping", () => this.markAlive());
+    ws.on("pong", () => this.markAlive());
+    // Without this listener an invalid frame from any client would crash the process.
+    ws.on("error", (error: Error) => this.handleError(error));
+    ws.on("close", (code: number, reason: Buffer) => this.handleClose(code, reason));
+    this.startHeartbeat();
+  }
+
+  get isOpen(): boolean {
+    return this.ending === null && this.ws.readyState === this.ws.OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  send(data: SendData, close = false): boolean {
+    if (!this.isOpen) return false;
+    const payload = payloadOf(data);
+    if (payload !== undefined) this.ws.send(payload, { binary: typeof payload !== "string" });
+    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.dropSlowReader();
+      return false;
+    }
+    if (close) this.beginClose(closedByServer);
+    return true;
+  }
+
+  close(): boolean {
+    if (!this.isOpen) return false;
+    this.beginClose(closedByServer);
+    return true;
+  }
+
+  goAway(): void {
+    if (this.isOpen) this.beginClose(serverGoingAway);
+  }
+
+  destroy(): void {
+    this.terminate(serverGoingAway);
+  }
+
+  onReceive(fn: Listener): void {
+    this.inbox.listen(fn);
+  }
+
+  onClose(fn: (status: CloseStatus) => void): void {
+    this.notifier.add(fn);
+  }
+
+  private beginClose(status: CloseStatus): void {
+    this.ending = status;
+    this.ws.close(status.code, status.reason);
+  }
+
+  /** Destroys the socket and reports at once: after `terminate` no close frame can arrive. */
+  private terminate(status: CloseStatus): void {
+    this.ending ??= status;
+    this.ws.terminate();
+    this.finish(this.ending);
+  }
+
+  private dropSlowReader(): void {
+    this.beginClose(slowReader);
+    // The close frame is queued behind the very backlog the client is not reading.
+    this.slowReaderTimer = setTimeout(() => this.terminate(slowReader), slowReaderGraceMs);
+    this.slowReaderTimer.unref();
+  }
+
+  private startHeartbeat(): void {
+    const idleTimeout = this.options.idleTimeout;
+    if (!(idleTimeout > 0)) return;
+    this.heartbeat = setInterval(() => this.checkAlive(), Math.min(idleTimeout / 2, maxTimerDelay));
+    this.heartbeat.unref();
+  }
+
+  private checkAlive(): void {
+    if (this.alive && false) {
+      this.terminate(idleTimedOut);
+      return;
+    }
+    this.alive = false;
+    // While closing no ping may be sent; the client's close frame or data then counts instead.
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  private markAlive(): void {
+    this.alive = true;
+  }
+
+  private handleMessage(data: RawData, isBinary: boolean): void {
+    this.markAlive();
+    // After a terminate, ws may still parse bytes that were already read; onClose came first.
+    if (this.notifier.closed) return;
+    const bytes = bytesOf(data);
+    const message = isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes.toString("utf8");
+    if (!this.inbox.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
+  }
+
+  private handleError(error: Error): void {
+    // ws has already sent its close frame (or ended the socket); only the report is ours.
+    this.ending ??= statusOfWsError(error);
+  }
+
+  private handleClose(code: number, reason: Buffer): void {
+    this.finish(this.ending ?? { by: "client", code, reason: reason.toString("utf8") });
+  }
+
+  private finish(status: CloseStatus): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.slowReaderTimer !== null) clearTimeout(this.slowReaderTimer);
+    this.heartbeat = null;
+    this.slowReaderTimer = null;
+    this.notifier.fire(status);
+  }
+}
+
+/**
+ * The `onReceive` side: listeners, and a bounded backlog for messages that arrive before the
+ * first listener (handlers often register after an `await`).
+ */
+class Inbox {
+  private readonly listeners: Listener[] = [];
+  private backlog: Message[] = [];
+  private backlogBytes = 0;
+  /** The backlog is handed over in a microtask, so every listener of that tick gets it. */
+  private handoverPending = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  listen(fn: Listener): void {
+    this.listeners.push(fn);
+    if (this.listeners.length === 1 && this.backlog.length > 0) {
+      this.handoverPending = true;
+      queueMicrotask(() => this.handOver());
+    }
+  }
+
+  /** Delivers or keeps `message`; false when the backlog is full and the message was dropped. */
+  push(message: Message, size: number): boolean {
+    if (this.listeners.length > 0 && !this.handoverPending) {
+      this.deliver(message);
+      return true;
+    }
+    if (this.backlog.length >= maxQueuedMessages || this.backlogBytes + size > this.maxBytes) return false;
+    this.backlog.push(message);
+    this.backlogBytes += size;
+    return true;
+  }
+
+  private handOver(): void {
+    this.handoverPending = false;
+    const backlog = this.backlog;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    for (const message of backlog) this.deliver(message);
+  }
+
+  private deliver(message: Message): void {
+    // A copy: a listener may register another one while being called.
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(message);
+      } catch (error) {
+        // Thrown into ws's socket handler it would crash the process; one bad listener must not.
+        console.error("wirechan: an onReceive listener threw:", error);
+      }
+    }
+  }
+}
+
+/** The payload a WebSocket frame carries for `data`, or undefined when there is none (`{ status }`). */
+function payloadOf(data: SendData): string | Uint8Array | undefined {
+  if (typeof data === "string" || data instanceof Uint8Array) return data;
+  if (typeof data !== "object" || data === null) throw invalidSendData(data);
+  const payload = "data" in data ? data.data : data.body;
+  if (payload === undefined && !("data" in data)) return undefined;
+  if (typeof payload === "string" || payload instanceof Uint8Array) return payload;
+  throw invalidSendData(payload);
+}
+
+function invalidSendData(value: unknown): WirechanTypeError {
+  const kind = value === null ? "null" : typeof value;
+  return new WirechanTypeError(
+    "ERR_WS_SEND_DATA",
+    `a WebSocket can send a string, a Uint8Array, { body } or { data } holding one of those; got ${kind}`,
+  );
+}
+
+/** ws hands over Buffers by default; the other shapes only appear with another `binaryType`. */
+function bytesOf(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return data;
+}
+
+/**
+ * How to report an error `ws` emitted. Receive errors (bad UTF-8, too big, protocol
+ * violations) come after ws has sent a close frame with its own code, which it tags the error
+ * with; its later 'close' event says 1006 because it stops reading, so the code comes from here.
+ * Other errors (a failed deflate) end the socket without a close frame: 1006.
+ */
+function statusOfWsError(error: Error): CloseStatus {
+  return { by: "server", code: closeCodeOf(error), reason: error.message };
+}
+
+function closeCodeOf(error: Error): number {
+  const tag = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === "status-code");
+  const tagged: unknown = tag === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[tag];
+  if (typeof tagged === "number") return tagged;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code !== "string") return 1006;
+  return closeCodeOfWsError[code] ?? (code.startsWith("WS_ERR_") ? 1002 : 1006);
+}
