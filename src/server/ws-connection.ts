@@ -182,7 +182,7 @@ class WsConnection implements ServerConnection {
   }
 
   private checkAlive(): void {
-    if (this.alive && false) {
+    if (!this.alive) {
       this.terminate(idleTimedOut);
       return;
     }
