@@ -16,17 +16,24 @@ let project = "";
 
 const consumerJs = `
 import { chan, xf } from "wirechan";
+import { runServer } from "wirechan/server";
+const server = await runServer(() => ({ body: "pong" }));
+const pong = await (await fetch(server.url)).text();
+await server.close();
 const ch = chan(2, xf.map((n) => n * 10));
 await ch.put(1);
 await ch.put(2);
 ch.close();
 const got = [];
 for await (const v of ch) got.push(v);
-console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]) }));
+console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]), pong }));
 `;
 
 const consumerTs = `
 import { chan, type Channel, xf } from "wirechan";
+import { type Connection, withChannel, type Handler } from "wirechan/server";
+const echo: Handler = (req) => withChannel(req, (conn: Connection) => conn.onReceive((m) => conn.send(m)));
+void echo;
 const ch: Channel<string, number> = chan<string, number>(1, xf.map((n: number) => String(n)));
 const taken: Promise<string | undefined> = ch.take();
 void taken;
@@ -43,13 +50,15 @@ describe("the built package, imported by name from another project", () => {
     project = await mkdtemp(join(tmpdir(), "wirechan-consumer-"));
     await mkdir(join(project, "node_modules"));
     await symlink(root, join(project, "node_modules/wirechan"), "dir");
+    // wirechan/server's types name node:http, so a consumer has @types/node, as a Node app does.
+    await symlink(join(root, "node_modules/@types"), join(project, "node_modules/@types"), "dir");
     await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", type: "module", private: true }));
     await writeFile(join(project, "consumer.mjs"), consumerJs);
     await writeFile(join(project, "consumer.ts"), consumerTs);
     await writeFile(
       join(project, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: [] },
+        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: ["node"] },
         files: ["consumer.ts"],
       }),
     );
@@ -59,13 +68,15 @@ describe("the built package, imported by name from another project", () => {
     if (project !== "") await rm(project, { recursive: true, force: true });
   });
 
-  it("runs `import { chan, xf } from \"wirechan\"` in plain Node", async () => {
+  it("runs `import { chan, xf } from \"wirechan\"` and wirechan/server in plain Node", async () => {
     const { stdout } = await run(process.execPath, ["consumer.mjs"], { cwd: project });
-    assert.deepEqual(JSON.parse(stdout), { got: [10, 20], seq: [7, 8] });
+    assert.deepEqual(JSON.parse(stdout), { got: [10, 20], seq: [7, 8], pong: "pong" });
   });
 
   it("type-checks against the published .d.ts files", async () => {
     const tsc = join(root, "node_modules/typescript/bin/tsc");
-    await run(process.execPath, [tsc, "-p", project], { cwd: project });
+    await run(process.execPath, [tsc, "-p", project], { cwd: project }).catch((error: { stdout?: string }) => {
+      assert.fail(`tsc rejected the consumer:\n${error.stdout ?? String(error)}`);
+    });
   });
 });
