@@ -6,3 +6,4 @@ export { PayloadTooLargeError, type ServerRequest, withChannel } from "./request
 export { createServer, type Handler, type ListenOptions, runServer, type ServerHandle, WirechanServer } from "./server.js";
 export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
+export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";

@@ -14,7 +14,11 @@ export interface SseAdapterOptions extends AdapterOptions {
 }
 
 /** An SSE connection, which also knows the last event id a reconnecting client saw. */
-export type SseConnection = ServerConnection & { readonly lastEventId: string | undefined };
+export type SseConnection = ServerConnection & {
+  readonly lastEventId: string | undefined;
+  /** @internal see SseResponseConnection.sendFrame */
+  sendFrame(frame: Uint8Array): boolean;
+};
 
 /** Largest delay `setInterval` honours; beyond, node fires after 1 ms instead. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -49,6 +53,15 @@ class SseResponseConnection extends ResponseConnection implements SseConnection 
       return true;
     }
     return frame === undefined ? true : this.write(frame);
+  }
+
+  /**
+   * @internal Writes an event already framed by `encodeSseEvent`: how a broadcast frames
+   * once and writes the same bytes to every stream. False once closed (or dropped as slow).
+   */
+  sendFrame(frame: Uint8Array): boolean {
+    if (this.notifier.closed) return false;
+    return this.write(frame);
   }
 
   protected endResponse(): void {

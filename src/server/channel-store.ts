@@ -1,0 +1,296 @@
+// Groups of connections with an attachment each, and broadcast to a group: http-kit's
+// ChannelStore (seed 003), over every transport of the Connection contract.
+import { WirechanError, WirechanRangeError } from "../csp/errors.js";
+import type { Connection, ResponseParts, SendData } from "./connection.js";
+import { encodeSseEvent } from "./sse-codec.js";
+
+/**
+ * Named groups of connections, each member with an attachment (whatever the handler wants
+ * handed back at broadcast time: a user id, a `since` cursor …). Transport-agnostic: a member
+ * may be a WebSocket, an SSE stream or a plain HTTP long-poll, and the store sends to each the
+ * way its transport needs. {@link MemoryChannelStore} keeps groups in this process; stores that
+ * span processes (Redis, NATS) implement the same interface.
+ */
+export interface ChannelStore<A = unknown> {
+  /**
+   * Adds `conn` to `group` with `attachment`; adding it again replaces the attachment. The
+   * connection leaves every group by itself when it closes. Throws what the store's limits
+   * say (see {@link MemoryChannelStore.addToGroup}), having added nothing.
+   */
+  addToGroup(group: string, conn: Connection, attachment: A): void;
+  /** Removes `conn` from `group`; nothing happens if it was not a member. */
+  removeFromGroup(group: string, conn: Connection): void;
+  /**
+   * Sends `fn(conn, attachment)` to every open member of `group` (WebSocket and SSE members
+   * with `send(data, false)`; plain HTTP members get a long-poll answer and leave their
+   * groups). `undefined` from `fn` skips that member. A member whose `fn` or `send` throws is
+   * reported with `console.error` and skipped; the others still get theirs. Returns how many
+   * members were sent to.
+   */
+  broadcast(group: string, fn: (conn: Connection, attachment: A) => SendData | undefined): number;
+  /**
+   * Sends one payload, encoded once, to every open member of `group`: the same text or bytes
+   * for all, framed per transport as `broadcast` does. Returns how many members were sent to.
+   */
+  broadcastEncoded(group: string, payload: string | Uint8Array): number;
+  /** Members of `group` (0 for a group that does not exist). */
+  members(group: string): number;
+  /** Groups with at least one member. */
+  groups(): number;
+}
+
+/** Limits of a {@link MemoryChannelStore}; defaults in {@link memoryChannelStoreDefaults}. */
+export interface MemoryChannelStoreOptions {
+  /** Groups at once. Default 100,000. */
+  maxGroups?: number;
+  /** Members of one group at once. Default 100,000. */
+  maxMembersPerGroup?: number;
+}
+
+/** The defaults of {@link MemoryChannelStoreOptions}. */
+export const memoryChannelStoreDefaults = {
+  maxGroups: 100_000,
+  maxMembersPerGroup: 100_000,
+} as const satisfies Required<MemoryChannelStoreOptions>;
+
+/** Which limit a {@link GroupLimitError} hit: the option that raises it. */
+export type GroupLimit = keyof MemoryChannelStoreOptions;
+
+/** Thrown by `addToGroup` past `maxGroups` or `maxMembersPerGroup`; nothing was added. */
+export class GroupLimitError extends WirechanError {
+  /** The option that sets the limit. */
+  readonly option: GroupLimit;
+  /** The limit that was hit. */
+  readonly limit: number;
+  /** The group the connection was to join. */
+  readonly group: string;
+
+  constructor(option: GroupLimit, limit: number, group: string) {
+    super(
+      "ERR_GROUP_LIMIT",
+      option === "maxGroups"
+        ? `cannot create group ${quote(group)}: the channel store already has ${limit} groups (maxGroups). ` +
+            "Raise the MemoryChannelStore option maxGroups, or remove members from groups no longer used."
+        : `cannot add to group ${quote(group)}: it already has ${limit} members (maxMembersPerGroup). ` +
+            "Raise the MemoryChannelStore option maxMembersPerGroup, or spread the members over several groups.",
+    );
+    this.option = option;
+    this.limit = limit;
+    this.group = group;
+  }
+}
+
+/** The head of every long-poll answer: http-kit's store answers in JSON. */
+const jsonHeaders: Readonly<Record<string, string>> = { "content-type": "application/json; charset=utf-8" };
+
+/**
+ * A {@link ChannelStore} in this process's memory. `broadcast` reaches only the connections
+ * added here: with several server processes behind a balancer, each has its own members and a
+ * broadcast in one never reaches the others (that is what the Redis and NATS stores are for).
+ *
+ * How each member is sent to:
+ * - WebSocket and SSE members: `conn.send(data, false)`; they stay in their groups.
+ * - Plain HTTP members (`transport` `"http"`) are all taken for long-polls waiting for their
+ *   answer: the Connection contract does not say whether a handler started streaming one. Each
+ *   gets `{ status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body }`
+ *   with `send(…, true)`, which ends the response, and leaves all its groups. A string or bytes
+ *   becomes the body as it is: it is taken to be JSON the caller already encoded (seed 003
+ *   json-encodes a map; encoding it again would wrap it in quotes). `{ data }` sends its data
+ *   as the body; `{ status, headers, body }` is sent with its own status and headers on top of
+ *   those defaults. An HTTP member that was streaming (`send(x, false)`) gets the same
+ *   treatment: its head is already out, so the body becomes the last chunk of its stream. To
+ *   push many broadcasts over plain HTTP, use SSE.
+ *
+ * A connection that closes, from either side, leaves all its groups at once. Groups that lose
+ * their last member are deleted.
+ */
+export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
+  readonly options: Readonly<Required<MemoryChannelStoreOptions>>;
+  private readonly byGroup = new Map<string, Map<Connection, A>>();
+  /** The groups of each member, so a closing connection leaves them without a scan of every group. */
+  private readonly groupsOf = new Map<Connection, Set<string>>();
+  /**
+   * Connections whose `onClose` already has our listener. The contract cannot remove a
+   * listener, so one that leaves and rejoins must not get a second.
+   */
+  private readonly watched = new WeakSet<Connection>();
+
+  /** Throws a `RangeError` (`ERR_CHANNEL_STORE_OPTION`) for a limit that is not a positive integer. */
+  constructor(options: MemoryChannelStoreOptions = {}) {
+    this.options = resolveOptions(options);
+  }
+
+  /**
+   * Adds `conn` to `group` with `attachment`, or replaces the attachment of a member. A
+   * connection that is already closed is not added: it would never leave. Throws a
+   * {@link GroupLimitError} (`ERR_GROUP_LIMIT`), adding nothing, when `group` is new and there
+   * are already `maxGroups` groups, or when `conn` is new to `group` and it already has
+   * `maxMembersPerGroup` members.
+   */
+  addToGroup(group: string, conn: Connection, attachment: A): void {
+    if (!conn.isOpen) return;
+    let members = this.byGroup.get(group);
+    if (members === undefined) {
+      if (this.byGroup.size >= this.options.maxGroups) throw new GroupLimitError("maxGroups", this.options.maxGroups, group);
+      members = new Map();
+      this.byGroup.set(group, members);
+    } else if (!members.has(conn) && members.size >= this.options.maxMembersPerGroup) {
+      throw new GroupLimitError("maxMembersPerGroup", this.options.maxMembersPerGroup, group);
+    }
+    members.set(conn, attachment);
+    let groups = this.groupsOf.get(conn);
+    if (groups === undefined) {
+      groups = new Set();
+      this.groupsOf.set(conn, groups);
+    }
+    groups.add(group);
+    if (!this.watched.has(conn)) {
+      this.watched.add(conn);
+      conn.onClose(() => this.leaveAll(conn));
+    }
+  }
+
+  removeFromGroup(group: string, conn: Connection): void {
+    const members = this.byGroup.get(group);
+    if (members === undefined || !members.delete(conn)) return;
+    if (members.size === 0) this.byGroup.delete(group);
+    const groups = this.groupsOf.get(conn);
+    groups?.delete(group);
+    if (groups?.size === 0) this.groupsOf.delete(conn);
+  }
+
+  /** See {@link ChannelStore.broadcast}; how each transport is sent to: {@link MemoryChannelStore}. */
+  broadcast(group: string, fn: (conn: Connection, attachment: A) => SendData | undefined): number {
+    return this.sendToEach(group, function sendFromFn(conn, attachment, longPoll) {
+      const data = fn(conn, attachment);
+      if (data === undefined) return false;
+      return conn.send(longPoll ? longPollAnswer(data) : data, longPoll);
+    });
+  }
+
+  /**
+   * One payload to every open member, encoded once. It is taken to be what `broadcast`'s `fn`
+   * would return for every member (JSON text for long-poll members, who get it as the body of
+   * the same 200 JSON answer, its UTF-8 bytes made once). SSE members get the same event
+   * bytes, framed once. WebSocket members all get the very same object (a string as a text
+   * frame, bytes as a binary frame); `ws` still masks nothing on the server side but frames
+   * per socket, a header of a few bytes.
+   */
+  broadcastEncoded(group: string, payload: string | Uint8Array): number {
+    const encoded = new EncodedPayload(payload);
+    return this.sendToEach(group, function sendPayload(conn, _attachment, longPoll) {
+      if (longPoll) return conn.send(encoded.longPollAnswer, true);
+      if (hasSendFrame(conn)) return conn.sendFrame(encoded.sseFrame);
+      return conn.send(conn.transport === "sse" ? encoded.text : payload);
+    });
+  }
+
+  members(group: string): number {
+    return this.byGroup.get(group)?.size ?? 0;
+  }
+
+  groups(): number {
+    return this.byGroup.size;
+  }
+
+  /**
+   * Calls `deliver` for every open member (long-poll members are answered and leave their
+   * groups) and counts the deliveries that went out.
+   */
+  private sendToEach(group: string, deliver: (conn: Connection, attachment: A, longPoll: boolean) => boolean): number {
+    const members = this.byGroup.get(group);
+    if (members === undefined) return 0;
+    let sent = 0;
+    // A snapshot: answering a long-poll removes its member mid-loop, and `fn` may add or remove.
+    for (const [conn, attachment] of [...members]) {
+      if (!conn.isOpen) continue;
+      const longPoll = isLongPoll(conn);
+      try {
+        if (deliver(conn, attachment, longPoll)) sent++;
+        // The adapter's onClose already did this; a connection of another kind might report later.
+        if (longPoll && !conn.isOpen) this.leaveAll(conn);
+      } catch (error) {
+        // One member's bad data (a CR in an SSE id, a bad header) must not cost the others theirs.
+        console.error(`wirechan: broadcast to group ${quote(group)} skipped a member (${conn.transport}):`, error);
+      }
+    }
+    return sent;
+  }
+
+  private leaveAll(conn: Connection): void {
+    for (const group of this.groupsOf.get(conn) ?? []) this.removeFromGroup(group, conn);
+  }
+}
+
+/** An SSE connection of ours, which can write a frame made once for many streams. */
+function hasSendFrame(conn: Connection): conn is Connection & { sendFrame(frame: Uint8Array): boolean } {
+  return typeof (conn as { sendFrame?: unknown }).sendFrame === "function";
+}
+
+/** The payload of `broadcastEncoded` in each form a transport needs, each made once and only if needed. */
+class EncodedPayload {
+  private textForm: string | undefined;
+  private answer: ResponseParts | undefined;
+
+  constructor(private readonly payload: string | Uint8Array) {}
+
+  private frame: Uint8Array | undefined;
+
+  /** The SSE event carrying the payload, framed and UTF-8 encoded once. */
+  get sseFrame(): Uint8Array {
+    this.frame ??= Buffer.from(encodeSseEvent({ data: this.text }), "utf8");
+    return this.frame;
+  }
+
+  get text(): string {
+    this.textForm ??= typeof this.payload === "string" ? this.payload : new TextDecoder().decode(this.payload);
+    return this.textForm;
+  }
+
+  get longPollAnswer(): ResponseParts {
+    this.answer ??= {
+      status: 200,
+      headers: jsonHeaders,
+      body: typeof this.payload === "string" ? new TextEncoder().encode(this.payload) : this.payload,
+    };
+    return this.answer;
+  }
+}
+
+/**
+ * Every plain HTTP member counts as a long-poll: whether a handler started streaming on it is
+ * not visible through the Connection contract.
+ */
+function isLongPoll(conn: Connection): boolean {
+  return conn.transport === "http";
+}
+
+/** A broadcast value as a long-poll answer: see {@link MemoryChannelStore}. */
+function longPollAnswer(data: SendData): ResponseParts {
+  if (typeof data === "string" || data instanceof Uint8Array) return { status: 200, headers: jsonHeaders, body: data };
+  if ("data" in data) return { status: 200, headers: jsonHeaders, body: data.data };
+  // The caller's headers come second: the adapter lowercases names in order, so its
+  // `Content-Type` replaces ours.
+  return { status: 200, ...data, headers: { ...jsonHeaders, ...data.headers } };
+}
+
+function resolveOptions(options: MemoryChannelStoreOptions): Required<MemoryChannelStoreOptions> {
+  const resolved = {
+    maxGroups: options.maxGroups ?? memoryChannelStoreDefaults.maxGroups,
+    maxMembersPerGroup: options.maxMembersPerGroup ?? memoryChannelStoreDefaults.maxMembersPerGroup,
+  };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new WirechanRangeError(
+        "ERR_CHANNEL_STORE_OPTION",
+        `MemoryChannelStore option ${key} must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got ${String(value)}`,
+      );
+    }
+  }
+  return resolved;
+}
+
+/** A group name for a message: group names often come from the request, so keep them short. */
+function quote(group: string): string {
+  return JSON.stringify(group.length > 64 ? `${group.slice(0, 64)}…` : group);
+}
