@@ -7,3 +7,4 @@ export { createServer, type Handler, type ListenOptions, runServer, type ServerH
 export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
+export { BodyConsumedError } from "./request.js";

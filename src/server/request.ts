@@ -14,6 +14,16 @@ export class PayloadTooLargeError extends WirechanError {
   }
 }
 
+/** The body was read before wirechan saw the request (a body parser mounted in front of it). */
+export class BodyConsumedError extends WirechanError {
+  constructor() {
+    super(
+      "ERR_BODY_CONSUMED",
+      "the request body was already read by something else: mount wirechan before body parsers (see docs/mounting.md)",
+    );
+  }
+}
+
 /** What a handler receives: the request, and the transport it would get from `withChannel`. */
 export interface ServerRequest extends RequestInfo {
   /** `"websocket"` for an upgrade, `"sse"` when it accepts `text/event-stream`, else `"http"`. */
@@ -25,8 +35,9 @@ export interface ServerRequest extends RequestInfo {
   /** The query parameters. */
   readonly query: URLSearchParams;
   /**
-   * Reads the whole body, at most `maxMessageSize` bytes; rejects with a
-   * {@link PayloadTooLargeError} beyond (the server then answers 413).
+   * Reads the whole body (once; later calls get the same promise), at most `maxMessageSize`
+   * bytes; rejects with a {@link PayloadTooLargeError} beyond (the server then answers 413),
+   * or a {@link BodyConsumedError} if something else read it first.
    */
   body(): Promise<Uint8Array>;
   /** The body as UTF-8 text; same limit. */
@@ -65,6 +76,8 @@ export function withChannel(req: ServerRequest, fn: (connection: Connection) => 
 export function makeServerRequest(raw: IncomingMessage, maxMessageSize: number): ServerRequest {
   const url = new URL(raw.url ?? "/", "http://localhost");
   const lastEventId = raw.headers["last-event-id"];
+  // Read once, however often the handler asks: the stream cannot be read twice.
+  let body: Promise<Uint8Array> | undefined;
   const req: ServerRequest = {
     method: raw.method ?? "GET",
     url: raw.url ?? "/",
@@ -75,8 +88,8 @@ export function makeServerRequest(raw: IncomingMessage, maxMessageSize: number):
     lastEventId: typeof lastEventId === "string" ? lastEventId : undefined,
     path: url.pathname,
     query: url.searchParams,
-    body: () => readBody(raw, maxMessageSize),
-    text: async () => new TextDecoder().decode(await readBody(raw, maxMessageSize)),
+    body: () => (body ??= readBody(raw, maxMessageSize)),
+    text: async () => new TextDecoder().decode(await (body ??= readBody(raw, maxMessageSize))),
   };
   takeovers.set(req, { fn: null });
   return req;
@@ -88,6 +101,12 @@ export function makeServerRequest(raw: IncomingMessage, maxMessageSize: number):
  */
 export function readBody(raw: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
+    if (raw.readableEnded || raw.readableDidRead) {
+      // Somebody (a body parser mounted before wirechan) read it already: waiting for 'end'
+      // would hang this handler and hold its connection slot for good.
+      reject(new BodyConsumedError());
+      return;
+    }
     const declared = Number(raw.headers["content-length"] ?? NaN);
     if (declared > limit) {
       raw.resume();
@@ -98,6 +117,7 @@ export function readBody(raw: IncomingMessage, limit: number): Promise<Uint8Arra
     raw.on("data", reader.onData);
     raw.once("end", reader.onEnd);
     raw.once("error", reader.onError);
+    raw.once("close", reader.onClose);
   });
 }
 
@@ -130,5 +150,10 @@ class BodyReader {
 
   readonly onError = (error: unknown): void => {
     this.reject(error);
+  };
+
+  /** The client went away mid-body: settle (after 'end' this rejection is ignored). */
+  readonly onClose = (): void => {
+    this.reject(new WirechanError("ERR_BODY_ABORTED", "the client closed the connection before sending the whole body"));
   };
 }

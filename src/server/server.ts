@@ -9,6 +9,7 @@ import { type CorsPolicy, corsResponseHeaders, isOriginAllowed, preflightRespons
 import { createHttpConnection } from "./http-connection.js";
 import { type ResolvedServerOptions, serverDefaults, type ServerOptions } from "./options.js";
 import { makeServerRequest, PayloadTooLargeError, type ServerRequest, takeovers } from "./request.js";
+import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 import { createWsConnection, createWsServer } from "./ws-connection.js";
@@ -72,6 +73,7 @@ export class WirechanServer {
   /** Servers we serve upgrades for, each with its listener (to detach on close). */
   private readonly attached = new Map<HttpServer, (raw: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   private ownServer: HttpServer | null = null;
+  private ownSockets: SocketTracker | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(options: ServerOptions = {}) {
@@ -99,6 +101,7 @@ export class WirechanServer {
     httpServer.keepAliveTimeout = Math.min(this.options.idleTimeout, 5_000);
     httpServer.headersTimeout = Math.max(httpServer.keepAliveTimeout + 1_000, 10_000);
     this.ownServer = httpServer;
+    this.ownSockets = new SocketTracker(httpServer);
     this.attach(httpServer);
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -266,7 +269,7 @@ export class WirechanServer {
     }, this.options.closeTimeout);
     timer.unref();
     await closed;
-    own?.closeIdleConnections();
+    this.ownSockets?.drain();
     await stopped;
     clearTimeout(timer);
     this.wss.close();

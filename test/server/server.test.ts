@@ -294,4 +294,39 @@ describe("close and attach", { timeout: 20_000 }, () => {
       await new Promise((resolve) => httpServer.close(resolve));
     }
   });
+
+  it("close() does not wait for a socket that connected and never sent a request (regression)", async () => {
+    // closeTimeout far beyond this test's timeout: waiting for it would fail the test.
+    const handle = await runServer(() => ({ body: "x" }), { closeTimeout: 600_000 });
+    const idle = connect(handle.port, "127.0.0.1");
+    await once(idle, "connect");
+    const idleClosed = once(idle, "close");
+    await handle.close();
+    await idleClosed;
+  });
+
+  it("a body already read by a parser in front answers an error instead of hanging (regression)", async () => {
+    const errors = mock.method(console, "error", () => {});
+    const server = createServer({ maxConnections: 1 }).route("/echo", async (req) => ({ body: await req.text() }));
+    const httpServer = createHttpServer((req, res) => {
+      req.resume(); // stands for a body parser mounted before wirechan
+      req.once("end", () => server.handle(req, res));
+    });
+    httpServer.listen(0, "127.0.0.1");
+    await once(httpServer, "listening");
+    const { port } = httpServer.address() as AddressInfo;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: "POST", body: "hi" });
+        assert.equal(res.status, 500, "the handler failed instead of waiting forever, and freed its slot");
+        await res.text();
+      }
+      assert.match(String(errors.mock.calls[0]?.arguments[1]), /body parsers/);
+    } finally {
+      errors.mock.restore();
+      await server.close();
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
+  });
 });

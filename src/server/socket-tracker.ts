@@ -1,0 +1,43 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/**
+ * Knows which sockets of a server are between requests, so a graceful stop can close those at
+ * once. node's `closeIdleConnections()` leaves alone a socket that connected and never sent a
+ * request (browsers and fetch open such spare sockets), which would hold `close()` for the
+ * whole `closeTimeout`.
+ */
+export class SocketTracker {
+  /** Every open socket, with the number of requests it is serving. */
+  private readonly sockets = new Map<Socket, number>();
+  private draining = false;
+
+  constructor(server: HttpServer) {
+    server.on("connection", this.onConnection);
+    server.on("request", this.onRequest);
+  }
+
+  /** From now on a socket is closed as soon as it has no request; those idle now close at once. */
+  drain(): void {
+    this.draining = true;
+    for (const [socket, busy] of this.sockets) if (busy === 0) socket.destroy();
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    this.sockets.set(socket, 0);
+    socket.once("close", () => this.sockets.delete(socket));
+  };
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+    res.once("close", () => this.requestDone(socket));
+  };
+
+  private requestDone(socket: Socket): void {
+    const busy = (this.sockets.get(socket) ?? 1) - 1;
+    if (!this.sockets.has(socket)) return;
+    this.sockets.set(socket, busy);
+    if (this.draining && busy === 0) socket.destroy();
+  }
+}
