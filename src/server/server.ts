@@ -149,7 +149,7 @@ export class WirechanServer {
       else writeResponse(res, { status: 404, body: "not found" }, {});
       return;
     }
-    void this.serveRequest(raw, res, handler);
+    this.serveRequest(raw, res, handler).catch((error: unknown) => failRequest(res, error));
   };
 
   private handlerFor(raw: IncomingMessage): Handler | null {
@@ -217,7 +217,10 @@ export class WirechanServer {
       rejectUpgrade(socket, refused);
       return;
     }
-    void this.serveUpgrade(raw, socket, head, handler);
+    this.serveUpgrade(raw, socket, head, handler).catch((error: unknown) => {
+      console.error("wirechan: serving a WebSocket upgrade failed:", error);
+      rejectUpgrade(socket, { status: 500, body: "internal server error" });
+    });
   }
 
   private async serveUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer, handler: Handler): Promise<void> {
@@ -274,6 +277,23 @@ export class WirechanServer {
     clearTimeout(timer);
     this.wss.close();
   }
+}
+
+/**
+ * Last resort for a request whose answer could not be written (a handler's header with a line
+ * break, a body of the wrong type): report it, answer 500 if nothing went out yet, and never
+ * leave a rejection that would end the process.
+ */
+function failRequest(res: ServerResponse, error: unknown): void {
+  console.error("wirechan: answering a request failed:", error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.removeHeader("content-type");
+  res.removeHeader("content-length");
+  res.statusCode = 500;
+  res.end("internal server error");
 }
 
 /** Whether the request came over TLS (an https server), for same-origin checks. */

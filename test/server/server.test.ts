@@ -90,6 +90,24 @@ describe("runServer and routes", { timeout: 20_000 }, () => {
     assert.equal(await (await fetch(`${handle.url}/c`)).text(), "any");
   });
 
+  it("an answer that cannot be written (bad header, body of the wrong type) is a 500, not a crash", async () => {
+    const errors = mock.method(console, "error", () => {});
+    try {
+      const handle = await serve((req) =>
+        req.path === "/header" ? { headers: { "x-bad": "a\nb" }, body: "x" } : { body: { not: "a body" } as unknown as string },
+      );
+      for (const path of ["/header", "/body"]) {
+        const res = await fetch(`${handle.url}${path}`);
+        assert.equal(res.status, 500, path);
+        assert.equal(await res.text(), "internal server error");
+      }
+      assert.equal(errors.mock.callCount(), 2);
+      assert.equal((await fetch(handle.url + "/header?again")).status, 500, "the server is still up");
+    } finally {
+      errors.mock.restore();
+    }
+  });
+
   it("withChannel twice on one request is a TypeError, answered 500", async () => {
     const errors = mock.method(console, "error", () => {});
     try {
