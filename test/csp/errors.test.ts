@@ -13,16 +13,7 @@ import {
   WirechanTypeError,
   xf,
 } from "../../src/index.js";
-
-/** Runs `f`, expecting it to throw synchronously; returns what it threw. */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a synchronous throw");
-}
+import { thrown } from "../helpers/async.js";
 
 describe("argument errors are the standard classes, with a code to switch on", () => {
   const cases: Array<[string, () => unknown, typeof WirechanTypeError | typeof WirechanRangeError, string]> = [

@@ -1,5 +1,6 @@
-// Small async helpers shared by the channel tests: letting the event loop run, and looking at
-// channels and promises without blocking on them.
+// Small helpers shared by the tests: letting the event loop run, looking at channels and
+// promises without blocking on them, and catching what a call throws.
+import assert from "node:assert/strict";
 import type { Channel } from "../../src/index.js";
 
 /** Lets every queued microtask and one macrotask turn run. */
@@ -47,4 +48,14 @@ export function track<T>(p: Promise<T>): { readonly done: boolean; readonly valu
     state.value = v;
   });
   return state;
+}
+
+/** Runs `f`, expecting it to throw synchronously; returns what it threw. */
+export function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  assert.fail("expected a synchronous throw");
 }

@@ -7,25 +7,9 @@ import { EventSource } from "eventsource";
 import WebSocket from "ws";
 import { GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults } from "../../src/server/channel-store.js";
 import { type Connection, runServer, type SendData, type ServerHandle, type ServerRequest, withChannel } from "../../src/server/index.js";
+import { AsyncQueue } from "../helpers/server.js";
 
 const TEST = { timeout: 20_000 };
-
-/** Values in arrival order, for whoever asks next. */
-class AsyncQueue<T> {
-  private readonly items: T[] = [];
-  private readonly waiters: Array<(item: T) => void> = [];
-
-  push(item: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter === undefined) this.items.push(item);
-    else waiter(item);
-  }
-
-  next(): Promise<T> {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
 /** Waits, a few ms at a time, until `condition` holds; fails after about 5 s. */
 async function until(condition: () => boolean, what: string): Promise<void> {

@@ -5,16 +5,7 @@ import { WirechanTypeError } from "../../src/csp/errors.js";
 import { corsResponseHeaders, isOriginAllowed, preflightResponse, resolveCors } from "../../src/server/cors.js";
 import type { CorsPolicy } from "../../src/server/cors.js";
 import type { ServerOptions } from "../../src/server/options.js";
-
-/** Runs `f`, expecting it to throw synchronously; returns what it threw. */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a synchronous throw");
-}
+import { thrown } from "../helpers/async.js";
 
 /** One policy of every origin shape, for checks that must hold whatever the policy. */
 function everyPolicy(): Array<[string, CorsPolicy]> {

@@ -1,66 +1,28 @@
 // The plain HTTP adapter against a real node:http server on 127.0.0.1, with fetch (and a raw
 // socket that never reads) as clients.
 import assert from "node:assert/strict";
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { connect } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, it } from "node:test";
-import type { CloseStatus, RequestInfo } from "../../src/server/connection.js";
+import type { CloseStatus } from "../../src/server/connection.js";
 import { createHttpConnection } from "../../src/server/http-connection.js";
 import type { AdapterOptions, ServerConnection } from "../../src/server/transport.js";
 import { settle } from "../helpers/async.js";
+import { AsyncQueue, BodyReader, CloseRecorder, nonReadingClient, requestInfo, TestHttpServer } from "../helpers/server.js";
 
 const TEST = { timeout: 10_000 };
 const CLIENT_TIMEOUT = 8_000;
 
-/** Values in arrival order, for whoever asks next. */
-class AsyncQueue<T> {
-  private readonly items: T[] = [];
-  private readonly waiters: Array<(item: T) => void> = [];
-
-  push(item: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter === undefined) this.items.push(item);
-    else waiter(item);
-  }
-
-  next(): Promise<T> {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
 /** A node:http server whose every request becomes a connection the test drives. */
-class Harness {
+class Harness extends TestHttpServer {
   readonly connections = new AsyncQueue<ServerConnection>();
-  private readonly server = createServer(this.onRequest.bind(this));
 
-  constructor(private readonly options: AdapterOptions) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  constructor(private readonly options: AdapterOptions) {
+    super();
   }
 
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  protected override onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.connections.push(createHttpConnection(req, res, requestInfo(req), this.options));
   }
-}
-
-function requestInfo(req: IncomingMessage): RequestInfo {
-  return { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, remoteAddress: req.socket.remoteAddress ?? "", raw: req };
 }
 
 async function startHarness(t: { after(fn: () => Promise<void>): void }, options: Partial<AdapterOptions> = {}): Promise<Harness> {
@@ -68,52 +30,6 @@ async function startHarness(t: { after(fn: () => Promise<void>): void }, options
   await harness.listen();
   t.after(() => harness.close());
   return harness;
-}
-
-/** Every status `onClose` reported, and the first one. */
-class CloseRecorder {
-  readonly statuses: CloseStatus[] = [];
-  readonly first: Promise<CloseStatus>;
-
-  constructor(connection: ServerConnection) {
-    this.first = new Promise((resolve) => {
-      connection.onClose((status) => {
-        this.statuses.push(status);
-        resolve(status);
-      });
-    });
-  }
-}
-
-/** Reads a response body as text, as far as the test needs. */
-class BodyReader {
-  text = "";
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-
-  constructor(response: Response) {
-    assert.ok(response.body, "the response has a body");
-    this.reader = response.body.getReader();
-  }
-
-  /** Reads until the text so far is `expected`; fails if the stream ends first. */
-  async until(expected: string): Promise<void> {
-    while (this.text.length < expected.length) {
-      const { done, value } = await this.reader.read();
-      if (done) assert.fail(`the body ended at ${JSON.stringify(this.text)}, expected ${JSON.stringify(expected)}`);
-      this.text += this.decoder.decode(value, { stream: true });
-    }
-    assert.equal(this.text, expected);
-  }
-
-  /** Reads to the end; rejects if the stream breaks. */
-  async toEnd(): Promise<string> {
-    for (;;) {
-      const { done, value } = await this.reader.read();
-      if (done) return this.text;
-      this.text += this.decoder.decode(value, { stream: true });
-    }
-  }
 }
 
 function get(url: string, init: RequestInit = {}): Promise<Response> {
@@ -244,13 +160,13 @@ describe("createHttpConnection: chunked streams", () => {
     assert.equal(res.headers.get("content-length"), null);
     assert.equal(res.headers.get("transfer-encoding"), "chunked");
     const body = new BodyReader(res);
-    await body.until("one ");
+    await body.untilText("one ");
 
     // Status and headers of later sends are ignored: the head is already out.
     assert.equal(conn.send({ status: 500, headers: { "x-late": "1" }, body: "two " }, false), true);
-    await body.until("one two ");
+    await body.untilText("one two ");
     assert.equal(conn.send(new TextEncoder().encode("three "), false), true);
-    await body.until("one two three ");
+    await body.untilText("one two three ");
     assert.equal(conn.isOpen, true);
 
     assert.equal(conn.send("four", true), true);
@@ -306,7 +222,7 @@ describe("createHttpConnection: closing", () => {
     const closes = new CloseRecorder(conn);
     conn.send("part", false);
     const body = new BodyReader(await pending);
-    await body.until("part");
+    await body.untilText("part");
     abort.abort();
     assert.deepEqual(await closes.first, { by: "client", code: 1006, reason: "" });
     assert.equal(conn.send("more", false), false);
@@ -316,13 +232,7 @@ describe("createHttpConnection: closing", () => {
 
   it("drops a client that does not read once more than maxBufferedBytes are queued", TEST, async (t) => {
     const h = await startHarness(t, { maxBufferedBytes: 64 * 1024 });
-    const socket = connect({ port: h.port, host: "127.0.0.1" });
-    t.after(() => {
-      socket.destroy();
-    });
-    socket.on("error", () => {}); // the server resets it
-    socket.pause(); // never reads: the kernel buffers fill, then node's
-    socket.write("GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    nonReadingClient(t, h.port, "GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const conn = await h.connections.next();
     const closes = new CloseRecorder(conn);
 
@@ -343,13 +253,7 @@ describe("createHttpConnection: closing", () => {
 
   it("lets a final answer larger than maxBufferedBytes drain: nothing can queue behind it", TEST, async (t) => {
     const h = await startHarness(t, { maxBufferedBytes: 64 * 1024 });
-    const socket = connect({ port: h.port, host: "127.0.0.1" });
-    t.after(() => {
-      socket.destroy();
-    });
-    socket.on("error", () => {});
-    socket.pause();
-    socket.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    nonReadingClient(t, h.port, "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const conn = await h.connections.next();
     const closes = new CloseRecorder(conn);
     assert.equal(conn.send(new Uint8Array(16 * 1024 * 1024)), true);
@@ -381,7 +285,7 @@ describe("createHttpConnection: closing", () => {
     const closes = new CloseRecorder(conn);
     conn.send("data", false);
     const body = new BodyReader(await pending);
-    await body.until("data");
+    await body.untilText("data");
     conn.goAway();
     assert.equal(await body.toEnd(), "data");
     assert.deepEqual(await closes.first, { by: "server", code: 1001, reason: "server shutting down" });
@@ -394,7 +298,7 @@ describe("createHttpConnection: closing", () => {
     const closes = new CloseRecorder(conn);
     conn.send("data", false);
     const body = new BodyReader(await pending);
-    await body.until("data");
+    await body.untilText("data");
     conn.destroy();
     await assert.rejects(body.toEnd());
     assert.deepEqual(await closes.first, { by: "server", code: 1001, reason: "server shutting down" });

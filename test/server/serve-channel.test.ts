@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { after, describe, it, mock } from "node:test";
+import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import { chan, mult } from "../../src/index.js";
-import { runServer, type ServerHandle, serveChannel } from "../../src/server/index.js";
+import { serveChannel } from "../../src/server/index.js";
 import { settle } from "../helpers/async.js";
+import { serverHandles } from "../helpers/server.js";
 
-const handles: ServerHandle[] = [];
-after(async () => {
-  await Promise.all(handles.map((h) => h.close()));
-});
-
-async function serve(...args: Parameters<typeof runServer>): Promise<ServerHandle> {
-  const handle = await runServer(...args);
-  handles.push(handle);
-  return handle;
-}
+const { serve } = serverHandles();
 
 /** Collects `n` message events (data and id) from an EventSource. */
 function collect(es: EventSource, n: number): Promise<Array<{ data: string; id: string }>> {

@@ -3,21 +3,13 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
-import { after, describe, it, mock } from "node:test";
+import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import WebSocket from "ws";
 import { type CloseStatus, type Connection, createServer, runServer, type ServerHandle, withChannel } from "../../src/server/index.js";
+import { serverHandles } from "../helpers/server.js";
 
-const handles: ServerHandle[] = [];
-after(async () => {
-  await Promise.all(handles.map((h) => h.close()));
-});
-
-async function serve(...args: Parameters<typeof runServer>): Promise<ServerHandle> {
-  const handle = await runServer(...args);
-  handles.push(handle);
-  return handle;
-}
+const { handles, serve } = serverHandles();
 
 function wsUrl(handle: ServerHandle, path = "/"): string {
   return handle.url.replace("http:", "ws:") + path;

@@ -1,35 +1,16 @@
 // The SSE adapter against a real node:http server on 127.0.0.1, with the `eventsource`
 // package's WHATWG EventSource, fetch (to see the wire text) and a raw socket that never reads.
 import assert from "node:assert/strict";
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { connect } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, it, mock } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventSource } from "eventsource";
-import type { CloseStatus, RequestInfo } from "../../src/server/connection.js";
 import { type SseAdapterOptions, type SseConnection, createSseConnection } from "../../src/server/sse-connection.js";
 import { settle } from "../helpers/async.js";
+import { type AfterHook, AsyncQueue, BodyReader, CloseRecorder, nonReadingClient, requestInfo, TestHttpServer } from "../helpers/server.js";
 
 const TEST = { timeout: 10_000 };
 const CLIENT_TIMEOUT = 8_000;
-
-/** Values in arrival order, for whoever asks next. */
-class AsyncQueue<T> {
-  private readonly items: T[] = [];
-  private readonly waiters: Array<(item: T) => void> = [];
-
-  push(item: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter === undefined) this.items.push(item);
-    else waiter(item);
-  }
-
-  next(): Promise<T> {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
 /** A connection the server made, with the node response under it (to watch its writes). */
 interface Accepted {
@@ -40,34 +21,22 @@ interface Accepted {
 type HarnessOptions = Omit<SseAdapterOptions, "lastEventId">;
 
 /** A node:http server whose every request becomes an SSE connection the test drives. */
-class Harness {
+class Harness extends TestHttpServer {
   readonly accepted = new AsyncQueue<Accepted>();
-  private readonly server = createServer(this.onRequest.bind(this));
 
-  constructor(private readonly options: HarnessOptions) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/events`;
+  constructor(private readonly options: HarnessOptions) {
+    super();
   }
 
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
+  override get url(): string {
+    return `${super.url}/events`;
   }
 
   async next(): Promise<SseConnection> {
     return (await this.accepted.next()).conn;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  protected override onRequest(req: IncomingMessage, res: ServerResponse): void {
     const header = req.headers["last-event-id"];
     const lastEventId = typeof header === "string" ? header : undefined;
     let conn: SseConnection;
@@ -80,14 +49,6 @@ class Harness {
     }
     this.accepted.push({ conn, res });
   }
-}
-
-function requestInfo(req: IncomingMessage): RequestInfo {
-  return { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, remoteAddress: req.socket.remoteAddress ?? "", raw: req };
-}
-
-interface AfterHook {
-  after(fn: () => void | Promise<void>): void;
 }
 
 async function startHarness(t: AfterHook, options: Partial<HarnessOptions> = {}): Promise<Harness> {
@@ -120,52 +81,6 @@ class Client {
     const queue = this.queues.get(type);
     assert.ok(queue, `listening for ${type}`);
     return queue.next();
-  }
-}
-
-/** Every status `onClose` reported, and the first one. */
-class CloseRecorder {
-  readonly statuses: CloseStatus[] = [];
-  readonly first: Promise<CloseStatus>;
-
-  constructor(connection: SseConnection) {
-    this.first = new Promise((resolve) => {
-      connection.onClose((status) => {
-        this.statuses.push(status);
-        resolve(status);
-      });
-    });
-  }
-}
-
-/** Reads a response body as text, as far as the test needs. */
-class BodyReader {
-  text = "";
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-
-  constructor(response: Response) {
-    assert.ok(response.body, "the response has a body");
-    this.reader = response.body.getReader();
-  }
-
-  /** Reads until `found(text so far)`; fails if the stream ends first. */
-  async until(found: (text: string) => boolean): Promise<string> {
-    while (!found(this.text)) {
-      const { done, value } = await this.reader.read();
-      if (done) assert.fail(`the stream ended at ${JSON.stringify(this.text)}`);
-      this.text += this.decoder.decode(value, { stream: true });
-    }
-    return this.text;
-  }
-
-  /** Reads to the end; rejects if the stream breaks. */
-  async toEnd(): Promise<string> {
-    for (;;) {
-      const { done, value } = await this.reader.read();
-      if (done) return this.text;
-      this.text += this.decoder.decode(value, { stream: true });
-    }
   }
 }
 
@@ -328,13 +243,7 @@ describe("createSseConnection: closing", () => {
 
   it("drops a client that does not read once more than maxBufferedBytes are queued", TEST, async (t) => {
     const h = await startHarness(t, { maxBufferedBytes: 64 * 1024 });
-    const socket = connect({ port: h.port, host: "127.0.0.1" });
-    t.after(() => {
-      socket.destroy();
-    });
-    socket.on("error", () => {}); // the server resets it
-    socket.pause(); // never reads: the kernel buffers fill, then node's
-    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+    nonReadingClient(t, h.port, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
     const conn = await h.next();
     const closes = new CloseRecorder(conn);
 
