@@ -120,6 +120,7 @@ export function renderReadme(input: ReportInput): string {
   return `# wirechan channel benchmark
 
 This file is written by \`bench/csp/run.ts\`; rerun the benchmark instead of editing it.
+The server fan-out benchmark (\`npm run bench:server\`) reports in [server/README.md](server/README.md).
 
 ## How to run
 

@@ -1,0 +1,304 @@
+// Renders the server benchmark: a plain-text table for the terminal and bench/server/README.md.
+import {
+  CASES,
+  CASE_TIMEOUT_MS,
+  FIXED_HZ,
+  FIXED_ROUNDS,
+  FIXED_WARMUP_ROUNDS,
+  IDLE_SETTLE_MS,
+  IMPLS,
+  MAX_MEASURE_MS,
+  MAX_WARMUP_MS,
+  MAX_WINDOW,
+  TARGETS,
+  implSpec,
+  type CaseName,
+  type ServerImpl,
+} from "./config.js";
+import type { MachineInfo } from "../csp/machine.js";
+import type { Measurement } from "./measure.js";
+
+export type Metric = "throughput" | "p50Ms" | "p99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
+
+export interface Row {
+  readonly caseName: CaseName;
+  readonly impl: ServerImpl;
+  readonly runs: readonly Measurement[];
+  /** Median of each metric over the runs; undefined when any run of the row failed. */
+  readonly median: Readonly<Record<Metric, number>> | undefined;
+}
+
+export interface TargetCheck {
+  readonly label: string;
+  readonly caseName: CaseName;
+  readonly ours: number | undefined;
+  readonly theirs: number | undefined;
+  readonly against: ServerImpl;
+  readonly ratio: number | undefined;
+  /** "min": the ratio must be at least `target`; "max": at most. */
+  readonly kind: "min" | "max";
+  readonly target: number;
+  readonly met: boolean | undefined;
+  readonly unit: string;
+}
+
+export interface ReportInput {
+  readonly rows: readonly Row[];
+  readonly checks: readonly TargetCheck[];
+  readonly runs: number;
+  readonly loadgens: number;
+  readonly machine: MachineInfo;
+  readonly versions: ReadonlyMap<string, string>;
+}
+
+const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms", "cpuUsPerDelivery", "cpuUsPerDeliveryMax", "rssPerClient"];
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function buildRows(measurements: readonly Measurement[], failed: ReadonlySet<string>, cases: readonly CaseName[]): Row[] {
+  const rows: Row[] = [];
+  for (const spec of CASES.filter((c) => cases.includes(c.name))) {
+    for (const impl of spec.impls) {
+      const runs = measurements.filter((m) => m.caseName === spec.name && m.impl === impl);
+      const complete = runs.length > 0 && !failed.has(rowKey(spec.name, impl));
+      const med = complete
+        ? (Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))])) as Record<Metric, number>)
+        : undefined;
+      rows.push({ caseName: spec.name, impl, runs, median: med });
+    }
+  }
+  return rows;
+}
+
+export function rowKey(caseName: CaseName, impl: ServerImpl): string {
+  return `${caseName}/${impl}`;
+}
+
+export function checkTargets(rows: readonly Row[]): TargetCheck[] {
+  const get = (caseName: CaseName, impl: ServerImpl, metric: Metric): number | undefined =>
+    rows.find((r) => r.caseName === caseName && r.impl === impl)?.median?.[metric];
+  const check = (
+    label: string,
+    caseName: CaseName,
+    ourImpl: ServerImpl,
+    against: ServerImpl,
+    metric: Metric,
+    kind: "min" | "max",
+    target: number,
+    unit: string,
+  ): TargetCheck => {
+    const ours = get(caseName, ourImpl, metric);
+    const theirs = get(caseName, against, metric);
+    const ratio = ours === undefined || theirs === undefined ? undefined : ours / theirs;
+    const met = ratio === undefined ? undefined : kind === "min" ? ratio >= target : ratio <= target;
+    return { label, caseName, ours, theirs, against, ratio, kind, target, met, unit };
+  };
+  const checks: TargetCheck[] = [];
+  const present = (c: CaseName): boolean => rows.some((r) => r.caseName === c);
+  for (const c of ["ws-1000", "ws-5000"] as const) {
+    if (!present(c)) continue;
+    checks.push(check("server CPU per delivery (10/s)", c, "wirechan-ws", "ws", "cpuUsPerDelivery", "max", TARGETS.cpuVsWs, "µs"));
+    checks.push(check("max-rate throughput", c, "wirechan-ws", "ws", "throughput", "min", TARGETS.throughputVsWs, "deliveries/s"));
+    checks.push(check("max-rate throughput", c, "wirechan-ws", "socketio", "throughput", "min", TARGETS.throughputVsSocketIo, "deliveries/s"));
+    checks.push(check("p99 latency (10/s)", c, "wirechan-ws", "ws", "p99Ms", "max", TARGETS.p99VsWs, "ms"));
+  }
+  if (present("ws-5000")) {
+    checks.push(check("RSS per idle connection", "ws-5000", "wirechan-ws", "ws", "rssPerClient", "max", TARGETS.memoryVsWs, "bytes"));
+  }
+  if (present("sse-1000")) {
+    checks.push(check("SSE max-rate throughput", "sse-1000", "wirechan-sse", "http-sse", "throughput", "min", TARGETS.sseThroughputVsPlain, "deliveries/s"));
+  }
+  return checks;
+}
+
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const fmt = {
+  throughput: (v: number) => int.format(Math.round(v)),
+  ms: (v: number) => v.toFixed(1),
+  us: (v: number) => v.toFixed(2),
+  kib: (v: number) => (v / 1024).toFixed(1),
+};
+
+/** Rounded against the target's direction, so 1.004x never prints as "1.00x" next to "not met". */
+function formatRatio(ratio: number | undefined, kind: "min" | "max"): string {
+  if (ratio === undefined) return "n/a";
+  const r = kind === "min" ? Math.floor(ratio * 100) / 100 : Math.ceil(ratio * 100) / 100;
+  return `${r.toFixed(2)}x`;
+}
+
+function verdict(met: boolean | undefined): string {
+  return met === undefined ? "n/a" : met ? "met" : "NOT met";
+}
+
+const HEADER = ["case", "server", "max-rate deliveries/s", "p50 ms", "p99 ms", "CPU µs/delivery (10/s)", "CPU µs/delivery (max rate)", "RSS KiB/conn"];
+
+function resultCells(row: Row): string[] {
+  const m = row.median;
+  const cell = (f: (v: number) => string, k: Metric): string => (m === undefined ? "FAILED" : f(m[k]));
+  return [
+    row.caseName,
+    implSpec(row.impl).label,
+    cell(fmt.throughput, "throughput"),
+    cell(fmt.ms, "p50Ms"),
+    cell(fmt.ms, "p99Ms"),
+    cell(fmt.us, "cpuUsPerDelivery"),
+    cell(fmt.us, "cpuUsPerDeliveryMax"),
+    cell(fmt.kib, "rssPerClient"),
+  ];
+}
+
+function formatValue(v: number | undefined, unit: string): string {
+  if (v === undefined) return "n/a";
+  if (unit === "deliveries/s") return `${fmt.throughput(v)}/s`;
+  if (unit === "µs") return `${fmt.us(v)} µs`;
+  if (unit === "ms") return `${fmt.ms(v)} ms`;
+  return `${fmt.kib(v)} KiB`;
+}
+
+function checkCells(c: TargetCheck): string[] {
+  const bound = `${c.kind === "min" ? ">=" : "<="} ${c.target.toFixed(1)}x ${implSpec(c.against).label}`;
+  return [
+    `${c.label} ${bound}`,
+    c.caseName,
+    formatValue(c.ours, c.unit),
+    formatValue(c.theirs, c.unit),
+    formatRatio(c.ratio, c.kind),
+    verdict(c.met),
+  ];
+}
+
+const CHECK_HEADER = ["target", "case", "wirechan", "baseline", "ratio", "verdict"];
+
+function plainTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
+  const pad = (cells: readonly string[]): string =>
+    cells.map((c, col) => (col < 2 ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join("  ");
+  return [pad(header), ...rows.map(pad)].join("\n");
+}
+
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 2): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
+  const rule = `|${header.map((_, i) => (i < leftColumns ? " --- " : " ---: ")).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+export function renderConsole(input: ReportInput): string {
+  return [
+    `median of ${input.runs} fresh-process run(s) per row:`,
+    plainTable(HEADER, input.rows.map(resultCells)),
+    "",
+    plainTable(CHECK_HEADER, input.checks.map(checkCells)),
+  ].join("\n");
+}
+
+function runsSection(input: ReportInput): string {
+  const rows = input.rows.map((row) => [
+    row.caseName,
+    implSpec(row.impl).label,
+    row.runs.map((r) => fmt.throughput(r.throughput)).join(" / "),
+    row.runs.map((r) => fmt.ms(r.p99Ms)).join(" / "),
+    row.runs.map((r) => fmt.us(r.cpuUsPerDelivery)).join(" / "),
+    row.runs.map((r) => fmt.kib(r.rssPerClient)).join(" / "),
+  ]);
+  return markdownTable(["case", "server", "deliveries/s", "p99 ms", "CPU µs/delivery (10/s)", "RSS KiB/conn"], rows);
+}
+
+export function renderReadme(input: ReportInput): string {
+  const m = input.machine;
+  const versions = ["wirechan", "ws", "socket.io", "socket.io-client"].map((p) => `${p} ${input.versions.get(p) ?? "unknown"}`).join(", ");
+  const implList = IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n");
+  return `# wirechan server benchmark
+
+Written by \`bench/server/run.ts\`; rerun the benchmark instead of editing it.
+
+## How to run
+
+\`\`\`sh
+npm run bench:server
+\`\`\`
+
+It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
+\`--runs N\` (default 2), \`--only ws-1000,ws-5000,sse-1000\` and \`--loadgens K\` (load-generator
+processes per case, default 1) are for iteration; this file is only rewritten by a run of every case
+in which every run passed.
+
+## Machine
+
+- CPU: ${m.cpuModel}, ${m.cores} cores
+- Memory: ${m.memoryGiB.toFixed(1)} GiB
+- Node: ${m.node} (${m.platform})
+- Date: ${m.date.toISOString()}
+- 1-minute load average: ${m.loadAtStart.toFixed(2)} when the runs started, ${m.loadAtEnd.toFixed(2)} when they ended
+- Packages: ${versions}
+
+## Method
+
+Servers:
+
+${implList}
+
+Every row is one server in a fresh \`node --expose-gc\` process and ${input.loadgens} load-generator
+process(es) holding all of its clients, all on 127.0.0.1 and the same cores (the load generator
+competes with the server for the ${m.cores} cores; see "Caveats"). WebSocket clients of wirechan and raw
+ws are \`ws\` clients (\`perMessageDeflate: false\`); socket.io clients are socket.io-client with
+\`transports: ["websocket"]\`; SSE clients are node:http GETs with \`Accept: text/event-stream\` and a
+small SSE parser (the same for both SSE servers). Every message is ~100 bytes of JSON,
+\`{"p":phase,"seq":n,"t":sendTime,"pad":"xxx…"}\`, with \`t\` from \`performance.timeOrigin +
+performance.now()\` in the server; every client parses it. Phases of one row, in order:
+
+1. Connect: the clients connect (at most 100 connecting at once per load generator), then the
+   parent waits until the server itself counts all of them.
+2. **RSS per idle connection**: the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\` at
+   start-up, before any client, and again ${IDLE_SETTLE_MS / 1000} s after the last client connected;
+   (idle - before) / clients.
+3. **Fixed rate**: ${FIXED_WARMUP_ROUNDS} warm-up broadcasts then ${FIXED_ROUNDS} measured ones at ${FIXED_HZ}/s on a
+   drift-free schedule. **Latency** is (client receive callback time - \`t\`) for every measured
+   delivery; p50/p99 over all of them. **CPU per delivery** is the server's
+   \`process.cpuUsage()\` (user + system) over the measured ${FIXED_ROUNDS / FIXED_HZ} s window (idle time and timers
+   included, the same window for every server) / (${FIXED_ROUNDS} x clients).
+4. **Max rate**: the server broadcasts as fast as the clients keep up, with at most ${MAX_WINDOW} rounds in
+   flight: a load generator writes \`ack <seq>\` on a plain TCP control connection to the server
+   process once every one of its clients received round \`seq\`, and each ack releases the next round.
+   After ${MAX_WARMUP_MS / 1000} s of warm-up, the rounds acked in the next ${MAX_MEASURE_MS / 1000} s (plus the
+   in-flight ones drained after it) give deliveries/s = rounds x clients / elapsed. The server's CPU per
+   delivery in this phase is reported too.
+5. Check: every client must have received every message of every phase exactly once (counts per
+   phase, summed over clients, must equal rounds x clients) and every message must parse; otherwise the
+   row fails. Then both processes are SIGKILLed.
+
+Rows run one at a time, ${input.runs} round(s), the server order rotated between rounds; each number is
+the median over the rounds (with 2 runs, their mean). A row that does not finish within
+${CASE_TIMEOUT_MS / 1000} s is killed and fails, and the whole run gives up after 10 minutes.
+
+## Results (median)
+
+${markdownTable(HEADER, input.rows.map(resultCells))}
+
+## Targets
+
+wirechan / baseline, medians; ratios are rounded against the target (down for "at least", up for
+"at most").
+
+${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 2)}
+
+## Individual runs
+
+${runsSection(input)}
+
+## Caveats
+
+- One machine with ${m.cores} cores runs the server, its load generator and the harness, so at the higher
+  rates the load generator (which parses every message) is as busy as the server; deliveries/s is
+  then the rate of the whole loop, not of the server alone. Server CPU per delivery at the fixed rate is
+  the number that isolates the server.
+- At 5,000 clients, ${FIXED_HZ} broadcasts/s is 50,000 deliveries/s, near what the whole loop does
+  at its maximum here, so latencies at 5,000 include queueing in the load generator; socket.io's
+  heavier client falls furthest behind.
+- Latency subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
+  agree to well under a millisecond, much less than the latencies measured.
+`;
+}

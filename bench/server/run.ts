@@ -1,0 +1,154 @@
+// `npm run bench:server`: builds wirechan, then measures WebSocket and SSE fan-out of
+// wirechan, raw ws, socket.io and a plain node:http SSE server, each server in a fresh child
+// process driven by separate load-generator processes; prints the table and writes
+// bench/server/README.md (bench/README.md belongs to bench/csp/report.ts).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { currentLoad, describeMachine } from "../csp/machine.js";
+import { Child } from "./child.js";
+import { CASES, DEFAULT_LOADGENS, DEFAULT_RUNS, TOTAL_TIMEOUT_MS, type CaseName } from "./config.js";
+import { runCase, type Measurement, type Outcome } from "./measure.js";
+import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
+
+const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const README_PATH = path.join(REPO_ROOT, "bench", "server", "README.md");
+const USAGE = "usage: npm run bench:server -- [--runs N] [--only ws-1000,ws-5000,sse-1000] [--loadgens K] [--no-build]";
+
+interface Options {
+  readonly runs: number;
+  readonly cases: readonly CaseName[];
+  readonly loadgens: number;
+  readonly build: boolean;
+}
+
+function positive(text: string | undefined, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`${flag} needs an integer from 1 to 16\n${USAGE}`);
+  return n;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  let runs = DEFAULT_RUNS;
+  let loadgens = DEFAULT_LOADGENS;
+  let cases: CaseName[] = CASES.map((c) => c.name);
+  let build = true;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (flag === "--runs") runs = positive(value(), "--runs");
+    else if (flag === "--loadgens") loadgens = positive(value(), "--loadgens");
+    else if (flag === "--no-build") build = false;
+    else if (flag === "--only") {
+      const wanted = (value() ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+      const known = CASES.map((c) => c.name);
+      const unknown = wanted.filter((w) => !known.includes(w as CaseName));
+      if (wanted.length === 0 || unknown.length > 0) throw new Error(`--only: unknown cases ${unknown.join(", ")} (known: ${known.join(", ")})\n${USAGE}`);
+      cases = known.filter((k) => wanted.includes(k));
+    } else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+  }
+  return { runs, cases, loadgens, build };
+}
+
+/** tsc straight into dist/ (no `rm -rf dist`, which would pull it from under anything else using it). */
+function ensureBuilt(build: boolean): void {
+  if (build) {
+    console.log("building wirechan (npx tsc -p tsconfig.build.json)...");
+    const result = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT, stdio: "inherit" });
+    if (result.error) throw new Error(`could not run tsc: ${result.error.message}`);
+    if (result.status !== 0) throw new Error(`the build failed (exit ${result.status ?? result.signal})`);
+  }
+  if (!existsSync(path.join(REPO_ROOT, "dist", "server", "index.js"))) throw new Error("dist/server/index.js is missing: drop --no-build");
+}
+
+function versions(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, manifest] of [
+    ["wirechan", "package.json"],
+    ["ws", "node_modules/ws/package.json"],
+    ["socket.io", "node_modules/socket.io/package.json"],
+    ["socket.io-client", "node_modules/socket.io-client/package.json"],
+  ] as const) {
+    try {
+      const parsed = JSON.parse(readFileSync(path.join(REPO_ROOT, manifest), "utf8")) as { version?: unknown };
+      out.set(name, typeof parsed.version === "string" ? parsed.version : "unknown");
+    } catch {
+      out.set(name, "not installed");
+    }
+  }
+  return out;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function describe(outcome: Outcome): string {
+  if (!outcome.ok) return `FAILED: ${outcome.reason}`;
+  const m = outcome.measurement;
+  return (
+    `${Math.round(m.throughput).toLocaleString("en-US")} deliveries/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ` +
+    `${m.cpuUsPerDelivery.toFixed(2)} µs CPU/delivery, ${(m.rssPerClient / 1024).toFixed(1)} KiB/conn`
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  ensureBuilt(options.build);
+  const loadAtStart = currentLoad();
+  const measurements: Measurement[] = [];
+  const failed = new Set<string>();
+  const failures: string[] = [];
+  for (let round = 0; round < options.runs; round++) {
+    for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
+      for (const impl of rotate(spec.impls, round)) {
+        const outcome = await runCase(spec, impl, options.loadgens);
+        console.log(`[round ${round + 1}/${options.runs}] ${spec.name.padEnd(8)} ${impl.padEnd(12)} ${describe(outcome)}`);
+        if (outcome.ok) measurements.push(outcome.measurement);
+        else {
+          failed.add(rowKey(spec.name, impl));
+          failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
+        }
+      }
+    }
+  }
+  const rows = buildRows(measurements, failed, options.cases);
+  const report = {
+    rows,
+    checks: checkTargets(rows),
+    runs: options.runs,
+    loadgens: options.loadgens,
+    machine: describeMachine(loadAtStart),
+    versions: versions(),
+  };
+  console.log(`\n${renderConsole(report)}\n`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`FAILED ${f}`);
+    console.error(`\n${failures.length} run(s) failed; ${README_PATH} was not rewritten.`);
+    process.exitCode = 1;
+    return;
+  }
+  if (options.cases.length !== CASES.length) {
+    console.log(`--only was given: ${README_PATH} was not rewritten.`);
+    return;
+  }
+  writeFileSync(README_PATH, renderReadme(report));
+  console.log(`wrote ${README_PATH}`);
+}
+
+// The last resort: whatever hangs, the benchmark ends, and takes its children with it.
+const watchdog = setTimeout(function giveUp() {
+  console.error(`bench:server: still running after ${TOTAL_TIMEOUT_MS / 60_000} minutes; killing every child and giving up`);
+  Child.killAll();
+  process.exit(1);
+}, TOTAL_TIMEOUT_MS);
+watchdog.unref();
+
+main().catch(function reportFatal(error: unknown) {
+  console.error(error instanceof Error ? error.message : error);
+  Child.killAll();
+  process.exitCode = 1;
+});
