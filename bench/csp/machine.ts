@@ -35,6 +35,17 @@ export function describeMachine(loadAtStart: number): MachineInfo {
   };
 }
 
+/** The "Machine" lines both benchmark reports print. */
+export function machineLines(m: MachineInfo): string {
+  return [
+    `- CPU: ${m.cpuModel}, ${m.cores} cores`,
+    `- Memory: ${m.memoryGiB.toFixed(1)} GiB`,
+    `- Node: ${m.node} (${m.platform})`,
+    `- Date: ${m.date.toISOString()}`,
+    `- 1-minute load average: ${m.loadAtStart.toFixed(2)} when the runs started, ${m.loadAtEnd.toFixed(2)} when they ended`,
+  ].join("\n");
+}
+
 /** Installed versions, read from package.json files directly (some peers do not export "./package.json"). */
 export function libraryVersions(repoRoot: string): Map<LibName, string> {
   const versions = new Map<LibName, string>();

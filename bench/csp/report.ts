@@ -7,7 +7,7 @@ import {
   TARGET_VS_JS_CSP,
   type LibName,
 } from "./config.js";
-import type { MachineInfo } from "./machine.js";
+import { type MachineInfo, machineLines } from "./machine.js";
 import type { CaseRatios, ResultTable } from "./stats.js";
 
 export interface ReportInput {
@@ -135,11 +135,7 @@ without rewriting this file (the README is only rewritten when all four librarie
 
 ## Machine
 
-- CPU: ${m.cpuModel}, ${m.cores} cores
-- Memory: ${m.memoryGiB.toFixed(1)} GiB
-- Node: ${m.node} (${m.platform})
-- Date: ${m.date.toISOString()}
-- 1-minute load average: ${m.loadAtStart.toFixed(2)} when the runs started, ${m.loadAtEnd.toFixed(2)} when they ended
+${machineLines(m)}
 
 ## Method
 

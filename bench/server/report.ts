@@ -15,7 +15,7 @@ import {
   type CaseName,
   type ServerImpl,
 } from "./config.js";
-import type { MachineInfo } from "../csp/machine.js";
+import { type MachineInfo, machineLines } from "../csp/machine.js";
 import type { Measurement } from "./measure.js";
 
 export type Metric = "throughput" | "p50Ms" | "p99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
@@ -228,11 +228,7 @@ in which every run passed.
 
 ## Machine
 
-- CPU: ${m.cpuModel}, ${m.cores} cores
-- Memory: ${m.memoryGiB.toFixed(1)} GiB
-- Node: ${m.node} (${m.platform})
-- Date: ${m.date.toISOString()}
-- 1-minute load average: ${m.loadAtStart.toFixed(2)} when the runs started, ${m.loadAtEnd.toFixed(2)} when they ended
+${machineLines(m)}
 - Packages: ${versions}
 
 ## Method
