@@ -1,6 +1,7 @@
-import { type Buffer, chan, type Channel, isChannel, type Mult } from "../csp/index.js";
+import { type Buffer, chan, type Channel, isChannel, type Mult, mult, xf } from "../csp/index.js";
 import { spawn } from "../csp/spawn.js";
 import type { Connection } from "./connection.js";
+import { encodeSseEvent } from "./sse-codec.js";
 import { withChannel, type ServerRequest } from "./request.js";
 import type { Handler } from "./server.js";
 
@@ -13,7 +14,7 @@ export interface ServeChannelOptions {
    * miss old values instead, or `droppingBuffer(n)` to let it miss new ones.
    */
   tapBuffer?: number | Buffer<unknown>;
-  /** The SSE event type of each value. Default none (the browser's `message` event). */
+  /** The SSE event type of each value. Default none (the browser's `message` event). CR or LF in it: `TypeError` (`ERR_SSE_FIELD`). */
   event?: string;
   /** Turns a value into the event's data. Default `JSON.stringify`. */
   encode?: (value: unknown) => string;
@@ -29,62 +30,115 @@ export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer
 
 type ResolvedOptions = ServeChannelOptions & typeof serveChannelDefaults;
 
-/** A connection that can say when its writes have drained (the SSE and HTTP adapters). */
-interface Drainable {
-  drained(): Promise<void>;
+/** One event of the feed, encoded and framed once, the same bytes for every client. */
+interface Frame {
+  readonly bytes: Uint8Array;
 }
 
-function canDrain(conn: Connection): conn is Connection & Drainable {
-  return typeof (conn as Partial<Drainable>).drained === "function";
+/** An SSE connection of ours: it can wait for drain and write a ready frame. */
+interface FrameSink {
+  drained(): Promise<void>;
+  sendFrame(frame: Uint8Array): boolean;
+}
+
+function isFrameSink(conn: Connection): conn is Connection & FrameSink {
+  const sink = conn as Partial<FrameSink>;
+  return typeof sink.drained === "function" && typeof sink.sendFrame === "function";
+}
+
+/**
+ * Encodes and frames values, numbering the feed's events: one sequence per `serveChannel`, so
+ * every client sees increasing ids and a value sent to many clients is one set of bytes.
+ */
+class Framer {
+  private seq = 0;
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  /** The next feed event, or undefined for a value the encoder cannot encode (reported; no id used). */
+  readonly frame = (value: unknown): Frame | undefined => {
+    const data = encodeOrReport(this.options.encode, value);
+    return data === undefined ? undefined : this.build(data, String(++this.seq));
+  };
+
+  /** An `initial` value: sent to one client ahead of the feed, with no id of its own. */
+  readonly initial = (value: unknown): Frame | undefined => {
+    const data = encodeOrReport(this.options.encode, value);
+    return data === undefined ? undefined : this.build(data, undefined);
+  };
+
+  private build(data: string, id: string | undefined): Frame {
+    const event = encodeSseEvent({
+      data,
+      ...(id === undefined ? {} : { id }),
+      ...(this.options.event === undefined ? {} : { event: this.options.event }),
+    });
+    return { bytes: Buffer.from(event, "utf8") };
+  }
 }
 
 /**
  * A handler that serves a channel as an HTML5 server-sent-event feed (seed 001): each value
- * JSON-encoded as one event with an increasing `id` (1, 2, … per client), the next value
- * taken only once the previous write has drained, so a slow reader slows its producer
- * instead of growing a queue. The response ends when the channel closes.
+ * JSON-encoded as one event with an increasing `id`, the next value taken only once the
+ * previous write has drained, so a slow reader slows its producer instead of growing a queue.
+ * The response ends when the channel closes.
  *
  * A plain channel is shared: each value goes to one client. A `mult` gives each client its
- * own tap (see {@link ServeChannelOptions.tapBuffer}), removed when the client leaves. A
- * request that does not accept `text/event-stream` gets 406.
+ * own tap (see {@link ServeChannelOptions.tapBuffer}), removed when the client leaves; its
+ * values are encoded and framed once, through one tap of this handler's own on the mult
+ * (made when the first client comes), and the same bytes are written to every client. Ids
+ * come from one sequence per handler, so a client that joins later starts at a higher id;
+ * `initial` values carry no id. A request that does not accept `text/event-stream` gets 406.
  */
 export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, options: ServeChannelOptions = {}): Handler {
   const resolved: ResolvedOptions = { ...serveChannelDefaults, ...options };
+  if (resolved.event !== undefined) encodeSseEvent({ data: "", event: resolved.event }); // a bad event name throws here, not per value
+  const framer = new Framer(resolved);
+  let frames: Mult<Frame> | null = null;
+  function framedMult(m: Mult<unknown>): Mult<Frame> {
+    // Encode once, fan the frames out: the same bytes for every client.
+    frames ??= mult(m.tap(chan<Frame, unknown>(1, xf.keep(framer.frame))));
+    return frames;
+  }
   return function serveChannelHandler(req) {
     if (req.transport !== "sse") {
       return { status: 406, body: "this is a server-sent-event feed: request it with Accept: text/event-stream" };
     }
-    const initial = resolved.initial?.(req) ?? [];
-    withChannel(req, (conn) => spawn(feed(conn, source, initial, resolved), "serveChannel"));
+    const initial = [...(resolved.initial?.(req) ?? [])].map(framer.initial);
+    withChannel(req, (conn) => {
+      if (!isFrameSink(conn)) throw new TypeError("serveChannel needs an SSE connection of this server");
+      const feedSource = isChannel(source) ? { ch: source, tapOf: null, toFrame: framer.frame } : tapFrames(framedMult(source), resolved);
+      spawn(feed(conn, initial, feedSource), "serveChannel");
+    });
     return undefined;
   };
 }
 
-async function feed(
-  conn: Connection,
-  source: Channel<unknown, unknown> | Mult<unknown>,
-  initial: Iterable<unknown>,
-  options: ResolvedOptions,
-): Promise<void> {
-  const tap = isChannel(source) ? null : source.tap(chan(options.tapBuffer));
-  const ch = tap ?? (source as Channel<unknown, unknown>);
+/** Where one client's events come from: a channel, the mult it is tapped from, and how a value becomes a frame. */
+interface FeedSource {
+  readonly ch: Channel<unknown, unknown>;
+  readonly tapOf: Mult<Frame> | null;
+  readonly toFrame: (value: unknown) => Frame | undefined;
+}
+
+function tapFrames(frames: Mult<Frame>, options: ResolvedOptions): FeedSource {
+  const tap = frames.tap(chan<Frame>(options.tapBuffer as number | Buffer<Frame>));
+  return { ch: tap, tapOf: frames, toFrame: (value) => value as Frame };
+}
+
+async function feed(conn: Connection & FrameSink, initial: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
+  const { ch, tapOf, toFrame } = source;
   // A take still pending when the client leaves would swallow a value meant for another
   // client of a shared channel: abort it.
   const leaving = new AbortController();
   conn.onClose(() => {
     leaving.abort();
-    if (tap !== null) {
-      (source as Mult<unknown>).untap(tap);
-      tap.close();
+    if (tapOf !== null) {
+      tapOf.untap(ch as Channel<unknown, Frame>);
+      ch.close();
     }
   });
-  let id = 0;
-  const sendOne = (value: unknown): boolean => {
-    const data = encodeOrReport(options.encode, value);
-    if (data === undefined) return conn.isOpen; // skipped; the feed goes on
-    return conn.send({ data, id: String(++id), ...(options.event === undefined ? {} : { event: options.event }) });
-  };
-  for (const value of initial) if (!sendOne(value)) return;
+  for (const frame of initial) if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
   for (;;) {
     let value: unknown;
     try {
@@ -96,8 +150,9 @@ async function feed(
       conn.close();
       return;
     }
-    if (!sendOne(value)) return;
-    if (canDrain(conn)) await conn.drained();
+    const frame = toFrame(value);
+    if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
+    await conn.drained();
   }
 }
 

@@ -264,7 +264,7 @@ describe("examples, each its own process started by examples/run.ts", { timeout:
       es.addEventListener("message", (event) => events.push(event));
       const first = await eventually(() => events[0], "the first event");
       assert.equal(JSON.parse(first.data as string), "It works!");
-      assert.equal(first.lastEventId, "1");
+      assert.equal(first.lastEventId, "", "an initial value carries no id");
 
       const origin = "http://chat.example";
       const posted = await fetch(example.url + "/events", { method: "POST", body: "Test message!", headers: { origin } });
@@ -274,7 +274,7 @@ describe("examples, each its own process started by examples/run.ts", { timeout:
 
       const second = await eventually(() => events[1], "the posted message");
       assert.equal(JSON.parse(second.data as string), "Test message!");
-      assert.equal(second.lastEventId, "2");
+      assert.equal(second.lastEventId, "1", "the first value of the feed");
     } finally {
       es.close();
     }
