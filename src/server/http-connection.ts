@@ -1,6 +1,6 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { WirechanTypeError } from "../csp/errors.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CloseStatus, RequestInfo, ResponseParts, SendData, Transport } from "./connection.js";
+import { responseHead, toResponseParts } from "./responses.js";
 import {
   type AdapterOptions,
   CloseNotifier,
@@ -153,51 +153,13 @@ class HttpConnection extends ResponseConnection {
     this.res.end();
   }
 
-  /**
-   * Writes the status line and headers (not yet on the wire unless flushed): `extraHeaders`,
-   * then the caller's, which win. A string body without a content type is `text/plain`, bytes
-   * are `application/octet-stream`. `contentLength` is omitted for a chunked stream.
-   */
+  /** Writes the status line and headers (not yet on the wire unless flushed); see `responseHead`. */
   private writeHead(parts: ResponseParts, contentLength: number | undefined): void {
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(this.options.extraHeaders)) headers[name.toLowerCase()] = value;
-    for (const [name, value] of Object.entries(parts.headers ?? {})) {
-      headers[name.toLowerCase()] = typeof value === "object" ? [...value] : value;
-    }
-    if (parts.body !== undefined && headers["content-type"] === undefined) {
-      headers["content-type"] = typeof parts.body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream";
-    }
-    const status = parts.status ?? 200;
-    // RFC 9110 forbids Content-Length on 1xx and 204; on 304 it would describe the cached body.
-    if (contentLength !== undefined && status >= 200 && status !== 204 && status !== 304) {
-      headers["content-length"] = contentLength;
-    }
+    const { status, headers } = responseHead(parts, this.options.extraHeaders, contentLength);
     // writeHead checks the status and every header before it stores the head, so a bad one
     // throws here and leaves the response unanswered and usable.
     this.res.writeHead(status, headers);
   }
-}
-
-/**
- * Normalizes what `send` accepts on plain HTTP. Throws a `TypeError` (`ERR_SEND_DATA`) for
- * an SSE event or anything that is not a string, bytes or `{ status?, headers?, body? }`.
- */
-function toResponseParts(data: SendData): ResponseParts {
-  if (typeof data === "string" || data instanceof Uint8Array) return { body: data };
-  if (typeof data !== "object" || data === null) {
-    throw new WirechanTypeError("ERR_SEND_DATA", `send needs a string, bytes or { status, headers, body }, got ${typeof data}`);
-  }
-  if ("data" in data) {
-    throw new WirechanTypeError(
-      "ERR_SEND_DATA",
-      "an SSE event ({ data, id, event, retry }) can only be sent on an SSE connection; on plain HTTP send a string, bytes or { status, headers, body }",
-    );
-  }
-  const body: unknown = data.body;
-  if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
-    throw new WirechanTypeError("ERR_SEND_DATA", `a response body must be a string or bytes, got ${typeof body}`);
-  }
-  return data;
 }
 
 function byteLength(body: string | Uint8Array | undefined): number {

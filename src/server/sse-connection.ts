@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { RequestInfo, SendData } from "./connection.js";
 import { ResponseConnection } from "./http-connection.js";
 import { encodeSseComment, encodeSseEvent, sseHeaders } from "./sse-codec.js";
@@ -19,9 +20,6 @@ export type SseConnection = ServerConnection & {
   /** @internal see SseResponseConnection.sendFrame */
   sendFrame(frame: Uint8Array): boolean;
 };
-
-/** Largest delay `setInterval` honours; beyond, node fires after 1 ms instead. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 class SseResponseConnection extends ResponseConnection implements SseConnection {
   readonly transport = "sse";
@@ -135,10 +133,10 @@ export function createSseConnection(
   options: SseAdapterOptions,
 ): SseConnection {
   const { heartbeat } = options;
-  if (!Number.isFinite(heartbeat) || heartbeat < 0 || heartbeat > MAX_TIMER_DELAY) {
+  if (!Number.isFinite(heartbeat) || heartbeat < 0 || heartbeat > MAX_TIMEOUT_MS) {
     throw new WirechanRangeError(
       "ERR_SSE_HEARTBEAT",
-      `the SSE heartbeat must be between 0 (off) and ${MAX_TIMER_DELAY} ms, got ${String(heartbeat)}`,
+      `the SSE heartbeat must be between 0 (off) and ${MAX_TIMEOUT_MS} ms, got ${String(heartbeat)}`,
     );
   }
   return new SseResponseConnection(req, res, request, options);

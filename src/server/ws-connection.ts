@@ -3,6 +3,7 @@
 import { WebSocketServer } from "ws";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
+import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
 import { CloseNotifier, closedByServer, serverGoingAway, slowReader } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
@@ -22,9 +23,6 @@ export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason:
 
 /** Status reported when a client stopped answering pings (a half-open socket). */
 export const idleTimedOut: CloseStatus = { by: "client", code: 1006, reason: "idle timeout" };
-
-/** Node's timers turn any delay beyond this into 1 ms. */
-const maxTimerDelay = 2 ** 31 - 1;
 
 /** The close codes `ws` sends for its documented receive errors, when its own tag is unreadable. */
 const closeCodeOfWsError: Readonly<Record<string, number>> = {
@@ -177,7 +175,7 @@ class WsConnection implements ServerConnection {
   private startHeartbeat(): void {
     const idleTimeout = this.options.idleTimeout;
     if (!(idleTimeout > 0)) return;
-    this.heartbeat = setInterval(() => this.checkAlive(), Math.min(idleTimeout / 2, maxTimerDelay));
+    this.heartbeat = setInterval(() => this.checkAlive(), Math.min(idleTimeout / 2, MAX_TIMEOUT_MS));
     this.heartbeat.unref();
   }
 
