@@ -258,30 +258,32 @@ export function distinct<A>(): Transducer<A, A> {
   return (rf) => new DistinctT<A>(rf);
 }
 
-/** Completion shared by the partitioning transformers: flush `buf`, then complete downstream. */
-function flushThenComplete<A>(rf: Transformer<unknown, A[]>, acc: unknown, buf: A[]): unknown {
-  const result = buf.length > 0 ? unreduced(rf[STEP](acc, buf)) : acc;
-  return rf[RESULT](result);
+/** The partitioning transformers: they collect into a run and flush the last one on completion. */
+abstract class Partitioning<A> extends Wrapping<A, A[]> {
+  protected run: A[] = [];
+
+  /** Hands out the current run (a fresh array each time) and starts a new one. */
+  protected takeRun(): A[] {
+    const run = this.run;
+    this.run = [];
+    return run;
+  }
+
+  override [RESULT](acc: unknown): unknown {
+    const run = this.takeRun();
+    return this.rf[RESULT](run.length > 0 ? unreduced(this.rf[STEP](acc, run)) : acc);
+  }
 }
 
-class PartitionAllT<A> extends Wrapping<A, A[]> {
+class PartitionAllT<A> extends Partitioning<A> {
   readonly #n: number;
-  #buf: A[] = [];
   constructor(n: number, rf: Transformer<unknown, A[]>) {
     super(rf);
     this.#n = n;
   }
-  override [RESULT](acc: unknown): unknown {
-    const buf = this.#buf;
-    this.#buf = [];
-    return flushThenComplete(this.rf, acc, buf);
-  }
   [STEP](acc: unknown, input: A): unknown {
-    this.#buf.push(input);
-    if (this.#buf.length < this.#n) return acc;
-    const chunk = this.#buf;
-    this.#buf = [];
-    return this.rf[STEP](acc, chunk);
+    this.run.push(input);
+    return this.run.length < this.#n ? acc : this.rf[STEP](acc, this.takeRun());
   }
 }
 
@@ -294,31 +296,23 @@ export function partitionAll<A>(n: number): Transducer<A, A[]> {
   return (rf) => new PartitionAllT<A>(n, rf);
 }
 
-class PartitionByT<A> extends Wrapping<A, A[]> {
+class PartitionByT<A> extends Partitioning<A> {
   readonly #f: (x: A) => unknown;
-  #buf: A[] = [];
   #prior: unknown = NONE;
   constructor(f: (x: A) => unknown, rf: Transformer<unknown, A[]>) {
     super(rf);
     this.#f = f;
-  }
-  override [RESULT](acc: unknown): unknown {
-    const buf = this.#buf;
-    this.#buf = [];
-    return flushThenComplete(this.rf, acc, buf);
   }
   [STEP](acc: unknown, input: A): unknown {
     const prior = this.#prior;
     const key = this.#f(input);
     this.#prior = key;
     if (prior === NONE || sameValueZero(key, prior)) {
-      this.#buf.push(input);
+      this.run.push(input);
       return acc;
     }
-    const run = this.#buf;
-    this.#buf = [];
-    const result = this.rf[STEP](acc, run);
-    if (!isReduced(result)) this.#buf.push(input);
+    const result = this.rf[STEP](acc, this.takeRun());
+    if (!isReduced(result)) this.run.push(input);
     return result;
   }
 }
