@@ -235,9 +235,9 @@ export class WirechanServer {
       socket.destroy();
       return;
     }
-    this.pending++;
+    // No slot is held across handleUpgrade: ws may refuse the handshake itself (a bad
+    // Sec-WebSocket-Protocol …) and then never calls back, which would leak the slot.
     this.wss.handleUpgrade(raw, socket, head, (ws: WebSocket) => {
-      this.pending--;
       const connection = createWsConnection(ws, req, {
         maxBufferedBytes: this.options.maxBufferedBytes,
         extraHeaders: {},

@@ -257,6 +257,16 @@ describe("limits and bad input", { timeout: 20_000 }, () => {
     assert.equal(called, 0);
   });
 
+  it("an upgrade that ws itself refuses (bad Sec-WebSocket-Protocol) does not use up a connection slot (regression)", async () => {
+    const handle = await serve((req) => withChannel(req, () => {}), { maxConnections: 1 });
+    const bad =
+      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ,\r\n\r\n";
+    for (let i = 0; i < 3; i++) assert.match(await rawExchange(handle.port, bad), /^HTTP\/1\.1 400 /);
+    const ws = await openWs(wsUrl(handle));
+    ws.close();
+  });
+
   it("a request body over maxMessageSize gets 413", async () => {
     const handle = await serve(async (req) => ({ body: `got ${(await req.text()).length}` }), { maxMessageSize: 1024 });
     const small = await fetch(handle.url, { method: "POST", body: "x".repeat(1024) });
