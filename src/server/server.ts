@@ -140,7 +140,9 @@ export class WirechanServer {
 
   /**
    * Handles one HTTP request (node:http `request` listener, Express middleware): routes it,
-   * or calls `next()` when no route matches and `next` is given (404 otherwise).
+   * or calls `next()` when no route matches and `next` is given (404 otherwise). `next` is
+   * called synchronously, before `handle` returns, so a framework hook can tell at once
+   * whether wirechan took the request (docs/mounting.md relies on it for Fastify).
    */
   readonly handle = (raw: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
     const handler = this.handlerFor(raw);
