@@ -107,8 +107,11 @@ const jsonHeaders: Readonly<Record<string, string>> = { "content-type": "applica
 export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   readonly options: Readonly<Required<MemoryChannelStoreOptions>>;
   private readonly byGroup = new Map<string, Map<Connection, A>>();
-  /** The groups of each member, so a closing connection leaves them without a scan of every group. */
-  private readonly groupsOf = new Map<Connection, Set<string>>();
+  /**
+   * The groups of each member, so a closing connection leaves them without a scan of every
+   * group: the name itself while it is in one (most are), a Set from the second on.
+   */
+  private readonly groupsOf = new Map<Connection, string | Set<string>>();
   /**
    * Connections whose `onClose` already has our listener. The contract cannot remove a
    * listener, so one that leaves and rejoins must not get a second.
@@ -138,12 +141,10 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
       throw new GroupLimitError("maxMembersPerGroup", this.options.maxMembersPerGroup, group);
     }
     members.set(conn, attachment);
-    let groups = this.groupsOf.get(conn);
-    if (groups === undefined) {
-      groups = new Set();
-      this.groupsOf.set(conn, groups);
-    }
-    groups.add(group);
+    const groups = this.groupsOf.get(conn);
+    if (groups === undefined) this.groupsOf.set(conn, group);
+    else if (typeof groups !== "string") groups.add(group);
+    else if (groups !== group) this.groupsOf.set(conn, new Set([groups, group]));
     if (!this.watched.has(conn)) {
       this.watched.add(conn);
       conn.onClose(() => this.leaveAll(conn));
@@ -155,8 +156,11 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
     if (members === undefined || !members.delete(conn)) return;
     if (members.size === 0) this.byGroup.delete(group);
     const groups = this.groupsOf.get(conn);
-    groups?.delete(group);
-    if (groups?.size === 0) this.groupsOf.delete(conn);
+    if (groups === group) this.groupsOf.delete(conn);
+    else if (typeof groups === "object") {
+      groups.delete(group);
+      if (groups.size === 0) this.groupsOf.delete(conn);
+    }
   }
 
   /** See {@link ChannelStore.broadcast}; how each transport is sent to: {@link MemoryChannelStore}. */
@@ -218,7 +222,10 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   }
 
   private leaveAll(conn: Connection): void {
-    for (const group of this.groupsOf.get(conn) ?? []) this.removeFromGroup(group, conn);
+    const groups = this.groupsOf.get(conn);
+    if (typeof groups === "string") this.removeFromGroup(groups, conn);
+    // Deleting from a Set while walking it is safe.
+    else for (const group of groups ?? []) this.removeFromGroup(group, conn);
   }
 }
 

@@ -1,9 +1,13 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 
 /** How a connection reaches its client. */
 export type Transport = "websocket" | "sse" | "http";
 
-/** What a handler sees of the request a connection came from. */
+/**
+ * The request a connection came from. A connection keeps only this summary, not node's
+ * request object (a handler has that as `req.raw`), so an idle WebSocket does not hold the
+ * memory of its upgrade request.
+ */
 export interface RequestInfo {
   readonly method: string;
   /** Path and query, as sent (`/feed?since=3`). */
@@ -11,8 +15,6 @@ export interface RequestInfo {
   readonly headers: IncomingHttpHeaders;
   /** The peer's address (`::1`, `127.0.0.1` …); empty if the socket is already gone. */
   readonly remoteAddress: string;
-  /** The node request, for what this summary leaves out. */
-  readonly raw: IncomingMessage;
 }
 
 /** A plain HTTP answer: status and headers apply to the first send of a response. */

@@ -21,7 +21,7 @@ import {
 export abstract class ResponseConnection implements ServerConnection {
   abstract readonly transport: Transport;
   readonly isWebSocket = false;
-  protected readonly notifier = new CloseNotifier();
+  protected readonly notifier: CloseNotifier;
 
   constructor(
     protected readonly req: IncomingMessage,
@@ -29,6 +29,7 @@ export abstract class ResponseConnection implements ServerConnection {
     readonly request: RequestInfo,
     protected readonly options: AdapterOptions,
   ) {
+    this.notifier = new CloseNotifier(this, options.released);
     // 'close' comes after 'finish' when we ended the response (the notifier has fired by
     // then, so this does nothing), or alone when the socket closed under an open response.
     res.once("close", this.onResponseClose);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { WirechanError } from "../csp/errors.js";
 import type { Connection, RequestInfo, Transport } from "./connection.js";
 
@@ -34,6 +34,8 @@ export interface ServerRequest extends RequestInfo {
   readonly path: string;
   /** The query parameters. */
   readonly query: URLSearchParams;
+  /** The node request, for what this view leaves out (a connection does not keep it). */
+  readonly raw: IncomingMessage;
   /**
    * Reads the whole body (once; later calls get the same promise), at most `maxMessageSize`
    * bytes; rejects with a {@link PayloadTooLargeError} beyond (the server then answers 413),
@@ -51,12 +53,91 @@ export function transportOf(raw: IncomingMessage): Transport {
   return "http";
 }
 
-/** Internal state the server keeps per request: whether a handler took it over. */
-export interface Takeover {
-  fn: ((connection: Connection) => void) | null;
+/** Characters a path may hold for the URL parser to keep it exactly as sent (no escapes, no dot segments). */
+const plainPath = /^\/[\w\-~!$&'()*+,;=:@/]*$/;
+
+/**
+ * Parses a request target. An origin-form target (`/a?b`) is a path, even one starting with
+ * `//` (as a relative URL that would name a host, or throw); anything else (absolute-form,
+ * `*`) is resolved against `http://localhost/`. Never throws: a target no URL can hold reads
+ * as `/`, which no route but `"*"` matches.
+ */
+export function parseTarget(target: string): URL {
+  try {
+    return target.startsWith("/") ? new URL(`http://localhost${target}`) : new URL(target, "http://localhost/");
+  } catch {
+    return new URL("http://localhost/");
+  }
 }
 
-export const takeovers = new WeakMap<ServerRequest, Takeover>();
+/** The path of a request target, as {@link parseTarget} reads it, without building a URL in the common case (routing runs on every request). */
+export function pathOf(target: string): string {
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  return plainPath.test(path) ? path : parseTarget(target).pathname;
+}
+
+/**
+ * The handler's view of a request. The path and query are parsed only when asked for: most
+ * handlers of a busy endpoint never look at them.
+ *
+ * @internal The class is not exported from the package; handlers see {@link ServerRequest}.
+ */
+export class IncomingRequest implements ServerRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string;
+  readonly transport: Transport;
+  /** Set by {@link withChannel}: the callback that gets the connection. */
+  takeover: ((connection: Connection) => void) | null = null;
+  private parsed: URL | undefined;
+  /** Read once, however often the handler asks: the stream cannot be read twice. */
+  private bodyRead: Promise<Uint8Array> | undefined;
+
+  constructor(
+    readonly raw: IncomingMessage,
+    private readonly maxMessageSize: number,
+  ) {
+    this.method = raw.method ?? "GET";
+    this.url = raw.url ?? "/";
+    this.headers = raw.headers;
+    this.remoteAddress = raw.socket.remoteAddress ?? "";
+    this.transport = transportOf(raw);
+  }
+
+  get lastEventId(): string | undefined {
+    const value = this.headers["last-event-id"];
+    return typeof value === "string" ? value : undefined;
+  }
+
+  get path(): string {
+    return pathOf(this.url);
+  }
+
+  get query(): URLSearchParams {
+    return this.parsedUrl.searchParams;
+  }
+
+  body(): Promise<Uint8Array> {
+    this.bodyRead ??= readBody(this.raw, this.maxMessageSize);
+    return this.bodyRead;
+  }
+
+  async text(): Promise<string> {
+    return new TextDecoder().decode(await this.body());
+  }
+
+  /** What the connection made from this request keeps. */
+  summary(): RequestInfo {
+    return { method: this.method, url: this.url, headers: this.headers, remoteAddress: this.remoteAddress };
+  }
+
+  private get parsedUrl(): URL {
+    this.parsed ??= parseTarget(this.url);
+    return this.parsed;
+  }
+}
 
 /**
  * Takes over the request as a {@link Connection}, whatever the transport, and calls `fn`
@@ -64,35 +145,11 @@ export const takeovers = new WeakMap<ServerRequest, Takeover>();
  * Throws a `TypeError` if `req` is not a request of this server or was already taken over.
  */
 export function withChannel(req: ServerRequest, fn: (connection: Connection) => void): void {
-  const takeover = takeovers.get(req);
-  if (takeover === undefined) {
+  if (!(req instanceof IncomingRequest)) {
     throw new TypeError("withChannel needs the request object a wirechan handler received");
   }
-  if (takeover.fn !== null) throw new TypeError("withChannel was already called for this request");
-  takeover.fn = fn;
-}
-
-/** Builds the handler's view of a request. */
-export function makeServerRequest(raw: IncomingMessage, maxMessageSize: number): ServerRequest {
-  const url = new URL(raw.url ?? "/", "http://localhost");
-  const lastEventId = raw.headers["last-event-id"];
-  // Read once, however often the handler asks: the stream cannot be read twice.
-  let body: Promise<Uint8Array> | undefined;
-  const req: ServerRequest = {
-    method: raw.method ?? "GET",
-    url: raw.url ?? "/",
-    headers: raw.headers,
-    remoteAddress: raw.socket.remoteAddress ?? "",
-    raw,
-    transport: transportOf(raw),
-    lastEventId: typeof lastEventId === "string" ? lastEventId : undefined,
-    path: url.pathname,
-    query: url.searchParams,
-    body: () => (body ??= readBody(raw, maxMessageSize)),
-    text: async () => new TextDecoder().decode(await (body ??= readBody(raw, maxMessageSize))),
-  };
-  takeovers.set(req, { fn: null });
-  return req;
+  if (req.takeover !== null) throw new TypeError("withChannel was already called for this request");
+  req.takeover = fn;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import { WirechanRangeError } from "../csp/errors.js";
@@ -8,11 +8,11 @@ import type { Connection, ResponseParts } from "./connection.js";
 import { type CorsPolicy, corsResponseHeaders, isOriginAllowed, preflightResponse, resolveCors } from "./cors.js";
 import { createHttpConnection } from "./http-connection.js";
 import { type ResolvedServerOptions, serverDefaults, type ServerOptions } from "./options.js";
-import { makeServerRequest, PayloadTooLargeError, type ServerRequest, takeovers } from "./request.js";
+import { IncomingRequest, PayloadTooLargeError, pathOf, type ServerRequest } from "./request.js";
 import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
-import { createWsConnection, createWsServer } from "./ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, type WsAdapterOptions } from "./ws-connection.js";
 import { rejectUpgrade, upgradeProblem, writeResponse } from "./responses.js";
 
 /**
@@ -70,6 +70,8 @@ export class WirechanServer {
   /** Requests being handled that have not become connections yet; they count toward the limit. */
   private pending = 0;
   private readonly wss: WebSocketServer;
+  /** One options object and one heartbeat timer for every WebSocket connection. */
+  private readonly wsOptions: WsAdapterOptions;
   /** Servers we serve upgrades for, each with its listener (to detach on close). */
   private readonly attached = new Map<HttpServer, (raw: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   private ownServer: HttpServer | null = null;
@@ -80,6 +82,12 @@ export class WirechanServer {
     this.options = resolveOptions(options);
     this.cors = resolveCors(options.cors);
     this.wss = createWsServer(this.options);
+    this.wsOptions = {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      extraHeaders: {},
+      released: this.released,
+      heartbeat: new HeartbeatSweep(this.options.idleTimeout),
+    };
   }
 
   /** Open connections (every transport). */
@@ -155,8 +163,7 @@ export class WirechanServer {
   };
 
   private handlerFor(raw: IncomingMessage): Handler | null {
-    const path = new URL(raw.url ?? "/", "http://localhost").pathname;
-    return this.routes.get(path) ?? this.fallback;
+    return this.routes.get(pathOf(raw.url ?? "/")) ?? this.fallback;
   }
 
   /** Refusals shared by every transport: shutting down, origin, connection limit. */
@@ -186,18 +193,18 @@ export class WirechanServer {
       writeResponse(res, refused, extraHeaders);
       return;
     }
-    const req = makeServerRequest(raw, this.options.maxMessageSize);
+    const req = new IncomingRequest(raw, this.options.maxMessageSize);
     this.pending++;
     const { answer, takeover } = await runHandler(handler, req).finally(() => this.pending--);
     if (takeover === null) {
       writeResponse(res, answer ?? { status: 204 }, extraHeaders);
       return;
     }
-    const adapterOptions: AdapterOptions = { maxBufferedBytes: this.options.maxBufferedBytes, extraHeaders };
+    const adapterOptions: AdapterOptions = { maxBufferedBytes: this.options.maxBufferedBytes, extraHeaders, released: this.released };
     const connection =
       req.transport === "sse"
-        ? createSseConnection(raw, res, req, { ...adapterOptions, heartbeat: this.options.sseHeartbeat, lastEventId: req.lastEventId })
-        : createHttpConnection(raw, res, req, adapterOptions);
+        ? createSseConnection(raw, res, req.summary(), { ...adapterOptions, heartbeat: this.options.sseHeartbeat, lastEventId: req.lastEventId })
+        : createHttpConnection(raw, res, req.summary(), adapterOptions);
     this.open(connection, takeover);
   }
 
@@ -226,7 +233,7 @@ export class WirechanServer {
   }
 
   private async serveUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer, handler: Handler): Promise<void> {
-    const req = makeServerRequest(raw, this.options.maxMessageSize);
+    const req = new IncomingRequest(raw, this.options.maxMessageSize);
     this.pending++;
     const { answer, takeover } = await runHandler(handler, req).finally(() => this.pending--);
     if (takeover === null) {
@@ -240,18 +247,16 @@ export class WirechanServer {
     // No slot is held across handleUpgrade: ws may refuse the handshake itself (a bad
     // Sec-WebSocket-Protocol …) and then never calls back, which would leak the slot.
     this.wss.handleUpgrade(raw, socket, head, (ws: WebSocket) => {
-      const connection = createWsConnection(ws, req, {
-        maxBufferedBytes: this.options.maxBufferedBytes,
-        extraHeaders: {},
-        idleTimeout: this.options.idleTimeout,
-      });
-      this.open(connection, takeover);
+      // From here ws handles the socket's errors, and the connection is tracked as such.
+      socket.off("error", ignoreSocketError);
+      if (socket instanceof Socket) this.ownSockets?.forget(socket);
+      this.open(createWsConnection(ws, req.summary(), this.wsOptions), takeover);
     });
   }
 
   private open(connection: ServerConnection, takeover: (connection: Connection) => void): void {
-    this.connections.add(connection);
-    connection.onClose(() => this.connections.delete(connection));
+    // An adapter may report a client gone before this (the socket died during the handler).
+    if (connection.isOpen) this.connections.add(connection);
     try {
       takeover(connection);
     } catch (error) {
@@ -259,6 +264,11 @@ export class WirechanServer {
       connection.close();
     }
   }
+
+  /** Every connection's `released` hook (see {@link AdapterOptions}). */
+  private readonly released = (connection: ServerConnection): void => {
+    this.connections.delete(connection);
+  };
 
   private async shutdown(): Promise<void> {
     const own = this.ownServer;
@@ -313,11 +323,11 @@ function ignoreSocketError(): void {
  */
 async function runHandler(
   handler: Handler,
-  req: ServerRequest,
+  req: IncomingRequest,
 ): Promise<{ answer: ResponseParts | undefined | void; takeover: ((connection: Connection) => void) | null }> {
   try {
     const answer = await handler(req);
-    return { answer, takeover: takeovers.get(req)?.fn ?? null };
+    return { answer, takeover: req.takeover };
   } catch (error) {
     return { answer: errorResponse(error), takeover: null };
   }

@@ -17,6 +17,14 @@ export class SocketTracker {
     server.on("request", this.onRequest);
   }
 
+  /**
+   * Stops tracking a socket that became a WebSocket: the server tracks it as a connection
+   * from then on, and a tracked entry would only cost memory for as long as it lives.
+   */
+  forget(socket: Socket): void {
+    if (this.sockets.delete(socket)) socket.off("close", this.onSocketClose);
+  }
+
   /** From now on a socket is closed as soon as it has no request; those idle now close at once. */
   drain(): void {
     this.draining = true;
@@ -25,8 +33,14 @@ export class SocketTracker {
 
   private readonly onConnection = (socket: Socket): void => {
     this.sockets.set(socket, 0);
-    socket.once("close", () => this.sockets.delete(socket));
+    socket.on("close", this.onSocketClose);
   };
+
+  /** One listener for every socket (node calls it with the socket as `this`): a closure each would cost memory per connection. */
+  private readonly onSocketClose = ((sockets: Map<Socket, number>) =>
+    function forgetSocket(this: Socket): void {
+      sockets.delete(this);
+    })(this.sockets);
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;

@@ -21,6 +21,11 @@ export interface AdapterOptions {
   maxBufferedBytes: number;
   /** Headers added to every HTTP response this connection writes (CORS). */
   extraHeaders: Readonly<Record<string, string>>;
+  /**
+   * Called once when a connection closes, before its `onClose` listeners: the server's own
+   * bookkeeping, one function for every connection rather than a closure each.
+   */
+  released?: (connection: ServerConnection) => void;
 }
 
 /** Status reported when the server ends a connection itself. */
@@ -32,20 +37,31 @@ export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
 /** Status reported when a slow reader is dropped. */
 export const slowReader: CloseStatus = { by: "server", code: 1008, reason: "slow reader" };
 
+type CloseListener = (status: CloseStatus) => void;
+
 /**
  * The `onClose` bookkeeping every adapter shares: listeners registered before or after the
  * close, called at most once each, with the first status.
  */
 export class CloseNotifier {
   private status: CloseStatus | null = null;
-  private readonly listeners: Array<(status: CloseStatus) => void> = [];
+
+  constructor(
+    private readonly owner: ServerConnection,
+    private readonly released: ((connection: ServerConnection) => void) | undefined,
+  ) {}
+
+  /** Most connections have one or two listeners: an array only from the second on (memory per connection). */
+  private listeners: CloseListener | CloseListener[] | null = null;
 
   get closed(): boolean {
     return this.status !== null;
   }
 
-  add(fn: (status: CloseStatus) => void): void {
+  add(fn: CloseListener): void {
     if (this.status !== null) queueMicrotask(() => fn(this.status as CloseStatus));
+    else if (this.listeners === null) this.listeners = fn;
+    else if (typeof this.listeners === "function") this.listeners = [this.listeners, fn];
     else this.listeners.push(fn);
   }
 
@@ -53,7 +69,10 @@ export class CloseNotifier {
   fire(status: CloseStatus): boolean {
     if (this.status !== null) return false;
     this.status = status;
-    for (const fn of this.listeners.splice(0)) {
+    const listeners = this.listeners;
+    this.listeners = null;
+    this.released?.(this.owner);
+    for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
       try {
         fn(status);
       } catch (error) {

@@ -51,8 +51,54 @@ export function createWsServer(options: { maxMessageSize: number; perMessageDefl
 }
 
 /**
+ * The heartbeat of many WebSocket connections on one timer (the pattern `ws` documents): a
+ * timer per connection would cost memory and a wake-up each. Every `idleTimeout / 2` ms each
+ * member that showed no sign of life (pong, ping or message) since the last sweep is destroyed
+ * and reported as {@link idleTimedOut}; the others are pinged. So a silent client goes after
+ * between one and two intervals. `idleTimeout` 0 turns it off. The timer runs only while there
+ * are members, and never holds the process open.
+ */
+export class HeartbeatSweep {
+  private readonly members = new Set<WsConnection>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly intervalMs: number;
+
+  constructor(idleTimeout: number) {
+    this.intervalMs = idleTimeout > 0 ? Math.min(idleTimeout / 2, MAX_TIMEOUT_MS) : 0;
+  }
+
+  add(connection: WsConnection): void {
+    if (this.intervalMs === 0) return;
+    this.members.add(connection);
+    if (this.timer === null) {
+      this.timer = setInterval(this.sweep, this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  delete(connection: WsConnection): void {
+    this.members.delete(connection);
+    if (this.members.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private readonly sweep = (): void => {
+    // Deleting from a Set while iterating it is safe: a member terminated here is not revisited.
+    for (const connection of this.members) connection.checkAlive();
+  };
+}
+
+/** What the WebSocket adapter needs: the shared options, and the heartbeat it joins. */
+export interface WsAdapterOptions extends AdapterOptions {
+  heartbeat: HeartbeatSweep;
+}
+
+/**
  * Wraps an accepted `ws` socket as a {@link ServerConnection}. Call it synchronously in the
- * `handleUpgrade` callback, so no event of the socket is missed.
+ * `handleUpgrade` callback, so no event of the socket is missed. `options` may be one object
+ * shared by every connection.
  *
  * - `send(data, close = false)`: strings go as text frames, bytes as binary frames (not copied:
  *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
@@ -64,51 +110,69 @@ export function createWsServer(options: { maxMessageSize: number; perMessageDefl
  *   arrive before the first listener are kept (at most {@link maxQueuedMessages} or
  *   `maxBufferedBytes` bytes, beyond which the connection closes with {@link receiveQueueFull})
  *   and handed to every listener registered in the same tick as the first.
- * - Half-open clients: pinged every `idleTimeout / 2` ms; one that sent nothing (pong, ping or
- *   message) during a whole interval is destroyed and reported as {@link idleTimedOut}.
- *   `idleTimeout` 0 turns this off. The same check bounds a closing handshake the client
- *   never answers.
+ * - Half-open clients: see {@link HeartbeatSweep}. The same check bounds a closing handshake
+ *   the client never answers.
  * - `onClose` fires once the socket is gone (or at once when it is destroyed here), with the
  *   status of whoever started the close: `close()` → 1000, `goAway()` → 1001, input `ws`
  *   rejected → `{ by: "server", code: 1007 | 1009 | 1002 …, reason: <ws error message> }`, a
  *   client close → its code and reason (1005 without a code, 1006 without a close frame).
  */
-export function createWsConnection(
-  ws: WebSocket,
-  request: RequestInfo,
-  options: AdapterOptions & { idleTimeout: number },
-): ServerConnection {
+export function createWsConnection(ws: WebSocket, request: RequestInfo, options: WsAdapterOptions): ServerConnection {
   return new WsConnection(ws, request, options);
 }
 
 type Message = string | Uint8Array;
 type Listener = (message: Message) => void;
 
-class WsConnection implements ServerConnection {
+/**
+ * The connection of each `ws` socket. The socket listeners below are shared by every
+ * connection and find theirs here: closures per socket would cost more than the lookup.
+ */
+const connectionOf = new WeakMap<WebSocket, WsConnection>();
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf.get(this)?.handleMessage(data, isBinary);
+}
+
+function onSocketPingOrPong(this: WebSocket): void {
+  connectionOf.get(this)?.markAlive();
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  connectionOf.get(this)?.handleError(error);
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  connectionOf.get(this)?.handleClose(code, reason);
+}
+
+/** Made by {@link createWsConnection}; exported only for {@link HeartbeatSweep}'s signatures. */
+export class WsConnection implements ServerConnection {
   readonly transport = "websocket" as const;
   readonly isWebSocket = true;
-  private readonly notifier = new CloseNotifier();
-  private readonly inbox: Inbox;
+  private readonly notifier: CloseNotifier;
+  /** Made on the first `onReceive` or message: a connection that only broadcasts never needs one. */
+  private inbox: Inbox | null = null;
   /** Why the connection is ending, set by whichever side started first; reported when the socket is gone. */
   private ending: CloseStatus | null = null;
-  /** Whether the client showed any sign of life since the last heartbeat. */
+  /** Whether the client showed any sign of life since the last sweep. */
   private alive = true;
-  private heartbeat: NodeJS.Timeout | null = null;
   private slowReaderTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ws: WebSocket,
     readonly request: RequestInfo,
-    private readonly options: AdapterOptions & { idleTimeout: number },
+    private readonly options: WsAdapterOptions,
   ) {
-    this.inbox = new Inbox(options.maxBufferedBytes);
-    ws.on("message", (data: RawData, isBinary: boolean) => this.handleMessage(data, isBinary));
-    ws.on("ping", () => this.markAlive());
-    ws.on("pong", () => this.markAlive());
+    this.notifier = new CloseNotifier(this, options.released);
+    connectionOf.set(ws, this);
+    ws.on("message", onSocketMessage);
+    ws.on("ping", onSocketPingOrPong);
+    ws.on("pong", onSocketPingOrPong);
     // Without this listener an invalid frame from any client would crash the process.
-    ws.on("error", (error: Error) => this.handleError(error));
-    ws.on("close", (code: number, reason: Buffer) => this.handleClose(code, reason));
-    this.startHeartbeat();
+    ws.on("error", onSocketError);
+    ws.on("close", onSocketClose);
+    options.heartbeat.add(this);
   }
 
   get isOpen(): boolean {
@@ -146,6 +210,7 @@ class WsConnection implements ServerConnection {
   }
 
   onReceive(fn: Listener): void {
+    this.inbox ??= new Inbox(this.options.maxBufferedBytes);
     this.inbox.listen(fn);
   }
 
@@ -172,14 +237,8 @@ class WsConnection implements ServerConnection {
     this.slowReaderTimer.unref();
   }
 
-  private startHeartbeat(): void {
-    const idleTimeout = this.options.idleTimeout;
-    if (!(idleTimeout > 0)) return;
-    this.heartbeat = setInterval(() => this.checkAlive(), Math.min(idleTimeout / 2, MAX_TIMEOUT_MS));
-    this.heartbeat.unref();
-  }
-
-  private checkAlive(): void {
+  /** Called by the {@link HeartbeatSweep}: ping, or terminate a client silent since the last call. */
+  checkAlive(): void {
     if (!this.alive) {
       this.terminate(idleTimedOut);
       return;
@@ -189,32 +248,32 @@ class WsConnection implements ServerConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
   }
 
-  private markAlive(): void {
+  markAlive(): void {
     this.alive = true;
   }
 
-  private handleMessage(data: RawData, isBinary: boolean): void {
+  handleMessage(data: RawData, isBinary: boolean): void {
     this.markAlive();
     // After a terminate, ws may still parse bytes that were already read; onClose came first.
     if (this.notifier.closed) return;
     const bytes = bytesOf(data);
     const message = isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes.toString("utf8");
+    this.inbox ??= new Inbox(this.options.maxBufferedBytes);
     if (!this.inbox.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
   }
 
-  private handleError(error: Error): void {
+  handleError(error: Error): void {
     // ws has already sent its close frame (or ended the socket); only the report is ours.
     this.ending ??= statusOfWsError(error);
   }
 
-  private handleClose(code: number, reason: Buffer): void {
+  handleClose(code: number, reason: Buffer): void {
     this.finish(this.ending ?? { by: "client", code, reason: reason.toString("utf8") });
   }
 
   private finish(status: CloseStatus): void {
-    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.options.heartbeat.delete(this);
     if (this.slowReaderTimer !== null) clearTimeout(this.slowReaderTimer);
-    this.heartbeat = null;
     this.slowReaderTimer = null;
     this.notifier.fire(status);
   }
@@ -226,7 +285,8 @@ class WsConnection implements ServerConnection {
  */
 class Inbox {
   private readonly listeners: Listener[] = [];
-  private backlog: Message[] = [];
+  /** Made only when a message arrives before the first listener. */
+  private backlog: Message[] | null = null;
   private backlogBytes = 0;
   /** The backlog is handed over in a microtask, so every listener of that tick gets it. */
   private handoverPending = false;
@@ -235,7 +295,7 @@ class Inbox {
 
   listen(fn: Listener): void {
     this.listeners.push(fn);
-    if (this.listeners.length === 1 && this.backlog.length > 0) {
+    if (this.listeners.length === 1 && this.backlog !== null) {
       this.handoverPending = true;
       queueMicrotask(() => this.handOver());
     }
@@ -247,6 +307,7 @@ class Inbox {
       this.deliver(message);
       return true;
     }
+    this.backlog ??= [];
     if (this.backlog.length >= maxQueuedMessages || this.backlogBytes + size > this.maxBytes) return false;
     this.backlog.push(message);
     this.backlogBytes += size;
@@ -255,8 +316,8 @@ class Inbox {
 
   private handOver(): void {
     this.handoverPending = false;
-    const backlog = this.backlog;
-    this.backlog = [];
+    const backlog = this.backlog ?? [];
+    this.backlog = null;
     this.backlogBytes = 0;
     for (const message of backlog) this.deliver(message);
   }

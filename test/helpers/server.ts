@@ -55,7 +55,7 @@ export abstract class TestHttpServer {
 
 /** The RequestInfo an adapter is given for a node request. */
 export function requestInfo(req: IncomingMessage): RequestInfo {
-  return { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, remoteAddress: req.socket.remoteAddress ?? "", raw: req };
+  return { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, remoteAddress: req.socket.remoteAddress ?? "" };
 }
 
 /** A raw TCP client that sends `request` and never reads, so the buffers fill; destroyed when the test ends. */

@@ -82,6 +82,18 @@ describe("runServer and routes", { timeout: 20_000 }, () => {
     assert.equal(await (await fetch(`${handle.url}/c`)).text(), "any");
   });
 
+  it("a request target starting with // is a path, routed like any other, not a crash (regression)", async () => {
+    const server = createServer()
+      .route("//x", (req) => ({ body: `exact ${req.path} ${req.query.get("q") ?? ""}` }))
+      .route("*", (req) => ({ body: `fallback ${req.path}` }));
+    const handle = await server.listen();
+    handles.push(handle);
+    const exact = await rawExchange(handle.port, "GET //x?q=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    assert.match(exact, /exact \/\/x 1$/, "routed to //x with its query");
+    const other = await rawExchange(handle.port, "GET // HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    assert.match(other, /fallback \/\/$/, "routed to the fallback");
+  });
+
   it("an answer that cannot be written (bad header, body of the wrong type) is a 500, not a crash", async () => {
     const errors = mock.method(console, "error", () => {});
     try {

@@ -10,10 +10,10 @@ import type { Duplex } from "node:stream";
 import { describe, it } from "node:test";
 import type { TestContext } from "node:test";
 import WebSocket from "ws";
-import type { RequestInfo } from "../../src/server/connection.js";
+import { requestInfo } from "../helpers/server.js";
 import type { CloseStatus } from "../../src/server/connection.js";
 import type { ServerConnection } from "../../src/server/transport.js";
-import { createWsConnection, createWsServer, idleTimedOut, receiveQueueFull } from "../../src/server/ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull } from "../../src/server/ws-connection.js";
 
 const testTimeout = { timeout: 15_000 };
 
@@ -32,9 +32,11 @@ class TestServer {
   private readonly clients = new Set<WebSocket>();
   private readonly http = http.createServer();
   private readonly wss;
+  private readonly heartbeat: HeartbeatSweep;
 
   constructor(private readonly settings: Required<ServerSettings>) {
     this.wss = createWsServer({ maxMessageSize: settings.maxMessageSize, perMessageDeflate: false });
+    this.heartbeat = new HeartbeatSweep(settings.idleTimeout);
     this.http.on("connection", (socket: net.Socket) => this.track(socket));
     this.http.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }
@@ -80,17 +82,10 @@ class TestServer {
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const request: RequestInfo = {
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers,
-        remoteAddress: req.socket.remoteAddress ?? "",
-        raw: req,
-      };
-      const connection = createWsConnection(ws, request, {
+      const connection = createWsConnection(ws, requestInfo(req), {
         maxBufferedBytes: this.settings.maxBufferedBytes,
         extraHeaders: {},
-        idleTimeout: this.settings.idleTimeout,
+        heartbeat: this.heartbeat,
       });
       const waiter = this.waiting.shift();
       if (waiter === undefined) this.connections.push(connection);
