@@ -71,6 +71,8 @@ export class Channel<T, In = T> {
   private isClosed = false;
   /** The transducer's completion step has run (it must run exactly once). */
   private completed = false;
+  /** Who wants to know when the channel closes (the wire layer, for proxies on the other side); usually none. */
+  private closeWatchers: Array<() => void> | null = null;
 
   /** Most code calls {@link chan} or {@link promiseChan}, which build the buffer from a size. */
   constructor(
@@ -148,6 +150,28 @@ export class Channel<T, In = T> {
       taker.fire(buf !== null && buf.count() > 0 ? buf.remove() : undefined);
     }
     if (buf !== null) buf.close();
+    const watchers = this.closeWatchers;
+    this.closeWatchers = null;
+    if (watchers !== null) for (const fn of watchers) fn();
+  }
+
+  /**
+   * Calls `fn` once when the channel closes (at once, in a microtask, if it is closed already).
+   * Returns a function that cancels the watch.
+   *
+   * @internal For the wire layer, which tells proxies on the other side; not part of the API.
+   */
+  watchClose(fn: () => void): () => void {
+    if (this.isClosed) {
+      queueMicrotask(fn);
+      return noop;
+    }
+    (this.closeWatchers ??= []).push(fn);
+    return () => {
+      const watchers = this.closeWatchers;
+      const at = watchers === null ? -1 : watchers.indexOf(fn);
+      if (at !== -1) watchers?.splice(at, 1);
+    };
   }
 
   /** Iterates the values until the channel is closed and drained. Breaking out does not close it. */
@@ -290,6 +314,8 @@ export class Channel<T, In = T> {
     this.close();
   }
 }
+
+function noop(): void {}
 
 /**
  * Makes a channel.

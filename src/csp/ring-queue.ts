@@ -38,6 +38,16 @@ export class RingQueue<T> {
     return this.length === 0 ? undefined : this.items[this.head];
   }
 
+  /** The item `index` places after the oldest (0 is the oldest); `undefined` past the end. */
+  at(index: number): T | undefined {
+    return index < 0 || index >= this.length ? undefined : this.items[(this.head + index) & this.mask];
+  }
+
+  /** Calls `fn` with every item, oldest first. */
+  forEach(fn: (item: T) => void): void {
+    for (let i = 0; i < this.length; i++) fn(this.items[(this.head + i) & this.mask] as T);
+  }
+
   /** Removes every item for which `drop` is true, keeping the order of the rest. O(n). */
   removeWhere(drop: (item: T) => boolean): number {
     const { items, mask } = this;

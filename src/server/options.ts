@@ -1,3 +1,6 @@
+import { type Codec, jsonCodec } from "../wire/codec.js";
+import type { ServerRequest } from "./request.js";
+
 /** Which origins may talk to the server: see {@link CorsOptions.origin}. */
 export type CorsOrigin = true | string | readonly string[] | RegExp | ((origin: string) => boolean);
 
@@ -53,6 +56,37 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Negotiate permessage-deflate on WebSockets. Default false (it costs CPU and memory per socket). */
   perMessageDeflate?: boolean;
+
+  // The wirechan protocol (docs/protocol.md), served under `path`.
+
+  /** Where the protocol's endpoints are: `path` (WebSocket), `path/open`, `/sse`, `/poll`, `/send`. Default `"/wirechan"`. */
+  path?: string;
+  /**
+   * Runs on every WebSocket upgrade and every `path/open` request, before any session exists:
+   * return a principal (what `server.channel(name, { envelope: true })` hands over with each
+   * value) or throw to refuse (401, `ERR_UNAUTHORIZED`). Default: everyone, principal `null`.
+   */
+  authenticate?: (req: ServerRequest) => unknown;
+  /** How long a session without any link is kept for its client to resume, in ms. Default 120,000. */
+  sessionTtl?: number;
+  /** Sessions at once; a new one beyond gets `ERR_TOO_MANY_SESSIONS`. Default 10,000. */
+  maxSessions?: number;
+  /** Unacknowledged frames a session keeps for replay, each way. Default 10,000. */
+  replayMessages?: number;
+  /** Their total size, in characters. Default 8 MiB. */
+  replayBytes?: number;
+  /** The server pings each link this often, in ms. Default 25,000. */
+  heartbeat?: number;
+  /** A link silent this long is closed (the session stays, to be resumed), in ms. Default 60,000; more than `heartbeat`. */
+  heartbeatTimeout?: number;
+  /** Channels a session may hold at once, exported and imported (`ERR_TOO_MANY_CHANNELS` beyond). Default 256. */
+  maxChannelsPerSession?: number;
+  /** Puts in flight per proxy before further puts wait (flow-control credit). Default 32. */
+  window?: number;
+  /** How long a long-poll is held before it is answered `[]`, in ms. Default 25,000. */
+  pollTimeout?: number;
+  /** Turns packets into text and back. Default {@link jsonCodec}. */
+  codec?: Codec;
 }
 
 /** The defaults of {@link ServerOptions}. */
@@ -66,7 +100,18 @@ export const serverDefaults = {
   sseHeartbeat: 15_000,
   closeTimeout: 5_000,
   perMessageDeflate: false,
-} as const satisfies Required<ServerOptions>;
+  path: "/wirechan",
+  sessionTtl: 120_000,
+  maxSessions: 10_000,
+  replayMessages: 10_000,
+  replayBytes: 8 * 1024 * 1024,
+  heartbeat: 25_000,
+  heartbeatTimeout: 60_000,
+  maxChannelsPerSession: 256,
+  window: 32,
+  pollTimeout: 25_000,
+  codec: jsonCodec,
+} as const satisfies Required<Omit<ServerOptions, "authenticate">>;
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors">;
+export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors" | "authenticate"> & Pick<ServerOptions, "authenticate">;

@@ -2,7 +2,13 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
-import { WirechanRangeError } from "../csp/errors.js";
+import type { Buffer as ChannelBuffer } from "../csp/buffers.js";
+import { chan, type Channel } from "../csp/channel.js";
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import type { NamedTarget } from "../session/peer.js";
+import { ProtocolEndpoints } from "./protocol/endpoints.js";
+import type { SessionInfo } from "./protocol/sessions.js";
+import { MAX_PENDING } from "../csp/channel.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { Connection, ResponseParts } from "./connection.js";
 import { type CorsPolicy, corsResponseHeaders, isOriginAllowed, preflightResponse, resolveCors } from "./cors.js";
@@ -39,18 +45,31 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
-const TIMER_OPTIONS = new Set(["idleTimeout", "sseHeartbeat", "closeTimeout"]);
+const TIMER_OPTIONS = new Set(["idleTimeout", "sseHeartbeat", "closeTimeout", "sessionTtl", "heartbeat", "heartbeatTimeout", "pollTimeout"]);
+const NUMERIC_OPTIONS = [
+  "maxMessageSize", "maxConnections", "retryAfter", "idleTimeout", "maxBufferedBytes", "sseHeartbeat", "closeTimeout",
+  "sessionTtl", "maxSessions", "replayMessages", "replayBytes", "heartbeat", "heartbeatTimeout", "maxChannelsPerSession", "window", "pollTimeout",
+] as const;
+/** Options for which 0 would make the protocol unusable. */
+const POSITIVE_OPTIONS = new Set(["sessionTtl", "maxSessions", "replayMessages", "replayBytes", "heartbeat", "heartbeatTimeout", "maxChannelsPerSession", "window", "pollTimeout"]);
 
 /** Fills in the defaults and rejects options no server could honour, naming the option. */
 function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const { cors: _cors, ...rest } = options;
   const merged = { ...serverDefaults, ...rest };
-  for (const key of ["maxMessageSize", "maxConnections", "retryAfter", "idleTimeout", "maxBufferedBytes", "sseHeartbeat", "closeTimeout"] as const) {
+  for (const key of NUMERIC_OPTIONS) {
     const value = merged[key];
-    const max = TIMER_OPTIONS.has(key) ? MAX_TIMEOUT_MS : Number.MAX_SAFE_INTEGER;
-    if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw new WirechanRangeError("ERR_SERVER_OPTION", `server option ${key} must be an integer from 0 to ${max}, got ${String(value)}`);
+    const min = POSITIVE_OPTIONS.has(key) ? 1 : 0;
+    const max = TIMER_OPTIONS.has(key) ? MAX_TIMEOUT_MS : key === "window" ? MAX_PENDING : Number.MAX_SAFE_INTEGER;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new WirechanRangeError("ERR_SERVER_OPTION", `server option ${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
     }
+  }
+  if (merged.heartbeatTimeout <= merged.heartbeat) {
+    throw new WirechanRangeError("ERR_SERVER_OPTION", `server option heartbeatTimeout (${merged.heartbeatTimeout}) must be more than heartbeat (${merged.heartbeat})`);
+  }
+  if (!merged.path.startsWith("/") || merged.path.endsWith("/") || pathOf(merged.path) !== merged.path) {
+    throw new WirechanRangeError("ERR_SERVER_OPTION", `server option path must be a plain absolute path without a trailing slash, such as "/wirechan"; got ${JSON.stringify(merged.path)}`);
   }
   return merged;
 }
@@ -77,6 +96,9 @@ export class WirechanServer {
   private ownServer: HttpServer | null = null;
   private ownSockets: SocketTracker | null = null;
   private closing: Promise<void> | null = null;
+  /** The named server channels clients put to, with whether each wants envelopes. */
+  private readonly named = new Map<string, { channel: Channel<unknown, unknown>; envelope: boolean }>();
+  private readonly protocol: ProtocolEndpoints;
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -88,7 +110,42 @@ export class WirechanServer {
       released: this.released,
       heartbeat: new HeartbeatSweep(this.options.idleTimeout),
     };
+    this.protocol = new ProtocolEndpoints(this.options, this.resolveName);
+    for (const [path, handler] of this.protocol.routes()) this.routes.set(path, handler);
   }
+
+  /** Sessions of the wirechan protocol at once. */
+  get sessionCount(): number {
+    return this.protocol.sessions.size;
+  }
+
+  /**
+   * The named server channel `name` (Plugh's "The Chat Server"): a local channel into which
+   * clients' puts to `session.serverChan(name)` arrive, each put resolving on the client once
+   * this channel took the value. `bufOrN` as for `chan`. With `{ envelope: true }` each value
+   * arrives as `{ value, session }`, saying which session (id, principal, transport) put it.
+   * Throws a `TypeError` (`ERR_CHANNEL_NAME`) for a name that is empty, longer than 256
+   * characters, or already taken.
+   */
+  channel<T>(name: string, bufOrN?: number | ChannelBuffer<T>): Channel<T>;
+  channel<T>(name: string, options: { buffer?: number | ChannelBuffer<Envelope<T>>; envelope: true }): Channel<Envelope<T>>;
+  channel<T>(name: string, arg?: number | ChannelBuffer<T> | { buffer?: number | ChannelBuffer<Envelope<T>>; envelope: true }): Channel<T> | Channel<Envelope<T>> {
+    if (typeof name !== "string" || name.length === 0 || name.length > 256) {
+      throw new WirechanTypeError("ERR_CHANNEL_NAME", "a server channel needs a name of 1 to 256 characters");
+    }
+    if (this.named.has(name)) throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel is already named ${JSON.stringify(name)}`);
+    const wantsEnvelope = typeof arg === "object" && arg !== null && "envelope" in arg;
+    const channel = wantsEnvelope ? chan<Envelope<T>>(arg.buffer) : chan<T>(arg);
+    this.named.set(name, { channel: channel as Channel<unknown, unknown>, envelope: wantsEnvelope });
+    return channel;
+  }
+
+  private readonly resolveName = (name: string, session: SessionInfo): NamedTarget | undefined => {
+    const entry = this.named.get(name);
+    if (entry === undefined) return undefined;
+    if (!entry.envelope) return { channel: entry.channel };
+    return { channel: entry.channel, wrap: (value: unknown): Envelope<unknown> => ({ value, session }) };
+  };
 
   /** Open connections (every transport). */
   get connectionCount(): number {
@@ -271,6 +328,7 @@ export class WirechanServer {
   };
 
   private async shutdown(): Promise<void> {
+    this.protocol.close();
     const own = this.ownServer;
     const stopped = own === null ? Promise.resolve() : new Promise<void>((resolve) => own.close(() => resolve()));
     for (const [server, listener] of this.attached) server.off("upgrade", listener);
@@ -289,6 +347,12 @@ export class WirechanServer {
     clearTimeout(timer);
     this.wss.close();
   }
+}
+
+/** A value put to a server channel made with `{ envelope: true }`, with the session that put it. */
+export interface Envelope<T> {
+  value: T;
+  session: SessionInfo;
 }
 
 /**

@@ -1,0 +1,33 @@
+// wirechan/client: browsers, and Node >= 20. Channels across the wire to a wirechan server.
+import { type ConnectOptions, resolveConnectOptions } from "./options.js";
+import { Session } from "./session.js";
+
+export { type ConnectOptions, connectDefaults } from "./options.js";
+export { Session, type SessionState, type StateChange } from "./session.js";
+export { TransportError, type TransportName } from "./transports.js";
+export { RemoteChannel } from "../wire/remote-channel.js";
+export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
+export { type Codec, jsonCodec } from "../wire/codec.js";
+
+/**
+ * Opens a session with the wirechan server at `url` (its origin, `http://host:port`; the
+ * protocol's `path` is appended). Tries the transports in order and resolves once one of them
+ * opened; rejects with a `TransportError` listing why each failed, or with the server's
+ * `ProtocolError` (unauthorized, too many sessions) when it refused.
+ */
+export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Session> {
+  const resolved = resolveConnectOptions(options);
+  const endpoint = new URL(resolved.path, url);
+  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const session = new Session(resolved, {
+    endpoint,
+    connectTimeout: resolved.connectTimeout,
+    maxMessageSize: resolved.maxMessageSize,
+    WebSocket: options.WebSocket,
+    fetch: fetchFn,
+  });
+  await session.start();
+  return session;
+}
+
+

@@ -1,0 +1,111 @@
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import { type Codec, jsonCodec } from "../wire/codec.js";
+import type { TransportName, WebSocketLike } from "./transports.js";
+
+/** Options of `connect`. Every default is in {@link connectDefaults}. */
+export interface ConnectOptions {
+  /** Where the server mounted the protocol (its `path` option). Default `"/wirechan"`. */
+  path?: string;
+  /** Transports to try, in order. Default `["websocket", "sse", "longpoll"]`. */
+  transports?: readonly TransportName[];
+  /** How long one transport may take to open before the next is tried, in ms. Default 10,000. */
+  connectTimeout?: number;
+  /** Reconnect delays: `initial · 2^attempt` ms, at most `max`, spread by ± `jitter` (0 to 1). Default 500, 10,000, 0.5. */
+  reconnect?: { initial?: number; max?: number; jitter?: number };
+  /** While on SSE or long-polling, how often to try WebSocket again, in ms; 0 never. Default 30,000. */
+  upgradeProbeInterval?: number;
+  /**
+   * A link the server has been silent on this long is dropped and the session reconnects, in
+   * ms. Default: 2.5 times the server's heartbeat interval plus 5 s.
+   */
+  heartbeatTimeout?: number;
+  /** Largest packet, in characters, sent or accepted (the server's own limit also applies). Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Unacknowledged frames kept for replay. Default 10,000. */
+  replayMessages?: number;
+  /** Their total size, in characters. Default 8 MiB. */
+  replayBytes?: number;
+  /** Default {@link jsonCodec}. */
+  codec?: Codec;
+  /** The WebSocket class. Default the global one, or the `ws` package in Node without one. */
+  WebSocket?: WebSocketLike;
+  /** The fetch function. Default the global one. */
+  fetch?: typeof fetch;
+}
+
+/** The defaults of {@link ConnectOptions}. */
+export const connectDefaults = {
+  path: "/wirechan",
+  transports: ["websocket", "sse", "longpoll"] as readonly TransportName[],
+  connectTimeout: 10_000,
+  reconnect: { initial: 500, max: 10_000, jitter: 0.5 },
+  upgradeProbeInterval: 30_000,
+  maxMessageSize: 1024 * 1024,
+  replayMessages: 10_000,
+  replayBytes: 8 * 1024 * 1024,
+  codec: jsonCodec,
+} as const;
+
+export interface ResolvedConnectOptions {
+  path: string;
+  transports: readonly TransportName[];
+  connectTimeout: number;
+  reconnect: { initial: number; max: number; jitter: number };
+  upgradeProbeInterval: number;
+  /** The timeout for a server heartbeat interval. */
+  heartbeatTimeout: (heartbeat: number) => number;
+  maxMessageSize: number;
+  replayMessages: number;
+  replayBytes: number;
+  codec: Codec;
+}
+
+const TRANSPORTS = new Set<string>(["websocket", "sse", "longpoll"]);
+
+/** Fills in defaults; throws a `RangeError` or `TypeError` (`ERR_CONNECT_OPTION`) naming a bad option. */
+export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
+  const transports = options.transports ?? connectDefaults.transports;
+  if (transports.length === 0 || transports.some((t) => !TRANSPORTS.has(t))) {
+    throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option transports must list some of "websocket", "sse", "longpoll"; got ${JSON.stringify(transports)}`);
+  }
+  const reconnect = { ...connectDefaults.reconnect, ...options.reconnect };
+  const heartbeatTimeout = options.heartbeatTimeout;
+  const resolved: ResolvedConnectOptions = {
+    path: options.path ?? connectDefaults.path,
+    transports,
+    connectTimeout: integer("connectTimeout", options.connectTimeout ?? connectDefaults.connectTimeout, 1, MAX_TIMEOUT_MS),
+    reconnect: {
+      initial: integer("reconnect.initial", reconnect.initial, 0, MAX_TIMEOUT_MS),
+      max: integer("reconnect.max", reconnect.max, 0, MAX_TIMEOUT_MS),
+      jitter: fraction("reconnect.jitter", reconnect.jitter),
+    },
+    upgradeProbeInterval: integer("upgradeProbeInterval", options.upgradeProbeInterval ?? connectDefaults.upgradeProbeInterval, 0, MAX_TIMEOUT_MS),
+    heartbeatTimeout:
+      heartbeatTimeout === undefined
+        ? (heartbeat) => Math.round(heartbeat * 2.5) + 5_000
+        : ((value) => () => value)(integer("heartbeatTimeout", heartbeatTimeout, 1, MAX_TIMEOUT_MS)),
+    maxMessageSize: integer("maxMessageSize", options.maxMessageSize ?? connectDefaults.maxMessageSize, 64, Number.MAX_SAFE_INTEGER),
+    replayMessages: integer("replayMessages", options.replayMessages ?? connectDefaults.replayMessages, 1, Number.MAX_SAFE_INTEGER),
+    replayBytes: integer("replayBytes", options.replayBytes ?? connectDefaults.replayBytes, 1, Number.MAX_SAFE_INTEGER),
+    codec: options.codec ?? connectDefaults.codec,
+  };
+  if (!resolved.path.startsWith("/") || resolved.path.endsWith("/")) {
+    throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option path must start with / and not end with one, such as "/wirechan"; got ${JSON.stringify(resolved.path)}`);
+  }
+  return resolved;
+}
+
+function integer(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new WirechanRangeError("ERR_CONNECT_OPTION", `connect option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function fraction(name: string, value: number): number {
+  if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+    throw new WirechanRangeError("ERR_CONNECT_OPTION", `connect option ${name} must be a number from 0 to 1, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+// Server-sent events read from a byte stream, as the WHATWG HTML standard parses them (lines end
+// in CRLF, CR or LF; `data` lines join with LF; comments and other fields are skipped here).
+// Browser-safe and incremental: chunks may split lines, and even a CRLF, anywhere.
+
+/** Feeds text chunks; calls `onData` with each event's data. Bounded: a line longer than `maxLine` throws a RangeError. */
+export class SseParser {
+  private line = "";
+  private data: string[] = [];
+  /** The last chunk ended in CR: an LF starting the next one belongs to it. */
+  private pendingCr = false;
+
+  constructor(
+    private readonly onData: (data: string) => void,
+    private readonly maxLine: number,
+  ) {}
+
+  push(chunk: string): void {
+    let start = 0;
+    if (this.pendingCr && chunk.startsWith("\n")) start = 1;
+    this.pendingCr = false;
+    for (let i = start; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      this.endLine(this.line + chunk.slice(start, i));
+      this.line = "";
+      if (c === 13) {
+        if (i + 1 === chunk.length) this.pendingCr = true;
+        else if (chunk.charCodeAt(i + 1) === 10) i++;
+      }
+      start = i + 1;
+    }
+    this.line += chunk.slice(start);
+    if (this.line.length > this.maxLine) throw new RangeError(`an event-stream line longer than ${this.maxLine} characters`);
+  }
+
+  private endLine(line: string): void {
+    if (line === "") {
+      if (this.data.length > 0) this.onData(this.data.join("\n"));
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const name = colon === -1 ? line : line.slice(0, colon);
+    if (name !== "data") return;
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    this.data.push(value);
+  }
+}

@@ -1,0 +1,213 @@
+// The server's sessions: creation, lookup by id and secret, the link each one writes to, and
+// one timer for every session's heartbeat, dead links and expiry (docs/protocol.md section 4).
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { MAX_TIMEOUT_MS } from "../../csp/timeout.js";
+import { ProtocolError } from "../../wire/protocol-error.js";
+import { type Link, type NamedTarget, Peer } from "../../session/peer.js";
+import type { ResolvedServerOptions } from "../options.js";
+
+/** How a session's client reaches it now. */
+export type ProtocolTransport = "websocket" | "sse" | "longpoll";
+
+/** What server code learns about the session a value came from (`envelope: true`). */
+export interface SessionInfo {
+  /** The session id (not its secret). */
+  readonly id: string;
+  /** What `authenticate` returned when the session was made. */
+  readonly principal: unknown;
+  /** The transport of its current link, or null between links. */
+  readonly transport: ProtocolTransport | null;
+}
+
+/** A link as the session table sees it: the Peer's Link, and how to drop its connection. */
+export interface ActiveLink extends Link {
+  readonly transport: ProtocolTransport;
+  /** Closes the connection under the link (a newer link replaced it, or it went silent). */
+  drop(reason: string): void;
+}
+
+/** Resolves a named server channel for one session. */
+export type NameResolver = (name: string, session: SessionInfo) => NamedTarget | undefined;
+
+/** 128 random bits, base64url: 22 characters nobody can guess. */
+function randomId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/** One session on the server. Made by {@link SessionTable.create}. */
+export class ServerSession implements SessionInfo {
+  readonly id = randomId();
+  readonly secret = randomId();
+  readonly peer: Peer;
+  private active: ActiveLink | null = null;
+  /** When the client was last heard from, or when the session lost its link (ms since epoch). */
+  lastHeard = Date.now();
+
+  constructor(
+    readonly principal: unknown,
+    options: ResolvedServerOptions,
+    resolveName: NameResolver,
+    private readonly ended: (session: ServerSession) => void,
+  ) {
+    this.peer = new Peer({
+      side: "server",
+      // The tag scopes references to this session: another session's are recognised and refused.
+      exportPrefix: `s.${randomBytes(6).toString("base64url")}.`,
+      window: options.window,
+      maxChannels: options.maxChannelsPerSession,
+      maxMessageSize: options.maxMessageSize,
+      replay: { messages: options.replayMessages, bytes: options.replayBytes },
+      codec: options.codec,
+      resolveName: (name) => resolveName(name, this),
+      onFatal: (error) => this.fail(error),
+      onBye: () => this.end(),
+    });
+  }
+
+  get transport(): ProtocolTransport | null {
+    return this.active?.transport ?? null;
+  }
+
+  get link(): ActiveLink | null {
+    return this.active;
+  }
+
+  /** Whether `secret` is this session's, compared in constant time. */
+  hasSecret(secret: string): boolean {
+    const given = Buffer.from(secret);
+    const own = Buffer.from(this.secret);
+    return given.length === own.length && timingSafeEqual(given, own);
+  }
+
+  /**
+   * Makes `link` the session's link, replacing (and dropping) the one before, and sends the
+   * frames after `peerRecv` on it. Throws `ERR_SESSION_LOST` when they cannot be sent; the
+   * session is then ended.
+   */
+  attach(link: ActiveLink, peerRecv: number): void {
+    const previous = this.active;
+    this.active = link;
+    this.lastHeard = Date.now();
+    if (previous !== null && previous !== link) {
+      this.peer.detach(previous);
+      previous.drop("replaced by a newer link");
+    }
+    try {
+      this.peer.attach(link, peerRecv);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.end();
+      throw error;
+    }
+  }
+
+  /** The link closed; the session waits `sessionTtl` for the next one. */
+  detach(link: ActiveLink): void {
+    if (this.active !== link) return;
+    this.active = null;
+    this.peer.detach(link);
+    this.lastHeard = Date.now();
+  }
+
+  /** The client sent something. */
+  heard(): void {
+    this.lastHeard = Date.now();
+  }
+
+  /** Reports a fatal error to the client on the current link, then ends the session. */
+  fail(error: ProtocolError): void {
+    const link = this.active;
+    if (link !== null) {
+      this.peer.sendControl({ kind: "error", code: error.code, message: error.message, fatal: true });
+      this.peer.flushNow();
+    }
+    this.end();
+    link?.drop(error.code);
+  }
+
+  /** Ends the session: proxies close, references go, the table forgets it. Idempotent. */
+  end(): void {
+    if (this.peer.hasEnded) return;
+    this.peer.end();
+    const link = this.active;
+    this.active = null;
+    if (link !== null) this.peer.detach(link);
+    this.ended(this);
+  }
+}
+
+/** Every session of one server, bounded by `maxSessions`. */
+export class SessionTable {
+  private readonly sessions = new Map<string, ServerSession>();
+  private timer: NodeJS.Timeout | null = null;
+  private pingToken = 0;
+
+  constructor(
+    private readonly options: ResolvedServerOptions,
+    private readonly resolveName: NameResolver,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** A new session. Throws `ERR_TOO_MANY_SESSIONS` at `maxSessions`. */
+  create(principal: unknown): ServerSession {
+    if (this.sessions.size >= this.options.maxSessions) {
+      throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `the server has ${this.options.maxSessions} sessions (maxSessions); try again later`);
+    }
+    const session = new ServerSession(principal, this.options, this.resolveName, (ended) => this.forget(ended));
+    this.sessions.set(session.id, session);
+    this.startSweep();
+    return session;
+  }
+
+  /** The session with this id and secret, or undefined (unknown, expired, or the wrong secret: the caller cannot tell which). */
+  find(id: string, secret: string): ServerSession | undefined {
+    const session = this.sessions.get(id);
+    return session !== undefined && session.hasSecret(secret) ? session : undefined;
+  }
+
+  /** Ends every session (server shutdown). */
+  endAll(): void {
+    for (const session of [...this.sessions.values()]) session.end();
+    this.stopSweep();
+  }
+
+  private forget(session: ServerSession): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (this.sessions.size === 0) this.stopSweep();
+  }
+
+  private startSweep(): void {
+    if (this.timer !== null) return;
+    const { heartbeat, heartbeatTimeout, sessionTtl } = this.options;
+    const interval = Math.max(1, Math.min(heartbeat, Math.floor(heartbeatTimeout / 2), Math.floor(sessionTtl / 2), MAX_TIMEOUT_MS));
+    this.timer = setInterval(this.sweep, interval);
+    this.timer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Pings every link, drops links silent for `heartbeatTimeout` (their clients reconnect and
+   * resume), and ends sessions without a link for `sessionTtl`.
+   */
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    const token = ++this.pingToken;
+    for (const session of [...this.sessions.values()]) {
+      const link = session.link;
+      if (link === null) {
+        if (now - session.lastHeard >= this.options.sessionTtl) session.end();
+      } else if (now - session.lastHeard >= this.options.heartbeatTimeout) {
+        session.detach(link);
+        link.drop("heartbeat timeout");
+      } else {
+        session.peer.sendControl({ kind: "ping", token });
+      }
+    }
+  };
+}

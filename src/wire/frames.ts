@@ -1,0 +1,197 @@
+// The frames of protocol v1 (docs/protocol.md section 2) as data: builders for the sender and
+// a validator that turns a decoded packet into typed frames or a ProtocolError. Pure.
+import { ProtocolError } from "./protocol-error.js";
+
+export const PROTOCOL_VERSION = 1;
+
+export interface HelloBody {
+  sid: string | null;
+  secret: string | null;
+  /** Highest server sequence number the client received in order. */
+  recv: number;
+}
+
+export interface WelcomeBody {
+  sid: string;
+  /** Only on a new session. */
+  secret: string | null;
+  /** Highest client sequence number the server received in order. */
+  recv: number;
+  resumed: boolean;
+  /** Ping interval in ms. */
+  heartbeat: number;
+  /** Puts in flight per proxy. */
+  window: number;
+  limits: { maxMessageSize: number; maxChannels: number };
+}
+
+export type ControlFrame =
+  | { kind: "hello"; version: number; body: HelloBody }
+  | { kind: "welcome"; version: number; body: WelcomeBody }
+  | { kind: "ack"; seq: number }
+  | { kind: "ping"; token: unknown }
+  | { kind: "pong"; token: unknown }
+  | { kind: "error"; code: string; message: string; fatal: boolean }
+  | { kind: "bye"; reason: string };
+
+/** The operation of a sequenced frame. */
+export type Operation =
+  | { op: "p"; target: string; value: unknown }
+  | { op: "a"; putSeq: number; ok: boolean }
+  | { op: "c"; ref: string }
+  | { op: "r"; ref: string; count: number };
+
+export type SequencedFrame = { kind: "seq"; seq: number } & Operation;
+
+export type Frame = ControlFrame | SequencedFrame;
+
+/** The wire form of a sequenced frame. */
+export function sequencedFrame(seq: number, operation: Operation): unknown[] {
+  switch (operation.op) {
+    case "p":
+      return [seq, "p", operation.target, operation.value];
+    case "a":
+      return [seq, "a", operation.putSeq, operation.ok ? 1 : 0];
+    case "c":
+      return [seq, "c", operation.ref];
+    case "r":
+      return [seq, "r", operation.ref, operation.count];
+  }
+}
+
+/** The wire form of a control frame. */
+export function controlFrame(frame: ControlFrame): unknown[] {
+  switch (frame.kind) {
+    case "hello":
+    case "welcome":
+      return [frame.kind, frame.version, frame.body];
+    case "ack":
+      return ["ack", frame.seq];
+    case "ping":
+    case "pong":
+      return [frame.kind, frame.token];
+    case "error":
+      return ["error", frame.code, frame.message, frame.fatal ? 1 : 0];
+    case "bye":
+      return ["bye", frame.reason];
+  }
+}
+
+/** Most frames one packet may hold: a packet is read whole, so this bounds the work per message. */
+export const MAX_FRAMES_PER_PACKET = 4096;
+
+/** Validates a decoded packet. Throws a {@link ProtocolError} (`ERR_BAD_FRAME`) naming the first problem. */
+export function parsePacket(packet: unknown): Frame[] {
+  if (!Array.isArray(packet)) throw bad("a packet must be an array of frames");
+  if (packet.length > MAX_FRAMES_PER_PACKET) throw bad(`a packet may hold at most ${MAX_FRAMES_PER_PACKET} frames`);
+  return packet.map(parseFrame);
+}
+
+export function parseFrame(frame: unknown): Frame {
+  if (!Array.isArray(frame) || frame.length === 0) throw bad("a frame must be a non-empty array");
+  const head: unknown = frame[0];
+  if (typeof head === "number") return parseSequenced(frame, head);
+  switch (head) {
+    case "hello":
+      return { kind: "hello", version: version(frame), body: helloBody(frame[2]) };
+    case "welcome":
+      return { kind: "welcome", version: version(frame), body: welcomeBody(frame[2]) };
+    case "ack":
+      return { kind: "ack", seq: seqNumber(frame[1], "ack") };
+    case "ping":
+    case "pong":
+      if (frame.length !== 2) throw bad(`${head} takes one token`);
+      return { kind: head, token: primitive(frame[1], head) };
+    case "error":
+      return { kind: "error", code: text(frame[1], "error code", 64), message: text(frame[2], "error message", 1024), fatal: frame[3] === 1 };
+    case "bye":
+      return { kind: "bye", reason: text(frame[1], "bye reason", 1024) };
+    default:
+      throw bad(`unknown frame ${JSON.stringify(String(head).slice(0, 32))}`);
+  }
+}
+
+function parseSequenced(frame: unknown[], head: number): SequencedFrame {
+  const seq = seqNumber(head, "sequence number");
+  const op: unknown = frame[1];
+  switch (op) {
+    case "p":
+      if (frame.length !== 4) throw bad("a put frame is [seq, \"p\", target, value]");
+      return { kind: "seq", seq, op: "p", target: text(frame[2], "put target", 1024), value: frame[3] };
+    case "a":
+      if (frame.length !== 4 || (frame[3] !== 0 && frame[3] !== 1)) throw bad("an accepted frame is [seq, \"a\", putSeq, 0 | 1]");
+      return { kind: "seq", seq, op: "a", putSeq: seqNumber(frame[2], "put sequence number"), ok: frame[3] === 1 };
+    case "c":
+      if (frame.length !== 3) throw bad("a closed frame is [seq, \"c\", ref]");
+      return { kind: "seq", seq, op: "c", ref: text(frame[2], "reference", 1024) };
+    case "r":
+      if (frame.length !== 4) throw bad("a release frame is [seq, \"r\", ref, count]");
+      return { kind: "seq", seq, op: "r", ref: text(frame[2], "reference", 1024), count: seqNumber(frame[3], "release count") };
+    default:
+      throw bad(`unknown operation ${JSON.stringify(String(op).slice(0, 32))}`);
+  }
+}
+
+function version(frame: unknown[]): number {
+  const v: unknown = frame[1];
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) throw bad("a protocol version must be an integer");
+  if (frame.length !== 3) throw bad(`${String(frame[0])} is [kind, version, body]`);
+  return v;
+}
+
+function helloBody(body: unknown): HelloBody {
+  const b = record(body, "hello");
+  return { sid: optionalText(b.sid, "sid"), secret: optionalText(b.secret, "secret"), recv: count(b.recv, "recv") };
+}
+
+function welcomeBody(body: unknown): WelcomeBody {
+  const b = record(body, "welcome");
+  const limits = record(b.limits, "welcome limits");
+  if (typeof b.resumed !== "boolean") throw bad("welcome resumed must be a boolean");
+  return {
+    sid: text(b.sid, "sid", 64),
+    secret: optionalText(b.secret, "secret"),
+    recv: count(b.recv, "recv"),
+    resumed: b.resumed,
+    heartbeat: count(b.heartbeat, "heartbeat"),
+    window: seqNumber(b.window, "window"),
+    limits: { maxMessageSize: count(limits.maxMessageSize, "maxMessageSize"), maxChannels: count(limits.maxChannels, "maxChannels") },
+  };
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad(`${what} body must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown, what: string, max: number): string {
+  if (typeof value !== "string") throw bad(`${what} must be a string`);
+  if (value.length > max) throw bad(`${what} longer than ${max} characters`);
+  return value;
+}
+
+function optionalText(value: unknown, what: string): string | null {
+  return value === null || value === undefined ? null : text(value, what, 64);
+}
+
+/** A positive integer: sequence numbers start at 1. */
+function seqNumber(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw bad(`${what} must be a positive integer`);
+  return value;
+}
+
+/** A non-negative integer. */
+function count(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw bad(`${what} must be a non-negative integer`);
+  return value;
+}
+
+function primitive(value: unknown, what: string): unknown {
+  if (typeof value === "object" && value !== null) throw bad(`${what} token must be a number or string`);
+  if (typeof value === "string" && value.length > 64) throw bad(`${what} token longer than 64 characters`);
+  return value;
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError("ERR_BAD_FRAME", message);
+}

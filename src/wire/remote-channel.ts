@@ -1,0 +1,143 @@
+// The proxy of a channel that lives on the other side of a session (docs/protocol.md section 5).
+import { MAX_PENDING } from "../csp/channel.js";
+import { TooManyPendingError, WirechanTypeError } from "../csp/errors.js";
+import { RingQueue } from "../csp/ring-queue.js";
+
+/** What a proxy needs from its session. */
+export interface ProxyHost {
+  /** The wire form of a value (channels become references). Throws a `TypeError` for what cannot be sent. */
+  encodeValue(value: unknown): unknown;
+  /**
+   * Sends a put of `wireValue` to `target` if the session has room for it now: its sequence
+   * number, or 0 when the proxy must wait (the host calls {@link RemoteChannel.pump} later).
+   */
+  sendPut(proxy: RemoteChannel<never>, target: string, wireValue: unknown): number;
+  /** The proxy was closed by its holder: tell the owner and forget it. */
+  released(proxy: RemoteChannel<never>): void;
+}
+
+const FALSE = Promise.resolve(false);
+
+/**
+ * A put-only stand-in for a channel of the other side: a named server channel
+ * (`session.serverChan(name)`), or a channel that arrived inside a value.
+ *
+ * - `put(value)` resolves `true` once the remote channel took the value, `false` if it is
+ *   closed, this proxy is closed or the session ended. At most `window` puts are in flight;
+ *   later ones wait here in order (at most {@link MAX_PENDING}, then
+ *   {@link TooManyPendingError}), so a remote channel nobody takes from slows its putters
+ *   instead of filling memory. Throws a `TypeError` for a value that cannot be sent
+ *   (`undefined`, a cycle, a `BigInt` …), before anything is sent.
+ * - `offer(value)` sends only if that can happen now (credit and room in the session), and says
+ *   whether it did; the remote channel may still refuse the value if it closes meanwhile.
+ * - `close()` (or `Symbol.dispose`) releases the proxy: it closes here and the owner forgets
+ *   this reference. It does not close the remote channel. True only the first time.
+ *
+ * A proxy that becomes unreachable is released by itself (`FinalizationRegistry`).
+ */
+export class RemoteChannel<T> {
+  private readonly inflight = new Map<number, (ok: boolean) => void>();
+  private readonly waiting = new RingQueue<Waiting>(4);
+  private isClosed = false;
+
+  /** @internal Made by the session. */
+  constructor(
+    private readonly host: ProxyHost,
+    /** The reference id (`s.…`, `c.…`) or `n:` and the name of a named server channel. */
+    readonly target: string,
+    private readonly window: number,
+  ) {}
+
+  /** True once closed here, closed by its owner, or when the session ended. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  put(value: T): Promise<boolean> {
+    if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
+    if (this.isClosed) return FALSE;
+    const wire = this.host.encodeValue(value);
+    if (this.waiting.length === 0 && this.inflight.size < this.window) {
+      const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, wire);
+      if (seq > 0) return new Promise<boolean>((resolve) => this.inflight.set(seq, resolve));
+    }
+    if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
+    return new Promise<boolean>((resolve, reject) => this.waiting.push({ wire, resolve, reject }));
+  }
+
+  offer(value: T): boolean {
+    if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
+    if (this.isClosed || this.waiting.length > 0 || this.inflight.size >= this.window) return false;
+    const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, this.host.encodeValue(value));
+    if (seq === 0) return false;
+    this.inflight.set(seq, ignoreOutcome);
+    return true;
+  }
+
+  close(): boolean {
+    if (this.isClosed) return false;
+    this.shut(false);
+    this.host.released(this as RemoteChannel<never>);
+    return true;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal The put `seq` was taken (`ok`) or refused: settle it and send what waits. */
+  settle(seq: number, ok: boolean): void {
+    const resolve = this.inflight.get(seq);
+    if (resolve === undefined) return;
+    this.inflight.delete(seq);
+    resolve(ok);
+    this.pump();
+  }
+
+  /** @internal Sends waiting puts while there is credit and room in the session. */
+  pump(): void {
+    while (!this.isClosed && this.waiting.length > 0 && this.inflight.size < this.window) {
+      const next = this.waiting.peek() as Waiting;
+      let seq: number;
+      try {
+        seq = this.host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
+      } catch (error) {
+        // Too large for one message: this put fails, the ones after it still go.
+        this.waiting.shift();
+        next.reject(error);
+        continue;
+      }
+      if (seq === 0) return;
+      this.waiting.shift();
+      this.inflight.set(seq, next.resolve);
+    }
+  }
+
+  /**
+   * @internal Closes the proxy without telling the owner: waiting puts resolve `false`. Puts
+   * already sent still get their answer, unless `sessionEnded`: then nothing will answer them.
+   */
+  shut(sessionEnded: boolean): void {
+    this.isClosed = true;
+    for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) item.resolve(false);
+    if (sessionEnded) {
+      for (const resolve of this.inflight.values()) resolve(false);
+      this.inflight.clear();
+    }
+  }
+}
+
+interface Waiting {
+  wire: unknown;
+  resolve: (ok: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+function ignoreOutcome(): void {
+  // An offered value's outcome has no one waiting for it.
+}
+
+/** Whether `x` is a proxy of a remote channel. */
+export function isRemoteChannel(x: unknown): x is RemoteChannel<unknown> {
+  return x instanceof RemoteChannel;
+}

@@ -1,0 +1,125 @@
+// Values on the wire: JSON, plus channels written as tagged references. Pure functions; the
+// caller says how a channel becomes a reference id and how an id becomes a channel or proxy.
+import { WirechanTypeError } from "../csp/errors.js";
+import { ProtocolError } from "./protocol-error.js";
+
+/** The key of a channel reference: `{"~c": ref}`. */
+export const REF_KEY = "~c";
+
+/** Deepest nesting of arrays and objects a value may have, either way. */
+export const MAX_DEPTH = 256;
+
+/** Turns a channel (or a proxy) met while encoding into its reference id, exporting it if needed. */
+export type RefWriter = (channel: object) => string | undefined;
+/** Turns a reference id read from the wire into the value the application gets. */
+export type RefReader = (ref: string) => unknown;
+
+/**
+ * The wire form of `value`: what `JSON.stringify` would write, with every channel (an object
+ * for which `writeRef` returns an id) replaced by `{"~c": id}` and every key starting with `~`
+ * given one more `~`. Parts that need no change are shared, not copied. Throws a `TypeError`
+ * (`ERR_WIRE_VALUE`) for a cycle, nesting deeper than {@link MAX_DEPTH}, or `undefined` at the
+ * top; `JSON.stringify` later throws its own `TypeError` for a `BigInt`.
+ */
+export function encodeValue(value: unknown, writeRef: RefWriter): unknown {
+  if (value === undefined || typeof value === "function" || typeof value === "symbol") {
+    throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send ${typeof value}: a value must be representable as JSON`);
+  }
+  return new Encoder(writeRef).encode(value, "", 0);
+}
+
+class Encoder {
+  /** The objects on the path from the top to the current one: a cycle would loop forever. */
+  private readonly path = new Set<object>();
+
+  constructor(private readonly writeRef: RefWriter) {}
+
+  encode(value: unknown, key: string, depth: number): unknown {
+    if (typeof value !== "object" || value === null) return value;
+    const ref = this.writeRef(value);
+    if (ref !== undefined) return { [REF_KEY]: ref };
+    const json = (value as { toJSON?: unknown }).toJSON;
+    if (typeof json === "function") return this.encode((json as (key: string) => unknown).call(value, key), key, depth);
+    if (depth >= MAX_DEPTH) throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send a value nested deeper than ${MAX_DEPTH} levels`);
+    if (this.path.has(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
+    this.path.add(value);
+    const out = Array.isArray(value) ? this.encodeArray(value, depth) : this.encodeObject(value, depth);
+    this.path.delete(value);
+    return out;
+  }
+
+  private encodeArray(array: readonly unknown[], depth: number): unknown[] {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < array.length; i++) {
+      const item = array[i];
+      const encoded = this.encode(item, String(i), depth + 1);
+      if (encoded !== item && copy === null) copy = array.slice(0, i);
+      if (copy !== null) copy.push(encoded);
+    }
+    return copy ?? (array as unknown[]);
+  }
+
+  private encodeObject(object: object, depth: number): object {
+    let entries: Array<[string, unknown]> | null = null;
+    const keys = Object.keys(object);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const item = (object as Record<string, unknown>)[key];
+      const encoded = this.encode(item, key, depth + 1);
+      const wireKey = key.startsWith("~") ? `~${key}` : key;
+      if ((encoded !== item || wireKey !== key) && entries === null) {
+        entries = keys.slice(0, i).map((k) => [k, (object as Record<string, unknown>)[k]]);
+      }
+      if (entries !== null) entries.push([wireKey, encoded]);
+    }
+    // fromEntries defines own data properties: a "__proto__" key stays a key.
+    return entries === null ? object : Object.fromEntries(entries);
+  }
+}
+
+/**
+ * The application's form of a value read from the wire: every `{"~c": id}` replaced by
+ * `readRef(id)`, one `~` stripped from keys starting with `~~`. Objects that change are rebuilt
+ * as fresh plain objects with own data properties, so no key (`__proto__`, `constructor`) can
+ * reach a prototype. Throws a {@link ProtocolError} (`ERR_BAD_FRAME`) for a key starting with a
+ * single `~` other than a well-formed reference, or nesting deeper than {@link MAX_DEPTH}.
+ */
+export function decodeValue(value: unknown, readRef: RefReader): unknown {
+  return decode(value, readRef, 0);
+}
+
+function decode(value: unknown, readRef: RefReader, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_DEPTH) throw new ProtocolError("ERR_BAD_FRAME", `a value nested deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const decoded = decode(item, readRef, depth + 1);
+      if (decoded !== item && copy === null) copy = value.slice(0, i) as unknown[];
+      if (copy !== null) copy.push(decoded);
+    }
+    return copy ?? value;
+  }
+  const keys = Object.keys(value);
+  const record = value as Record<string, unknown>;
+  if (keys.length === 1 && keys[0] === REF_KEY) {
+    const ref = record[REF_KEY];
+    if (typeof ref !== "string") throw new ProtocolError("ERR_BAD_FRAME", "a channel reference must be a string");
+    return readRef(ref);
+  }
+  let entries: Array<[string, unknown]> | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let appKey = key;
+    if (key.startsWith("~")) {
+      if (!key.startsWith("~~")) throw new ProtocolError("ERR_BAD_FRAME", `unexpected key ${JSON.stringify(key.slice(0, 32))}: keys starting with ~ are escaped`);
+      appKey = key.slice(1);
+    }
+    const item = record[key];
+    const decoded = decode(item, readRef, depth + 1);
+    if ((decoded !== item || appKey !== key) && entries === null) entries = keys.slice(0, i).map((k) => [k, record[k]]);
+    if (entries !== null) entries.push([appKey, decoded]);
+  }
+  return entries === null ? value : Object.fromEntries(entries);
+}
