@@ -245,6 +245,10 @@ abstract class HttpLink implements ClientLink {
     if (!this.posting) void this.post();
   }
 
+  /**
+   * Stops the downstream at once; packets already handed to `send` (a `bye`) still go out,
+   * and nothing more is read from their answers.
+   */
   close(): void {
     this.closed = true;
     for (const request of this.requests) request.abort();
@@ -284,22 +288,25 @@ abstract class HttpLink implements ClientLink {
   /** The link failed: report once, stop everything. */
   protected down(reason: string): void {
     if (this.closed) return;
+    // What waits is in the session's replay buffer: the next link sends it.
+    this.queue = [];
     this.close();
     this.events.onDown(reason);
   }
 
   private async post(): Promise<void> {
     this.posting = true;
-    while (this.queue.length > 0 && !this.closed) {
+    while (this.queue.length > 0) {
       const body = mergePackets(this.queue);
       this.queue = [];
       try {
-        const response = await this.fetchText(this.url("send"), {
+        // Not aborted by close(): the last packets (a bye) must still leave.
+        const response = await this.context.fetch(this.url("send"), {
           method: "POST",
           headers: this.headers({ "content-type": "application/json" }),
           body,
-        });
-        if (this.closed) break;
+        }).then(async (answer) => ({ ok: answer.ok, status: answer.status, text: await answer.text() }));
+        if (this.closed) continue;
         // An ack, or the error that ends the session: the session reads both.
         this.events.onPacket(response.text);
         if (!response.ok) this.down(`send answered ${response.status}`);

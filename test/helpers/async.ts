@@ -59,3 +59,15 @@ export function thrown(f: () => unknown): unknown {
   }
   assert.fail("expected a synchronous throw");
 }
+
+/**
+ * Waits until `condition()` holds, checking every few milliseconds; fails with `what` after
+ * `limitMs` (a bound on a hang, not a timing assertion).
+ */
+export async function until(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
