@@ -1,6 +1,7 @@
 import { type Buffer, chan, type Channel, isChannel, type Mult, mult, xf } from "../csp/index.js";
 import { spawn } from "../csp/spawn.js";
 import type { Connection } from "./connection.js";
+import { type FeedConnection, FeedFanout, type Frame, type FrameSink, tapPolicyOf } from "./feed-fanout.js";
 import { encodeSseEvent } from "./sse-codec.js";
 import { withChannel, type ServerRequest } from "./request.js";
 import type { Handler } from "./server.js";
@@ -8,10 +9,15 @@ import type { Handler } from "./server.js";
 /** Options of {@link serveChannel}; defaults in {@link serveChannelDefaults}. */
 export interface ServeChannelOptions {
   /**
-   * For a `mult`: the buffer of each client's tap. Default `256` (a fixed buffer, as the JUXT
-   * seed): a client that falls 256 values behind holds the mult back, so back-pressure
-   * reaches the producer and nothing is dropped. Pass `slidingBuffer(n)` to let a slow client
-   * miss old values instead, or `droppingBuffer(n)` to let it miss new ones.
+   * For a `mult`: the buffer each client's tap behaves as having. Default `256` (a fixed
+   * buffer, as the JUXT seed): a client that falls 256 values behind holds the feed back, so
+   * back-pressure reaches the producer and nothing is dropped (`0`: it holds the feed back at
+   * once). Pass `slidingBuffer(n)` to let a slow client miss old values instead, or
+   * `droppingBuffer(n)` to let it miss new ones; either way it never holds the others back.
+   * Such a buffer object is only read for its kind and size: every client gets a queue of
+   * its own. A `Buffer` of any other class becomes the buffer of a real tap per client, the
+   * same object for each, so it suits one client at a time. A number that is neither 0 nor a
+   * positive integer: `RangeError` (`ERR_BUFFER_SIZE`), thrown by `serveChannel`.
    */
   tapBuffer?: number | Buffer<unknown>;
   /** The SSE event type of each value. Default none (the browser's `message` event). CR or LF in it: `TypeError` (`ERR_SSE_FIELD`). */
@@ -30,18 +36,7 @@ export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer
 
 type ResolvedOptions = ServeChannelOptions & typeof serveChannelDefaults;
 
-/** One event of the feed, encoded and framed once, the same bytes for every client. */
-interface Frame {
-  readonly bytes: Uint8Array;
-}
-
-/** An SSE connection of ours: it can wait for drain and write a ready frame. */
-interface FrameSink {
-  drained(): Promise<void>;
-  sendFrame(frame: Uint8Array): boolean;
-}
-
-function isFrameSink(conn: Connection): conn is Connection & FrameSink {
+function isFrameSink(conn: Connection): conn is FeedConnection {
   const sink = conn as Partial<FrameSink>;
   return typeof sink.drained === "function" && typeof sink.sendFrame === "function";
 }
@@ -79,27 +74,29 @@ class Framer {
 
 /**
  * A handler that serves a channel as an HTML5 server-sent-event feed (seed 001): each value
- * JSON-encoded as one event with an increasing `id`, the next value taken only once the
- * previous write has drained, so a slow reader slows its producer instead of growing a queue.
- * The response ends when the channel closes.
+ * JSON-encoded as one event with an increasing `id`, a client's next value written only once
+ * its previous write has drained, so a slow reader slows its producer instead of growing a
+ * queue. The response ends when the channel closes, after what was queued for it is written.
  *
- * A plain channel is shared: each value goes to one client. A `mult` gives each client its
- * own tap (see {@link ServeChannelOptions.tapBuffer}), removed when the client leaves; its
- * values are encoded and framed once, through one tap of this handler's own on the mult
- * (made when the first client comes), and the same bytes are written to every client. Ids
- * come from one sequence per handler, so a client that joins later starts at a higher id;
- * `initial` values carry no id. A request that does not accept `text/event-stream` gets 406.
+ * A plain channel is shared: each value goes to one client. With a `mult` each client behaves
+ * as if it had its own tap (see {@link ServeChannelOptions.tapBuffer}), dropped when the
+ * client leaves. The handler takes one tap of its own on the mult (when the first client
+ * comes) and fans each value out to every client in one synchronous pass, encoded and framed
+ * once: written at once to each client that keeps up, queued (bounded by the tap buffer's
+ * size and policy) for one whose connection waits for drain. A fixed-buffer client that falls
+ * that far behind makes the fan-out wait before taking the next value, which holds the mult,
+ * and so the producer, back. Ids come from one sequence per handler, so a client that joins
+ * later starts at a higher id; `initial` values carry no id. A request that does not accept
+ * `text/event-stream` gets 406.
+ *
+ * Throws a `TypeError` (`ERR_SSE_FIELD`) for CR or LF in `event`, and for a `mult`, a
+ * `RangeError` (`ERR_BUFFER_SIZE`) for a bad `tapBuffer` number.
  */
 export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, options: ServeChannelOptions = {}): Handler {
-  const resolved: ResolvedOptions = { ...serveChannelDefaults, ...options };
+  const resolved = resolveOptions(options);
   if (resolved.event !== undefined) encodeSseEvent({ data: "", event: resolved.event }); // a bad event name throws here, not per value
   const framer = new Framer(resolved);
-  let frames: Mult<Frame> | null = null;
-  function framedMult(m: Mult<unknown>): Mult<Frame> {
-    // Encode once, fan the frames out: the same bytes for every client.
-    frames ??= mult(m.tap(chan<Frame, unknown>(1, xf.keep(framer.frame))));
-    return frames;
-  }
+  const join = isChannel(source) ? sharedChannelJoiner(source, framer) : multJoiner(source, resolved, framer);
   return function serveChannelHandler(req) {
     if (req.transport !== "sse") {
       return { status: 406, body: "this is a server-sent-event feed: request it with Accept: text/event-stream" };
@@ -107,10 +104,50 @@ export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, 
     const initial = [...(resolved.initial?.(req) ?? [])].map(framer.initial);
     withChannel(req, (conn) => {
       if (!isFrameSink(conn)) throw new TypeError("serveChannel needs an SSE connection of this server");
-      const feedSource = isChannel(source) ? { ch: source, tapOf: null, toFrame: framer.frame } : tapFrames(framedMult(source), resolved);
-      spawn(feed(conn, initial, feedSource), "serveChannel");
+      join(conn, initial);
     });
     return undefined;
+  };
+}
+
+/** The defaults under the options; an option given as `undefined` keeps its default. */
+function resolveOptions(options: ServeChannelOptions): ResolvedOptions {
+  return {
+    ...options,
+    tapBuffer: options.tapBuffer ?? serveChannelDefaults.tapBuffer,
+    encode: options.encode ?? serveChannelDefaults.encode,
+  };
+}
+
+/** Starts a client's feed on its connection, after its `initial` frames. */
+type Joiner = (conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>) => void;
+
+function sharedChannelJoiner(ch: Channel<unknown, unknown>, framer: Framer): Joiner {
+  const source: FeedSource = { ch, tapOf: null, toFrame: framer.frame };
+  return (conn, initial) => spawn(feed(conn, initial, source), "serveChannel");
+}
+
+function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
+  const policy = tapPolicyOf(options.tapBuffer);
+  if (policy === null) return customTapJoiner(m, options, framer);
+  let fanout: FeedFanout | null = null;
+  return (conn, initial) => {
+    // Made for the first client: a handler nobody requests takes nothing from the mult.
+    fanout ??= new FeedFanout(m, framer.frame, policy);
+    fanout.add(conn, initial);
+  };
+}
+
+/**
+ * A `tapBuffer` of a kind the fan-out cannot mimic: a real tap per client, with a loop and a
+ * promise per client per value, fed from one tap of this handler's own that frames each value
+ * once.
+ */
+function customTapJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
+  let frames: Mult<Frame> | null = null;
+  return (conn, initial) => {
+    frames ??= mult(m.tap(chan<Frame, unknown>(1, xf.keep(framer.frame))));
+    spawn(feed(conn, initial, tapFrames(frames, options)), "serveChannel");
   };
 }
 
@@ -126,7 +163,7 @@ function tapFrames(frames: Mult<Frame>, options: ResolvedOptions): FeedSource {
   return { ch: tap, tapOf: frames, toFrame: (value) => value as Frame };
 }
 
-async function feed(conn: Connection & FrameSink, initial: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
+async function feed(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
   const { ch, tapOf, toFrame } = source;
   // A take still pending when the client leaves would swallow a value meant for another
   // client of a shared channel: abort it.

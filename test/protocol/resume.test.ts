@@ -7,6 +7,7 @@ import { type Channel, chan } from "../../src/csp/index.js";
 import { connect, type Session } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
 import { createServer, type RemoteChannel, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
+import WebSocket from "ws";
 import { until } from "../helpers/async.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 
@@ -131,4 +132,34 @@ describe("falling back and losing", { timeout: 60_000 }, () => {
     assert.equal(inbox.closed, true, "the client's proxies closed");
     assert.equal(await inbox.put(1 as never), false, "and refuse puts");
   });
+
+  it("a client silent past heartbeatTimeout (a throttled background tab) loses its link, not its session", async (t) => {
+    const server = createServer({ heartbeat: 50, heartbeatTimeout: 150, sessionTtl: 60_000 });
+    const handle = await server.listen();
+    t.after(() => handle.close());
+    const wsUrl = `${handle.url.replace("http", "ws")}/wirechan`;
+    // A hand-written client that says hello and then never answers a ping, as a frozen tab.
+    const first = await rawHello(wsUrl, { sid: null, secret: null, recv: 0 });
+    const { sid, secret } = first.welcome;
+    await until(() => first.socket.readyState === WebSocket.CLOSED, "the server to drop the silent link");
+    assert.equal(server.sessionCount, 1, "the session outlives its link");
+    const second = await rawHello(wsUrl, { sid, secret, recv: 0 });
+    assert.equal(second.welcome.resumed, true, "the tab, awake again, resumes its session");
+    assert.equal(second.welcome.sid, sid);
+    second.socket.close();
+  });
 });
+
+/** Opens a raw WebSocket, sends a hello and resolves with the welcome (and the socket). */
+async function rawHello(url: string, hello: { sid: string | null; secret: string | null; recv: number }): Promise<{ socket: WebSocket; welcome: { sid: string; secret: string; resumed: boolean } }> {
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  socket.send(JSON.stringify([["hello", 1, hello]]));
+  const data = await new Promise<Buffer>((resolve) => socket.once("message", (message: Buffer) => resolve(message)));
+  const [frame] = JSON.parse(data.toString("utf8")) as [[string, number, { sid: string; secret: string; resumed: boolean }]];
+  assert.equal(frame[0], "welcome", `a welcome, got ${data.toString("utf8")}`);
+  return { socket, welcome: frame[2] };
+}

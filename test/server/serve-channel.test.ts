@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
-import { chan, mult } from "../../src/index.js";
+import { type Buffer as ChannelBuffer, chan, droppingBuffer, mult, slidingBuffer } from "../../src/index.js";
 import { serveChannel } from "../../src/server/index.js";
-import { settle } from "../helpers/async.js";
-import { serverHandles } from "../helpers/server.js";
+import { settle, track } from "../helpers/async.js";
+import { type AfterHook, serverHandles } from "../helpers/server.js";
 
 const { serve } = serverHandles();
 
@@ -29,6 +29,142 @@ function opened(es: EventSource): Promise<void> {
     es.addEventListener("error", () => reject(new Error("EventSource failed")), { once: true });
   });
 }
+
+/** Resolves as `p` does, or fails with `what()` if that takes longer than `ms`: a bound, not a timing assertion. */
+async function within<T>(p: Promise<T>, what: () => string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} (gave up after ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** 1, 2, … n. */
+function upTo(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** The ids of the events in SSE text (raw HTTP/1.1 chunked text too: each event is one whole chunk). */
+function idsIn(lines: readonly string[]): number[] {
+  const ids: number[] = [];
+  for (const line of lines) {
+    const match = /^id: (\d+)$/.exec(line);
+    if (match !== null) ids.push(Number(match[1]));
+  }
+  return ids;
+}
+
+/** A fetch-based SSE client that keeps only the ids it has read, so big events cost no memory. */
+class IdReader {
+  readonly ids: number[] = [];
+  /** Settles when the response ends (or the request is aborted). */
+  readonly ended: Promise<void>;
+  private carry = "";
+  private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  private constructor(body: ReadableStream<Uint8Array>) {
+    this.ended = this.pump(body.getReader());
+  }
+
+  /** Opens the feed; resolves once the head arrived, when the server has added this client. */
+  static async open(url: string, signal?: AbortSignal): Promise<IdReader> {
+    const res = await fetch(url, { headers: { accept: "text/event-stream" }, ...(signal === undefined ? {} : { signal }) });
+    assert.equal(res.status, 200);
+    assert.ok(res.body, "the feed has a body");
+    return new IdReader(res.body);
+  }
+
+  /** Resolves once `count` events were read; fails, saying `what`, if that does not happen soon. */
+  waitFor(count: number, what: string): Promise<void> {
+    if (this.ids.length >= count) return Promise.resolve();
+    const reached = new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
+    return within(reached, () => `${what}: ${this.ids.length} of ${count} events arrived`);
+  }
+
+  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        this.read(decoder.decode(value, { stream: true }));
+      }
+    } catch {
+      return; // aborted
+    }
+  }
+
+  private read(text: string): void {
+    const lines = (this.carry + text).split("\n");
+    this.carry = lines.pop() ?? "";
+    this.ids.push(...idsIn(lines));
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i];
+      if (waiter !== undefined && this.ids.length >= waiter.count) {
+        this.waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+}
+
+/**
+ * A raw TCP client that reads the feed's head (so the server has added it) and then stops
+ * reading until `readToEnd`: the kernel buffers fill, then node's, and the server sees a
+ * connection that never drains. Destroyed when the test ends.
+ */
+class StalledClient {
+  private readonly chunks: Buffer[] = [];
+  private tail = "";
+  private onData: (() => void) | null = null;
+
+  private constructor(readonly socket: Socket) {}
+
+  static async open(t: AfterHook, port: number): Promise<StalledClient> {
+    const socket = connect({ port, host: "127.0.0.1" });
+    t.after(() => {
+      socket.destroy();
+    });
+    socket.on("error", () => {}); // the server may reset it
+    const client = new StalledClient(socket);
+    const head = new Promise<void>((resolve) => {
+      socket.once("data", () => {
+        socket.pause();
+        resolve();
+      });
+    });
+    socket.on("data", client.received);
+    socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+    await within(head, () => "the stalled client got no response head");
+    return client;
+  }
+
+  /** Reads again, until the response's last chunk; the ids of every event it got. */
+  async readToEnd(): Promise<number[]> {
+    const ended = new Promise<void>((resolve) => {
+      this.onData = () => {
+        if (this.tail.endsWith("\r\n0\r\n\r\n")) resolve();
+      };
+      this.onData();
+    });
+    this.socket.resume();
+    await within(ended, () => `the stalled client's response did not end; it ends with ${JSON.stringify(this.tail)}`);
+    return idsIn(Buffer.concat(this.chunks).toString("utf8").split("\n"));
+  }
+
+  private readonly received = (chunk: Buffer): void => {
+    this.chunks.push(chunk);
+    this.tail = (this.tail + chunk.toString("latin1")).slice(-16);
+    this.onData?.();
+  };
+}
+
+/** About 64 KiB of JSON: one event fills a socket's high-water mark, a few dozen the kernel's buffers. */
+const BIG = "x".repeat(64 * 1024);
 
 describe("serveChannel", { timeout: 20_000 }, () => {
   it("serves a mult: every client gets the initial values, then every value, JSON-encoded with increasing ids, framed once", async () => {
@@ -136,6 +272,138 @@ describe("serveChannel", { timeout: 20_000 }, () => {
       assert.equal(errors.mock.callCount(), 1);
     } finally {
       errors.mock.restore();
+    }
+  });
+
+  it("a mult, fixed tap buffer: a client that stops reading holds the producer back; the others get everything once it leaves", async (t) => {
+    const source = chan<string>();
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: 4 }));
+    const fast = await IdReader.open(handle.url);
+    const slow = await StalledClient.open(t, handle.port);
+    let held: { put: Promise<boolean>; at: number } | null = null;
+    for (let at = 1; at < 256 && held === null; at++) {
+      const put = source.put(BIG);
+      const state = track(put);
+      // Of the values taken before this one, at most two wait between the producer and the
+      // fan-out (the mult's put and the handler's tap): once the fast client has the rest, it
+      // holds at most those two queued, within its buffer of 4, so it holds nothing back.
+      await fast.waitFor(at - 3, `the fast client fell behind at value ${at}`);
+      await settle(10);
+      if (!state.done) held = { put, at };
+    }
+    // The slow client's kernel buffers, one high-water mark and its 4 queued values: a few MiB.
+    assert.ok(held !== null, "the producer was not held back: 255 values of 64 KiB taken");
+    await fast.waitFor(held.at - 3, "the fast client did not get what the fan-out passed on");
+    await settle(10);
+    assert.equal(track(held.put).done, false, "the producer went on while the slow client was still stuck");
+    slow.socket.destroy();
+    await within(held.put, () => `value ${held.at} still waits after the slow client left`);
+    await within(source.put("after"), () => "the producer is held back after the slow client left");
+    await fast.waitFor(held.at + 1, "the fast client did not get every value");
+    assert.deepEqual(fast.ids, upTo(held.at + 1), "the fast client missed values or got them out of order");
+    source.close();
+    await within(fast.ended, () => "the fast client's response did not end when the source closed");
+  });
+
+  for (const { policy, tapBuffer } of [
+    { policy: "sliding", tapBuffer: slidingBuffer<unknown>(2) },
+    { policy: "dropping", tapBuffer: droppingBuffer<unknown>(2) },
+  ]) {
+    it(`a mult, ${policy} tap buffer: a client that stops reading misses values and never holds the others back`, async (t) => {
+      const source = chan<string>();
+      const handle = await serve(serveChannel(mult(source), { tapBuffer }));
+      const fast = await IdReader.open(handle.url);
+      const slow = await StalledClient.open(t, handle.port);
+      // 300 × 64 KiB: far more than the stalled client's kernel buffers take.
+      const total = 300;
+      for (let i = 1; i <= total; i++) {
+        await within(source.put(BIG), () => `value ${i}: the producer was held back`);
+        // The fast client keeps up, so its own buffer of 2 never drops anything.
+        await fast.waitFor(i, `the fast client did not get value ${i}`);
+      }
+      source.close();
+      await within(fast.ended, () => "the fast client's response did not end when the source closed");
+      assert.deepEqual(fast.ids, upTo(total), "the fast client missed values or got them out of order");
+      const got = await slow.readToEnd(); // its queue is written, then its response ends
+      assert.ok(got.length < total, `the stalled client missed nothing (${got.length} events)`);
+      for (let i = 1; i < got.length; i++) assert.ok((got[i] as number) > (got[i - 1] as number), `ids out of order: ${got.join(",")}`);
+      if (policy === "sliding") {
+        assert.deepEqual(got.slice(-2), [total - 1, total], "a sliding buffer keeps the newest values");
+      } else {
+        assert.ok(!got.includes(total), "a dropping buffer drops the newest values while full");
+      }
+    });
+  }
+
+  it("a mult: a client leaving mid-feed removes only itself", async () => {
+    const source = chan<number>();
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: 1 }));
+    const leaving = new AbortController();
+    const a = await IdReader.open(handle.url);
+    const b = await IdReader.open(handle.url, leaving.signal);
+    const c = await IdReader.open(handle.url);
+    for (let i = 1; i <= 20; i++) {
+      if (i === 8) leaving.abort();
+      await within(source.put(i), () => `value ${i}: the producer is held back (by the client that left?)`);
+    }
+    await a.waitFor(20, "a client that stayed missed values");
+    await c.waitFor(20, "a client that stayed missed values");
+    assert.deepEqual(a.ids, upTo(20));
+    assert.deepEqual(c.ids, upTo(20));
+    assert.deepEqual(b.ids, upTo(b.ids.length), "the client that left got values out of order");
+    // Joining after the others: the next values, numbered on.
+    const d = await IdReader.open(handle.url);
+    await within(source.put(21), () => "the producer is held back after a client left");
+    await d.waitFor(1, "a client that joined later got nothing");
+    assert.deepEqual(d.ids, [21]);
+    source.close();
+    await within(Promise.all([a.ended, c.ended, d.ended]), () => "a response did not end when the source closed");
+  });
+
+  it("a mult that has closed: a client gets its initial values, then the response ends", async () => {
+    const source = chan<number>();
+    const feed = serveChannel(mult(source), { initial: () => ["hello"] });
+    source.close();
+    await settle(3);
+    const handle = await serve(feed);
+    // The first client makes the handler's tap (closed at once), the second finds the feed over.
+    for (const which of ["first", "second"]) {
+      const res = await fetch(handle.url, { headers: { accept: "text/event-stream" } });
+      assert.equal(await within(res.text(), () => `the ${which} response did not end`), 'data: "hello"\n\n');
+    }
+  });
+
+  it("a mult with a Buffer of another kind: a tap per client, fed in order", async () => {
+    /** A fixed buffer of 8 that is none of the library's classes. */
+    class ArrayBuffer8 implements ChannelBuffer<unknown> {
+      private readonly items: unknown[] = [];
+      full(): boolean {
+        return this.items.length >= 8;
+      }
+      count(): number {
+        return this.items.length;
+      }
+      add(value: unknown): void {
+        this.items.push(value);
+      }
+      remove(): unknown {
+        return this.items.shift();
+      }
+      close(): void {}
+    }
+    const source = chan<number>();
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: new ArrayBuffer8() }));
+    const client = await IdReader.open(handle.url);
+    for (let i = 1; i <= 5; i++) await within(source.put(i), () => `value ${i} was not taken`);
+    source.close();
+    await within(client.ended, () => "the response did not end when the source closed");
+    assert.deepEqual(client.ids, upTo(5));
+  });
+
+  it("a mult: a tapBuffer that is neither 0 nor a positive integer is refused at once", () => {
+    const m = mult(chan<number>());
+    for (const tapBuffer of [-1, 1.5, Number.NaN]) {
+      assert.throws(() => serveChannel(m, { tapBuffer }), { name: "RangeError", code: "ERR_BUFFER_SIZE" });
     }
   });
 });

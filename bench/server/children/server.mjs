@@ -77,7 +77,7 @@ async function makeWirechanSse() {
   );
   return {
     port: handle.port,
-    // serveChannel taps the mult per client; count requests (clients never leave mid-case).
+    // serveChannel has no client count of its own; count requests (clients never leave mid-case).
     clients: () => clients,
     // put resolves once the mult handed the value to every tap.
     broadcast: (obj) => source.put(obj),

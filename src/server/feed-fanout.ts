@@ -1,0 +1,228 @@
+import { getDefaultHighWaterMark } from "node:stream";
+import {
+  type Buffer,
+  chan,
+  type Channel,
+  DroppingBuffer,
+  FixedBuffer,
+  type Mult,
+  SlidingBuffer,
+  WirechanRangeError,
+} from "../csp/index.js";
+import { RingQueue } from "../csp/ring-queue.js";
+import { spawn } from "../csp/spawn.js";
+import type { Connection } from "./connection.js";
+
+/** One event of the feed, encoded and framed once, the same bytes for every client. */
+export interface Frame {
+  readonly bytes: Uint8Array;
+}
+
+/** An SSE connection of ours: it can wait for drain and write a ready frame. */
+export interface FrameSink {
+  drained(): Promise<void>;
+  sendFrame(frame: Uint8Array): boolean;
+}
+
+export type FeedConnection = Connection & FrameSink;
+
+/**
+ * What a client's queue does with a value while its connection waits for drain, read from the
+ * `tapBuffer` option: the policy of the channel buffer a per-client tap would have had.
+ */
+export interface TapPolicy {
+  /**
+   * `fixed`: queue it; with `size` values waiting the next one waits too, and the feed takes
+   * nothing more until there is room (a tap of `chan(size)` whose buffer is full parks the
+   * mult's put). `sliding`: drop the oldest to make room. `dropping`: drop the new value.
+   */
+  readonly kind: "fixed" | "sliding" | "dropping";
+  /** 0 only for `fixed`: an unbuffered tap. */
+  readonly size: number;
+}
+
+/**
+ * The policy of a `tapBuffer` option: a number is a fixed buffer (0 unbuffered, as `chan(0)`);
+ * a buffer made by `buffer`, `slidingBuffer` or `droppingBuffer` is read for its kind and
+ * size only (every client gets a queue of its own). Null for any other `Buffer`, which only a
+ * real channel per client can honour. Throws a `RangeError` (`ERR_BUFFER_SIZE`) for a number
+ * that is neither 0 nor a positive integer.
+ */
+export function tapPolicyOf(tapBuffer: number | Buffer<unknown>): TapPolicy | null {
+  if (typeof tapBuffer === "number") {
+    if (!Number.isInteger(tapBuffer) || tapBuffer < 0) {
+      throw new WirechanRangeError(
+        "ERR_BUFFER_SIZE",
+        `serveChannel's tapBuffer needs 0 (unbuffered), a positive integer or a Buffer, got ${String(tapBuffer)}`,
+      );
+    }
+    return { kind: "fixed", size: tapBuffer };
+  }
+  if (tapBuffer instanceof FixedBuffer) return { kind: "fixed", size: tapBuffer.size };
+  if (tapBuffer instanceof SlidingBuffer) return { kind: "sliding", size: tapBuffer.size };
+  if (tapBuffer instanceof DroppingBuffer) return { kind: "dropping", size: tapBuffer.size };
+  return null;
+}
+
+/**
+ * Node's default high-water mark of a socket: past it a response's write returns false and the
+ * response waits for 'drain'. Reading `bufferedAmount` against it after each write tells a
+ * congested client apart without a promise per client per value; `drained()` is asked only
+ * then, and decides. A socket configured with another mark is still bounded by this one.
+ */
+const CONGESTED_BYTES = getDefaultHighWaterMark(false);
+
+/**
+ * Serves one tap of a `mult` to many SSE clients. Each value is framed once and, in one
+ * synchronous pass, written to every client that keeps up; a client whose connection waits
+ * for drain gets it in a queue of its own instead, bounded by the {@link TapPolicy}, written
+ * out when its connection drains. So each client behaves as if it had a tap of its own, at
+ * the cost of one loop over the clients per value rather than a channel and a promise each.
+ */
+export class FeedFanout {
+  private readonly clients = new Set<FanoutClient>();
+  private readonly tap: Channel<unknown>;
+  private ended = false;
+
+  constructor(
+    source: Mult<unknown>,
+    private readonly toFrame: (value: unknown) => Frame | undefined,
+    private readonly policy: TapPolicy,
+  ) {
+    // A buffer of 1: the mult can hand over the next value while this one is fanned out.
+    this.tap = source.tap(chan<unknown>(1));
+    spawn(this.run(), "serveChannel fan-out");
+  }
+
+  /** Adds a client: `initial` first (written whatever the policy), then every later value. */
+  add(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>): void {
+    for (const frame of initial) if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
+    if (this.ended) {
+      conn.close();
+      return;
+    }
+    if (!conn.isOpen) return;
+    const client = new FanoutClient(conn, this.policy, this.clients);
+    this.clients.add(client);
+    conn.onClose(client.leave);
+    client.checkCongestion();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const value = await this.tap.take();
+      if (value === undefined) break;
+      if (this.clients.size === 0) continue; // as a mult drops what comes while nobody is tapped
+      const frame = this.toFrame(value);
+      if (frame === undefined) continue;
+      const behind = this.fanOut(frame);
+      // Back-pressure: the next value waits until every fixed-buffer client has room for it.
+      if (behind !== null) for (const client of behind) await client.room();
+    }
+    this.ended = true;
+    for (const client of this.clients) client.end();
+  }
+
+  /** Offers the frame to every client; the ones now too far behind to take another, or null. */
+  private fanOut(frame: Frame): FanoutClient[] | null {
+    let behind: FanoutClient[] | null = null;
+    for (const client of this.clients) if (!client.offer(frame)) (behind ??= []).push(client);
+    return behind;
+  }
+}
+
+/**
+ * One client of a {@link FeedFanout}: frames go straight to its connection while it keeps up,
+ * and to its own queue while the connection waits for drain; the queue is written out, one
+ * frame after another while the connection takes them, on each 'drain'.
+ */
+class FanoutClient {
+  private readonly queue = new RingQueue<Frame>(2);
+  /** Past the high-water mark: nothing more is written until the connection drains. */
+  private congested = false;
+  /** The feed ended: the response ends once the queue is written. */
+  private ending = false;
+  private gone = false;
+  private roomWaiter: (() => void) | null = null;
+
+  constructor(
+    private readonly conn: FeedConnection,
+    private readonly policy: TapPolicy,
+    private readonly clients: Set<FanoutClient>,
+  ) {}
+
+  /** Writes or queues a frame. False when a fixed-buffer queue holds more than its size: call {@link room} before the next. */
+  offer(frame: Frame): boolean {
+    if (!this.congested && this.queue.length === 0) {
+      this.write(frame);
+      return true;
+    }
+    const { queue, policy } = this;
+    switch (policy.kind) {
+      case "fixed":
+        queue.push(frame);
+        return queue.length <= policy.size;
+      case "sliding":
+        if (queue.length >= policy.size) queue.shift();
+        queue.push(frame);
+        return true;
+      case "dropping":
+        if (queue.length < policy.size) queue.push(frame);
+        return true;
+    }
+  }
+
+  /** Resolves once the queue is back within its size, or the client left. */
+  room(): Promise<void> {
+    if (this.gone || this.queue.length <= this.policy.size) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.roomWaiter = resolve;
+    });
+  }
+
+  /** The feed is over: end the response once what is queued is written. */
+  end(): void {
+    this.ending = true;
+    this.flush();
+  }
+
+  /** After a write: if the connection now asks for drain, wait for it before writing more. */
+  checkCongestion(): void {
+    if (this.congested || this.conn.bufferedAmount < CONGESTED_BYTES) return;
+    this.congested = true;
+    void this.conn.drained().then(this.onDrained);
+  }
+
+  /** The connection closed (the client went, or it was closed): drop the queue, nothing else. */
+  readonly leave = (): void => {
+    if (this.gone) return;
+    this.gone = true;
+    this.queue.clear();
+    this.clients.delete(this);
+    this.releaseRoom();
+  };
+
+  private write(frame: Frame): void {
+    // False once the connection is closed, or dropped as a slow reader.
+    if (this.conn.sendFrame(frame.bytes)) this.checkCongestion();
+    else this.leave();
+  }
+
+  private readonly onDrained = (): void => {
+    this.congested = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const queue = this.queue;
+    while (!this.congested && !this.gone && queue.length > 0) this.write(queue.shift() as Frame);
+    if (this.queue.length <= this.policy.size) this.releaseRoom();
+    if (this.ending && !this.gone && queue.length === 0) this.conn.close();
+  }
+
+  private releaseRoom(): void {
+    const resolve = this.roomWaiter;
+    this.roomWaiter = null;
+    resolve?.();
+  }
+}
