@@ -1,14 +1,15 @@
 // One side of a session: what it sends and receives, independent of any transport. The server
 // and the client each run one Peer per session and give it a Link to write packets to; the
 // Peer never touches a socket or a timer (docs/protocol.md sections 4 and 5).
-import { Channel, chan } from "../csp/channel.js";
-import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import type { Channel } from "../csp/channel.js";
+import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { controlFrame, type ControlFrame, type Frame, type Operation, parsePacket, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
-import { type ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
+import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
+import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 
 /** Where a Peer writes its packets: a WebSocket, an SSE stream, or one long-poll answer. */
@@ -54,20 +55,6 @@ export interface PeerOptions {
   onBye?: (reason: string) => void;
 }
 
-interface Export {
-  ref: string;
-  channel: Channel<unknown, unknown>;
-  /** Copies sent and not yet released by the peer. */
-  sent: number;
-  unwatch: () => void;
-}
-
-interface Import {
-  proxy: WeakRef<RemoteChannel<never>>;
-  /** Copies received, reported back when the proxy is released. */
-  received: number;
-}
-
 /** Control frames kept for a link that is not there (a long-poll between two polls). */
 const MAX_QUEUED_CONTROL = 64;
 
@@ -89,21 +76,17 @@ export class Peer implements ProxyHost {
   private flushScheduled = false;
   private ended = false;
 
-  private readonly exportsByRef = new Map<string, Export>();
-  private readonly exportsByChannel = new Map<Channel<unknown, unknown>, Export>();
-  private nextExport = 1;
-  private readonly imports = new Map<string, Import>();
-  private readonly named = new Map<string, RemoteChannel<never>>();
+  private readonly references: References;
   /** Puts sent and not yet answered, by sequence number. */
   private readonly inflight = new Map<number, RemoteChannel<never>>();
   /** Proxies waiting for room in the replay buffer. */
   private readonly blocked = new Set<RemoteChannel<never>>();
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
   private readonly credit = new Map<string, number>();
-  private readonly finalizer = new FinalizationRegistry<string>((ref) => this.importCollected(ref));
 
   constructor(readonly options: PeerOptions) {
     this.outbox = new Outbox(options.replay);
+    this.references = new References({ ...options, host: this, send: (operation) => this.sendOp(operation) });
   }
 
   /** Highest sequence number received in order: the `recv` of hello and welcome. */
@@ -118,7 +101,7 @@ export class Peer implements ProxyHost {
 
   /** Exported plus imported channels. */
   get channelCount(): number {
-    return this.exportsByRef.size + this.imports.size + this.named.size;
+    return this.references.count;
   }
 
   get hasEnded(): boolean {
@@ -189,18 +172,7 @@ export class Peer implements ProxyHost {
 
   /** Client: the proxy of the server channel `name`. */
   serverChan<T>(name: string): RemoteChannel<T> {
-    let proxy = this.named.get(name);
-    if (proxy === undefined || proxy.closed) {
-      if (this.ended) {
-        const closed = new RemoteChannel<never>(this, `n:${name}`, this.options.window);
-        closed.shut(true);
-        return closed as RemoteChannel<T>;
-      }
-      this.checkChannelRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooManyChannels()));
-      proxy = new RemoteChannel<never>(this, `n:${name}`, this.options.window);
-      this.named.set(name, proxy);
-    }
-    return proxy as RemoteChannel<T>;
+    return this.references.namedProxy(name) as RemoteChannel<T>;
   }
 
   /**
@@ -210,16 +182,10 @@ export class Peer implements ProxyHost {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const entry of this.imports.values()) entry.proxy.deref()?.shut(true);
-    for (const proxy of this.named.values()) proxy.shut(true);
+    this.references.end();
     for (const proxy of this.inflight.values()) proxy.shut(true);
-    for (const entry of this.exportsByRef.values()) entry.unwatch();
-    this.imports.clear();
-    this.named.clear();
     this.inflight.clear();
     this.blocked.clear();
-    this.exportsByRef.clear();
-    this.exportsByChannel.clear();
     this.credit.clear();
   }
 
@@ -231,7 +197,7 @@ export class Peer implements ProxyHost {
   // ProxyHost: called by this session's proxies.
 
   encodeValue(value: unknown): unknown {
-    return encodeValue(value, (object) => this.refFor(object));
+    return encodeValue(value, (object) => this.references.refFor(object));
   }
 
   sendPut(proxy: RemoteChannel<never>, target: string, wireValue: unknown): number {
@@ -255,15 +221,7 @@ export class Peer implements ProxyHost {
 
   released(proxy: RemoteChannel<never>): void {
     this.blocked.delete(proxy);
-    const target = proxy.target;
-    if (target.startsWith("n:")) {
-      if (this.named.get(target.slice(2)) === proxy) this.named.delete(target.slice(2));
-      return;
-    }
-    const entry = this.imports.get(target);
-    if (entry === undefined || entry.proxy.deref() !== proxy) return;
-    this.finalizer.unregister(proxy);
-    this.release(target, entry);
+    this.references.released(proxy);
   }
 
   // Receiving.
@@ -302,10 +260,10 @@ export class Peer implements ProxyHost {
         return;
       }
       case "c":
-        this.onRemoteClose(frame.ref);
+        this.references.remoteClosed(frame.ref);
         return;
       case "r":
-        this.onRelease(frame.ref, frame.count);
+        this.references.peerReleased(frame.ref, frame.count);
         return;
     }
   }
@@ -316,12 +274,11 @@ export class Peer implements ProxyHost {
       if (this.options.side !== "server") throw new ProtocolError("ERR_BAD_FRAME", "a client has no named channels");
       destination = this.options.resolveName?.(target.slice(2));
     } else {
-      this.checkOwnRef(target);
-      const entry = this.exportsByRef.get(target);
-      if (entry !== undefined) destination = { channel: entry.channel };
+      const channel = this.references.exported(target);
+      if (channel !== undefined) destination = { channel };
     }
     // Decoded even when it goes nowhere: the references in it were received, and are released.
-    const value = decodeValue(wireValue, (ref) => this.readRef(ref));
+    const value = decodeValue(wireValue, (ref) => this.references.readRef(ref));
     if (destination === undefined) {
       if (target.startsWith("n:")) {
         this.sendControl({ kind: "error", code: "ERR_UNKNOWN_CHANNEL", message: `no server channel is named ${JSON.stringify(target.slice(2, 66))}`, fatal: false });
@@ -344,122 +301,6 @@ export class Peer implements ProxyHost {
     if (used === 0) this.credit.delete(target);
     else this.credit.set(target, used);
     this.sendOp({ op: "a", putSeq: seq, ok });
-  }
-
-  private onRemoteClose(ref: string): void {
-    const entry = this.imports.get(ref);
-    if (entry === undefined) return;
-    const proxy = entry.proxy.deref();
-    if (proxy !== undefined) {
-      proxy.shut(false);
-      this.finalizer.unregister(proxy);
-    }
-    this.release(ref, entry);
-  }
-
-  private onRelease(ref: string, count: number): void {
-    this.checkOwnRef(ref);
-    const entry = this.exportsByRef.get(ref);
-    if (entry === undefined) return;
-    entry.sent -= count;
-    if (entry.sent > 0) return;
-    entry.unwatch();
-    this.exportsByRef.delete(ref);
-    this.exportsByChannel.delete(entry.channel);
-  }
-
-  // References.
-
-  /** The reference id of a channel or proxy met while encoding; undefined for other objects. */
-  private refFor(object: object): string | undefined {
-    if (object instanceof Channel) return this.exportChannel(object as Channel<unknown, unknown>);
-    if (object instanceof RemoteChannel) {
-      const entry = this.imports.get(object.target);
-      if (entry !== undefined && entry.proxy.deref() === object) return object.target;
-      throw new WirechanTypeError(
-        "ERR_WIRE_VALUE",
-        "only a proxy that arrived in this session can be sent back in it (a named server channel, or a proxy from another session, cannot)",
-      );
-    }
-    return undefined;
-  }
-
-  private exportChannel(channel: Channel<unknown, unknown>): string {
-    if (this.ended) throw new WirechanTypeError("ERR_WIRE_VALUE", "the session has ended");
-    let entry = this.exportsByChannel.get(channel);
-    if (entry === undefined) {
-      this.checkChannelRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooManyChannels()));
-      const ref = `${this.options.exportPrefix}${this.nextExport++}`;
-      const created: Export = { ref, channel, sent: 0, unwatch: noop };
-      created.unwatch = channel.watchClose(() => this.exportClosed(created));
-      entry = created;
-      this.exportsByRef.set(ref, entry);
-      this.exportsByChannel.set(channel, entry);
-    }
-    entry.sent++;
-    return entry.ref;
-  }
-
-  private exportClosed(entry: Export): void {
-    if (this.ended || this.exportsByRef.get(entry.ref) !== entry) return;
-    this.sendOp({ op: "c", ref: entry.ref });
-  }
-
-  /** What a reference read from the wire stands for here. */
-  private readRef(ref: string): unknown {
-    if (ref.startsWith(this.options.exportPrefix)) {
-      // One of ours coming back: the channel itself, or a closed one if it is no longer exported.
-      return this.exportsByRef.get(ref)?.channel ?? closedChannel();
-    }
-    this.checkPeerRef(ref);
-    const known = this.imports.get(ref);
-    const alive = known?.proxy.deref();
-    if (known !== undefined && alive !== undefined) {
-      known.received++;
-      return alive;
-    }
-    // New, or collected while this copy was on its way (its release has not gone out yet).
-    if (known === undefined) this.checkChannelRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.tooManyChannels()));
-    const proxy = new RemoteChannel<never>(this, ref, this.options.window);
-    this.finalizer.register(proxy, ref, proxy);
-    this.imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
-    return proxy;
-  }
-
-  private importCollected(ref: string): void {
-    const entry = this.imports.get(ref);
-    if (entry !== undefined && entry.proxy.deref() === undefined) this.release(ref, entry);
-  }
-
-  private release(ref: string, entry: Import): void {
-    this.imports.delete(ref);
-    if (!this.ended) this.sendOp({ op: "r", ref, count: entry.received });
-  }
-
-  /** A target or released reference must be one this side exported, in this session. */
-  private checkOwnRef(ref: string): void {
-    if (ref.startsWith(this.options.exportPrefix)) return;
-    if (this.options.side === "server" && ref.startsWith("s.")) {
-      throw new ProtocolError("ERR_FOREIGN_REFERENCE", "a reference of another session: references are valid only in the session that sent them");
-    }
-    throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a reference this side exported`);
-  }
-
-  /** A reference read inside a value that is not ours must be the peer's kind. */
-  private checkPeerRef(ref: string): void {
-    if (this.options.side === "server") {
-      if (ref.startsWith("c.")) return;
-      if (ref.startsWith("s.")) throw new ProtocolError("ERR_FOREIGN_REFERENCE", "a reference of another session: references are valid only in the session that sent them");
-    } else if (ref.startsWith("s.")) return;
-    throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a channel reference`);
-  }
-
-  private checkChannelRoom(error: () => Error): void {
-    if (this.channelCount >= this.options.maxChannels) throw error();
-  }
-
-  private tooManyChannels(): string {
-    return `a session may hold at most ${this.options.maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
   }
 
   // Sending.
@@ -542,11 +383,3 @@ export function decodePacket(text: string, options: Pick<PeerOptions, "codec" | 
   }
   return parsePacket(packet);
 }
-
-function closedChannel(): Channel<unknown, unknown> {
-  const channel = chan<unknown>();
-  channel.close();
-  return channel;
-}
-
-function noop(): void {}

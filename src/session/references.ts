@@ -1,0 +1,226 @@
+// The channel references of one session (docs/protocol.md section 5): the channels this side
+// exported, with how many copies the peer holds, and the proxies it made of the peer's.
+import { Channel, chan } from "../csp/channel.js";
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import type { Operation } from "../wire/frames.js";
+import { ProtocolError } from "../wire/protocol-error.js";
+import { type ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
+
+/** What the tables need from their session. */
+export interface ReferenceOptions {
+  side: "client" | "server";
+  exportPrefix: string;
+  window: number;
+  maxChannels: number;
+  /** The session's proxies talk to it. */
+  host: ProxyHost;
+  /** Sends a close (`"c"`) or release (`"r"`) frame to the peer. */
+  send: (operation: Operation) => void;
+}
+
+interface Export {
+  ref: string;
+  channel: Channel<unknown, unknown>;
+  /** Copies sent and not yet released by the peer. */
+  sent: number;
+  unwatch: () => void;
+}
+
+interface Import {
+  proxy: WeakRef<RemoteChannel<never>>;
+  /** Copies received, reported back when the proxy is released. */
+  received: number;
+}
+
+/** Exports, imports and named proxies of a session, bounded together by `maxChannels`. */
+export class References {
+  private readonly exportsByRef = new Map<string, Export>();
+  private readonly exportsByChannel = new Map<Channel<unknown, unknown>, Export>();
+  private nextExport = 1;
+  private readonly imports = new Map<string, Import>();
+  private readonly named = new Map<string, RemoteChannel<never>>();
+  private readonly finalizer = new FinalizationRegistry<string>((ref) => this.importCollected(ref));
+  private ended = false;
+
+  constructor(private readonly options: ReferenceOptions) {}
+
+  /** Exported plus imported channels, plus named proxies. */
+  get count(): number {
+    return this.exportsByRef.size + this.imports.size + this.named.size;
+  }
+
+  /** Client: the proxy of the server channel `name` (one per name while it is open). */
+  namedProxy(name: string): RemoteChannel<never> {
+    let proxy = this.named.get(name);
+    if (proxy !== undefined && !proxy.closed) return proxy;
+    proxy = new RemoteChannel<never>(this.options.host, `n:${name}`, this.options.window);
+    if (this.ended) {
+      proxy.shut(true);
+      return proxy;
+    }
+    this.checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
+    this.named.set(name, proxy);
+    return proxy;
+  }
+
+  /** The reference id of a channel or proxy met while encoding; undefined for other objects. */
+  refFor(object: object): string | undefined {
+    if (object instanceof Channel) return this.exportChannel(object as Channel<unknown, unknown>);
+    if (object instanceof RemoteChannel) {
+      const entry = this.imports.get(object.target);
+      if (entry !== undefined && entry.proxy.deref() === object) return object.target;
+      throw new WirechanTypeError(
+        "ERR_WIRE_VALUE",
+        "only a proxy that arrived in this session can be sent back in it (a named server channel, or a proxy from another session, cannot)",
+      );
+    }
+    return undefined;
+  }
+
+  /** What a reference read from the wire stands for here: our own channel, or a proxy of the peer's. */
+  readRef(ref: string): unknown {
+    if (ref.startsWith(this.options.exportPrefix)) {
+      // One of ours coming back: the channel itself, or a closed one if it is no longer exported.
+      return this.exportsByRef.get(ref)?.channel ?? closedChannel();
+    }
+    this.checkPeerRef(ref);
+    const known = this.imports.get(ref);
+    const alive = known?.proxy.deref();
+    if (known !== undefined && alive !== undefined) {
+      known.received++;
+      return alive;
+    }
+    // New, or collected while this copy was on its way (its release has not gone out yet).
+    if (known === undefined) this.checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
+    const proxy = new RemoteChannel<never>(this.options.host, ref, this.options.window);
+    this.finalizer.register(proxy, ref, proxy);
+    this.imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
+    return proxy;
+  }
+
+  /**
+   * The local channel a put `target` (one of our references) goes to, or undefined when it is
+   * no longer exported. Throws for a reference that is not ours (`ERR_FOREIGN_REFERENCE` for
+   * another session's).
+   */
+  exported(target: string): Channel<unknown, unknown> | undefined {
+    this.checkOwnRef(target);
+    return this.exportsByRef.get(target)?.channel;
+  }
+
+  /** A proxy of this session was closed by its holder: tell the owner. */
+  released(proxy: RemoteChannel<never>): void {
+    const target = proxy.target;
+    if (target.startsWith("n:")) {
+      if (this.named.get(target.slice(2)) === proxy) this.named.delete(target.slice(2));
+      return;
+    }
+    const entry = this.imports.get(target);
+    if (entry === undefined || entry.proxy.deref() !== proxy) return;
+    this.finalizer.unregister(proxy);
+    this.release(target, entry);
+  }
+
+  /** The peer closed its channel `ref`: our proxy closes and is released. */
+  remoteClosed(ref: string): void {
+    const entry = this.imports.get(ref);
+    if (entry === undefined) return;
+    const proxy = entry.proxy.deref();
+    if (proxy !== undefined) {
+      proxy.shut(false);
+      this.finalizer.unregister(proxy);
+    }
+    this.release(ref, entry);
+  }
+
+  /** The peer dropped `count` copies of our reference `ref`; forgotten when none is left. */
+  peerReleased(ref: string, count: number): void {
+    this.checkOwnRef(ref);
+    const entry = this.exportsByRef.get(ref);
+    if (entry === undefined) return;
+    entry.sent -= count;
+    if (entry.sent > 0) return;
+    entry.unwatch();
+    this.exportsByRef.delete(ref);
+    this.exportsByChannel.delete(entry.channel);
+  }
+
+  /** The session ended: every proxy closes, every table empties. */
+  end(): void {
+    this.ended = true;
+    for (const entry of this.imports.values()) entry.proxy.deref()?.shut(true);
+    for (const proxy of this.named.values()) proxy.shut(true);
+    for (const entry of this.exportsByRef.values()) entry.unwatch();
+    this.imports.clear();
+    this.named.clear();
+    this.exportsByRef.clear();
+    this.exportsByChannel.clear();
+  }
+
+  private exportChannel(channel: Channel<unknown, unknown>): string {
+    if (this.ended) throw new WirechanTypeError("ERR_WIRE_VALUE", "the session has ended");
+    let entry = this.exportsByChannel.get(channel);
+    if (entry === undefined) {
+      this.checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
+      const ref = `${this.options.exportPrefix}${this.nextExport++}`;
+      const created: Export = { ref, channel, sent: 0, unwatch: noop };
+      created.unwatch = channel.watchClose(() => this.exportClosed(created));
+      entry = created;
+      this.exportsByRef.set(ref, entry);
+      this.exportsByChannel.set(channel, entry);
+    }
+    entry.sent++;
+    return entry.ref;
+  }
+
+  private exportClosed(entry: Export): void {
+    if (this.ended || this.exportsByRef.get(entry.ref) !== entry) return;
+    this.options.send({ op: "c", ref: entry.ref });
+  }
+
+  private importCollected(ref: string): void {
+    const entry = this.imports.get(ref);
+    if (entry !== undefined && entry.proxy.deref() === undefined) this.release(ref, entry);
+  }
+
+  private release(ref: string, entry: Import): void {
+    this.imports.delete(ref);
+    if (!this.ended) this.options.send({ op: "r", ref, count: entry.received });
+  }
+
+  /** A target or released reference must be one this side exported, in this session. */
+  private checkOwnRef(ref: string): void {
+    if (ref.startsWith(this.options.exportPrefix)) return;
+    if (this.options.side === "server" && ref.startsWith("s.")) throw foreign();
+    throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a reference this side exported`);
+  }
+
+  /** A reference read inside a value that is not ours must be the peer's kind. */
+  private checkPeerRef(ref: string): void {
+    if (this.options.side === "server") {
+      if (ref.startsWith("c.")) return;
+      if (ref.startsWith("s.")) throw foreign();
+    } else if (ref.startsWith("s.")) return;
+    throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a channel reference`);
+  }
+
+  private checkRoom(error: () => Error): void {
+    if (this.count >= this.options.maxChannels) throw error();
+  }
+
+  private tooMany(): string {
+    return `a session may hold at most ${this.options.maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
+  }
+}
+
+function foreign(): ProtocolError {
+  return new ProtocolError("ERR_FOREIGN_REFERENCE", "a reference of another session: references are valid only in the session that sent them");
+}
+
+function closedChannel(): Channel<unknown, unknown> {
+  const channel = chan<unknown>();
+  channel.close();
+  return channel;
+}
+
+function noop(): void {}
