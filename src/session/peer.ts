@@ -55,6 +55,12 @@ export interface PeerOptions {
   onBye?: (reason: string) => void;
 }
 
+/** A value in its wire form, with the copies of our own channels it counted. */
+interface EncodedValue {
+  wire: unknown;
+  refs: string[];
+}
+
 /** Control frames kept for a link that is not there (a long-poll between two polls). */
 const MAX_QUEUED_CONTROL = 64;
 
@@ -79,14 +85,22 @@ export class Peer implements ProxyHost {
   private readonly references: References;
   /** Puts sent and not yet answered, by sequence number. */
   private readonly inflight = new Map<number, RemoteChannel<never>>();
-  /** Proxies waiting for room in the replay buffer. */
+  /** Proxies waiting for room in the replay buffer, or for credit of their target. */
   private readonly blocked = new Set<RemoteChannel<never>>();
+  /** Puts sent and not yet answered, per target: at most `window` each, whichever proxy sent them. */
+  private readonly sentTo = new Map<string, number>();
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
   private readonly credit = new Map<string, number>();
 
   constructor(readonly options: PeerOptions) {
     this.outbox = new Outbox(options.replay);
-    this.references = new References({ ...options, host: this, send: (operation) => this.sendOp(operation) });
+    this.references = new References({
+      side: options.side,
+      exportPrefix: options.exportPrefix,
+      maxChannels: options.maxChannels,
+      host: this,
+      send: (operation) => this.sendOp(operation),
+    });
   }
 
   /** Highest sequence number received in order: the `recv` of hello and welcome. */
@@ -140,11 +154,15 @@ export class Peer implements ProxyHost {
   /** The peer acknowledged our frames up to `seq` (an `ack` frame, or a long-poll's recv header). */
   acknowledged(seq: number): void {
     this.outbox.ack(seq);
-    if (this.blocked.size > 0) {
-      const blocked = [...this.blocked];
-      this.blocked.clear();
-      for (const proxy of blocked) proxy.pump();
-    }
+    this.unblock();
+  }
+
+  /** Lets proxies that waited for room or credit try again. */
+  private unblock(): void {
+    if (this.blocked.size === 0) return;
+    const blocked = [...this.blocked];
+    this.blocked.clear();
+    for (const proxy of blocked) proxy.pump();
   }
 
   /** Reads one packet. Throws a {@link ProtocolError} for anything malformed or not allowed. */
@@ -186,6 +204,7 @@ export class Peer implements ProxyHost {
     for (const proxy of this.inflight.values()) proxy.shut(true);
     this.inflight.clear();
     this.blocked.clear();
+    this.sentTo.clear();
     this.credit.clear();
   }
 
@@ -196,14 +215,21 @@ export class Peer implements ProxyHost {
 
   // ProxyHost: called by this session's proxies.
 
-  encodeValue(value: unknown): unknown {
-    return encodeValue(value, (object) => this.references.refFor(object));
+  encodeValue(value: unknown): EncodedValue {
+    const refs: string[] = [];
+    return { wire: encodeValue(value, (object) => this.references.refFor(object, refs)), refs };
   }
 
-  sendPut(proxy: RemoteChannel<never>, target: string, wireValue: unknown): number {
+  sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number {
     if (this.ended) return 0;
-    const text = this.options.codec.encodeFrame(sequencedFrame(this.outbox.nextSeq, { op: "p", target, value: wireValue }));
+    const { wire, refs } = encoded as EncodedValue;
+    if ((this.sentTo.get(target) ?? 0) >= this.options.window) {
+      this.blocked.add(proxy);
+      return 0;
+    }
+    const text = this.options.codec.encodeFrame(sequencedFrame(this.outbox.nextSeq, { op: "p", target, value: wire }));
     if (text.length + 2 > this.options.maxMessageSize) {
+      this.references.unsend(refs);
       throw new WirechanRangeError(
         "ERR_MESSAGE_TOO_LARGE",
         `a put of ${text.length} characters does not fit in one message (maxMessageSize ${this.options.maxMessageSize}); send smaller values, or raise maxMessageSize on both sides`,
@@ -215,6 +241,8 @@ export class Peer implements ProxyHost {
     }
     const { seq } = this.outbox.append(() => text);
     this.inflight.set(seq, proxy);
+    this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
+    this.references.sent(refs);
     this.scheduleFlush();
     return seq;
   }
@@ -255,8 +283,13 @@ export class Peer implements ProxyHost {
         return;
       case "a": {
         const proxy = this.inflight.get(frame.putSeq);
+        if (proxy === undefined) return;
         this.inflight.delete(frame.putSeq);
-        proxy?.settle(frame.putSeq, frame.ok);
+        const left = (this.sentTo.get(proxy.target) ?? 1) - 1;
+        if (left === 0) this.sentTo.delete(proxy.target);
+        else this.sentTo.set(proxy.target, left);
+        proxy.settle(frame.putSeq, frame.ok);
+        this.unblock();
         return;
       }
       case "c":

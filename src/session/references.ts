@@ -10,7 +10,6 @@ import { type ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 export interface ReferenceOptions {
   side: "client" | "server";
   exportPrefix: string;
-  window: number;
   maxChannels: number;
   /** The session's proxies talk to it. */
   host: ProxyHost;
@@ -53,7 +52,7 @@ export class References {
   namedProxy(name: string): RemoteChannel<never> {
     let proxy = this.named.get(name);
     if (proxy !== undefined && !proxy.closed) return proxy;
-    proxy = new RemoteChannel<never>(this.options.host, `n:${name}`, this.options.window);
+    proxy = new RemoteChannel<never>(this.options.host, `n:${name}`);
     if (this.ended) {
       proxy.shut(true);
       return proxy;
@@ -63,9 +62,17 @@ export class References {
     return proxy;
   }
 
-  /** The reference id of a channel or proxy met while encoding; undefined for other objects. */
-  refFor(object: object): string | undefined {
-    if (object instanceof Channel) return this.exportChannel(object as Channel<unknown, unknown>);
+  /**
+   * The reference id of a channel or proxy met while encoding; undefined for other objects.
+   * Each copy of our own channel it counts is added to `counted`, so a put that cannot be sent
+   * can take them back ({@link unsend}).
+   */
+  refFor(object: object, counted: string[]): string | undefined {
+    if (object instanceof Channel) {
+      const ref = this.exportChannel(object as Channel<unknown, unknown>);
+      counted.push(ref);
+      return ref;
+    }
     if (object instanceof RemoteChannel) {
       const entry = this.imports.get(object.target);
       if (entry !== undefined && entry.proxy.deref() === object) return object.target;
@@ -92,7 +99,7 @@ export class References {
     }
     // New, or collected while this copy was on its way (its release has not gone out yet).
     if (known === undefined) this.checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
-    const proxy = new RemoteChannel<never>(this.options.host, ref, this.options.window);
+    const proxy = new RemoteChannel<never>(this.options.host, ref);
     this.finalizer.register(proxy, ref, proxy);
     this.imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
     return proxy;
@@ -136,6 +143,27 @@ export class References {
   /** The peer dropped `count` copies of our reference `ref`; forgotten when none is left. */
   peerReleased(ref: string, count: number): void {
     this.checkOwnRef(ref);
+    this.uncount(ref, count);
+  }
+
+  /** Copies counted for a put that was never sent: the peer will never release them. */
+  unsend(refs: readonly string[]): void {
+    for (const ref of refs) this.uncount(ref, 1);
+  }
+
+  /**
+   * A put carrying `refs` went out. One of them may be a channel closed already, whose
+   * close the peer was told and whose proxy it released: say it again, after this put, so the
+   * new proxy closes too.
+   */
+  sent(refs: readonly string[]): void {
+    for (const ref of refs) {
+      const entry = this.exportsByRef.get(ref);
+      if (entry !== undefined && entry.channel.closed) this.options.send({ op: "c", ref });
+    }
+  }
+
+  private uncount(ref: string, count: number): void {
     const entry = this.exportsByRef.get(ref);
     if (entry === undefined) return;
     entry.sent -= count;
@@ -164,7 +192,8 @@ export class References {
       this.checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
       const ref = `${this.options.exportPrefix}${this.nextExport++}`;
       const created: Export = { ref, channel, sent: 0, unwatch: noop };
-      created.unwatch = channel.watchClose(() => this.exportClosed(created));
+      // A channel closed already is announced after each put that carries it (see `sent`).
+      if (!channel.closed) created.unwatch = channel.watchClose(() => this.exportClosed(created));
       entry = created;
       this.exportsByRef.set(ref, entry);
       this.exportsByChannel.set(channel, entry);

@@ -107,7 +107,7 @@ export function parseFrame(frame: unknown): Frame {
     case "bye":
       return { kind: "bye", reason: text(frame[1], "bye reason", 1024) };
     default:
-      throw bad(`unknown frame ${JSON.stringify(String(head).slice(0, 32))}`);
+      throw bad(`unknown frame ${describe(head)}`);
   }
 }
 
@@ -128,14 +128,14 @@ function parseSequenced(frame: unknown[], head: number): SequencedFrame {
       if (frame.length !== 4) throw bad("a release frame is [seq, \"r\", ref, count]");
       return { kind: "seq", seq, op: "r", ref: text(frame[2], "reference", 1024), count: seqNumber(frame[3], "release count") };
     default:
-      throw bad(`unknown operation ${JSON.stringify(String(op).slice(0, 32))}`);
+      throw bad(`unknown operation ${describe(op)}`);
   }
 }
 
 function version(frame: unknown[]): number {
   const v: unknown = frame[1];
   if (typeof v !== "number" || !Number.isSafeInteger(v)) throw bad("a protocol version must be an integer");
-  if (frame.length !== 3) throw bad(`${String(frame[0])} is [kind, version, body]`);
+  if (frame.length !== 3) throw bad(`${describe(frame[0])} is [kind, version, body]`);
   return v;
 }
 
@@ -190,6 +190,11 @@ function primitive(value: unknown, what: string): unknown {
   if (typeof value === "object" && value !== null) throw bad(`${what} token must be a number or string`);
   if (typeof value === "string" && value.length > 64) throw bad(`${what} token longer than 64 characters`);
   return value;
+}
+
+/** A frame part for an error message, without calling anything on it (it came from the wire). */
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 32)) : typeof value === "object" ? (value === null ? "null" : Array.isArray(value) ? "an array" : "an object") : typeof value;
 }
 
 function bad(message: string): ProtocolError {

@@ -5,13 +5,18 @@ import { RingQueue } from "../csp/ring-queue.js";
 
 /** What a proxy needs from its session. */
 export interface ProxyHost {
-  /** The wire form of a value (channels become references). Throws a `TypeError` for what cannot be sent. */
+  /**
+   * The wire form of a value (channels become references), opaque to the proxy. Throws a
+   * `TypeError` for what cannot be sent.
+   */
   encodeValue(value: unknown): unknown;
   /**
-   * Sends a put of `wireValue` to `target` if the session has room for it now: its sequence
-   * number, or 0 when the proxy must wait (the host calls {@link RemoteChannel.pump} later).
+   * Sends a put of an encoded value to `target` if the session has credit for that target
+   * and room for the frame now: its sequence number, or 0 when the proxy must wait (the host
+   * calls {@link RemoteChannel.pump} later). Throws a `RangeError` for a frame too large to
+   * send, having undone what encoding it did.
    */
-  sendPut(proxy: RemoteChannel<never>, target: string, wireValue: unknown): number;
+  sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number;
   /** The proxy was closed by its holder: tell the owner and forget it. */
   released(proxy: RemoteChannel<never>): void;
 }
@@ -23,8 +28,9 @@ const FALSE = Promise.resolve(false);
  * (`session.serverChan(name)`), or a channel that arrived inside a value.
  *
  * - `put(value)` resolves `true` once the remote channel took the value, `false` if it is
- *   closed, this proxy is closed or the session ended. At most `window` puts are in flight;
- *   later ones wait here in order (at most {@link MAX_PENDING}, then
+ *   closed, this proxy is closed or the session ended. At most `window` puts to one target
+ *   are in flight (counted by the session, across proxies of that target); later ones wait
+ *   here in order (at most {@link MAX_PENDING}, then
  *   {@link TooManyPendingError}), so a remote channel nobody takes from slows its putters
  *   instead of filling memory. Throws a `TypeError` for a value that cannot be sent
  *   (`undefined`, a cycle, a `BigInt` …), before anything is sent.
@@ -45,7 +51,6 @@ export class RemoteChannel<T> {
     private readonly host: ProxyHost,
     /** The reference id (`s.…`, `c.…`) or `n:` and the name of a named server channel. */
     readonly target: string,
-    private readonly window: number,
   ) {}
 
   /** True once closed here, closed by its owner, or when the session ended. */
@@ -56,18 +61,18 @@ export class RemoteChannel<T> {
   put(value: T): Promise<boolean> {
     if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
     if (this.isClosed) return FALSE;
+    if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
     const wire = this.host.encodeValue(value);
-    if (this.waiting.length === 0 && this.inflight.size < this.window) {
+    if (this.waiting.length === 0) {
       const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, wire);
       if (seq > 0) return new Promise<boolean>((resolve) => this.inflight.set(seq, resolve));
     }
-    if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
     return new Promise<boolean>((resolve, reject) => this.waiting.push({ wire, resolve, reject }));
   }
 
   offer(value: T): boolean {
     if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
-    if (this.isClosed || this.waiting.length > 0 || this.inflight.size >= this.window) return false;
+    if (this.isClosed || this.waiting.length > 0) return false;
     const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, this.host.encodeValue(value));
     if (seq === 0) return false;
     this.inflight.set(seq, ignoreOutcome);
@@ -96,7 +101,7 @@ export class RemoteChannel<T> {
 
   /** @internal Sends waiting puts while there is credit and room in the session. */
   pump(): void {
-    while (!this.isClosed && this.waiting.length > 0 && this.inflight.size < this.window) {
+    while (!this.isClosed && this.waiting.length > 0) {
       const next = this.waiting.peek() as Waiting;
       let seq: number;
       try {

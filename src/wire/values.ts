@@ -25,7 +25,12 @@ export function encodeValue(value: unknown, writeRef: RefWriter): unknown {
   if (value === undefined || typeof value === "function" || typeof value === "symbol") {
     throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send ${typeof value}: a value must be representable as JSON`);
   }
-  return new Encoder(writeRef).encode(value, "", 0);
+  const encoder = new Encoder(writeRef);
+  const top = encoder.jsonForm(value, "");
+  if (top === undefined || typeof top === "function" || typeof top === "symbol") {
+    throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value whose toJSON gives undefined: a value must be representable as JSON");
+  }
+  return encoder.encode(top, "", 0);
 }
 
 class Encoder {
@@ -34,12 +39,22 @@ class Encoder {
 
   constructor(private readonly writeRef: RefWriter) {}
 
+  /**
+   * What `JSON.stringify` would serialise in place of `value`: the result of its `toJSON`, if
+   * it has one (called once, as JSON.stringify does; the result's own `toJSON` is not called).
+   * Channels have no `toJSON`: they stay, to become references.
+   */
+  jsonForm(value: unknown, key: string): unknown {
+    if (typeof value !== "object" || value === null) return value;
+    const json = (value as { toJSON?: unknown }).toJSON;
+    return typeof json === "function" ? (json as (key: string) => unknown).call(value, key) : value;
+  }
+
+  /** `value` already in its JSON form (see {@link jsonForm}). */
   encode(value: unknown, key: string, depth: number): unknown {
     if (typeof value !== "object" || value === null) return value;
     const ref = this.writeRef(value);
     if (ref !== undefined) return { [REF_KEY]: ref };
-    const json = (value as { toJSON?: unknown }).toJSON;
-    if (typeof json === "function") return this.encode((json as (key: string) => unknown).call(value, key), key, depth);
     if (depth >= MAX_DEPTH) throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send a value nested deeper than ${MAX_DEPTH} levels`);
     if (this.path.has(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
     this.path.add(value);
@@ -49,10 +64,11 @@ class Encoder {
   }
 
   private encodeArray(array: readonly unknown[], depth: number): unknown[] {
-    let copy: unknown[] | null = null;
+    // A toJSON result that has a toJSON of its own: JSON.stringify would not call it, so the copy must not carry it.
+    let copy: unknown[] | null = hasToJson(array) ? [] : null;
     for (let i = 0; i < array.length; i++) {
       const item = array[i];
-      const encoded = this.encode(item, String(i), depth + 1);
+      const encoded = this.encode(this.jsonForm(item, String(i)), String(i), depth + 1);
       if (encoded !== item && copy === null) copy = array.slice(0, i);
       if (copy !== null) copy.push(encoded);
     }
@@ -60,21 +76,26 @@ class Encoder {
   }
 
   private encodeObject(object: object, depth: number): object {
-    let entries: Array<[string, unknown]> | null = null;
+    let entries: Array<[string, unknown]> | null = hasToJson(object) ? [] : null;
     const keys = Object.keys(object);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const item = (object as Record<string, unknown>)[key];
-      const encoded = this.encode(item, key, depth + 1);
+      const encoded = this.encode(this.jsonForm(item, key), key, depth + 1);
       const wireKey = key.startsWith("~") ? `~${key}` : key;
       if ((encoded !== item || wireKey !== key) && entries === null) {
         entries = keys.slice(0, i).map((k) => [k, (object as Record<string, unknown>)[k]]);
       }
-      if (entries !== null) entries.push([wireKey, encoded]);
+      // JSON drops these; a copied toJSON function would otherwise be called by JSON.stringify.
+      if (entries !== null && encoded !== undefined && typeof encoded !== "function" && typeof encoded !== "symbol") entries.push([wireKey, encoded]);
     }
     // fromEntries defines own data properties: a "__proto__" key stays a key.
     return entries === null ? object : Object.fromEntries(entries);
   }
+}
+
+function hasToJson(object: object): boolean {
+  return typeof (object as { toJSON?: unknown }).toJSON === "function";
 }
 
 /**
