@@ -5,7 +5,7 @@ import { randomId } from "./random.js";
 import type { WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { RemoteChannel } from "../wire/remote-channel.js";
-import { type Link, Peer } from "../session/peer.js";
+import { ACK_DELAY_MS, type Link, Peer } from "../session/peer.js";
 import type { ResolvedConnectOptions } from "./options.js";
 import { type ClientLink, openTransport, type TransportContext, TransportError, type TransportName } from "./transports.js";
 
@@ -167,6 +167,7 @@ export class Session {
       window: welcome.window,
       maxChannels: welcome.limits.maxChannels,
       maxMessageSize: Math.min(welcome.limits.maxMessageSize, this.options.maxMessageSize),
+      ackDelay: ACK_DELAY_MS,
       replay: { messages: this.options.replayMessages, bytes: this.options.replayBytes },
       codec: this.options.codec,
       onFatal: (error) => this.lose(error),

@@ -41,6 +41,8 @@ export interface PeerOptions {
   maxChannels: number;
   /** Largest packet, in characters, sent or accepted. */
   maxMessageSize: number;
+  /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 (the default) sends them at the end of the tick. */
+  ackDelay?: number;
   replay: ReplayLimits;
   codec: Codec;
   /** Server only: the channel behind a name, or undefined for a name nobody registered. */
@@ -61,6 +63,9 @@ interface EncodedValue {
   refs: string[];
 }
 
+/** The delay servers and clients use (see {@link PeerOptions.ackDelay}): short next to a heartbeat, long next to a loopback round trip. */
+export const ACK_DELAY_MS = 5;
+
 /** Control frames kept for a link that is not there (a long-poll between two polls). */
 const MAX_QUEUED_CONTROL = 64;
 
@@ -80,6 +85,8 @@ export class Peer implements ProxyHost {
   private ackSent = 0;
   private control: string[] = [];
   private flushScheduled = false;
+  /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
+  private lazyTimer: ReturnType<typeof setTimeout> | null = null;
   private ended = false;
 
   private readonly references: References;
@@ -92,8 +99,12 @@ export class Peer implements ProxyHost {
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
   private readonly credit = new Map<string, number>();
 
+  /** Answers and acknowledgements that may wait together for a ride. */
+  private readonly lazyLimit: number;
+
   constructor(readonly options: PeerOptions) {
     this.outbox = new Outbox(options.replay);
+    this.lazyLimit = Math.max(1, Math.floor(options.window / 4));
     this.references = new References({
       side: options.side,
       exportPrefix: options.exportPrefix,
@@ -178,14 +189,14 @@ export class Peer implements ProxyHost {
       } else this.onControl(frame);
       if (this.ended) return;
     }
-    if (this.inbox.received > this.ackSent) this.scheduleFlush();
+    if (this.inbox.received > this.ackSent) this.scheduleFlush(false);
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */
   sendControl(frame: ControlFrame): void {
     if (this.control.length >= MAX_QUEUED_CONTROL) this.control.shift();
     this.control.push(this.options.codec.encodeFrame(controlFrame(frame)));
-    this.scheduleFlush();
+    this.scheduleFlush(true);
   }
 
   /** Client: the proxy of the server channel `name`. */
@@ -200,6 +211,8 @@ export class Peer implements ProxyHost {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     this.references.end();
     for (const proxy of this.inflight.values()) proxy.shut(true);
     this.inflight.clear();
@@ -217,7 +230,17 @@ export class Peer implements ProxyHost {
 
   encodeValue(value: unknown): EncodedValue {
     const refs: string[] = [];
-    return { wire: encodeValue(value, (object) => this.references.refFor(object, refs)), refs };
+    try {
+      return { wire: encodeValue(value, (object) => this.references.refFor(object, refs)), refs };
+    } catch (error) {
+      // A cycle or a limit found after some channels were counted: they will never be sent.
+      this.references.unsend(refs);
+      throw error;
+    }
+  }
+
+  discard(encoded: unknown): void {
+    this.references.unsend((encoded as EncodedValue).refs);
   }
 
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number {
@@ -227,7 +250,14 @@ export class Peer implements ProxyHost {
       this.blocked.add(proxy);
       return 0;
     }
-    const text = this.options.codec.encodeFrame(sequencedFrame(this.outbox.nextSeq, { op: "p", target, value: wire }));
+    let text: string;
+    try {
+      text = this.options.codec.encodeFrame(sequencedFrame(this.outbox.nextSeq, { op: "p", target, value: wire }));
+    } catch (error) {
+      // A BigInt, or what else the codec cannot write: nothing was sent.
+      this.references.unsend(refs);
+      throw error;
+    }
     if (text.length + 2 > this.options.maxMessageSize) {
       this.references.unsend(refs);
       throw new WirechanRangeError(
@@ -243,7 +273,7 @@ export class Peer implements ProxyHost {
     this.inflight.set(seq, proxy);
     this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
     this.references.sent(refs);
-    this.scheduleFlush();
+    this.scheduleFlush(true);
     return seq;
   }
 
@@ -338,7 +368,11 @@ export class Peer implements ProxyHost {
 
   // Sending.
 
-  /** Appends a sequenced frame that cannot wait (an answer, a close, a release). */
+  /**
+   * Appends a sequenced frame that needs no credit (an answer, a close, a release). Answers
+   * may wait a little for a packet to ride with (see {@link scheduleFlush}); closes and
+   * releases go at once.
+   */
   private sendOp(operation: Operation): void {
     try {
       this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)));
@@ -349,18 +383,37 @@ export class Peer implements ProxyHost {
       }
       throw error;
     }
-    this.scheduleFlush();
+    this.scheduleFlush(operation.op !== "a");
   }
 
-  private scheduleFlush(): void {
+  /**
+   * Puts, closes, releases and control frames are flushed at the end of the tick. Answers and
+   * acknowledgements alone wait up to `ackDelay` ms (like TCP's delayed ACK): in a request
+   * and response exchange they ride in the packet of the next put, halving the messages. Past
+   * a quarter of the window of waiting frames they go at once, so a sender streaming puts gets
+   * its credit back without waiting for the timer.
+   */
+  private scheduleFlush(urgent: boolean): void {
     if (this.flushScheduled || this.link === null) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    const lazyFrames = this.outbox.nextSeq - 1 - this.sentUpTo + (this.inbox.received - this.ackSent);
+    const ackDelay = this.options.ackDelay ?? 0;
+    // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
+    if (urgent || lazyFrames >= this.lazyLimit || ackDelay === 0) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+      return;
+    }
+    this.lazyTimer ??= setTimeout(() => {
+      this.lazyTimer = null;
+      this.flush();
+    }, ackDelay);
   }
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     const link = this.link;
     if (link === null || !this.hasOutput) return;
     const { codec, maxMessageSize } = this.options;

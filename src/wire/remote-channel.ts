@@ -19,6 +19,8 @@ export interface ProxyHost {
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number;
   /** The proxy was closed by its holder: tell the owner and forget it. */
   released(proxy: RemoteChannel<never>): void;
+  /** An encoded value that will never be sent: undo what encoding it did (channel copies counted). */
+  discard(encoded: unknown): void;
 }
 
 const FALSE = Promise.resolve(false);
@@ -73,8 +75,12 @@ export class RemoteChannel<T> {
   offer(value: T): boolean {
     if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
     if (this.isClosed || this.waiting.length > 0) return false;
-    const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, this.host.encodeValue(value));
-    if (seq === 0) return false;
+    const encoded = this.host.encodeValue(value);
+    const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, encoded);
+    if (seq === 0) {
+      this.host.discard(encoded);
+      return false;
+    }
     this.inflight.set(seq, ignoreOutcome);
     return true;
   }
@@ -124,7 +130,11 @@ export class RemoteChannel<T> {
    */
   shut(sessionEnded: boolean): void {
     this.isClosed = true;
-    for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) item.resolve(false);
+    for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
+      // When the session ended its tables are gone with it; otherwise the copies must be given back.
+      if (!sessionEnded) this.host.discard(item.wire);
+      item.resolve(false);
+    }
     if (sessionEnded) {
       for (const resolve of this.inflight.values()) resolve(false);
       this.inflight.clear();

@@ -3,7 +3,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { MAX_TIMEOUT_MS } from "../../csp/timeout.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
-import { type Link, type NamedTarget, Peer } from "../../session/peer.js";
+import { ACK_DELAY_MS, type Link, type NamedTarget, Peer } from "../../session/peer.js";
 import type { ResolvedServerOptions } from "../options.js";
 
 /** How a session's client reaches it now. */
@@ -56,6 +56,7 @@ export class ServerSession implements SessionInfo {
       window: options.window,
       maxChannels: options.maxChannelsPerSession,
       maxMessageSize: options.maxMessageSize,
+      ackDelay: ACK_DELAY_MS,
       replay: { messages: options.replayMessages, bytes: options.replayBytes },
       codec: options.codec,
       resolveName: (name) => resolveName(name, this),

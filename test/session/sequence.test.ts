@@ -1,0 +1,247 @@
+// Sequence numbers, acknowledgements and the replay buffer (docs/protocol.md section 4):
+// Outbox and Inbox on their own.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Inbox, Outbox } from "../../src/session/sequence.js";
+import { ProtocolError } from "../../src/wire/protocol-error.js";
+
+const roomy = { messages: 1_000, bytes: 1_000_000 };
+
+function frameText(seq: number): string {
+  return `[${seq},"a",1,1]`;
+}
+
+function assertProtocolError(f: () => unknown, code: string, what: string): void {
+  assert.throws(
+    f,
+    (error: unknown) => {
+      assert.ok(error instanceof ProtocolError, `${what}: expected a ProtocolError, got ${String(error)}`);
+      assert.equal(error.code, code, `${what}: code`);
+      return true;
+    },
+    what,
+  );
+}
+
+describe("Outbox: numbering and acknowledgements", () => {
+  it("numbers frames 1, 2, 3 … and gives encode the number", () => {
+    const outbox = new Outbox(roomy);
+    assert.equal(outbox.nextSeq, 1, "starts at 1");
+    assert.equal(outbox.lastAcked, 0, "nothing acknowledged");
+    const seen: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const { seq, text } = outbox.append((n) => {
+        seen.push(n);
+        return frameText(n);
+      });
+      assert.equal(seq, i, `frame ${i} gets number ${i}`);
+      assert.equal(text, frameText(i), `frame ${i} text`);
+    }
+    assert.deepStrictEqual(seen, [1, 2, 3, 4, 5], "encode was called once per frame with its number");
+    assert.equal(outbox.nextSeq, 6, "next number");
+    assert.equal(outbox.pending, 5, "five kept");
+    assert.equal(outbox.pendingBytes, [1, 2, 3, 4, 5].reduce((sum, n) => sum + frameText(n).length, 0), "their size");
+  });
+
+  it("an ack forgets every frame up to it, and keeps the rest", () => {
+    const outbox = new Outbox(roomy);
+    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    outbox.ack(3);
+    assert.equal(outbox.lastAcked, 3, "lastAcked");
+    assert.equal(outbox.pending, 2, "two kept");
+    assert.equal(outbox.pendingBytes, frameText(4).length + frameText(5).length, "their size");
+    assert.equal(outbox.frame(3), undefined, "frame 3 is gone");
+    assert.equal(outbox.frame(4), frameText(4), "frame 4 kept");
+    assert.equal(outbox.frame(5), frameText(5), "frame 5 kept");
+    assert.equal(outbox.frame(6), undefined, "frame 6 was never made");
+    outbox.ack(5);
+    assert.equal(outbox.pending, 0, "all acknowledged");
+    assert.equal(outbox.pendingBytes, 0, "no size left");
+    assert.equal(outbox.nextSeq, 6, "numbering goes on");
+    assert.equal(outbox.append(frameText).seq, 6, "the next frame is 6");
+  });
+
+  it("an old or repeated ack changes nothing", () => {
+    const outbox = new Outbox(roomy);
+    for (let i = 1; i <= 4; i++) outbox.append(frameText);
+    outbox.ack(3);
+    outbox.ack(2);
+    outbox.ack(3);
+    outbox.ack(0);
+    assert.equal(outbox.lastAcked, 3, "lastAcked stays 3");
+    assert.equal(outbox.pending, 1, "frame 4 kept");
+  });
+
+  it("an ack of a frame never sent is ERR_SEQUENCE and changes nothing", () => {
+    const outbox = new Outbox(roomy);
+    assertProtocolError(() => outbox.ack(1), "ERR_SEQUENCE", "ack 1 with nothing sent");
+    outbox.append(frameText);
+    outbox.append(frameText);
+    assertProtocolError(() => outbox.ack(3), "ERR_SEQUENCE", "ack 3 after 2 frames");
+    assertProtocolError(() => outbox.ack(Number.MAX_SAFE_INTEGER), "ERR_SEQUENCE", "a huge ack");
+    assert.equal(outbox.pending, 2, "both kept");
+    assert.equal(outbox.lastAcked, 0, "nothing acknowledged");
+    outbox.ack(2);
+    assert.equal(outbox.pending, 0, "a valid ack still works after");
+  });
+
+  it("frame(seq) finds kept frames by number, undefined otherwise", () => {
+    const outbox = new Outbox(roomy);
+    assert.equal(outbox.frame(1), undefined, "empty");
+    for (let i = 1; i <= 40; i++) outbox.append(frameText); // past the ring's first growth
+    outbox.ack(17);
+    for (let i = 0; i <= 45; i++) {
+      assert.equal(outbox.frame(i), i > 17 && i <= 40 ? frameText(i) : undefined, `frame(${i})`);
+    }
+  });
+});
+
+describe("Outbox: after (what to send again on resume)", () => {
+  it("returns the frames after the peer's recv, in order", () => {
+    const outbox = new Outbox(roomy);
+    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    assert.deepStrictEqual(outbox.after(0), [1, 2, 3, 4, 5].map(frameText), "after 0: everything");
+    assert.deepStrictEqual(outbox.after(3), [4, 5].map(frameText), "after 3");
+    assert.deepStrictEqual(outbox.after(5), [], "after the last one: nothing");
+  });
+
+  it("null when frames are gone or were never sent", () => {
+    const outbox = new Outbox(roomy);
+    assert.deepStrictEqual(outbox.after(0), [], "nothing sent, peer received nothing: nothing to send");
+    assert.equal(outbox.after(1), null, "the peer claims a frame never sent");
+    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    outbox.ack(3);
+    assert.equal(outbox.after(2), null, "the peer once acknowledged 3 and now says 2");
+    assert.deepStrictEqual(outbox.after(3), [4, 5].map(frameText), "the acknowledged point itself is fine");
+    assert.equal(outbox.after(6), null, "past the last frame sent");
+  });
+
+  it("after(k) is always the frames k+1 … last (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: -2, max: 62 }), (sent, ackRaw, k) => {
+        const outbox = new Outbox(roomy);
+        for (let i = 0; i < sent; i++) outbox.append(frameText);
+        const acked = Math.min(ackRaw, sent);
+        outbox.ack(acked);
+        const result = outbox.after(k);
+        if (k < acked || k > sent) assert.equal(result, null, `after(${k}) with ${sent} sent and ${acked} acked`);
+        else assert.deepStrictEqual(result, Array.from({ length: sent - k }, (_, i) => frameText(k + 1 + i)), `after(${k})`);
+      }),
+      { seed: 3001, numRuns: 500 },
+    );
+  });
+});
+
+describe("Outbox: limits", () => {
+  it("messages: hasRoom is false at the limit, and append past it throws ERR_SESSION_LOST", () => {
+    const outbox = new Outbox({ messages: 3, bytes: 1_000_000 });
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(outbox.hasRoom(1), true, `room before frame ${i}`);
+      outbox.append(frameText);
+    }
+    assert.equal(outbox.hasRoom(0), false, "no room at 3 frames, even for an empty one");
+    assert.equal(outbox.hasRoom(1), false, "no room at 3 frames");
+    assertProtocolError(() => outbox.append(frameText), "ERR_SESSION_LOST", "a fourth frame");
+    assert.equal(outbox.nextSeq, 4, "the refused frame took no number");
+    assert.equal(outbox.pending, 3, "still 3 kept");
+    outbox.ack(1);
+    assert.equal(outbox.hasRoom(1), true, "room again after an ack");
+    assert.equal(outbox.append(frameText).seq, 4, "the next frame is 4");
+  });
+
+  it("bytes: hasRoom counts the frame's size, and append past the limit throws ERR_SESSION_LOST", () => {
+    const outbox = new Outbox({ messages: 1_000, bytes: 10 });
+    outbox.append(() => "12345");
+    assert.equal(outbox.hasRoom(5), true, "exactly up to the limit fits");
+    assert.equal(outbox.hasRoom(6), false, "one more does not");
+    outbox.append(() => "67890");
+    assert.equal(outbox.pendingBytes, 10, "at the limit");
+    assert.equal(outbox.hasRoom(0), true, "an empty frame still fits by size");
+    assert.equal(outbox.hasRoom(1), false, "full");
+    assertProtocolError(() => outbox.append(() => "x"), "ERR_SESSION_LOST", "one character more");
+    assert.equal(outbox.pendingBytes, 10, "size unchanged after the refusal");
+    assert.equal(outbox.nextSeq, 3, "number unchanged after the refusal");
+    outbox.ack(1);
+    assert.equal(outbox.pendingBytes, 5, "an ack frees its frame's size");
+    assert.equal(outbox.hasRoom(5), true, "room again");
+  });
+
+  it("a single frame larger than the byte limit never fits", () => {
+    const outbox = new Outbox({ messages: 10, bytes: 4 });
+    assert.equal(outbox.hasRoom(5), false, "5 > 4");
+    assertProtocolError(() => outbox.append(() => "12345"), "ERR_SESSION_LOST", "a frame bigger than the buffer");
+    assert.equal(outbox.pending, 0, "nothing kept");
+  });
+
+  it("pending and pendingBytes always match what was appended and not acknowledged (property)", () => {
+    const action = fc.oneof(fc.record({ kind: fc.constant("append" as const), size: fc.integer({ min: 0, max: 30 }) }), fc.record({ kind: fc.constant("ack" as const), back: fc.integer({ min: 0, max: 5 }) }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 100 }), fc.array(action, { maxLength: 60 }), (messages, bytes, actions) => {
+        const outbox = new Outbox({ messages, bytes });
+        const model: Array<{ seq: number; text: string }> = [];
+        let next = 1;
+        let acked = 0;
+        for (const step of actions) {
+          if (step.kind === "append") {
+            const text = "x".repeat(step.size);
+            const fits = model.length < messages && model.reduce((s, e) => s + e.text.length, 0) + text.length <= bytes;
+            assert.equal(outbox.hasRoom(text.length), fits, "hasRoom matches the model");
+            if (fits) {
+              assert.equal(outbox.append(() => text).seq, next, "number");
+              model.push({ seq: next++, text });
+            } else {
+              assertProtocolError(() => outbox.append(() => text), "ERR_SESSION_LOST", "overflow");
+            }
+          } else {
+            const to = Math.max(acked, next - 1 - step.back);
+            outbox.ack(to);
+            acked = to;
+            while (model.length > 0 && (model[0] as { seq: number }).seq <= to) model.shift();
+          }
+          assert.equal(outbox.pending, model.length, "pending");
+          assert.equal(outbox.pendingBytes, model.reduce((s, e) => s + e.text.length, 0), "pendingBytes");
+          assert.equal(outbox.nextSeq, next, "nextSeq");
+          assert.equal(outbox.lastAcked, acked, "lastAcked");
+          for (const entry of model) assert.equal(outbox.frame(entry.seq), entry.text, `frame(${entry.seq})`);
+        }
+      }),
+      { seed: 3002, numRuns: 300 },
+    );
+  });
+});
+
+describe("Inbox", () => {
+  it("accepts the next frame, drops duplicates, and refuses a gap with ERR_SEQUENCE", () => {
+    const inbox = new Inbox();
+    assert.equal(inbox.received, 0, "nothing received");
+    assert.equal(inbox.accept(1), true, "1 is next");
+    assert.equal(inbox.accept(1), false, "1 again is a duplicate");
+    assert.equal(inbox.accept(2), true, "2 is next");
+    assert.equal(inbox.accept(1), false, "an older one is a duplicate");
+    assertProtocolError(() => inbox.accept(4), "ERR_SEQUENCE", "4 after 2 skips 3");
+    assert.equal(inbox.received, 2, "a gap changes nothing");
+    assert.equal(inbox.accept(3), true, "3 is still next");
+    assert.equal(inbox.received, 3, "received");
+    assertProtocolError(() => inbox.accept(Number.MAX_SAFE_INTEGER), "ERR_SEQUENCE", "a huge jump");
+  });
+
+  it("replays of any prefix are dropped, and the stream continues (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 30 }), (resends) => {
+        const inbox = new Inbox();
+        const delivered: number[] = [];
+        let next = 1;
+        for (const back of resends) {
+          // The sender resends from some earlier point, then sends one new frame.
+          const from = Math.max(1, next - back);
+          for (let seq = from; seq <= next; seq++) if (inbox.accept(seq)) delivered.push(seq);
+          next++;
+        }
+        assert.deepStrictEqual(delivered, Array.from({ length: next - 1 }, (_, i) => i + 1), "each frame exactly once, in order");
+        assert.equal(inbox.received, next - 1, "received");
+      }),
+      { seed: 3003, numRuns: 300 },
+    );
+  });
+});
