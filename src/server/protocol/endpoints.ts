@@ -84,7 +84,7 @@ export class ProtocolEndpoints {
   /** `GET path/sse`: the session's downstream as server-sent events, each event one packet. */
   private readonly serveSse = (req: ServerRequest): ResponseParts | undefined => {
     if (req.transport !== "sse") return refusal(406, new ProtocolError("ERR_BAD_FRAME", "the sse endpoint needs Accept: text/event-stream"));
-    const found = this.sessionOf(req);
+    const found = this.downstreamOf(req);
     if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
     withChannel(req, (conn) => this.attachDownstream(found.session, new SseLink(conn, found.session), found.recv));
     return undefined;
@@ -92,7 +92,7 @@ export class ProtocolEndpoints {
 
   /** `GET path/poll`: one packet of what is new since `X-Wirechan-Recv`, now or when there is some. */
   private readonly servePoll = (req: ServerRequest): ResponseParts | undefined => {
-    const found = this.sessionOf(req);
+    const found = this.downstreamOf(req);
     if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
     withChannel(req, (conn) => this.attachDownstream(found.session, new PollLink(conn, this.options.pollTimeout, found.session), found.recv));
     return undefined;
@@ -112,7 +112,8 @@ export class ProtocolEndpoints {
       if (error instanceof ProtocolError) session.fail(error);
       return errorResponse(error);
     }
-    return packetResponse(this.options, 200, [{ kind: "ack", seq: session.peer.received }]);
+    const received = session.peer.received;
+    return packetResponse(this.options, 200, received === 0 ? [] : [{ kind: "ack", seq: received }]);
   };
 
   /** Opens or resumes the session a hello asks for. Throws a ProtocolError the client is told. */
@@ -162,6 +163,14 @@ export class ProtocolEndpoints {
     }
   }
 
+  /** A downstream request's session, and the `X-Wirechan-Recv` it must carry (without it, frames could be skipped). */
+  private downstreamOf(req: ServerRequest): { session: ServerSession; recv: number } | ProtocolError {
+    const found = this.sessionOf(req);
+    if (found instanceof ProtocolError) return found;
+    if (found.recv < 0) return new ProtocolError("ERR_BAD_FRAME", `${recvHeader} must be the highest sequence number received, a non-negative integer`);
+    return found;
+  }
+
   /** The session named by an HTTP request's headers, and the client's `recv`. */
   private sessionOf(req: ServerRequest): { session: ServerSession; recv: number } | ProtocolError {
     const id = req.headers[sessionHeader];
@@ -171,11 +180,14 @@ export class ProtocolEndpoints {
     }
     const session = this.sessions.find(id, secret);
     if (session === undefined) return lost();
-    const recvText = req.headers[recvHeader];
-    const recv = recvText === undefined ? session.peer.received : Number(recvText);
-    if (typeof recvText !== "string" && recvText !== undefined) return new ProtocolError("ERR_BAD_FRAME", `one ${recvHeader} header`);
-    if (!Number.isSafeInteger(recv) || recv < 0) return new ProtocolError("ERR_BAD_FRAME", `${recvHeader} must be a non-negative integer`);
-    return { session, recv };
+    return { session, recv: this.recvOf(req) };
+  }
+
+  /** `X-Wirechan-Recv`: what the client received; -1 when absent or malformed (the downstream endpoints refuse it). */
+  private recvOf(req: ServerRequest): number {
+    const text = req.headers[recvHeader];
+    if (typeof text !== "string" || !/^\d{1,15}$/.test(text)) return -1;
+    return Number(text);
   }
 }
 

@@ -34,11 +34,30 @@ function randomId(): string {
   return randomBytes(16).toString("base64url");
 }
 
+/** What server code sees of a session: never its secret or its state. */
+class PublicSessionInfo implements SessionInfo {
+  constructor(private readonly session: ServerSession) {}
+
+  get id(): string {
+    return this.session.id;
+  }
+
+  get principal(): unknown {
+    return this.session.principal;
+  }
+
+  get transport(): ProtocolTransport | null {
+    return this.session.transport;
+  }
+}
+
 /** One session on the server. Made by {@link SessionTable.create}. */
-export class ServerSession implements SessionInfo {
+export class ServerSession {
   readonly id = randomId();
   readonly secret = randomId();
   readonly peer: Peer;
+  /** Handed to server code with each value of an envelope channel. */
+  readonly info: SessionInfo = new PublicSessionInfo(this);
   private active: ActiveLink | null = null;
   /** When the client was last heard from, or when the session lost its link (ms since epoch). */
   lastHeard = Date.now();
@@ -59,7 +78,7 @@ export class ServerSession implements SessionInfo {
       ackDelay: ACK_DELAY_MS,
       replay: { messages: options.replayMessages, bytes: options.replayBytes },
       codec: options.codec,
-      resolveName: (name) => resolveName(name, this),
+      resolveName: (name) => resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
       onBye: () => this.end(),
     });
@@ -131,7 +150,11 @@ export class ServerSession implements SessionInfo {
     this.peer.end();
     const link = this.active;
     this.active = null;
-    if (link !== null) this.peer.detach(link);
+    if (link !== null) {
+      this.peer.detach(link);
+      // Nothing more will come on it: a WebSocket closes, an SSE stream ends, a poll is answered.
+      link.drop("session ended");
+    }
     this.ended(this);
   }
 }
