@@ -36,18 +36,23 @@ function randomId(): string {
 
 /** What server code sees of a session: never its secret or its state. */
 class PublicSessionInfo implements SessionInfo {
-  constructor(private readonly session: ServerSession) {}
+  /** A real private field: not a property, so neither code nor a log line reaches the secret through it. */
+  readonly #session: ServerSession;
+
+  constructor(session: ServerSession) {
+    this.#session = session;
+  }
 
   get id(): string {
-    return this.session.id;
+    return this.#session.id;
   }
 
   get principal(): unknown {
-    return this.session.principal;
+    return this.#session.principal;
   }
 
   get transport(): ProtocolTransport | null {
-    return this.session.transport;
+    return this.#session.transport;
   }
 }
 
