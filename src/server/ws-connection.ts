@@ -323,14 +323,21 @@ class Inbox {
   }
 
   private deliver(message: Message): void {
+    const listeners = this.listeners;
+    if (listeners.length === 1) {
+      this.call(listeners[0] as Listener, message);
+      return;
+    }
     // A copy: a listener may register another one while being called.
-    for (const fn of [...this.listeners]) {
-      try {
-        fn(message);
-      } catch (error) {
-        // Thrown into ws's socket handler it would crash the process; one bad listener must not.
-        console.error("wirechan: an onReceive listener threw:", error);
-      }
+    for (const fn of [...listeners]) this.call(fn, message);
+  }
+
+  private call(fn: Listener, message: Message): void {
+    try {
+      fn(message);
+    } catch (error) {
+      // Thrown into ws's socket handler it would crash the process; one bad listener must not.
+      console.error("wirechan: an onReceive listener threw:", error);
     }
   }
 }

@@ -411,9 +411,9 @@ export class Peer implements ProxyHost {
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   private flush(): void {
+    // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
+    // setting a timer on every exchange cost more than one spare wake-up per ackDelay.
     this.flushScheduled = false;
-    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
-    this.lazyTimer = null;
     const link = this.link;
     if (link === null || !this.hasOutput) return;
     const { codec, maxMessageSize } = this.options;
