@@ -1,0 +1,298 @@
+// One benchmark client process: `node client.mjs <row>`, row one of ws | socketio-ws |
+// socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll. It opens one client to
+// the server the parent names and, on command over IPC, measures round trips to the server's
+// echo or sends values to its sink as fast as the method allows. Only errors are printed.
+import { performance } from "node:perf_hooks";
+import { TransformStream } from "node:stream/web";
+import { setImmediate } from "node:timers";
+import { URL } from "node:url";
+import { TextDecoder } from "node:util";
+
+const row = process.argv[2];
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Transport traffic, counted while round trips are measured: `up` is WebSocket messages sent or
+ * HTTP requests carrying data upstream (POSTs); `down` is WebSocket messages or SSE events
+ * received, or long-poll requests made (each is answered once).
+ */
+const traffic = { up: 0, down: 0 };
+
+function cpuMicros(since) {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+}
+
+/**
+ * Each client: roundTrip(n) resolves with what came back for n; throughput variants, each
+ * (n, deadline) => Promise<number sent>; close().
+ */
+async function openRawWs(port) {
+  const { WebSocket } = await import("ws");
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  let waiting = null;
+  ws.on("message", function onEcho(data) {
+    traffic.down++;
+    const resolve = waiting;
+    waiting = null;
+    resolve?.(Number(data.toString().slice(1)));
+  });
+  return {
+    roundTrip(n) {
+      return new Promise(function send(resolve) {
+        waiting = resolve;
+        traffic.up++;
+        ws.send(`e${n}`);
+      });
+    },
+    variants: {
+      async send(n, deadline) {
+        let i = 0;
+        // Chunks of 1,000 so the deadline is checked; the socket buffers whatever it cannot write yet.
+        while (i < n && performance.now() < deadline) {
+          const end = Math.min(n, i + 1_000);
+          for (; i < end; i++) ws.send(`v${i}`);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return i;
+      },
+    },
+    close: () => ws.terminate(),
+  };
+}
+
+async function openSocketIo(port, transports) {
+  const { io } = await import("socket.io-client");
+  const socket = io(`http://127.0.0.1:${port}`, { transports, forceNew: true, reconnection: false, ackTimeout: 30_000 });
+  await new Promise((resolve, reject) => socket.once("connect", resolve).once("connect_error", reject));
+  const engine = socket.io.engine;
+  if (transports[0] === "polling") {
+    // One "drain" per POST that completed, one "poll" per GET started.
+    engine.transport.on("drain", () => traffic.up++);
+    engine.transport.on("poll", () => traffic.down++);
+  } else {
+    engine.on("packetCreate", () => traffic.up++);
+    engine.on("packet", () => traffic.down++);
+  }
+  return {
+    roundTrip: (n) => socket.emitWithAck("echo", n),
+    variants: {
+      async emit(n, deadline) {
+        let i = 0;
+        while (i < n && performance.now() < deadline) {
+          const end = Math.min(n, i + 1_000);
+          for (; i < end; i++) socket.emit("v", i);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return i;
+      },
+      emitWithAck: (n, deadline) => windowed(n, deadline, (i) => socket.emitWithAck("v", i)),
+    },
+    close: () => socket.disconnect(),
+  };
+}
+
+async function openWirechan(port, transport) {
+  const { connect } = await import("../../../dist/client/index.js");
+  const { chan } = await import("../../../dist/index.js");
+  // No upgrade probe: an SSE or long-poll row must stay on its transport for the whole row.
+  const session = await connect(`http://127.0.0.1:${port}`, {
+    transports: [transport],
+    upgradeProbeInterval: 0,
+    WebSocket: await countingWebSocket(),
+    fetch: countingFetch,
+  });
+  if (session.transport !== transport) throw new Error(`connected over ${session.transport}, not ${transport}`);
+  const changes = [];
+  session.onState((change) => changes.push(change.state));
+  const echo = session.serverChan("echo");
+  const sink = session.serverChan("sink");
+  const reply = chan(1);
+  let refused = 0;
+  const check = (ok) => {
+    if (!ok) refused++;
+  };
+  return {
+    roundTrip(n) {
+      // The put's acknowledgement is the protocol's work, not part of the round trip: not awaited.
+      echo.put({ reply, n }).then(check);
+      return reply.take();
+    },
+    variants: {
+      put: (n, deadline) =>
+        windowed(n, deadline, (i) =>
+          sink.put(i).then((ok) => {
+            if (!ok) throw new Error(`put ${i} was refused`);
+          }),
+        ),
+      async offer(n, deadline) {
+        let i = 0;
+        while (i < n) {
+          if (!sink.offer(i)) {
+            if (performance.now() >= deadline) break;
+            if (!(await sink.put(i))) throw new Error(`put ${i} was refused`);
+          }
+          i++;
+        }
+        return i;
+      },
+    },
+    health() {
+      return { refused, stateChanges: changes.join(",") || "none", transport: session.transport };
+    },
+    close: () => session.close(),
+  };
+}
+
+/** The `ws` client, counting messages (Node 20 has no global WebSocket: wirechan would load `ws` itself). */
+async function countingWebSocket() {
+  const { WebSocket } = await import("ws");
+  return class CountingWebSocket extends WebSocket {
+    constructor(url) {
+      super(url);
+      this.on("message", () => traffic.down++);
+    }
+    send(data) {
+      traffic.up++;
+      super.send(data);
+    }
+  };
+}
+
+/** The global fetch, counting upstream POSTs, long-polls, and SSE events (the `data:` lines of the stream). */
+async function countingFetch(url, init) {
+  const path = new URL(url).pathname;
+  if (path.endsWith("/send")) traffic.up++;
+  else if (path.endsWith("/poll")) traffic.down++;
+  const response = await globalThis.fetch(url, init);
+  if (!path.endsWith("/sse") || response.body === null) return response;
+  const decoder = new TextDecoder();
+  let lineStart = true;
+  let partial = "";
+  const counter = new TransformStream({
+    transform(chunk, controller) {
+      for (const ch of decoder.decode(chunk, { stream: true })) {
+        if (lineStart) partial = "";
+        if (ch === "\n") {
+          lineStart = true;
+          continue;
+        }
+        if (partial.length < 5) {
+          partial += ch;
+          if (partial === "data:") traffic.down++;
+        }
+        lineStart = false;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  return new globalThis.Response(response.body.pipeThrough(counter), { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** Calls `send(i)` for i < n with at most WINDOW promises outstanding; resolves once all settled. */
+const WINDOW = 256;
+function windowed(n, deadline, send) {
+  return new Promise(function run(resolve, reject) {
+    let started = 0;
+    let settled = 0;
+    let failed = false;
+    function pump() {
+      while (started < n && started - settled < WINDOW && performance.now() < deadline) {
+        started++;
+        send(started - 1).then(settle, fail);
+      }
+      if (settled === started && (started === n || performance.now() >= deadline)) resolve(started);
+    }
+    function settle() {
+      settled++;
+      if (!failed) pump();
+    }
+    function fail(error) {
+      failed = true;
+      reject(error);
+    }
+    pump();
+  });
+}
+
+const OPENERS = {
+  ws: openRawWs,
+  "socketio-ws": (port) => openSocketIo(port, ["websocket"]),
+  "socketio-polling": (port) => openSocketIo(port, ["polling"]),
+  "wirechan-ws": (port) => openWirechan(port, "websocket"),
+  "wirechan-sse": (port) => openWirechan(port, "sse"),
+  "wirechan-longpoll": (port) => openWirechan(port, "longpoll"),
+};
+
+let client = null;
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Round trips numbered from `from`, up to `count` of them, stopping at `timeLimitMs`. */
+async function rtt({ from, count, timeLimitMs }) {
+  const samples = new Float64Array(count);
+  const cpuStart = process.cpuUsage();
+  traffic.up = traffic.down = 0;
+  const start = performance.now();
+  const deadline = start + timeLimitMs;
+  let done = 0;
+  while (done < count) {
+    const n = from + done;
+    const t = performance.now();
+    const back = await client.roundTrip(n);
+    const end = performance.now();
+    if (back !== n) throw new Error(`round trip ${n} came back as ${JSON.stringify(back)}`);
+    samples[done++] = end - t;
+    if (end >= deadline) break;
+  }
+  const elapsedMs = performance.now() - start;
+  const cpu = cpuMicros(cpuStart);
+  const { up, down } = traffic;
+  const sorted = samples.subarray(0, done).sort();
+  return {
+    roundTrips: done,
+    elapsedMs,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, done),
+    clientCpuMicros: cpu,
+    up,
+    down,
+  };
+}
+
+async function throughput({ variant, n, timeLimitMs }) {
+  const method = client.variants[variant];
+  if (method === undefined) throw new Error(`${row} has no throughput variant "${variant}"`);
+  const cpuStart = process.cpuUsage();
+  const startAt = now();
+  const sent = await method(n, performance.now() + timeLimitMs);
+  return { startAt, sent, clientDoneAt: now(), clientCpuMicros: cpuMicros(cpuStart) };
+}
+
+process.on("disconnect", () => process.exit(0));
+process.on("message", async function command(msg) {
+  try {
+    let reply;
+    if (msg.cmd === "connect") {
+      const open = OPENERS[row];
+      if (open === undefined) throw new Error(`unknown client row "${row}"`);
+      client = await open(msg.port);
+      reply = {};
+    } else if (msg.cmd === "rtt") reply = await rtt(msg);
+    else if (msg.cmd === "throughput") reply = await throughput(msg);
+    else if (msg.cmd === "health") reply = client.health?.() ?? {};
+    else if (msg.cmd === "close") {
+      client?.close();
+      reply = {};
+    } else throw new Error(`unknown command ${msg.cmd}`);
+    process.send({ id: msg.id, ok: true, ...reply });
+  } catch (error) {
+    process.send({ id: msg.id, ok: false, error: String(error?.stack ?? error) });
+  }
+});
+process.send({ ready: true });

@@ -1,0 +1,421 @@
+// Renders the protocol benchmark: plain-text tables for the terminal and bench/protocol/README.md.
+import { type MachineInfo, machineLines } from "../csp/machine.js";
+import {
+  ROUNDS_BUDGET_MS,
+  ROWS,
+  ROW_TIMEOUT_MS,
+  RTT_COUNT,
+  RTT_COUNT_SLOW,
+  RTT_TIME_LIMIT_MS,
+  RTT_WARMUP,
+  RTT_WARMUP_SLOW,
+  TARGETS,
+  THROUGHPUT_TIME_LIMIT_MS,
+  THROUGHPUT_VALUES,
+  TOTAL_TIMEOUT_MS,
+  VARIANT_DESCRIPTIONS,
+  rowSpec,
+  type RowName,
+  type Variant,
+} from "./config.js";
+import type { Measurement, ThroughputResult } from "./measure.js";
+
+type RttMetric = "p50Ms" | "p99Ms" | "meanMs" | "perSecond" | "serverCpuUs" | "clientCpuUs" | "upPerRt" | "downPerRt";
+type ThroughputMetric = "perSecond" | "serverCpuUsPerValue" | "clientCpuUsPerValue";
+
+export interface Row {
+  readonly row: RowName;
+  readonly runs: readonly Measurement[];
+  /** Medians over the runs; undefined when any run of the row failed. */
+  readonly rtt: Readonly<Record<RttMetric, number>> | undefined;
+  readonly throughput: ReadonlyMap<Variant, { readonly median: Readonly<Record<ThroughputMetric, number>>; readonly complete: boolean }> | undefined;
+}
+
+export interface TargetCheck {
+  readonly label: string;
+  readonly ours: number | undefined;
+  /** The baseline's number, or undefined for an absolute target. */
+  readonly theirs: number | undefined;
+  readonly baseline: string;
+  /** ours / theirs, or ours itself for an absolute target. */
+  readonly value: number | undefined;
+  /** "min": value must be at least `target`; "max": at most; "below": strictly under. */
+  readonly kind: "min" | "max" | "below";
+  readonly target: number;
+  readonly absolute: boolean;
+  readonly met: boolean | undefined;
+  readonly unit: "ms" | "values/s";
+}
+
+export interface ReportInput {
+  readonly rows: readonly Row[];
+  readonly checks: readonly TargetCheck[];
+  readonly runs: number;
+  readonly requestedRuns: number;
+  readonly machine: MachineInfo;
+  readonly versions: ReadonlyMap<string, string>;
+  /** The git state of the sources that were built and measured. */
+  readonly source: string;
+  readonly durationMs: number;
+}
+
+const RTT_METRICS: readonly RttMetric[] = ["p50Ms", "p99Ms", "meanMs", "perSecond", "serverCpuUs", "clientCpuUs", "upPerRt", "downPerRt"];
+const THROUGHPUT_METRICS: readonly ThroughputMetric[] = ["perSecond", "serverCpuUsPerValue", "clientCpuUsPerValue"];
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function buildRows(measurements: readonly Measurement[], failed: ReadonlySet<RowName>, rows: readonly RowName[]): Row[] {
+  return ROWS.filter((spec) => rows.includes(spec.name)).map((spec) => {
+    const runs = measurements.filter((m) => m.row === spec.name);
+    if (runs.length === 0 || failed.has(spec.name)) return { row: spec.name, runs, rtt: undefined, throughput: undefined };
+    const rtt = Object.fromEntries(RTT_METRICS.map((k) => [k, median(runs.map((r) => r.rtt[k]))])) as Record<RttMetric, number>;
+    const throughput = new Map<Variant, { median: Record<ThroughputMetric, number>; complete: boolean }>();
+    for (const variant of spec.variants) {
+      const results = runs.map((r) => r.throughput.find((t) => t.variant === variant)).filter((t): t is ThroughputResult => t !== undefined);
+      throughput.set(variant, {
+        median: Object.fromEntries(THROUGHPUT_METRICS.map((k) => [k, median(results.map((t) => t[k]))])) as Record<ThroughputMetric, number>,
+        complete: results.every((t) => t.complete),
+      });
+    }
+    return { row: spec.name, runs, rtt, throughput };
+  });
+}
+
+export function checkTargets(rows: readonly Row[]): TargetCheck[] {
+  const rtt = (row: RowName): Row["rtt"] => rows.find((r) => r.row === row)?.rtt;
+  const rate = (row: RowName, variant: Variant): number | undefined => rows.find((r) => r.row === row)?.throughput?.get(variant)?.median.perSecond;
+  const present = (row: RowName): boolean => rows.some((r) => r.row === row);
+  const relative = (
+    label: string,
+    ours: number | undefined,
+    theirs: number | undefined,
+    baseline: string,
+    kind: TargetCheck["kind"],
+    target: number,
+    unit: TargetCheck["unit"],
+  ): TargetCheck => {
+    const value = ours === undefined || theirs === undefined ? undefined : ours / theirs;
+    return { label, ours, theirs, baseline, value, kind, target, absolute: false, met: meets(value, kind, target), unit };
+  };
+  const checks: TargetCheck[] = [];
+  if (present("wirechan-ws") && present("ws")) {
+    checks.push(relative("websocket RTT p50", rtt("wirechan-ws")?.p50Ms, rtt("ws")?.p50Ms, "raw ws", "max", TARGETS.wsRttVsRawWs, "ms"));
+  }
+  if (present("wirechan-ws") && present("socketio-ws")) {
+    checks.push(relative("websocket RTT p50", rtt("wirechan-ws")?.p50Ms, rtt("socketio-ws")?.p50Ms, "socket.io (websocket)", "below", TARGETS.wsRttVsSocketIo, "ms"));
+  }
+  if (present("wirechan-longpoll")) {
+    const ours = rtt("wirechan-longpoll")?.p50Ms;
+    checks.push({
+      label: "long-polling RTT p50",
+      ours,
+      theirs: undefined,
+      baseline: "absolute",
+      value: ours,
+      kind: "below",
+      target: TARGETS.longpollRttMs,
+      absolute: true,
+      met: meets(ours, "below", TARGETS.longpollRttMs),
+      unit: "ms",
+    });
+  }
+  if (present("wirechan-longpoll") && present("socketio-polling")) {
+    const ours = rate("wirechan-longpoll", "put");
+    checks.push(relative("long-polling throughput (put)", ours, rate("socketio-polling", "emitWithAck"), "socket.io (polling) emitWithAck", "min", TARGETS.longpollThroughputVsSocketIo, "values/s"));
+    checks.push(relative("long-polling throughput (put)", ours, rate("socketio-polling", "emit"), "socket.io (polling) emit", "min", TARGETS.longpollThroughputVsSocketIo, "values/s"));
+  }
+  return checks;
+}
+
+function meets(value: number | undefined, kind: TargetCheck["kind"], target: number): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (kind === "min") return value >= target;
+  if (kind === "max") return value <= target;
+  return value < target;
+}
+
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const fmt = {
+  rate: (v: number): string => int.format(Math.round(v)),
+  ms: (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1)),
+  us: (v: number): string => v.toFixed(1),
+  perRt: (v: number): string => v.toFixed(2),
+};
+
+/** Rounded against the target's direction, so 1.304x never prints as "1.30x" next to "not met". */
+function formatRatio(ratio: number | undefined, kind: TargetCheck["kind"]): string {
+  if (ratio === undefined) return "n/a";
+  const r = kind === "min" ? Math.floor(ratio * 100) / 100 : Math.ceil(ratio * 100) / 100;
+  return `${r.toFixed(2)}x`;
+}
+
+function verdict(met: boolean | undefined): string {
+  return met === undefined ? "n/a" : met ? "met" : "NOT met";
+}
+
+function label(row: RowName): string {
+  return rowSpec(row).label;
+}
+
+const RTT_HEADER = ["row", "RTT p50 ms", "RTT p99 ms", "mean ms", "round trips/s", "server CPU µs/RT", "client CPU µs/RT", "up msgs/RT", "down msgs/RT"];
+
+function rttCells(row: Row): string[] {
+  const m = row.rtt;
+  const cell = (f: (v: number) => string, k: RttMetric): string => (m === undefined ? "FAILED" : f(m[k]));
+  return [
+    label(row.row),
+    cell(fmt.ms, "p50Ms"),
+    cell(fmt.ms, "p99Ms"),
+    cell(fmt.ms, "meanMs"),
+    cell(fmt.rate, "perSecond"),
+    cell(fmt.us, "serverCpuUs"),
+    cell(fmt.us, "clientCpuUs"),
+    cell(fmt.perRt, "upPerRt"),
+    cell(fmt.perRt, "downPerRt"),
+  ];
+}
+
+const THROUGHPUT_HEADER = ["row", "method", "values/s", "server CPU µs/value", "client CPU µs/value"];
+
+function throughputCells(rows: readonly Row[]): string[][] {
+  const out: string[][] = [];
+  for (const row of rows) {
+    for (const variant of rowSpec(row.row).variants) {
+      const t = row.throughput?.get(variant);
+      if (t === undefined) {
+        out.push([label(row.row), variant, "FAILED", "FAILED", "FAILED"]);
+        continue;
+      }
+      const partial = t.complete ? "" : ` (partial: ${THROUGHPUT_TIME_LIMIT_MS / 1000} s limit)`;
+      out.push([label(row.row), variant, `${fmt.rate(t.median.perSecond)}${partial}`, fmt.us(t.median.serverCpuUsPerValue), fmt.us(t.median.clientCpuUsPerValue)]);
+    }
+  }
+  return out;
+}
+
+function formatValue(v: number | undefined, unit: TargetCheck["unit"]): string {
+  if (v === undefined) return "n/a";
+  return unit === "ms" ? `${fmt.ms(v)} ms` : `${fmt.rate(v)}/s`;
+}
+
+const CHECK_HEADER = ["target", "wirechan", "baseline", "ratio", "verdict"];
+
+function checkCells(c: TargetCheck): string[] {
+  const op = c.kind === "min" ? ">=" : c.kind === "max" ? "<=" : "<";
+  if (c.absolute) {
+    return [`${c.label} ${op} ${c.target} ms`, formatValue(c.ours, c.unit), "—", "—", verdict(c.met)];
+  }
+  return [`${c.label} ${op} ${c.target.toFixed(1)}x ${c.baseline}`, formatValue(c.ours, c.unit), formatValue(c.theirs, c.unit), formatRatio(c.value, c.kind), verdict(c.met)];
+}
+
+/** Every wirechan row against every baseline, for the reader (not targets). */
+function ratioCells(rows: readonly Row[]): string[][] {
+  const p50 = (row: RowName): number | undefined => rows.find((r) => r.row === row)?.rtt?.p50Ms;
+  const rate = (row: RowName, variant: Variant): number | undefined => rows.find((r) => r.row === row)?.throughput?.get(variant)?.median.perSecond;
+  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}x`);
+  return (["wirechan-ws", "wirechan-sse", "wirechan-longpoll"] as const)
+    .filter((r) => rows.some((x) => x.row === r))
+    .map((r) => [
+      label(r),
+      ratio(p50(r), p50("ws")),
+      ratio(p50(r), p50("socketio-ws")),
+      ratio(p50(r), p50("socketio-polling")),
+      ratio(rate(r, "put"), rate("socketio-ws", "emitWithAck")),
+      ratio(rate(r, "put"), rate("socketio-polling", "emitWithAck")),
+      ratio(rate(r, "put"), rate("socketio-polling", "emit")),
+    ]);
+}
+
+const RATIO_HEADER = [
+  "wirechan row",
+  "p50 / raw ws",
+  "p50 / socket.io (ws)",
+  "p50 / socket.io (polling)",
+  "put/s / socket.io (ws) emitWithAck",
+  "put/s / socket.io (polling) emitWithAck",
+  "put/s / socket.io (polling) emit",
+];
+
+function plainTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
+  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
+  const pad = (cells: readonly string[]): string =>
+    cells.map((c, col) => (col < leftColumns ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join("  ");
+  return [pad(header), ...rows.map(pad)].join("\n");
+}
+
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
+  const rule = `|${header.map((_, i) => (i < leftColumns ? " --- " : " ---: ")).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+export function renderConsole(input: ReportInput): string {
+  return [
+    `median of ${input.runs} fresh-process run(s) per row:`,
+    plainTable(RTT_HEADER, input.rows.map(rttCells)),
+    "",
+    plainTable(THROUGHPUT_HEADER, throughputCells(input.rows), 2),
+    "",
+    plainTable(CHECK_HEADER, input.checks.map(checkCells)),
+  ].join("\n");
+}
+
+function runsSection(input: ReportInput): string {
+  const rows: string[][] = [];
+  for (const row of input.rows) {
+    const spec = rowSpec(row.row);
+    const rates = spec.variants.map(
+      (v) =>
+        `${v}: ${row.runs
+          .map((r) => r.throughput.find((t) => t.variant === v))
+          .map((t) => (t === undefined ? "—" : `${fmt.rate(t.perSecond)}${t.complete ? "" : "*"}`))
+          .join(" / ")}`,
+    );
+    rows.push([
+      spec.label,
+      row.runs.map((r) => fmt.ms(r.rtt.p50Ms)).join(" / "),
+      row.runs.map((r) => fmt.ms(r.rtt.p99Ms)).join(" / "),
+      row.runs.map((r) => String(r.rtt.roundTrips)).join(" / "),
+      rates.join("; "),
+    ]);
+  }
+  return markdownTable(["row", "RTT p50 ms", "RTT p99 ms", "round trips measured", "values/s (* = stopped at the time limit)"], rows);
+}
+
+export function renderReadme(input: ReportInput): string {
+  const m = input.machine;
+  const versions = ["wirechan", "ws", "socket.io", "socket.io-client"].map((p) => `${p} ${input.versions.get(p) ?? "unknown"}`).join(", ");
+  const rowList = ROWS.map((r) => `- ${r.label}: ${r.rttMethod}.`).join("\n");
+  const variantList = (Object.keys(VARIANT_DESCRIPTIONS) as Variant[]).map((v) => `- \`${v}\`: ${VARIANT_DESCRIPTIONS[v]}.`).join("\n");
+  const runsNote =
+    input.runs < input.requestedRuns
+      ? ` (${input.requestedRuns} were asked for; the time budget of ${ROUNDS_BUDGET_MS / 60_000} minutes allowed ${input.runs})`
+      : "";
+  return `# wirechan protocol benchmark
+
+Written by \`bench/protocol/run.ts\`; rerun the benchmark instead of editing it.
+
+## How to run
+
+\`\`\`sh
+npm run bench:protocol
+\`\`\`
+
+It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
+\`--runs N\` (default 5) sets the rounds; \`--only ws,wirechan-ws,…\` (rows: ${ROWS.map((r) => `\`${r.name}\``).join(", ")})
+and \`--profile DIR\` (every child writes a V8 CPU profile, \`<row>.<server|client>.<time>.cpuprofile\`, into DIR;
+open it in Chrome DevTools) are for iteration and
+never rewrite this file; it is only rewritten by a run of every row in which every run passed.
+The run stops by itself: no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes, and everything is killed after
+${TOTAL_TIMEOUT_MS / 60_000}. This run took ${(input.durationMs / 1000).toFixed(0)} s.
+
+## Machine
+
+${machineLines(m)}
+- Packages: ${versions}
+- Sources measured: ${input.source}
+
+## Method
+
+One client, one server, each in its own fresh \`node\` process, all on 127.0.0.1 (the two
+processes share the machine's ${m.cores} cores with the harness). Every row uses the library's default
+options, except that the wirechan client is given \`transports: [<the row's transport>]\` and
+\`upgradeProbeInterval: 0\` (so an SSE or long-poll row never moves to WebSocket), and socket.io
+client and server get the row's \`transports\` (client: \`forceNew\`, \`reconnection: false\`).
+
+**Round trip (RTT).** Rows:
+
+${rowList}
+
+Each round trip starts after the previous one came back (one at a time); the value is the
+sequence number, checked on return. ${RTT_WARMUP} un-measured warm-up round trips, then ${RTT_COUNT} measured
+(rows over HTTP requests, socket.io polling and wirechan sse and longpoll: ${RTT_WARMUP_SLOW} and ${RTT_COUNT_SLOW}), stopping early after ${RTT_TIME_LIMIT_MS / 1000} s. RTT is
+\`performance.now()\` around one round trip in the client; p50/p99/mean are over the measured ones,
+round trips/s is their count over their wall time. Server and client CPU per round trip are
+\`process.cpuUsage()\` (user + system, every thread) of each process over the measured round trips / their count.
+**Messages per round trip** are counted in the client over the measured round trips: "up" is
+WebSocket messages sent (for socket.io, engine.io packets created) or, on the HTTP transports,
+requests carrying data upstream (wirechan's \`POST …/send\`, socket.io's polling POSTs); "down" is
+WebSocket messages (engine.io packets) or SSE events received, or long-polls made (each is answered
+once). wirechan's client is given a \`ws\` subclass and a \`fetch\` wrapper that count (the SSE
+stream passes through one more \`TransformStream\`, which counts its \`data:\` lines); raw ws and
+socket.io count on their own events. Raw ws needs 1 up and 1 down: everything above that is a
+packet, a syscall on each side and a wake-up of the other process.
+
+For wirechan, the session is all there: sequence numbers and the replay buffer, the
+acknowledgement of every put (the \`"a"\` frame), the \`ack\` frames, credit, and the channel
+reference \`reply\` encoded into every value. The echo's put is acknowledged too (not awaited by
+the client, but sent, and part of the load).
+
+**Throughput.** After the round trips, on the same connection: one client sends
+${int.format(THROUGHPUT_VALUES)} small values (the numbers 0, 1, 2 …) to the server's sink, which counts
+them. values/s = ${int.format(THROUGHPUT_VALUES)} / (the server's clock when it counted the last value - the
+client's clock when it started sending); both are \`performance.timeOrigin + performance.now()\` of
+processes on one machine. Sending stops after ${THROUGHPUT_TIME_LIMIT_MS / 1000} s; a row that did not send everything
+by then reports the rate over what it sent, marked "partial". Methods:
+
+${variantList}
+
+Every value must arrive (the server's count must equal what the client sent), every echo must
+come back with its own number, and a wirechan session must stay open on its transport with no
+put refused; otherwise the run of the row fails.
+
+Rows run one at a time, ${input.runs} round(s)${runsNote}, the row order rotated between rounds; each
+number is the median over the rounds (with 2 runs, their mean). A row that does not finish
+within ${ROW_TIMEOUT_MS / 1000} s is killed and fails.
+
+## Results (median)
+
+Round trips:
+
+${markdownTable(RTT_HEADER, input.rows.map(rttCells))}
+
+Throughput, ${int.format(THROUGHPUT_VALUES)} values from one client:
+
+${markdownTable(THROUGHPUT_HEADER, throughputCells(input.rows), 2)}
+
+Ratios of the medians (wirechan / baseline; for p50 lower is better, for values/s higher is better):
+
+${markdownTable(RATIO_HEADER, ratioCells(input.rows))}
+
+## Targets
+
+From the issue: over websocket, RTT p50 at most 1.3x raw \`ws\` and below socket.io, with
+sessions, acknowledgements and credit included; over long-polling, p50 under 1 ms and throughput at
+least 3x socket.io's polling. socket.io's polling throughput is given two ways: \`emitWithAck\` (each
+value acknowledged, as a wirechan put is) and plain \`emit\` (nothing acknowledged). Medians; ratios
+are rounded against the target (down for "at least", up for "at most" and "below").
+
+${markdownTable(CHECK_HEADER, input.checks.map(checkCells))}
+
+## Individual runs
+
+${runsSection(input)}
+
+## Caveats
+
+- One machine with ${m.cores} cores runs the server, the client and the harness, and other work may be
+  running on it too (see the load averages above). Sub-millisecond RTTs move by tens of percent
+  between rounds; compare rows of one run, and look at the individual runs before reading much
+  into a ratio near its target.
+- One client at a time: these are latencies and rates of one session, not of a loaded server.
+- wirechan's throughput is bounded by its credit: at most \`window\` (32) puts per proxy are on the
+  wire, so every 32 values cost one acknowledgement round trip; \`ws.send\` and \`socket.emit\`
+  have no such bound (nor any acknowledgement), which is why they are listed apart from the
+  acknowledged methods.
+- Node 20 has no global WebSocket: wirechan's client uses the \`ws\` package there, as raw ws does;
+  its SSE and long-poll transports use Node's \`fetch\` (undici), socket.io-client's polling uses
+  \`xmlhttprequest-ssl\` over node:http. A Node \`fetch\` costs the client several hundred µs of CPU
+  per request, which is most of the client CPU per round trip in the HTTP rows, so those rows
+  measure Node's HTTP clients as much as the protocols (\`connect\` takes a \`fetch\` option).
+  Browsers would differ.
+- The counters of wirechan's client (a \`ws\` subclass, a \`fetch\` wrapper, one more
+  \`TransformStream\` on the SSE stream) are in every wirechan row; they cost a few µs per message.
+- Throughput subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
+  agree to well under a millisecond, much less than the durations measured.
+`;
+}

@@ -1,0 +1,186 @@
+// `npm run bench:protocol`: builds wirechan, then measures round-trip time and one-client
+// throughput of the wirechan protocol over websocket, sse and longpoll next to raw ws and
+// socket.io (websocket and polling), each row a fresh server process and a fresh client
+// process; prints the tables and writes bench/protocol/README.md.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { currentLoad, describeMachine } from "../csp/machine.js";
+import { Child } from "./child.js";
+import { DEFAULT_RUNS, ROUNDS_BUDGET_MS, ROWS, TOTAL_TIMEOUT_MS, rowSpec, type RowName } from "./config.js";
+import { runRow, type Measurement, type Outcome } from "./measure.js";
+import { buildRows, checkTargets, renderConsole, renderReadme } from "./report.js";
+
+const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const README_PATH = path.join(REPO_ROOT, "bench", "protocol", "README.md");
+const USAGE = `usage: npm run bench:protocol -- [--runs N] [--only ${ROWS.map((r) => r.name).join(",")}] [--profile DIR] [--no-build]`;
+
+interface Options {
+  readonly runs: number;
+  readonly rows: readonly RowName[];
+  readonly build: boolean;
+  /** Directory for --cpu-prof profiles of every child, or null. */
+  readonly profileDir: string | null;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  let runs = DEFAULT_RUNS;
+  let rows: RowName[] = ROWS.map((r) => r.name);
+  let build = true;
+  let profileDir: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (flag === "--runs") {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--runs needs an integer from 1 to 16\n${USAGE}`);
+      runs = n;
+    } else if (flag === "--no-build") build = false;
+    else if (flag === "--profile") {
+      const dir = value();
+      if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
+      profileDir = path.resolve(dir);
+    } else if (flag === "--only") {
+      const wanted = (value() ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+      const known = ROWS.map((r) => r.name);
+      const unknown = wanted.filter((w) => !known.includes(w as RowName));
+      if (wanted.length === 0 || unknown.length > 0) throw new Error(`--only: unknown rows ${unknown.join(", ")} (known: ${known.join(", ")})\n${USAGE}`);
+      rows = known.filter((k) => wanted.includes(k));
+    } else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+  }
+  return { runs, rows, build, profileDir };
+}
+
+/** tsc straight into dist/ (no `rm -rf dist`, which would pull it from under anything else using it). */
+function ensureBuilt(build: boolean): void {
+  if (build) {
+    console.log("building wirechan (npx tsc -p tsconfig.build.json)...");
+    const result = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT, stdio: "inherit" });
+    if (result.error) throw new Error(`could not run tsc: ${result.error.message}`);
+    if (result.status !== 0) throw new Error(`the build failed (exit ${result.status ?? result.signal})`);
+  }
+  for (const entry of ["server/index.js", "client/index.js", "index.js"]) {
+    if (!existsSync(path.join(REPO_ROOT, "dist", entry))) throw new Error(`dist/${entry} is missing: drop --no-build`);
+  }
+}
+
+function versions(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, manifest] of [
+    ["wirechan", "package.json"],
+    ["ws", "node_modules/ws/package.json"],
+    ["socket.io", "node_modules/socket.io/package.json"],
+    ["socket.io-client", "node_modules/socket.io-client/package.json"],
+  ] as const) {
+    try {
+      const parsed = JSON.parse(readFileSync(path.join(REPO_ROOT, manifest), "utf8")) as { version?: unknown };
+      out.set(name, typeof parsed.version === "string" ? parsed.version : "unknown");
+    } catch {
+      out.set(name, "not installed");
+    }
+  }
+  return out;
+}
+
+/** Which sources were measured: others may be editing src/ while the benchmark runs. */
+function sourceState(): string {
+  const git = (args: string[]): string => {
+    const result = spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" });
+    // trimEnd: porcelain lines start with a space that is part of the status.
+    return result.status === 0 ? result.stdout.trimEnd() : "";
+  };
+  const commit = git(["rev-parse", "--short", "HEAD"]);
+  if (commit === "") return "not a git checkout";
+  const dirty = git(["status", "--porcelain", "--", "src"])
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => line.slice(3));
+  return dirty.length === 0 ? `commit ${commit}, src/ unmodified` : `commit ${commit} with uncommitted changes in ${dirty.join(", ")}`;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function describe(outcome: Outcome): string {
+  if (!outcome.ok) return `FAILED: ${outcome.reason}`;
+  const { rtt, throughput } = outcome.measurement;
+  const rates = throughput.map((t) => `${t.variant} ${Math.round(t.perSecond).toLocaleString("en-US")}/s${t.complete ? "" : " (partial)"}`).join(", ");
+  return `RTT p50 ${rtt.p50Ms.toFixed(3)} ms, p99 ${rtt.p99Ms.toFixed(3)} ms (${rtt.roundTrips}); ${rates}`;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = parseOptions(process.argv.slice(2));
+  const source = sourceState();
+  ensureBuilt(options.build);
+  if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
+  const loadAtStart = currentLoad();
+  const measurements: Measurement[] = [];
+  const failed = new Set<RowName>();
+  const failures: string[] = [];
+  let rounds = 0;
+  let longestRoundMs = 0;
+  for (let round = 0; round < options.runs; round++) {
+    const elapsed = performance.now() - started;
+    if (round > 0 && elapsed + longestRoundMs > ROUNDS_BUDGET_MS) {
+      console.log(`stopping after ${round} round(s): another would end past the ${ROUNDS_BUDGET_MS / 60_000}-minute budget`);
+      break;
+    }
+    const roundStart = performance.now();
+    for (const row of rotate(options.rows, round)) {
+      const outcome = await runRow(rowSpec(row), options.profileDir);
+      console.log(`[round ${round + 1}/${options.runs}] ${rowSpec(row).label.padEnd(22)} ${describe(outcome)}`);
+      if (outcome.ok) measurements.push(outcome.measurement);
+      else {
+        failed.add(row);
+        failures.push(`${row}: ${outcome.reason}`);
+      }
+    }
+    rounds++;
+    longestRoundMs = Math.max(longestRoundMs, performance.now() - roundStart);
+  }
+  const rows = buildRows(measurements, failed, options.rows);
+  const report = {
+    rows,
+    checks: checkTargets(rows),
+    runs: rounds,
+    requestedRuns: options.runs,
+    machine: describeMachine(loadAtStart),
+    versions: versions(),
+    source,
+    durationMs: performance.now() - started,
+  };
+  console.log(`\n${renderConsole(report)}\n`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`FAILED ${f}`);
+    console.error(`\n${failures.length} run(s) failed; ${README_PATH} was not rewritten.`);
+    process.exitCode = 1;
+    return;
+  }
+  if (options.rows.length !== ROWS.length || options.profileDir !== null) {
+    console.log(`--only or --profile was given: ${README_PATH} was not rewritten.`);
+    if (options.profileDir !== null) console.log(`profiles (<row>.<server|client>.<time>.cpuprofile) are in ${options.profileDir}`);
+    return;
+  }
+  writeFileSync(README_PATH, renderReadme(report));
+  console.log(`wrote ${README_PATH}`);
+}
+
+// The last resort: whatever hangs, the benchmark ends, and takes its children with it.
+const watchdog = setTimeout(function giveUp() {
+  console.error(`bench:protocol: still running after ${TOTAL_TIMEOUT_MS / 60_000} minutes; killing every child and giving up`);
+  Child.killAll();
+  process.exit(1);
+}, TOTAL_TIMEOUT_MS);
+watchdog.unref();
+
+main().catch(function reportFatal(error: unknown) {
+  console.error(error instanceof Error ? error.message : error);
+  Child.killAll();
+  process.exitCode = 1;
+});
