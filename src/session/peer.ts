@@ -18,8 +18,9 @@ export interface Link {
   /** True for a long-poll: the link takes one packet and is gone. */
   readonly oneShot: boolean;
   /**
-   * True when the transport itself tells the peer what arrived (a long-poll's next request
-   * carries `X-Wirechan-Recv`), so `ack` frames would only repeat it.
+   * True when the transport itself tells the peer what arrived, so `ack` frames would only
+   * repeat it: a long-poll's next request carries `X-Wirechan-Recv`, and the server answers
+   * every upstream POST with the acknowledgement.
    */
   readonly acksItself?: boolean;
 }
@@ -159,7 +160,12 @@ export class Peer implements ProxyHost {
 
   /** Whether anything waits to be written (for a long-poll deciding to answer now or hold). */
   get hasOutput(): boolean {
-    return this.control.length > 0 || this.inbox.received > this.ackSent || this.sentUpTo < this.outbox.nextSeq - 1;
+    return this.control.length > 0 || this.ackDue || this.sentUpTo < this.outbox.nextSeq - 1;
+  }
+
+  /** An `ack` frame is owed on the current link (never on one that acknowledges by itself). */
+  private get ackDue(): boolean {
+    return this.inbox.received > this.ackSent && this.link?.acksItself !== true;
   }
 
   /** The peer acknowledged our frames up to `seq` (an `ack` frame, or a long-poll's recv header). */
@@ -189,7 +195,7 @@ export class Peer implements ProxyHost {
       } else this.onControl(frame);
       if (this.ended) return;
     }
-    if (this.inbox.received > this.ackSent) this.scheduleFlush(false);
+    if (this.ackDue) this.scheduleFlush(false);
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */
@@ -395,7 +401,7 @@ export class Peer implements ProxyHost {
    */
   private scheduleFlush(urgent: boolean): void {
     if (this.flushScheduled || this.link === null) return;
-    const lazyFrames = this.outbox.nextSeq - 1 - this.sentUpTo + (this.inbox.received - this.ackSent);
+    const lazyFrames = this.outbox.nextSeq - 1 - this.sentUpTo + (this.ackDue ? this.inbox.received - this.ackSent : 0);
     const ackDelay = this.options.ackDelay ?? 0;
     // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
     if (urgent || lazyFrames >= this.lazyLimit || ackDelay === 0) {
@@ -433,8 +439,8 @@ export class Peer implements ProxyHost {
       size += text.length + 1;
       return true;
     };
-    if (this.inbox.received > this.ackSent) {
-      if (link.acksItself !== true) add(codec.encodeFrame(["ack", this.inbox.received]));
+    if (this.ackDue) {
+      add(codec.encodeFrame(["ack", this.inbox.received]));
       this.ackSent = this.inbox.received;
     }
     const control = this.control;

@@ -170,3 +170,23 @@ for (const transport of TRANSPORTS) {
     });
   });
 }
+
+describe("long-polling at rest", TEST, () => {
+  it("an idle long-polling session holds one poll instead of polling in a loop (regression)", async (t) => {
+    const { server, url } = await start(t, { heartbeat: 10_000, heartbeatTimeout: 30_000, pollTimeout: 10_000 });
+    const inbox = server.channel<number>("inbox");
+    let polls = 0;
+    const counting: typeof fetch = (input, init) => {
+      if (String(input).endsWith("/poll")) polls++;
+      return fetch(input, init);
+    };
+    const session = await connect(url, { transports: ["longpoll"], upgradeProbeInterval: 0, fetch: counting });
+    t.after(() => session.close());
+    void session.serverChan<number>("inbox").put(1);
+    assert.equal(await inbox.take(), 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = polls;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(polls - before <= 1, `at rest, at most one poll in 300 ms (got ${polls - before})`);
+  });
+});

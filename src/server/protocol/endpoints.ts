@@ -309,6 +309,8 @@ class WebSocketLink implements ActiveLink {
 class SseLink implements ActiveLink {
   readonly transport: ProtocolTransport = "sse";
   readonly oneShot = false;
+  /** The answer to each upstream POST acknowledges what arrived. */
+  readonly acksItself = true;
 
   constructor(
     private readonly conn: Connection,
@@ -341,6 +343,8 @@ class SseLink implements ActiveLink {
 class PollLink implements ActiveLink {
   readonly transport: ProtocolTransport = "longpoll";
   readonly oneShot = true;
+  /** The answer to each upstream POST acknowledges what arrived. */
+  readonly acksItself = true;
   private timer: NodeJS.Timeout | null = null;
   private answered = false;
 
