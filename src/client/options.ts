@@ -30,7 +30,11 @@ export interface ConnectOptions {
   codec?: Codec;
   /** The WebSocket class. Default the global one, or the `ws` package in Node without one. */
   WebSocket?: WebSocketLike;
-  /** The fetch function. Default the global one. */
+  /**
+   * How the SSE and long-polling transports make HTTP requests. Default: the global `fetch` in
+   * browsers; in Node, node:http with a keep-alive agent (Node's fetch costs several times the
+   * CPU per request). Pass `fetch` to use it in Node too.
+   */
   fetch?: typeof fetch;
 }
 

@@ -40,13 +40,31 @@ export type WebSocketLike = new (url: string) => {
   close(code?: number, reason?: string): void;
 };
 
+/** What the HTTP transports ask of a request: the global `fetch` does it, and so does the Node one in node-http.ts. */
+export interface HttpRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** What they read of an answer. */
+export interface HttpAnswer {
+  readonly ok: boolean;
+  readonly status: number;
+  text(): Promise<string>;
+  readonly body: ReadableStream<BufferSource> | null;
+}
+
+export type HttpFetch = (url: URL, init: HttpRequest) => Promise<HttpAnswer>;
+
 export interface TransportContext {
   /** `http(s)://host:port/path` of the protocol. */
   endpoint: URL;
   connectTimeout: number;
   maxMessageSize: number;
   WebSocket: WebSocketLike | undefined;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
 }
 
 /** Why a transport could not open: the session tries the next one. */
@@ -256,7 +274,7 @@ abstract class HttpLink implements ClientLink {
   }
 
   /** A request whose whole answer is read as text; `close()` aborts it. */
-  protected async fetchText(url: URL, init: RequestInit): Promise<{ ok: boolean; status: number; text: string }> {
+  protected async fetchText(url: URL, init: HttpRequest): Promise<{ ok: boolean; status: number; text: string }> {
     const controller = this.track();
     try {
       const response = await this.context.fetch(url, { ...init, signal: controller.signal });
