@@ -81,7 +81,12 @@ export interface ServerOptions {
   heartbeatTimeout?: number;
   /** Channels a session may hold at once, exported and imported (`ERR_TOO_MANY_CHANNELS` beyond). Default 256. */
   maxChannelsPerSession?: number;
-  /** Puts in flight per proxy before further puts wait (flow-control credit). Default 32. */
+  /**
+   * Puts in flight to one channel per session before further puts wait (flow-control credit).
+   * A sender gets at most `window` values per round trip through, so this is what long-polling
+   * throughput scales with; and a channel nobody takes from holds at most `window` values per
+   * session waiting for it. Default 128.
+   */
   window?: number;
   /** How long a long-poll is held before it is answered `[]`, in ms. Default 25,000. */
   pollTimeout?: number;
@@ -108,7 +113,7 @@ export const serverDefaults = {
   heartbeat: 25_000,
   heartbeatTimeout: 60_000,
   maxChannelsPerSession: 256,
-  window: 32,
+  window: 128,
   pollTimeout: 25_000,
   codec: jsonCodec,
 } as const satisfies Required<Omit<ServerOptions, "authenticate">>;

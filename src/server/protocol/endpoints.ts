@@ -416,6 +416,8 @@ function errorResponse(error: unknown): ResponseParts {
   if (error instanceof ProtocolError) return refusal(statusOf[error.code] ?? 400, error);
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_PAYLOAD_TOO_LARGE") return refusal(413, new ProtocolError("ERR_MESSAGE_TOO_LARGE", (error as Error).message));
+  // The client went away mid-body (a cut connection): nobody reads the answer, nothing to report.
+  if (code === "ECONNRESET" || code === "ERR_BODY_ABORTED") return refusal(400, new ProtocolError("ERR_BAD_FRAME", "the request body was cut off"));
   console.error("wirechan: a protocol request failed:", error);
   return refusal(500, new ProtocolError("ERR_BAD_FRAME", "the server could not handle the request"));
 }
