@@ -84,7 +84,8 @@ async function measureRtt(spec: RowSpec, server: Child, client: Child): Promise<
     serverCpuUs: (cpuAfter - cpuBefore) / roundTrips,
     clientCpuUs: num(r, "clientCpuMicros") / roundTrips,
     upPerRt: num(r, "up") / roundTrips,
-    downPerRt: num(r, "down") / roundTrips,
+    // A negative count means the client could not count (SSE events over node:http).
+    downPerRt: num(r, "down") < 0 ? Number.NaN : num(r, "down") / roundTrips,
   };
 }
 

@@ -143,7 +143,7 @@ const fmt = {
   rate: (v: number): string => int.format(Math.round(v)),
   ms: (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1)),
   us: (v: number): string => v.toFixed(1),
-  perRt: (v: number): string => v.toFixed(2),
+  perRt: (v: number): string => (Number.isNaN(v) ? "—" : v.toFixed(2)),
 };
 
 /** Rounded against the target's direction, so 1.304x never prints as "1.30x" next to "not met". */
@@ -341,9 +341,9 @@ round trips/s is their count over their wall time. Server and client CPU per rou
 WebSocket messages sent (for socket.io, engine.io packets created) or, on the HTTP transports,
 requests carrying data upstream (wirechan's \`POST …/send\`, socket.io's polling POSTs); "down" is
 WebSocket messages (engine.io packets) or SSE events received, or long-polls made (each is answered
-once). wirechan's client is given a \`ws\` subclass and a \`fetch\` wrapper that count (the SSE
-stream passes through one more \`TransformStream\`, which counts its \`data:\` lines); raw ws and
-socket.io count on their own events. Raw ws needs 1 up and 1 down: everything above that is a
+once). wirechan's client is given a \`ws\` subclass that counts; its HTTP requests (node:http, the
+client's default in Node) are counted through \`diagnostics_channel\`, and its SSE events are not
+counted ("—"); raw ws and socket.io count on their own events. Raw ws needs 1 up and 1 down: everything above that is a
 packet, a syscall on each side and a wake-up of the other process.
 
 For wirechan, the session is all there: sequence numbers and the replay buffer, the
@@ -403,18 +403,17 @@ ${runsSection(input)}
   between rounds; compare rows of one run, and look at the individual runs before reading much
   into a ratio near its target.
 - One client at a time: these are latencies and rates of one session, not of a loaded server.
-- wirechan's throughput is bounded by its credit: at most \`window\` (32) puts per proxy are on the
-  wire, so every 32 values cost one acknowledgement round trip; \`ws.send\` and \`socket.emit\`
+- wirechan's throughput is bounded by its credit: at most \`window\` (128 by default) puts per
+  channel are on the wire, so every 128 values cost one acknowledgement round trip; \`ws.send\` and \`socket.emit\`
   have no such bound (nor any acknowledgement), which is why they are listed apart from the
   acknowledged methods.
 - Node 20 has no global WebSocket: wirechan's client uses the \`ws\` package there, as raw ws does;
-  its SSE and long-poll transports use Node's \`fetch\` (undici), socket.io-client's polling uses
-  \`xmlhttprequest-ssl\` over node:http. A Node \`fetch\` costs the client several hundred µs of CPU
-  per request, which is most of the client CPU per round trip in the HTTP rows, so those rows
-  measure Node's HTTP clients as much as the protocols (\`connect\` takes a \`fetch\` option).
-  Browsers would differ.
-- The counters of wirechan's client (a \`ws\` subclass, a \`fetch\` wrapper, one more
-  \`TransformStream\` on the SSE stream) are in every wirechan row; they cost a few µs per message.
+  its SSE and long-poll transports use node:http with a keep-alive agent (its default in Node;
+  Node's \`fetch\` costs several times the CPU per request), socket.io-client's polling uses
+  \`xmlhttprequest-ssl\` over node:http. The HTTP rows measure Node's HTTP stack as much as the
+  protocols. Browsers would differ.
+- The counters of wirechan's client (a \`ws\` subclass, a \`diagnostics_channel\` subscriber) are in
+  every wirechan row; they cost a few µs per message.
 - Throughput subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
   agree to well under a millisecond, much less than the durations measured.
 `;

@@ -101,8 +101,10 @@ async function openWirechan(port, transport) {
     transports: [transport],
     upgradeProbeInterval: 0,
     WebSocket: await countingWebSocket(),
-    fetch: countingFetch,
+    // The client's own default (node:http in Node), as an application gets it; requests are
+    // counted through diagnostics_channel, SSE events are not counted (reported as "—").
   });
+  if (transport !== "websocket") await countHttpRequests(transport);
   if (session.transport !== transport) throw new Error(`connected over ${session.transport}, not ${transport}`);
   const changes = [];
   session.onState((change) => changes.push(change.state));
@@ -160,34 +162,18 @@ async function countingWebSocket() {
   };
 }
 
-/** The global fetch, counting upstream POSTs, long-polls, and SSE events (the `data:` lines of the stream). */
-async function countingFetch(url, init) {
-  const path = new URL(url).pathname;
-  if (path.endsWith("/send")) traffic.up++;
-  else if (path.endsWith("/poll")) traffic.down++;
-  const response = await globalThis.fetch(url, init);
-  if (!path.endsWith("/sse") || response.body === null) return response;
-  const decoder = new TextDecoder();
-  let lineStart = true;
-  let partial = "";
-  const counter = new TransformStream({
-    transform(chunk, controller) {
-      for (const ch of decoder.decode(chunk, { stream: true })) {
-        if (lineStart) partial = "";
-        if (ch === "\n") {
-          lineStart = true;
-          continue;
-        }
-        if (partial.length < 5) {
-          partial += ch;
-          if (partial === "data:") traffic.down++;
-        }
-        lineStart = false;
-      }
-      controller.enqueue(chunk);
-    },
+/** Counts the client's upstream POSTs and long-polls as node:http starts them; SSE events are not countable here. */
+let countingRequests = false;
+async function countHttpRequests(transport) {
+  if (transport === "sse") traffic.down = Number.NaN;
+  else traffic.down = 0;
+  if (countingRequests) return;
+  countingRequests = true;
+  const { subscribe } = await import("node:diagnostics_channel");
+  subscribe("http.client.request.start", ({ request }) => {
+    if (request.path.endsWith("/send")) traffic.up++;
+    else if (request.path.endsWith("/poll")) traffic.down++;
   });
-  return new globalThis.Response(response.body.pipeThrough(counter), { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** Calls `send(i)` for i < n with at most WINDOW promises outstanding; resolves once all settled. */
@@ -236,7 +222,9 @@ function percentile(sorted, p) {
 async function rtt({ from, count, timeLimitMs }) {
   const samples = new Float64Array(count);
   const cpuStart = process.cpuUsage();
-  traffic.up = traffic.down = 0;
+  traffic.up = 0;
+  // NaN stays NaN: SSE events are not counted for wirechan (see countHttpRequests).
+  traffic.down = Number.isNaN(traffic.down) ? Number.NaN : 0;
   const start = performance.now();
   const deadline = start + timeLimitMs;
   let done = 0;
@@ -261,7 +249,8 @@ async function rtt({ from, count, timeLimitMs }) {
     mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, done),
     clientCpuMicros: cpu,
     up,
-    down,
+    // -1: not counted (SSE events of the wirechan client).
+    down: Number.isNaN(down) ? -1 : down,
   };
 }
 
