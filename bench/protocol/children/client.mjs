@@ -3,10 +3,7 @@
 // the server the parent names and, on command over IPC, measures round trips to the server's
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
 import { performance } from "node:perf_hooks";
-import { TransformStream } from "node:stream/web";
 import { setImmediate } from "node:timers";
-import { URL } from "node:url";
-import { TextDecoder } from "node:util";
 
 const row = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
