@@ -1,25 +1,20 @@
 // The protocol's HTTP endpoints (docs/protocol.md section 3): the WebSocket at `path`, and for
 // the HTTP transports `path/open` (handshake), `path/sse` and `path/poll` (downstream) and
 // `path/send` (upstream). Each turns requests and connections into Links of a ServerSession.
-import type { Connection, ResponseParts } from "../connection.js";
+import type { ResponseParts } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { type ServerRequest, withChannel } from "../request.js";
 import type { Handler } from "../server.js";
-import { controlFrame, type ControlFrame, type Frame, type HelloBody, PROTOCOL_VERSION } from "../../wire/frames.js";
+import { controlFrame, type ControlFrame, type HelloBody, PROTOCOL_VERSION } from "../../wire/frames.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
 import { decodePacket } from "../../session/peer.js";
-import { type ActiveLink, type ProtocolTransport, type ServerSession, SessionTable } from "./sessions.js";
-import type { NameResolver } from "./sessions.js";
+import { encodeControl, errorFrame, type Handshake, jsonHeaders, PollLink, SseLink, WebSocketLink } from "./links.js";
+import { type ActiveLink, type NameResolver, type ServerSession, SessionTable } from "./sessions.js";
 
 /** The session headers of the HTTP transports. */
 export const sessionHeader = "x-wirechan-session";
 export const secretHeader = "x-wirechan-secret";
 export const recvHeader = "x-wirechan-recv";
-
-const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
-
-/** Messages a WebSocket client may send before its hello is answered (authentication is async). */
-const MAX_EARLY_MESSAGES = 64;
 
 /** Status of a refused request, per error code. */
 const statusOf: Partial<Record<string, number>> = {
@@ -31,7 +26,7 @@ const statusOf: Partial<Record<string, number>> = {
 };
 
 /** The protocol under one server's `path`: its session table and its five handlers. */
-export class ProtocolEndpoints {
+export class ProtocolEndpoints implements Handshake {
   readonly sessions: SessionTable;
 
   constructor(
@@ -191,216 +186,8 @@ export class ProtocolEndpoints {
   }
 }
 
-/**
- * A WebSocket carrying a session. Its first packet must be `[hello]`; what arrives before the
- * hello is answered waits (bounded), then goes to the session in order.
- */
-class WebSocketLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "websocket";
-  readonly oneShot = false;
-  private session: ServerSession | null = null;
-  private early: string[] | null = null;
-
-  constructor(
-    private readonly conn: Connection,
-    private readonly endpoints: ProtocolEndpoints,
-    private readonly principal: unknown,
-  ) {
-    conn.onReceive(this.onMessage);
-    conn.onClose(this.onClose);
-  }
-
-  send(packet: string): void {
-    this.conn.send(packet);
-  }
-
-  drop(): void {
-    this.conn.close();
-  }
-
-  private readonly onMessage = (message: string | Uint8Array): void => {
-    if (typeof message !== "string") {
-      this.fail(new ProtocolError("ERR_BAD_FRAME", "packets are text messages"));
-      return;
-    }
-    const session = this.session;
-    if (session !== null) {
-      session.heard();
-      this.receive(session, message);
-      return;
-    }
-    if (this.early !== null) {
-      if (this.early.length >= MAX_EARLY_MESSAGES) this.fail(new ProtocolError("ERR_BAD_FRAME", "too many messages before the hello was answered"));
-      else this.early.push(message);
-      return;
-    }
-    this.early = [];
-    this.open(message);
-  };
-
-  private open(message: string): void {
-    let frames: Frame[];
-    let session: ServerSession;
-    let hello: HelloBody;
-    try {
-      frames = decodePacket(message, this.endpoints.options);
-      const first = frames[0];
-      if (first?.kind !== "hello") throw new ProtocolError("ERR_NO_SESSION", "the first packet of a WebSocket must start with hello");
-      hello = first.body;
-      session = this.endpoints.hello(first.version, hello, this.principal);
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    this.session = session;
-    this.conn.send(encodeControl(this.endpoints.options, [this.endpoints.welcome(session, hello)]));
-    this.endpoints.attachDownstream(session, this, hello.recv);
-    if (session.peer.hasEnded) return;
-    try {
-      session.peer.receiveFrames(frames.slice(1));
-    } catch (error) {
-      this.failSession(session, error);
-      return;
-    }
-    const early = this.early ?? [];
-    this.early = null;
-    for (const text of early) this.receive(session, text);
-  }
-
-  private receive(session: ServerSession, text: string): void {
-    try {
-      session.peer.receive(text);
-    } catch (error) {
-      this.failSession(session, error);
-    }
-  }
-
-  private failSession(session: ServerSession, error: unknown): void {
-    if (error instanceof ProtocolError) session.fail(error);
-    else {
-      console.error("wirechan: handling a packet failed:", error);
-      session.fail(new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet"));
-    }
-    this.conn.close();
-  }
-
-  /** An error before any session: tell the client and close. */
-  private fail(error: unknown): void {
-    const problem = error instanceof ProtocolError ? error : new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet");
-    if (!(error instanceof ProtocolError)) console.error("wirechan: handling a packet failed:", error);
-    if (this.session !== null) {
-      this.failSession(this.session, problem);
-      return;
-    }
-    this.conn.send(encodeControl(this.endpoints.options, [errorFrame(problem)]));
-    this.conn.close();
-  }
-
-  private readonly onClose = (): void => {
-    this.session?.detach(this);
-  };
-
-  closed(): boolean {
-    return !this.conn.isOpen;
-  }
-}
-
-/** An SSE stream carrying a session's downstream: each event's data is one packet. */
-class SseLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "sse";
-  readonly oneShot = false;
-  /** The answer to each upstream POST acknowledges what arrived. */
-  readonly acksItself = true;
-
-  constructor(
-    private readonly conn: Connection,
-    private readonly session: ServerSession,
-  ) {
-    conn.onClose(this.onClose);
-  }
-
-  send(packet: string): void {
-    this.conn.send({ data: packet });
-  }
-
-  drop(): void {
-    this.conn.close();
-  }
-
-  closed(): boolean {
-    return !this.conn.isOpen;
-  }
-
-  private readonly onClose = (): void => {
-    this.session.detach(this);
-  };
-}
-
-/**
- * One long-poll: answered with the first packet the session writes, or `[]` after
- * `pollTimeout`. A newer poll replaces it (and it is answered `[]`).
- */
-class PollLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "longpoll";
-  readonly oneShot = true;
-  /** The answer to each upstream POST acknowledges what arrived. */
-  readonly acksItself = true;
-  private timer: NodeJS.Timeout | null = null;
-  private answered = false;
-
-  constructor(
-    private readonly conn: Connection,
-    timeout: number,
-    private readonly session: ServerSession,
-  ) {
-    this.timer = setTimeout(this.expire, timeout);
-    conn.onClose(this.onClose);
-  }
-
-  send(packet: string): void {
-    if (this.answered) return;
-    this.answered = true;
-    this.clearTimer();
-    this.conn.send({ status: 200, headers: jsonHeaders, body: packet });
-    // One answer per poll: the session waits for the next poll, and the sweep counts from now.
-    this.session.detach(this);
-  }
-
-  drop(): void {
-    this.send("[]");
-  }
-
-  closed(): boolean {
-    return !this.conn.isOpen;
-  }
-
-  private readonly expire = (): void => {
-    this.timer = null;
-    this.send("[]");
-  };
-
-  private readonly onClose = (): void => {
-    this.clearTimer();
-    this.answered = true;
-    this.session.detach(this);
-  };
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
-}
-
 function lost(): ProtocolError {
   return new ProtocolError("ERR_SESSION_LOST", "no such session: it expired, ended, or the server restarted; connect afresh");
-}
-
-function errorFrame(error: ProtocolError): ControlFrame {
-  return { kind: "error", code: error.code, message: error.message, fatal: error.fatal };
-}
-
-function encodeControl(options: Pick<ResolvedServerOptions, "codec">, frames: ControlFrame[]): string {
-  return options.codec.joinPacket(frames.map((frame) => options.codec.encodeFrame(controlFrame(frame))));
 }
 
 function packetResponse(options: Pick<ResolvedServerOptions, "codec">, status: number, frames: ControlFrame[]): ResponseParts {

@@ -1,0 +1,222 @@
+// The links a ServerSession writes to, one per transport: a WebSocket (which also carries the
+// hello), an SSE stream, and one long-poll at a time. Each closes its connection on `drop`
+// and detaches from the session when its connection closes.
+import type { Connection } from "../connection.js";
+import type { ResolvedServerOptions } from "../options.js";
+import { controlFrame, type ControlFrame, type Frame, type HelloBody } from "../../wire/frames.js";
+import { ProtocolError } from "../../wire/protocol-error.js";
+import { decodePacket } from "../../session/peer.js";
+import type { ActiveLink, ProtocolTransport, ServerSession } from "./sessions.js";
+
+export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
+
+/** What a WebSocket link needs from the endpoints to answer its hello. */
+export interface Handshake {
+  readonly options: ResolvedServerOptions;
+  /** Opens or resumes the session a hello asks for; throws the ProtocolError to tell the client. */
+  hello(version: number, body: HelloBody, principal: unknown): ServerSession;
+  welcome(session: ServerSession, hello: HelloBody): ControlFrame;
+  /** Makes a link the session's downstream, sending what the client has not received. */
+  attachDownstream(session: ServerSession, link: ActiveLink & { closed(): boolean }, recv: number): void;
+}
+
+/**
+ * A WebSocket carrying a session. Its first packet must start with a hello, answered at once
+ * (`authenticate` already ran on the upgrade request); what follows goes to the session.
+ */
+export class WebSocketLink implements ActiveLink {
+  readonly transport: ProtocolTransport = "websocket";
+  readonly oneShot = false;
+  private session: ServerSession | null = null;
+  /** The hello was refused: the link is closing and ignores what still arrives. */
+  private refused = false;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly handshake: Handshake,
+    private readonly principal: unknown,
+  ) {
+    conn.onReceive(this.onMessage);
+    conn.onClose(this.onClose);
+  }
+
+  send(packet: string): void {
+    this.conn.send(packet);
+  }
+
+  drop(): void {
+    this.conn.close();
+  }
+
+  private readonly onMessage = (message: string | Uint8Array): void => {
+    if (typeof message !== "string") {
+      this.fail(new ProtocolError("ERR_BAD_FRAME", "packets are text messages"));
+      return;
+    }
+    const session = this.session;
+    if (session !== null) {
+      session.heard();
+      this.receive(session, message);
+      return;
+    }
+    if (!this.refused) this.open(message);
+  };
+
+  private open(message: string): void {
+    let frames: Frame[];
+    let session: ServerSession;
+    let hello: HelloBody;
+    try {
+      frames = decodePacket(message, this.handshake.options);
+      const first = frames[0];
+      if (first?.kind !== "hello") throw new ProtocolError("ERR_NO_SESSION", "the first packet of a WebSocket must start with hello");
+      hello = first.body;
+      session = this.handshake.hello(first.version, hello, this.principal);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.session = session;
+    this.conn.send(encodeControl(this.handshake.options, [this.handshake.welcome(session, hello)]));
+    this.handshake.attachDownstream(session, this, hello.recv);
+    if (session.peer.hasEnded) return;
+    try {
+      session.peer.receiveFrames(frames.slice(1));
+    } catch (error) {
+      this.failSession(session, error);
+    }
+  }
+
+  private receive(session: ServerSession, text: string): void {
+    try {
+      session.peer.receive(text);
+    } catch (error) {
+      this.failSession(session, error);
+    }
+  }
+
+  private failSession(session: ServerSession, error: unknown): void {
+    if (error instanceof ProtocolError) session.fail(error);
+    else {
+      console.error("wirechan: handling a packet failed:", error);
+      session.fail(new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet"));
+    }
+    this.conn.close();
+  }
+
+  /** An error before any session: tell the client and close. */
+  private fail(error: unknown): void {
+    const problem = error instanceof ProtocolError ? error : new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet");
+    if (!(error instanceof ProtocolError)) console.error("wirechan: handling a packet failed:", error);
+    if (this.session !== null) {
+      this.failSession(this.session, problem);
+      return;
+    }
+    this.refused = true;
+    this.conn.send(encodeControl(this.handshake.options, [errorFrame(problem)]));
+    this.conn.close();
+  }
+
+  private readonly onClose = (): void => {
+    this.session?.detach(this);
+  };
+
+  closed(): boolean {
+    return !this.conn.isOpen;
+  }
+}
+
+/** An SSE stream carrying a session's downstream: each event's data is one packet. */
+export class SseLink implements ActiveLink {
+  readonly transport: ProtocolTransport = "sse";
+  readonly oneShot = false;
+  /** The answer to each upstream POST acknowledges what arrived. */
+  readonly acksItself = true;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly session: ServerSession,
+  ) {
+    conn.onClose(this.onClose);
+  }
+
+  send(packet: string): void {
+    this.conn.send({ data: packet });
+  }
+
+  drop(): void {
+    this.conn.close();
+  }
+
+  closed(): boolean {
+    return !this.conn.isOpen;
+  }
+
+  private readonly onClose = (): void => {
+    this.session.detach(this);
+  };
+}
+
+/**
+ * One long-poll: answered with the first packet the session writes, or `[]` after
+ * `pollTimeout`. A newer poll replaces it (and it is answered `[]`).
+ */
+export class PollLink implements ActiveLink {
+  readonly transport: ProtocolTransport = "longpoll";
+  readonly oneShot = true;
+  /** The answer to each upstream POST acknowledges what arrived. */
+  readonly acksItself = true;
+  private timer: NodeJS.Timeout | null = null;
+  private answered = false;
+
+  constructor(
+    private readonly conn: Connection,
+    timeout: number,
+    private readonly session: ServerSession,
+  ) {
+    this.timer = setTimeout(this.expire, timeout);
+    conn.onClose(this.onClose);
+  }
+
+  send(packet: string): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.clearTimer();
+    this.conn.send({ status: 200, headers: jsonHeaders, body: packet });
+    // One answer per poll: the session waits for the next poll, and the sweep counts from now.
+    this.session.detach(this);
+  }
+
+  drop(): void {
+    this.send("[]");
+  }
+
+  closed(): boolean {
+    return !this.conn.isOpen;
+  }
+
+  private readonly expire = (): void => {
+    this.timer = null;
+    this.send("[]");
+  };
+
+  private readonly onClose = (): void => {
+    this.clearTimer();
+    this.answered = true;
+    this.session.detach(this);
+  };
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+
+export function errorFrame(error: ProtocolError): ControlFrame {
+  return { kind: "error", code: error.code, message: error.message, fatal: error.fatal };
+}
+
+export function encodeControl(options: Pick<ResolvedServerOptions, "codec">, frames: ControlFrame[]): string {
+  return options.codec.joinPacket(frames.map((frame) => options.codec.encodeFrame(controlFrame(frame))));
+}
