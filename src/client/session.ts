@@ -1,7 +1,6 @@
 // The client's session: the first connect with fallback across transports, reconnects with
 // backoff that resume the session, the WebSocket probe, heartbeats, and the states an app sees
 // (docs/protocol.md section 6).
-import { randomId } from "./random.js";
 import type { WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { RemoteChannel } from "../wire/remote-channel.js";
@@ -42,8 +41,6 @@ export class Session {
   private lastHeard = Date.now();
   private heartbeatMs = 25_000;
   private pingToken = 0;
-  /** Distinguishes this client's links in logs; not a secret. */
-  readonly clientId = randomId(8);
 
   /** @internal Made by `connect`. */
   constructor(

@@ -36,7 +36,7 @@ export interface PeerOptions {
   side: "client" | "server";
   /** Prefix of the references this side exports: `c.` on the client, `s.<tag>.` on the server. */
   exportPrefix: string;
-  /** Puts in flight per proxy, and per channel from the peer. */
+  /** Puts in flight to one target, sent by this side or received from the peer (credit). */
   window: number;
   /** Exported plus imported channels at once. */
   maxChannels: number;

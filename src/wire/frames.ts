@@ -20,7 +20,7 @@ export interface WelcomeBody {
   resumed: boolean;
   /** Ping interval in ms. */
   heartbeat: number;
-  /** Puts in flight per proxy. */
+  /** Puts in flight to one target per session (credit). */
   window: number;
   limits: { maxMessageSize: number; maxChannels: number };
 }
