@@ -19,6 +19,25 @@ class Pump {
   constructor(private readonly channel: Channel<unknown, unknown>) {}
 
   push(value: unknown, done: Delivered): void {
+    // Nothing queued and a taker (or buffer room) ready: deliver now, without the async loop.
+    if (!this.running && this.queue.length === 0) {
+      if (this.channel.closed) {
+        done(false);
+        return;
+      }
+      let taken: boolean;
+      try {
+        taken = this.channel.offer(value);
+      } catch (error) {
+        console.error("wirechan: putting a value that arrived from the wire failed:", error);
+        done(false);
+        return;
+      }
+      if (taken) {
+        done(true);
+        return;
+      }
+    }
     this.queue.push({ value, done });
     if (!this.running) void this.run();
   }
