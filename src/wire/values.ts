@@ -76,22 +76,35 @@ class Encoder {
   }
 
   private encodeObject(object: object, depth: number): object {
-    let entries: Array<[string, unknown]> | null = hasToJson(object) ? [] : null;
+    let copy: Record<string, unknown> | null = hasToJson(object) ? {} : null;
     const keys = Object.keys(object);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const item = (object as Record<string, unknown>)[key];
       const encoded = this.encode(this.jsonForm(item, key), key, depth + 1);
       const wireKey = key.startsWith("~") ? `~${key}` : key;
-      if ((encoded !== item || wireKey !== key) && entries === null) {
-        entries = keys.slice(0, i).map((k) => [k, (object as Record<string, unknown>)[k]]);
-      }
+      if ((encoded !== item || wireKey !== key) && copy === null) copy = copyKeys(object as Record<string, unknown>, keys, i);
       // JSON drops these; a copied toJSON function would otherwise be called by JSON.stringify.
-      if (entries !== null && encoded !== undefined && typeof encoded !== "function" && typeof encoded !== "symbol") entries.push([wireKey, encoded]);
+      if (copy !== null && encoded !== undefined && typeof encoded !== "function" && typeof encoded !== "symbol") define(copy, wireKey, encoded);
     }
-    // fromEntries defines own data properties: a "__proto__" key stays a key.
-    return entries === null ? object : Object.fromEntries(entries);
+    return copy ?? object;
   }
+}
+
+/** A fresh plain object with the first `count` of `keys` of `source`. */
+function copyKeys(source: Record<string, unknown>, keys: readonly string[], count: number): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) define(copy, keys[i] as string, source[keys[i] as string]);
+  return copy;
+}
+
+/**
+ * Sets an own data property. Plain assignment would call the `__proto__` setter and change
+ * the object's prototype; that one key is defined instead (as JSON.parse does).
+ */
+function define(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
 }
 
 function hasToJson(object: object): boolean {
@@ -129,7 +142,7 @@ function decode(value: unknown, readRef: RefReader, depth: number): unknown {
     if (typeof ref !== "string") throw new ProtocolError("ERR_BAD_FRAME", "a channel reference must be a string");
     return readRef(ref);
   }
-  let entries: Array<[string, unknown]> | null = null;
+  let copy: Record<string, unknown> | null = null;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     let appKey = key;
@@ -139,8 +152,8 @@ function decode(value: unknown, readRef: RefReader, depth: number): unknown {
     }
     const item = record[key];
     const decoded = decode(item, readRef, depth + 1);
-    if ((decoded !== item || appKey !== key) && entries === null) entries = keys.slice(0, i).map((k) => [k, record[k]]);
-    if (entries !== null) entries.push([appKey, decoded]);
+    if ((decoded !== item || appKey !== key) && copy === null) copy = copyKeys(record, keys, i);
+    if (copy !== null) define(copy, appKey, decoded);
   }
-  return entries === null ? value : Object.fromEntries(entries);
+  return copy ?? value;
 }
