@@ -36,6 +36,9 @@ const FALSE = Promise.resolve(false);
  *   {@link TooManyPendingError}), so a remote channel nobody takes from slows its putters
  *   instead of filling memory. Throws a `TypeError` for a value that cannot be sent
  *   (`undefined`, a cycle, a `BigInt` …), before anything is sent.
+ * - `put(value, { signal })`: aborting the signal while the put still waits in the proxy
+ *   withdraws it (nothing is sent; the promise rejects with the signal's reason); a put already
+ *   sent cannot be taken back, and its promise settles with the answer as usual.
  * - `offer(value)` sends only if that can happen now (credit and room in the session), and says
  *   whether it did; the remote channel may still refuse the value if it closes meanwhile.
  * - `close()` (or `Symbol.dispose`) releases the proxy: it closes here and the owner forgets
@@ -60,8 +63,10 @@ export class RemoteChannel<T> {
     return this.isClosed;
   }
 
-  put(value: T): Promise<boolean> {
+  put(value: T, options?: { signal?: AbortSignal }): Promise<boolean> {
     if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.isClosed) return FALSE;
     if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
     const wire = this.host.encodeValue(value);
@@ -69,7 +74,31 @@ export class RemoteChannel<T> {
       const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, wire);
       if (seq > 0) return new Promise<boolean>((resolve) => this.inflight.set(seq, resolve));
     }
-    return new Promise<boolean>((resolve, reject) => this.waiting.push({ wire, resolve, reject }));
+    return new Promise<boolean>((resolve, reject) => {
+      const item: Waiting = { wire, resolve, reject };
+      this.waiting.push(item);
+      if (signal !== undefined) this.withdrawOnAbort(item, signal);
+    });
+  }
+
+  /** Takes a waiting put back when `signal` aborts before it was sent. */
+  private withdrawOnAbort(item: Waiting, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      if (!this.waiting.delete(item)) return; // sent already: its answer settles it
+      this.host.discard(item.wire);
+      item.reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    // However the put settles, the listener goes with it.
+    const { resolve, reject } = item;
+    item.resolve = (ok) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(ok);
+    };
+    item.reject = (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    };
   }
 
   offer(value: T): boolean {

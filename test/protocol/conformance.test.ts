@@ -162,6 +162,23 @@ for (const transport of TRANSPORTS) {
       assert.equal(await session.serverChan<number>("give").put(1 as never), false, "proxies of a closed session refuse");
     });
 
+    it("a put waiting for credit is withdrawn when its signal aborts; nothing of it arrives", async (t) => {
+      const { server, url } = await start(t, { window: 1 });
+      const inbox = server.channel<string>("inbox");
+      const session = await open(t, url, transport);
+      const proxy = session.serverChan<string>("inbox");
+      const first = proxy.put("first");
+      const abort = new AbortController();
+      const second = proxy.put("second", { signal: abort.signal });
+      abort.abort(new Error("changed my mind"));
+      await assert.rejects(second, /changed my mind/, "the waiting put rejects with the reason");
+      const third = proxy.put("third");
+      assert.equal(await inbox.take(), "first");
+      assert.equal(await inbox.take(), "third", "the withdrawn value never arrived");
+      assert.deepEqual(await Promise.all([first, third]), [true, true]);
+      await assert.rejects(proxy.put("late", { signal: abort.signal }), /changed my mind/, "an aborted signal refuses at once");
+    });
+
     it("a put to a name nobody registered resolves false", async (t) => {
       const { url } = await start(t);
       const session = await open(t, url, transport);
