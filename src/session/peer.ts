@@ -89,6 +89,8 @@ export class Peer implements ProxyHost {
   /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
   private lazyTimer: ReturnType<typeof setTimeout> | null = null;
   private ended = false;
+  /** A packet is being read: unblocking waits for its end. */
+  private receiving = false;
 
   private readonly references: References;
   /** Puts sent and not yet answered, by sequence number. */
@@ -174,9 +176,9 @@ export class Peer implements ProxyHost {
     this.unblock();
   }
 
-  /** Lets proxies that waited for room or credit try again. */
+  /** Lets proxies that waited for room or credit try again (after the packet being read). */
   private unblock(): void {
-    if (this.blocked.size === 0) return;
+    if (this.blocked.size === 0 || this.receiving) return;
     const blocked = [...this.blocked];
     this.blocked.clear();
     for (const proxy of blocked) proxy.pump();
@@ -189,12 +191,19 @@ export class Peer implements ProxyHost {
 
   receiveFrames(frames: readonly Frame[]): void {
     if (this.ended) return;
-    for (const frame of frames) {
-      if (frame.kind === "seq") {
-        if (this.inbox.accept(frame.seq)) this.apply(frame);
-      } else this.onControl(frame);
-      if (this.ended) return;
+    // Credit and room freed by the frames of one packet are handed out once, after all of them.
+    this.receiving = true;
+    try {
+      for (const frame of frames) {
+        if (frame.kind === "seq") {
+          if (this.inbox.accept(frame.seq)) this.apply(frame);
+        } else this.onControl(frame);
+        if (this.ended) return;
+      }
+    } finally {
+      this.receiving = false;
     }
+    this.unblock();
     if (this.ackDue) this.scheduleFlush(false);
   }
 
