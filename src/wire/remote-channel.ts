@@ -1,6 +1,6 @@
 // The proxy of a channel that lives on the other side of a session (docs/protocol.md section 5).
-import { MAX_PENDING } from "../csp/channel.js";
-import { TooManyPendingError, WirechanTypeError } from "../csp/errors.js";
+import { checkPutValue, MAX_PENDING } from "../csp/channel.js";
+import { TooManyPendingError } from "../csp/errors.js";
 import { RingQueue } from "../csp/ring-queue.js";
 
 /** What a proxy needs from its session. */
@@ -64,7 +64,7 @@ export class RemoteChannel<T> {
   }
 
   put(value: T, options?: { signal?: AbortSignal }): Promise<boolean> {
-    if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
+    checkPutValue(value);
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.isClosed) return FALSE;
@@ -102,7 +102,7 @@ export class RemoteChannel<T> {
   }
 
   offer(value: T): boolean {
-    if (value === undefined) throw new WirechanTypeError("ERR_PUT_UNDEFINED", "cannot put undefined on a channel");
+    checkPutValue(value);
     if (this.isClosed || this.waiting.length > 0) return false;
     const encoded = this.host.encodeValue(value);
     const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, encoded);

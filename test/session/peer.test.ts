@@ -457,7 +457,7 @@ describe("peer: session end", () => {
     const after = pair.client.peer.serverChan("chat");
     assert.equal(after.closed, true, "serverChan after the end is a closed proxy");
     assert.equal(await after.put(1), false, "whose puts resolve false");
-    assertCode(() => named.put(undefined as unknown as number), "ERR_PUT_UNDEFINED", "undefined is still refused", TypeError);
+    assertCode(() => named.put(undefined as unknown as number), "ERR_UNDEFINED_PUT", "undefined is still refused", TypeError);
     pair.client.peer.receive(packet([1000, "p", "c.1", 1])); // ignored after the end
     pair.client.peer.end(); // idempotent
   });
