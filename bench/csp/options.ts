@@ -4,7 +4,7 @@ import { DEFAULT_RUNS, LIBS, type LibName } from "./config.js";
 export interface Options {
   readonly runs: number;
   readonly libs: readonly LibName[];
-  /** Skip `npm run build` and use whatever dist/ holds (still checked to exist). */
+  /** Skip the build and use whatever dist/ holds (still checked to exist). */
   readonly build: boolean;
 }
 

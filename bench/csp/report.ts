@@ -7,7 +7,8 @@ import {
   TARGET_VS_JS_CSP,
   type LibName,
 } from "./config.js";
-import { type MachineInfo, machineLines } from "./machine.js";
+import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { markdownTable, plainTable } from "../shared/tables.js";
 import type { CaseRatios, ResultTable } from "./stats.js";
 
 export interface ReportInput {
@@ -34,12 +35,6 @@ function labelOf(lib: LibName): string {
   return LIBS.find((l) => l.name === lib)?.label ?? lib;
 }
 
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
-  const rule = `|${header.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`;
-  return [line(header), rule, ...rows.map(line)].join("\n");
-}
-
 function medianRows(input: ReportInput): string[][] {
   return input.libs.map((lib) => [
     labelOf(lib),
@@ -60,10 +55,7 @@ export function renderConsole(input: ReportInput): string {
       return [formatRate(cell?.median), (cell?.runs ?? []).map(formatRate).join(" / ")];
     }),
   ]);
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
-  const pad = (cells: readonly string[]): string =>
-    cells.map((c, col) => (col === 0 ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join("  ");
-  const lines = [`median of ${input.runs} fresh-process run(s) each:`, pad(header), ...rows.map(pad), ""];
+  const lines = [`median of ${input.runs} fresh-process run(s) each:`, plainTable(header, rows, 1), ""];
   if (!input.libs.includes("wirechan")) {
     lines.push("wirechan not measured: no ratios.");
     return lines.join("\n");
@@ -90,7 +82,7 @@ function ratioSection(input: ReportInput): string {
     ...peers.map((p) => formatRatio(r.vsPeer.get(p))),
     r.fastestPeer === undefined ? "n/a" : `${formatRatio(r.vsFastestPeer)} (${labelOf(r.fastestPeer)})`,
   ]);
-  return markdownTable(header, rows);
+  return markdownTable(header, rows, 1);
 }
 
 function targetSection(input: ReportInput): string {
@@ -100,7 +92,7 @@ function targetSection(input: ReportInput): string {
     [`at least ${TARGET_VS_FASTEST_PEER}x the fastest peer`, ...input.ratios.map((r) => cell(r.vsFastestPeer, r.fastestPeerTargetMet))],
     [`at least ${TARGET_VS_JS_CSP}x js-csp`, ...input.ratios.map((r) => cell(r.vsJsCsp, r.jsCspTargetMet))],
   ];
-  return markdownTable(["target", ...input.ratios.map((r) => r.caseName)], rows);
+  return markdownTable(["target", ...input.ratios.map((r) => r.caseName)], rows, 1);
 }
 
 function rawRunsSection(input: ReportInput): string {
@@ -108,7 +100,7 @@ function rawRunsSection(input: ReportInput): string {
     labelOf(lib),
     ...CASES.map((spec) => (input.table.get(spec.name)?.get(lib)?.runs ?? []).map(formatRate).join(" / ")),
   ]);
-  return markdownTable(["library", ...CASES.map((spec) => `${spec.name} runs (ops/s)`)], rows);
+  return markdownTable(["library", ...CASES.map((spec) => `${spec.name} runs (ops/s)`)], rows, 1);
 }
 
 export function renderReadme(input: ReportInput): string {
@@ -128,7 +120,7 @@ The server fan-out benchmark (\`npm run bench:server\`) reports in [server/READM
 npm run bench:csp
 \`\`\`
 
-It runs \`npm run build\` first, so wirechan is measured from the current sources (\`--no-build\`
+It builds wirechan first (\`npx tsc -p tsconfig.build.json\`), so it is measured from the current sources (\`--no-build\`
 skips that and uses the existing dist/).
 For quick iteration, \`npm run bench:csp -- --runs 1 --only wirechan,thing\` prints the table
 without rewriting this file (the README is only rewritten when all four libraries ran and every run passed).
@@ -156,7 +148,7 @@ non-zero exit or a ${CHILD_TIMEOUT_MS / 1000} s timeout.
 
 ## Results (median)
 
-${markdownTable(medianHeader(), medianRows(input))}
+${markdownTable(medianHeader(), medianRows(input), 1)}
 
 ## wirechan relative to the peers
 

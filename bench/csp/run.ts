@@ -3,9 +3,10 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureWirechanBuilt } from "./build.js";
+import { ensureWirechanBuilt } from "../shared/build.js";
 import { CASES, LIBS } from "./config.js";
-import { currentLoad, describeMachine, libraryVersions } from "./machine.js";
+import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { rotate } from "../shared/stats.js";
 import { parseOptions } from "./options.js";
 import { renderConsole, renderReadme } from "./report.js";
 import { runChild, type ChildOutcome, type Measurement } from "./spawn-child.js";
@@ -13,12 +14,6 @@ import { buildTable, cellKey, computeRatios } from "./stats.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "README.md");
-
-/** Rotating the order each round keeps any "runs first / runs last" effect from favouring one library. */
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = items.length === 0 ? 0 : by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
 
 function describeOutcome(outcome: ChildOutcome, unit: string): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
@@ -28,7 +23,7 @@ function describeOutcome(outcome: ChildOutcome, unit: string): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  if (options.libs.includes("wirechan")) ensureWirechanBuilt(REPO_ROOT, options.build);
+  if (options.libs.includes("wirechan")) ensureWirechanBuilt(REPO_ROOT, options.build, ["index.js"]);
   const loadAtStart = currentLoad();
 
   const measurements: Measurement[] = [];
@@ -52,7 +47,10 @@ async function main(): Promise<void> {
     libs: options.libs,
     runs: options.runs,
     machine: describeMachine(loadAtStart),
-    versions: libraryVersions(REPO_ROOT),
+    versions: packageVersions(
+      REPO_ROOT,
+      LIBS.map((lib) => [lib.name, lib.name === "wirechan" ? "package.json" : `node_modules/${lib.packageName}/package.json`] as const),
+    ),
   };
   console.log(`\n${renderConsole(report)}\n`);
 

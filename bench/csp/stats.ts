@@ -1,13 +1,8 @@
 // Turns individual runs into medians and wirechan-vs-peer ratios.
 import { CASES, LIBS, TARGET_VS_FASTEST_PEER, TARGET_VS_JS_CSP, type CaseName, type LibName } from "./config.js";
+import { median } from "../shared/stats.js";
 import type { Measurement } from "./spawn-child.js";
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median of nothing");
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export interface Cell {
   /** ops/s of every successful run, in run order. */

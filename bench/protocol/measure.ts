@@ -1,7 +1,7 @@
 // Runs one row once: a fresh server process and a fresh client process, then connect →
 // round trips (warm-up, measured) → one throughput phase per variant → health check.
 import { fileURLToPath } from "node:url";
-import { Child, type Reply } from "./child.js";
+import { Child, type Reply } from "../shared/child.js";
 import {
   ROW_TIMEOUT_MS,
   RTT_COUNT,

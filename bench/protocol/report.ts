@@ -1,5 +1,7 @@
 // Renders the protocol benchmark: plain-text tables for the terminal and bench/protocol/README.md.
-import { type MachineInfo, machineLines } from "../csp/machine.js";
+import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { median } from "../shared/stats.js";
+import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   ROUNDS_BUDGET_MS,
   ROWS,
@@ -62,12 +64,6 @@ export interface ReportInput {
 const RTT_METRICS: readonly RttMetric[] = ["p50Ms", "p99Ms", "meanMs", "perSecond", "serverCpuUs", "clientCpuUs", "upPerRt", "downPerRt"];
 const THROUGHPUT_METRICS: readonly ThroughputMetric[] = ["perSecond", "serverCpuUsPerValue", "clientCpuUsPerValue"];
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 export function buildRows(measurements: readonly Measurement[], failed: ReadonlySet<RowName>, rows: readonly RowName[]): Row[] {
   return ROWS.filter((spec) => rows.includes(spec.name)).map((spec) => {
     const runs = measurements.filter((m) => m.row === spec.name);
@@ -76,6 +72,7 @@ export function buildRows(measurements: readonly Measurement[], failed: Readonly
     const throughput = new Map<Variant, { median: Record<ThroughputMetric, number>; complete: boolean }>();
     for (const variant of spec.variants) {
       const results = runs.map((r) => r.throughput.find((t) => t.variant === variant)).filter((t): t is ThroughputResult => t !== undefined);
+      if (results.length === 0) continue;
       throughput.set(variant, {
         median: Object.fromEntries(THROUGHPUT_METRICS.map((k) => [k, median(results.map((t) => t[k]))])) as Record<ThroughputMetric, number>,
         complete: results.every((t) => t.complete),
@@ -145,17 +142,6 @@ const fmt = {
   us: (v: number): string => v.toFixed(1),
   perRt: (v: number): string => (Number.isNaN(v) ? "—" : v.toFixed(2)),
 };
-
-/** Rounded against the target's direction, so 1.304x never prints as "1.30x" next to "not met". */
-function formatRatio(ratio: number | undefined, kind: TargetCheck["kind"]): string {
-  if (ratio === undefined) return "n/a";
-  const r = kind === "min" ? Math.floor(ratio * 100) / 100 : Math.ceil(ratio * 100) / 100;
-  return `${r.toFixed(2)}x`;
-}
-
-function verdict(met: boolean | undefined): string {
-  return met === undefined ? "n/a" : met ? "met" : "NOT met";
-}
 
 function label(row: RowName): string {
   return rowSpec(row).label;
@@ -240,27 +226,14 @@ const RATIO_HEADER = [
   "put/s / socket.io (polling) emit",
 ];
 
-function plainTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
-  const pad = (cells: readonly string[]): string =>
-    cells.map((c, col) => (col < leftColumns ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join("  ");
-  return [pad(header), ...rows.map(pad)].join("\n");
-}
-
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
-  const line = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
-  const rule = `|${header.map((_, i) => (i < leftColumns ? " --- " : " ---: ")).join("|")}|`;
-  return [line(header), rule, ...rows.map(line)].join("\n");
-}
-
 export function renderConsole(input: ReportInput): string {
   return [
     `median of ${input.runs} fresh-process run(s) per row:`,
-    plainTable(RTT_HEADER, input.rows.map(rttCells)),
+    plainTable(RTT_HEADER, input.rows.map(rttCells), 1),
     "",
     plainTable(THROUGHPUT_HEADER, throughputCells(input.rows), 2),
     "",
-    plainTable(CHECK_HEADER, input.checks.map(checkCells)),
+    plainTable(CHECK_HEADER, input.checks.map(checkCells), 1),
   ].join("\n");
 }
 
@@ -283,7 +256,7 @@ function runsSection(input: ReportInput): string {
       rates.join("; "),
     ]);
   }
-  return markdownTable(["row", "RTT p50 ms", "RTT p99 ms", "round trips measured", "values/s (* = stopped at the time limit)"], rows);
+  return markdownTable(["row", "RTT p50 ms", "RTT p99 ms", "round trips measured", "values/s (* = stopped at the time limit)"], rows, 1);
 }
 
 export function renderReadme(input: ReportInput): string {
@@ -372,7 +345,7 @@ within ${ROW_TIMEOUT_MS / 1000} s is killed and fails.
 
 Round trips:
 
-${markdownTable(RTT_HEADER, input.rows.map(rttCells))}
+${markdownTable(RTT_HEADER, input.rows.map(rttCells), 1)}
 
 Throughput, ${int.format(THROUGHPUT_VALUES)} values from one client:
 
@@ -380,7 +353,7 @@ ${markdownTable(THROUGHPUT_HEADER, throughputCells(input.rows), 2)}
 
 Ratios of the medians (wirechan / baseline; for p50 lower is better, for values/s higher is better):
 
-${markdownTable(RATIO_HEADER, ratioCells(input.rows))}
+${markdownTable(RATIO_HEADER, ratioCells(input.rows), 1)}
 
 ## Targets
 
@@ -390,7 +363,7 @@ least 3x socket.io's polling. socket.io's polling throughput is given two ways: 
 value acknowledged, as a wirechan put is) and plain \`emit\` (nothing acknowledged). Medians; ratios
 are rounded against the target (down for "at least", up for "at most" and "below").
 
-${markdownTable(CHECK_HEADER, input.checks.map(checkCells))}
+${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 1)}
 
 ## Individual runs
 

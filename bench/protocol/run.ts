@@ -3,12 +3,14 @@
 // socket.io (websocket and polling), each row a fresh server process and a fresh client
 // process; prints the tables and writes bench/protocol/README.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { currentLoad, describeMachine } from "../csp/machine.js";
-import { Child } from "./child.js";
+import { ensureWirechanBuilt } from "../shared/build.js";
+import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { rotate } from "../shared/stats.js";
+import { runWithWatchdog } from "../shared/watchdog.js";
 import { DEFAULT_RUNS, ROUNDS_BUDGET_MS, ROWS, TOTAL_TIMEOUT_MS, rowSpec, type RowName } from "./config.js";
 import { runRow, type Measurement, type Outcome } from "./measure.js";
 import { buildRows, checkTargets, renderConsole, renderReadme } from "./report.js";
@@ -54,37 +56,6 @@ function parseOptions(argv: readonly string[]): Options {
   return { runs, rows, build, profileDir };
 }
 
-/** tsc straight into dist/ (no `rm -rf dist`, which would pull it from under anything else using it). */
-function ensureBuilt(build: boolean): void {
-  if (build) {
-    console.log("building wirechan (npx tsc -p tsconfig.build.json)...");
-    const result = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT, stdio: "inherit" });
-    if (result.error) throw new Error(`could not run tsc: ${result.error.message}`);
-    if (result.status !== 0) throw new Error(`the build failed (exit ${result.status ?? result.signal})`);
-  }
-  for (const entry of ["server/index.js", "client/index.js", "index.js"]) {
-    if (!existsSync(path.join(REPO_ROOT, "dist", entry))) throw new Error(`dist/${entry} is missing: drop --no-build`);
-  }
-}
-
-function versions(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, manifest] of [
-    ["wirechan", "package.json"],
-    ["ws", "node_modules/ws/package.json"],
-    ["socket.io", "node_modules/socket.io/package.json"],
-    ["socket.io-client", "node_modules/socket.io-client/package.json"],
-  ] as const) {
-    try {
-      const parsed = JSON.parse(readFileSync(path.join(REPO_ROOT, manifest), "utf8")) as { version?: unknown };
-      out.set(name, typeof parsed.version === "string" ? parsed.version : "unknown");
-    } catch {
-      out.set(name, "not installed");
-    }
-  }
-  return out;
-}
-
 /** Which sources were measured: others may be editing src/ while the benchmark runs. */
 function sourceState(): string {
   const git = (args: string[]): string => {
@@ -101,11 +72,6 @@ function sourceState(): string {
   return dirty.length === 0 ? `commit ${commit}, src/ unmodified` : `commit ${commit} with uncommitted changes in ${dirty.join(", ")}`;
 }
 
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = items.length === 0 ? 0 : by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
 function describe(outcome: Outcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
   const { rtt, throughput } = outcome.measurement;
@@ -117,7 +83,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
   const source = sourceState();
-  ensureBuilt(options.build);
+  ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = currentLoad();
   const measurements: Measurement[] = [];
@@ -151,7 +117,12 @@ async function main(): Promise<void> {
     runs: rounds,
     requestedRuns: options.runs,
     machine: describeMachine(loadAtStart),
-    versions: versions(),
+    versions: packageVersions(REPO_ROOT, [
+      ["wirechan", "package.json"],
+      ["ws", "node_modules/ws/package.json"],
+      ["socket.io", "node_modules/socket.io/package.json"],
+      ["socket.io-client", "node_modules/socket.io-client/package.json"],
+    ]),
     source,
     durationMs: performance.now() - started,
   };
@@ -171,16 +142,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${README_PATH}`);
 }
 
-// The last resort: whatever hangs, the benchmark ends, and takes its children with it.
-const watchdog = setTimeout(function giveUp() {
-  console.error(`bench:protocol: still running after ${TOTAL_TIMEOUT_MS / 60_000} minutes; killing every child and giving up`);
-  Child.killAll();
-  process.exit(1);
-}, TOTAL_TIMEOUT_MS);
-watchdog.unref();
-
-main().catch(function reportFatal(error: unknown) {
-  console.error(error instanceof Error ? error.message : error);
-  Child.killAll();
-  process.exitCode = 1;
-});
+runWithWatchdog("bench:protocol", TOTAL_TIMEOUT_MS, main);

@@ -1,7 +1,7 @@
 // Runs one (case, implementation) measurement: a fresh server process, fresh load-generator
 // processes, then connect → idle RSS → fixed rate → max rate, and checks every delivery arrived.
 import { fileURLToPath } from "node:url";
-import { Child, type Reply } from "./child.js";
+import { Child, type Reply } from "../shared/child.js";
 import {
   CASE_TIMEOUT_MS,
   CONNECT_CONCURRENCY,

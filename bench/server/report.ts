@@ -15,7 +15,9 @@ import {
   type CaseName,
   type ServerImpl,
 } from "./config.js";
-import { type MachineInfo, machineLines } from "../csp/machine.js";
+import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { median } from "../shared/stats.js";
+import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import type { Measurement } from "./measure.js";
 
 export type Metric = "throughput" | "p50Ms" | "p99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
@@ -52,12 +54,6 @@ export interface ReportInput {
 }
 
 const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms", "cpuUsPerDelivery", "cpuUsPerDeliveryMax", "rssPerClient"];
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export function buildRows(measurements: readonly Measurement[], failed: ReadonlySet<string>, cases: readonly CaseName[]): Row[] {
   const rows: Row[] = [];
@@ -123,17 +119,6 @@ const fmt = {
   kib: (v: number) => (v / 1024).toFixed(1),
 };
 
-/** Rounded against the target's direction, so 1.004x never prints as "1.00x" next to "not met". */
-function formatRatio(ratio: number | undefined, kind: "min" | "max"): string {
-  if (ratio === undefined) return "n/a";
-  const r = kind === "min" ? Math.floor(ratio * 100) / 100 : Math.ceil(ratio * 100) / 100;
-  return `${r.toFixed(2)}x`;
-}
-
-function verdict(met: boolean | undefined): string {
-  return met === undefined ? "n/a" : met ? "met" : "NOT met";
-}
-
 const HEADER = ["case", "server", "max-rate deliveries/s", "p50 ms", "p99 ms", "CPU µs/delivery (10/s)", "CPU µs/delivery (max rate)", "RSS KiB/conn"];
 
 function resultCells(row: Row): string[] {
@@ -173,25 +158,12 @@ function checkCells(c: TargetCheck): string[] {
 
 const CHECK_HEADER = ["target", "case", "wirechan", "baseline", "ratio", "verdict"];
 
-function plainTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
-  const pad = (cells: readonly string[]): string =>
-    cells.map((c, col) => (col < 2 ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join("  ");
-  return [pad(header), ...rows.map(pad)].join("\n");
-}
-
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 2): string {
-  const line = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
-  const rule = `|${header.map((_, i) => (i < leftColumns ? " --- " : " ---: ")).join("|")}|`;
-  return [line(header), rule, ...rows.map(line)].join("\n");
-}
-
 export function renderConsole(input: ReportInput): string {
   return [
     `median of ${input.runs} fresh-process run(s) per row:`,
-    plainTable(HEADER, input.rows.map(resultCells)),
+    plainTable(HEADER, input.rows.map(resultCells), 2),
     "",
-    plainTable(CHECK_HEADER, input.checks.map(checkCells)),
+    plainTable(CHECK_HEADER, input.checks.map(checkCells), 2),
   ].join("\n");
 }
 
@@ -204,7 +176,7 @@ function runsSection(input: ReportInput): string {
     row.runs.map((r) => fmt.us(r.cpuUsPerDelivery)).join(" / "),
     row.runs.map((r) => fmt.kib(r.rssPerClient)).join(" / "),
   ]);
-  return markdownTable(["case", "server", "deliveries/s", "p99 ms", "CPU µs/delivery (10/s)", "RSS KiB/conn"], rows);
+  return markdownTable(["case", "server", "deliveries/s", "p99 ms", "CPU µs/delivery (10/s)", "RSS KiB/conn"], rows, 2);
 }
 
 export function renderReadme(input: ReportInput): string {
@@ -272,7 +244,7 @@ ${CASE_TIMEOUT_MS / 1000} s is killed and fails, and the whole run gives up afte
 
 ## Results (median)
 
-${markdownTable(HEADER, input.rows.map(resultCells))}
+${markdownTable(HEADER, input.rows.map(resultCells), 2)}
 
 ## Targets
 

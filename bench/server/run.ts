@@ -2,12 +2,13 @@
 // wirechan, raw ws, socket.io and a plain node:http SSE server, each server in a fresh child
 // process driven by separate load-generator processes; prints the table and writes
 // bench/server/README.md (bench/README.md belongs to bench/csp/report.ts).
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { currentLoad, describeMachine } from "../csp/machine.js";
-import { Child } from "./child.js";
+import { ensureWirechanBuilt } from "../shared/build.js";
+import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { rotate } from "../shared/stats.js";
+import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_LOADGENS, DEFAULT_RUNS, TOTAL_TIMEOUT_MS, type CaseName } from "./config.js";
 import { runCase, type Measurement, type Outcome } from "./measure.js";
 import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
@@ -53,39 +54,6 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 /** tsc straight into dist/ (no `rm -rf dist`, which would pull it from under anything else using it). */
-function ensureBuilt(build: boolean): void {
-  if (build) {
-    console.log("building wirechan (npx tsc -p tsconfig.build.json)...");
-    const result = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT, stdio: "inherit" });
-    if (result.error) throw new Error(`could not run tsc: ${result.error.message}`);
-    if (result.status !== 0) throw new Error(`the build failed (exit ${result.status ?? result.signal})`);
-  }
-  if (!existsSync(path.join(REPO_ROOT, "dist", "server", "index.js"))) throw new Error("dist/server/index.js is missing: drop --no-build");
-}
-
-function versions(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, manifest] of [
-    ["wirechan", "package.json"],
-    ["ws", "node_modules/ws/package.json"],
-    ["socket.io", "node_modules/socket.io/package.json"],
-    ["socket.io-client", "node_modules/socket.io-client/package.json"],
-  ] as const) {
-    try {
-      const parsed = JSON.parse(readFileSync(path.join(REPO_ROOT, manifest), "utf8")) as { version?: unknown };
-      out.set(name, typeof parsed.version === "string" ? parsed.version : "unknown");
-    } catch {
-      out.set(name, "not installed");
-    }
-  }
-  return out;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = items.length === 0 ? 0 : by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
 function describe(outcome: Outcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
   const m = outcome.measurement;
@@ -97,7 +65,7 @@ function describe(outcome: Outcome): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  ensureBuilt(options.build);
+  ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js"]);
   const loadAtStart = currentLoad();
   const measurements: Measurement[] = [];
   const failed = new Set<string>();
@@ -122,7 +90,12 @@ async function main(): Promise<void> {
     runs: options.runs,
     loadgens: options.loadgens,
     machine: describeMachine(loadAtStart),
-    versions: versions(),
+    versions: packageVersions(REPO_ROOT, [
+      ["wirechan", "package.json"],
+      ["ws", "node_modules/ws/package.json"],
+      ["socket.io", "node_modules/socket.io/package.json"],
+      ["socket.io-client", "node_modules/socket.io-client/package.json"],
+    ]),
   };
   console.log(`\n${renderConsole(report)}\n`);
   if (failures.length > 0) {
@@ -139,16 +112,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${README_PATH}`);
 }
 
-// The last resort: whatever hangs, the benchmark ends, and takes its children with it.
-const watchdog = setTimeout(function giveUp() {
-  console.error(`bench:server: still running after ${TOTAL_TIMEOUT_MS / 60_000} minutes; killing every child and giving up`);
-  Child.killAll();
-  process.exit(1);
-}, TOTAL_TIMEOUT_MS);
-watchdog.unref();
-
-main().catch(function reportFatal(error: unknown) {
-  console.error(error instanceof Error ? error.message : error);
-  Child.killAll();
-  process.exitCode = 1;
-});
+runWithWatchdog("bench:server", TOTAL_TIMEOUT_MS, main);

@@ -1,6 +1,8 @@
-// A child process of the server benchmark, driven over its IPC channel: every command
+// A child process of a benchmark (server, protocol), driven over its IPC channel: every command
 // carries an id and resolves with the child's answer of that id. A child that exits, or does
-// not answer within the timeout, rejects what is pending; `kill` ends it for good.
+// not answer within the timeout, rejects what is pending. `kill` ends it at once; `stop` ends it: the IPC channel is
+// closed (the child exits by itself, writing a --cpu-prof profile if it was asked to), and
+// what has not exited shortly after is SIGKILLed.
 import { spawn, type ChildProcess } from "node:child_process";
 
 export type Reply = Record<string, unknown>;
@@ -10,6 +12,9 @@ interface Pending {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
 }
+
+/** How long a child may take to exit by itself before it is SIGKILLed. */
+const GRACE_MS = 3_000;
 
 export class Child {
   /** Every child not yet known to be gone, for the benchmark's last-resort watchdog. */
@@ -89,9 +94,23 @@ export class Child {
   /** SIGKILL, and resolves once the process is gone. */
   kill(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    return new Promise((resolve) => {
       this.proc.once("exit", () => resolve());
       this.proc.kill("SIGKILL");
+    });
+  }
+
+  /** Closes the IPC channel (the child exits), SIGKILLs it if it is still there after a grace period; resolves once it is gone. */
+  stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.proc.kill("SIGKILL"), GRACE_MS);
+      this.proc.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.proc.connected) this.proc.disconnect();
+      else this.proc.kill("SIGKILL");
     });
   }
 }

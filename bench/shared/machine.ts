@@ -1,7 +1,6 @@
 // Facts about where the numbers came from, for the README header.
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { LIBS, type LibName } from "./config.js";
 
 export interface MachineInfo {
   readonly cpuModel: string;
@@ -46,17 +45,19 @@ export function machineLines(m: MachineInfo): string {
   ].join("\n");
 }
 
-/** Installed versions, read from package.json files directly (some peers do not export "./package.json"). */
-export function libraryVersions(repoRoot: string): Map<LibName, string> {
-  const versions = new Map<LibName, string>();
-  for (const lib of LIBS) {
-    const manifest = lib.name === "wirechan" ? `${repoRoot}/package.json` : `${repoRoot}/node_modules/${lib.packageName}/package.json`;
+/**
+ * Installed versions, read from the package.json files directly (some packages do not export
+ * "./package.json"): each entry is a label and the manifest's path from the repository root.
+ */
+export function packageVersions<L extends string>(repoRoot: string, manifests: ReadonlyArray<readonly [L, string]>): Map<L, string> {
+  const versions = new Map<L, string>();
+  for (const [label, manifest] of manifests) {
     try {
-      const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
+      const parsed: unknown = JSON.parse(readFileSync(`${repoRoot}/${manifest}`, "utf8"));
       const version = (parsed as { version?: unknown }).version;
-      versions.set(lib.name, typeof version === "string" ? version : "unknown");
+      versions.set(label, typeof version === "string" ? version : "unknown");
     } catch {
-      versions.set(lib.name, "not installed");
+      versions.set(label, "not installed");
     }
   }
   return versions;
