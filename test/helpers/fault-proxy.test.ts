@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer as createHttpServer, get, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
 import { FaultProxy } from "./fault-proxy.js";
 
@@ -496,17 +496,7 @@ describe("FaultProxy", () => {
   });
 
   it("a client that stops reading doesn't make the proxy buffer more than a bounded amount", TEST, async (t) => {
-    const firehose = new FirehoseServer(64 * MiB);
-    await firehose.listen();
-    t.after(() => firehose.close());
-    const proxy = await FaultProxy.start({ targetPort: firehose.port });
-    t.after(() => proxy.close());
-    const client = new Client(proxy.port);
-    t.after(() => {
-      client.socket.destroy();
-    });
-    client.socket.pause();
-
+    const { firehose, proxy, client } = await pausedClientOfFirehose(t);
     let maxBuffered = await untilStalled(firehose, proxy);
     assert.ok(firehose.written < firehose.total, `the server was held back (wrote ${firehose.written} of ${firehose.total} bytes)`);
     assert.ok(maxBuffered < 4 * MiB, `the proxy buffered at most ${maxBuffered} bytes while the client wasn't reading`);
@@ -526,16 +516,7 @@ describe("FaultProxy", () => {
   });
 
   it("a random cut isn't held back forever by a peer that stopped reading", TEST, async (t) => {
-    const firehose = new FirehoseServer(64 * MiB);
-    await firehose.listen();
-    t.after(() => firehose.close());
-    const proxy = await FaultProxy.start({ targetPort: firehose.port });
-    t.after(() => proxy.close());
-    const client = new Client(proxy.port);
-    t.after(() => {
-      client.socket.destroy();
-    });
-    client.socket.pause();
+    const { firehose, proxy } = await pausedClientOfFirehose(t);
     await untilStalled(firehose, proxy);
     await within(proxy.cutRandomly({ count: 1, minBytes: 1, maxBytes: 1 }), 5_000, "the cut of a pair whose writes can't complete");
     assert.equal(proxy.cuts, 1, "the stalled pair, long past its cut point, was cut");
@@ -558,6 +539,21 @@ describe("FaultProxy", () => {
     await proxy.close();
   });
 });
+
+/** A 64 MiB firehose behind a proxy, and a client of it that does not read. */
+async function pausedClientOfFirehose(t: TestContext): Promise<{ firehose: FirehoseServer; proxy: FaultProxy; client: Client }> {
+  const firehose = new FirehoseServer(64 * MiB);
+  await firehose.listen();
+  t.after(() => firehose.close());
+  const proxy = await FaultProxy.start({ targetPort: firehose.port });
+  t.after(() => proxy.close());
+  const client = new Client(proxy.port);
+  t.after(() => {
+    client.socket.destroy();
+  });
+  client.socket.pause();
+  return { firehose, proxy, client };
+}
 
 /**
  * Waits until the firehose has been stuck on back-pressure for a while, so everything that could

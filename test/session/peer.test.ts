@@ -17,34 +17,16 @@ import { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { gcReleaseScenario, type GcResult } from "./gc-scenario.js";
 import { lonePeer, Pair, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
 import { isPending, track } from "../helpers/async.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 
 function range(n: number, from = 0): number[] {
   return Array.from({ length: n }, (_, i) => from + i);
 }
 
 function assertProtocolError(f: () => unknown, code: string, what: string): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      assert.ok(error instanceof ProtocolError, `${what}: expected a ProtocolError, got ${String(error)}`);
-      assert.equal(error.code, code, `${what}: code`);
-      return true;
-    },
-    what,
-  );
+  assertThrowsCode(f, code, what, ProtocolError);
 }
 
-function assertCode(f: () => unknown, code: string, what: string, type?: new (...args: never[]) => Error): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      if (type !== undefined) assert.ok(error instanceof type, `${what}: expected a ${type.name}, got ${String(error)}`);
-      assert.equal((error as { code?: unknown }).code, code, `${what}: code`);
-      return true;
-    },
-    what,
-  );
-}
 
 /** Connects a pair and gives the server a proxy of a fresh client channel (sent inside a value). */
 async function withClientChannel(pair: Pair): Promise<{ local: Channel<unknown>; proxy: RemoteChannel<unknown> }> {
@@ -200,8 +182,8 @@ describe("peer: channels inside values", () => {
     const foreign = (await withClientChannel(other)).proxy;
     const { proxy } = await withClientChannel(pair);
     const before = pair.putsSent("down");
-    assertCode(() => proxy.put({ p: foreign }), "ERR_WIRE_VALUE", "a proxy of another session", TypeError);
-    assertCode(() => pair.client.peer.serverChan("chat").put({ n: pair.client.peer.serverChan("chat") }), "ERR_WIRE_VALUE", "a named proxy", TypeError);
+    assertThrowsCode(() => proxy.put({ p: foreign }), "ERR_WIRE_VALUE", "a proxy of another session", TypeError);
+    assertThrowsCode(() => pair.client.peer.serverChan("chat").put({ n: pair.client.peer.serverChan("chat") }), "ERR_WIRE_VALUE", "a named proxy", TypeError);
     await pair.quiesce();
     assert.equal(pair.putsSent("down"), before, "nothing was sent");
   });
@@ -457,7 +439,7 @@ describe("peer: session end", () => {
     const after = pair.client.peer.serverChan("chat");
     assert.equal(after.closed, true, "serverChan after the end is a closed proxy");
     assert.equal(await after.put(1), false, "whose puts resolve false");
-    assertCode(() => named.put(undefined as unknown as number), "ERR_UNDEFINED_PUT", "undefined is still refused", TypeError);
+    assertThrowsCode(() => named.put(undefined as unknown as number), "ERR_UNDEFINED_PUT", "undefined is still refused", TypeError);
     pair.client.peer.receive(packet([1000, "p", "c.1", 1])); // ignored after the end
     pair.client.peer.end(); // idempotent
   });
@@ -762,8 +744,8 @@ describe("peer: a peer that breaks the protocol", () => {
     assert.equal(pair.client.peer.channelCount, 16, "at the limit");
     await pair.quiesce();
     const sent = pair.putsSent("up");
-    assertCode(() => named.put({ one: chan<unknown>() }), "ERR_TOO_MANY_CHANNELS", "a 17th channel");
-    assertCode(() => pair.client.peer.serverChan("another"), "ERR_TOO_MANY_CHANNELS", "a 17th named proxy");
+    assertThrowsCode(() => named.put({ one: chan<unknown>() }), "ERR_TOO_MANY_CHANNELS", "a 17th channel");
+    assertThrowsCode(() => pair.client.peer.serverChan("another"), "ERR_TOO_MANY_CHANNELS", "a 17th named proxy");
     const again = named.put({ again: fifteen[0] });
     assert.ok((await pair.chat.take()) !== undefined, "an exported channel can be sent again");
     assert.equal(await again, true, "and its put resolves true");
@@ -775,7 +757,7 @@ describe("peer: a peer that breaks the protocol", () => {
     const pair = new Pair({ maxMessageSize: 1 << 20 });
     pair.connect();
     const named = pair.client.peer.serverChan<unknown>("chat");
-    assertCode(() => named.put("x".repeat(1 << 20)), "ERR_MESSAGE_TOO_LARGE", "a 1 MiB string", RangeError);
+    assertThrowsCode(() => named.put("x".repeat(1 << 20)), "ERR_MESSAGE_TOO_LARGE", "a 1 MiB string", RangeError);
     assert.equal(pair.client.peer.unacknowledged, 0, "nothing appended");
     const put = named.put("small");
     assert.equal(await pair.chat.take(), "small", "the next put goes through");
@@ -790,7 +772,7 @@ describe("peer: a peer that breaks the protocol", () => {
     pair.connect();
     const named = pair.client.peer.serverChan<unknown>("chat");
     const before = pair.client.peer.channelCount;
-    assertCode(() => named.put({ reply: chan<unknown>(), big: "x".repeat(1 << 20) }), "ERR_MESSAGE_TOO_LARGE", "too large");
+    assertThrowsCode(() => named.put({ reply: chan<unknown>(), big: "x".repeat(1 << 20) }), "ERR_MESSAGE_TOO_LARGE", "too large");
     assert.equal(pair.client.peer.channelCount, before, "the channel in the refused put is not kept exported (the peer never received it)");
   });
 
@@ -815,7 +797,7 @@ describe("peer: a peer that breaks the protocol", () => {
     const before = pair.client.peer.channelCount;
     const cyclic: Record<string, unknown> = { ch: chan<unknown>() };
     cyclic.self = cyclic;
-    assertCode(() => named.put(cyclic), "ERR_WIRE_VALUE", "a channel, then a cycle", TypeError);
+    assertThrowsCode(() => named.put(cyclic), "ERR_WIRE_VALUE", "a channel, then a cycle", TypeError);
     assert.equal(pair.client.peer.channelCount, before, "no export left");
     await pair.quiesce();
     assert.equal(pair.putsSent("up"), 0, "nothing was sent");
@@ -826,7 +808,7 @@ describe("peer: a peer that breaks the protocol", () => {
     pair.connect();
     const named = pair.client.peer.serverChan<unknown>("chat");
     const before = pair.client.peer.channelCount;
-    assertCode(() => named.put(range(20).map(() => chan<unknown>())), "ERR_TOO_MANY_CHANNELS", "20 new channels with room for 15");
+    assertThrowsCode(() => named.put(range(20).map(() => chan<unknown>())), "ERR_TOO_MANY_CHANNELS", "20 new channels with room for 15");
     assert.equal(pair.client.peer.channelCount, before, "no export left");
     const put = named.put({ fresh: chan<unknown>() });
     assert.ok((await pair.chat.take()) !== undefined, "a later put with a channel still goes through");

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Inbox, Outbox } from "../../src/session/sequence.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 
 const roomy = { messages: 1_000, bytes: 1_000_000 };
 
@@ -13,15 +14,7 @@ function frameText(seq: number): string {
 }
 
 function assertProtocolError(f: () => unknown, code: string, what: string): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      assert.ok(error instanceof ProtocolError, `${what}: expected a ProtocolError, got ${String(error)}`);
-      assert.equal(error.code, code, `${what}: code`);
-      return true;
-    },
-    what,
-  );
+  assertThrowsCode(f, code, what, ProtocolError);
 }
 
 describe("Outbox: numbering and acknowledgements", () => {

@@ -17,6 +17,7 @@ import {
   sequencedFrame,
 } from "../../src/wire/frames.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 
 /** Builder → codec text (one frame per packet) → decodePacket → parsePacket. */
 function throughWire(frame: unknown[]): Frame[] {
@@ -25,15 +26,7 @@ function throughWire(frame: unknown[]): Frame[] {
 }
 
 function assertBadFrame(f: () => unknown, what: string): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      assert.ok(error instanceof ProtocolError, `${what}: expected a ProtocolError, got ${String(error)}`);
-      assert.equal(error.code, "ERR_BAD_FRAME", `${what}: code`);
-      return true;
-    },
-    what,
-  );
+  assertThrowsCode(f, "ERR_BAD_FRAME", what, ProtocolError);
 }
 
 /** parsePacket's contract: frames, or a ProtocolError (ERR_BAD_FRAME); nothing else. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decodeValue, encodeValue, MAX_DEPTH, REF_KEY, type RefReader, type RefWriter } from "../../src/wire/values.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 
 /** Stands in for a channel: the tests' writeRef recognises instances of it. */
 class FakeChannel {
@@ -66,27 +67,11 @@ function nestedObjects(levels: number, inner: unknown = 0): unknown {
 }
 
 function assertWireValueError(f: () => unknown, what: string): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      assert.ok(error instanceof TypeError, `${what}: expected a TypeError, got ${String(error)}`);
-      assert.equal((error as TypeError & { code?: string }).code, "ERR_WIRE_VALUE", `${what}: code`);
-      return true;
-    },
-    what,
-  );
+  assertThrowsCode(f, "ERR_WIRE_VALUE", what, TypeError);
 }
 
 function assertBadFrame(f: () => unknown, what: string): void {
-  assert.throws(
-    f,
-    (error: unknown) => {
-      assert.ok(error instanceof ProtocolError, `${what}: expected a ProtocolError, got ${String(error)}`);
-      assert.equal(error.code, "ERR_BAD_FRAME", `${what}: code`);
-      return true;
-    },
-    what,
-  );
+  assertThrowsCode(f, "ERR_BAD_FRAME", what, ProtocolError);
 }
 
 /** Keys that exercise the "~" escaping. */
