@@ -9,6 +9,7 @@ import { type Channel, chan } from "../../src/csp/index.js";
 import { connect, type Session } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { until } from "../helpers/async.js";
 
 type ChatRequest = { add: Channel<string[]> } | { msg: string };
 
@@ -39,14 +40,6 @@ class ChatClient {
   }
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe("the chat over the network", { timeout: 120_000 }, () => {
   it("two clients on different transports, through random cuts: every line once, in order, the censor applied", async (t) => {
     const handle = await startChatApp({ port: 0, server: { heartbeat: 500, heartbeatTimeout: 2_000, pollTimeout: 1_000 } });
@@ -70,7 +63,7 @@ describe("the chat over the network", { timeout: 120_000 }, () => {
       assert.equal(await speaker.say(text), true, `${speaker.name}'s line ${i} was taken`);
       expected.push(`${speaker.name}: ${text.replace("heck", "****")}`);
     }
-    await until(() => alice.lines.length >= expected.length && bob.lines.length >= expected.length, "both clients to get every line");
+    await until(() => alice.lines.length >= expected.length && bob.lines.length >= expected.length, "both clients to get every line", 60_000);
     proxy.stopCutting();
     t.diagnostic(`${proxy.cuts} cuts`);
     assert.ok(proxy.cuts > 0, "the connections were cut");
@@ -88,7 +81,7 @@ describe("the chat over the network", { timeout: 120_000 }, () => {
     assert.equal(await first.session.serverChan<unknown>("chat").put(42), true);
     const late = await ChatClient.join("late", handle.url, "websocket");
     t.after(() => late.session.close());
-    await until(() => late.lines.length === 1, "the history");
+    await until(() => late.lines.length === 1, "the history", 60_000);
     assert.deepEqual(late.lines, ["first: hello"]);
   });
 
@@ -98,11 +91,11 @@ describe("the chat over the network", { timeout: 120_000 }, () => {
     let output = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => (output += chunk));
-    await until(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(output), "the listening line");
+    await until(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(output), "the listening line", 60_000);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] as string;
     const client = await ChatClient.join("cli", url, "websocket");
     await client.say("over the real program");
-    await until(() => client.lines.length === 1, "the line back");
+    await until(() => client.lines.length === 1, "the line back", 60_000);
     assert.deepEqual(client.lines, ["cli: over the real program"]);
     client.session.close();
     child.kill("SIGTERM");

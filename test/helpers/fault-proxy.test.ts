@@ -8,18 +8,12 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { describe, it, type TestContext } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
 import { FaultProxy } from "./fault-proxy.js";
+import { until } from "./async.js";
 
 const TEST = { timeout: 30_000 };
 const MiB = 1024 * 1024;
 
 /** Waits, a few ms at a time, until `condition` holds; fails after about 10 s so nothing hangs. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !condition(); i++) {
-    if (i >= 2_000) assert.fail(`gave up waiting for ${what}`);
-    await pause(5);
-  }
-}
-
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -14,6 +14,7 @@ import express from "express";
 import Fastify from "fastify";
 import WebSocket from "ws";
 import { type Connection, createServer, type RequestInfo, type WirechanServer, withChannel } from "../../src/server/index.js";
+import { until } from "../helpers/async.js";
 
 /** What the tests saw of the requests wirechan took over, and the long-polls they hold. */
 interface Probe {
@@ -172,10 +173,6 @@ async function closeWs(ws: WebSocket): Promise<void> {
 }
 
 /** Waits (bounded by the test's timeout) until `done()` holds. */
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /** Starts a stack on a fresh wirechan, runs `body`, and always closes everything. */
 async function withStack(start: (wirechan: WirechanServer) => Promise<Stack>, body: (stack: Stack, probe: Probe) => Promise<void>): Promise<void> {
   const probe: Probe = { live: [], parked: [] };
@@ -230,7 +227,7 @@ async function checkLongPoll({ base }: Stack, probe: Probe): Promise<void> {
     answered = true;
     return res;
   });
-  await until(() => probe.parked.length === 1);
+  await until(() => probe.parked.length === 1, "the request to be parked");
   const conn = probe.parked[0];
   assert.ok(conn !== undefined);
   assert.equal(conn.transport, "http");
@@ -289,7 +286,7 @@ for (const framework of frameworks) {
         assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
         const sseText = sse.text();
         const poll = fetch(`${stack.base}/later`);
-        await until(() => probe.parked.length === 1 && probe.live.length === 2);
+        await until(() => probe.parked.length === 1 && probe.live.length === 2, "one parked request and two live connections");
         await stack.close();
         closed = true;
         const [code] = (await wsClosed) as [number];
