@@ -11,4 +11,4 @@ export { type Codec, jsonCodec } from "../wire/codec.js";
 export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
-export { BodyConsumedError } from "./request.js";
+export { BodyAbortedError, BodyConsumedError } from "./request.js";

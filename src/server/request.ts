@@ -24,6 +24,16 @@ export class BodyConsumedError extends WirechanError {
   }
 }
 
+/**
+ * The client went away before sending the whole body. Nobody will read an answer: a server
+ * answers it 400 and does not report it as a failure.
+ */
+export class BodyAbortedError extends WirechanError {
+  constructor(cause?: unknown) {
+    super("ERR_BODY_ABORTED", "the client closed the connection before sending the whole body", cause === undefined ? undefined : { cause });
+  }
+}
+
 /** What a handler receives: the request, and the transport it would get from `withChannel`. */
 export interface ServerRequest extends RequestInfo {
   /** `"websocket"` for an upgrade, `"sse"` when it accepts `text/event-stream`, else `"http"`. */
@@ -205,12 +215,13 @@ class BodyReader {
     this.resolve(Buffer.concat(this.chunks, this.size));
   };
 
+  /** A socket error mid-body (ECONNRESET …) is the client going away, as `close` is. */
   readonly onError = (error: unknown): void => {
-    this.reject(error);
+    this.reject(new BodyAbortedError(error));
   };
 
   /** The client went away mid-body: settle (after 'end' this rejection is ignored). */
   readonly onClose = (): void => {
-    this.reject(new WirechanError("ERR_BODY_ABORTED", "the client closed the connection before sending the whole body"));
+    this.reject(new BodyAbortedError());
   };
 }

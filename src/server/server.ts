@@ -14,7 +14,7 @@ import type { Connection, ResponseParts } from "./connection.js";
 import { type CorsPolicy, corsResponseHeaders, isOriginAllowed, preflightResponse, resolveCors } from "./cors.js";
 import { createHttpConnection } from "./http-connection.js";
 import { type ResolvedServerOptions, serverDefaults, type ServerOptions } from "./options.js";
-import { IncomingRequest, PayloadTooLargeError, pathOf, type ServerRequest } from "./request.js";
+import { BodyAbortedError, IncomingRequest, PayloadTooLargeError, pathOf, type ServerRequest } from "./request.js";
 import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
@@ -401,6 +401,7 @@ function errorResponse(error: unknown): ResponseParts {
   if (error instanceof PayloadTooLargeError) {
     return { status: 413, headers: { connection: "close" }, body: error.message };
   }
+  if (error instanceof BodyAbortedError) return { status: 400, body: error.message };
   console.error("wirechan: a handler threw:", error);
   return { status: 500, body: "internal server error" };
 }

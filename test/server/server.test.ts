@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import WebSocket from "ws";
-import { type CloseStatus, type Connection, createServer, runServer, type ServerHandle, withChannel } from "../../src/server/index.js";
+import { BodyAbortedError, type CloseStatus, type Connection, createServer, runServer, type ServerHandle, withChannel } from "../../src/server/index.js";
+import { until } from "../helpers/async.js";
 import { serverHandles } from "../helpers/server.js";
 
 const { handles, serve } = serverHandles();
@@ -335,6 +336,37 @@ describe("close and attach", { timeout: 20_000 }, () => {
     const idleClosed = once(idle, "close");
     await handle.close();
     await idleClosed;
+  });
+
+  it("a client that goes away mid-body is a BodyAbortedError, not a failure to report, on a handler and on the protocol (regression)", async () => {
+    const errors = mock.method(console, "error", () => {});
+    const seen: unknown[] = [];
+    const server = createServer().route("/upload", async (req) => {
+      try {
+        return { body: await req.text() };
+      } catch (error) {
+        seen.push(error);
+        throw error;
+      }
+    });
+    const handle = await server.listen();
+    try {
+      for (const path of ["/upload", "/wirechan/send"]) {
+        const socket = connect(handle.port, "127.0.0.1");
+        await once(socket, "connect");
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nX-Wirechan-Session: s\r\nX-Wirechan-Secret: s\r\nContent-Length: 100\r\n\r\n[1,`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        socket.resetAndDestroy();
+      }
+      await until(() => seen.length === 1, "the handler to see the cut body");
+      assert.ok(seen[0] instanceof BodyAbortedError, `a BodyAbortedError (got ${String(seen[0])})`);
+      assert.equal((seen[0] as BodyAbortedError).code, "ERR_BODY_ABORTED");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(errors.mock.calls.map((call) => String(call.arguments[0])), [], "nothing reported as a server failure");
+    } finally {
+      errors.mock.restore();
+      await handle.close();
+    }
   });
 
   it("a body already read by a parser in front answers an error instead of hanging (regression)", async () => {

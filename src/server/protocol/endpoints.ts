@@ -3,7 +3,7 @@
 // `path/send` (upstream). Each turns requests and connections into Links of a ServerSession.
 import type { ResponseParts } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
-import { type ServerRequest, withChannel } from "../request.js";
+import { BodyAbortedError, type ServerRequest, withChannel } from "../request.js";
 import type { Handler } from "../server.js";
 import { controlFrame, type ControlFrame, type HelloBody, PROTOCOL_VERSION } from "../../wire/frames.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
@@ -204,7 +204,7 @@ function errorResponse(error: unknown): ResponseParts {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_PAYLOAD_TOO_LARGE") return refusal(413, new ProtocolError("ERR_MESSAGE_TOO_LARGE", (error as Error).message));
   // The client went away mid-body (a cut connection): nobody reads the answer, nothing to report.
-  if (code === "ECONNRESET" || code === "ERR_BODY_ABORTED") return refusal(400, new ProtocolError("ERR_BAD_FRAME", "the request body was cut off"));
+  if (error instanceof BodyAbortedError) return refusal(400, new ProtocolError("ERR_BAD_FRAME", error.message));
   console.error("wirechan: a protocol request failed:", error);
   return refusal(500, new ProtocolError("ERR_BAD_FRAME", "the server could not handle the request"));
 }
