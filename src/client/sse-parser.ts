@@ -1,11 +1,16 @@
 // Server-sent events read from a byte stream, as the WHATWG HTML standard parses them (lines end
 // in CRLF, CR or LF; `data` lines join with LF; comments and other fields are skipped here).
 // Browser-safe and incremental: chunks may split lines, and even a CRLF, anywhere.
+import { WirechanRangeError } from "../csp/errors.js";
 
-/** Feeds text chunks; calls `onData` with each event's data. Bounded: a line longer than `maxLine` throws a RangeError. */
+/**
+ * Feeds text chunks; calls `onData` with each event's data. Bounded: a line longer than
+ * `maxLine` throws a `RangeError` (`ERR_MESSAGE_TOO_LARGE`), and so does an event's data.
+ */
 export class SseParser {
   private line = "";
   private data: string[] = [];
+  private dataLength = 0;
   /** The last chunk ended in CR: an LF starting the next one belongs to it. */
   private pendingCr = false;
 
@@ -30,13 +35,16 @@ export class SseParser {
       start = i + 1;
     }
     this.line += chunk.slice(start);
-    if (this.line.length > this.maxLine) throw new RangeError(`an event-stream line longer than ${this.maxLine} characters`);
+    if (this.line.length > this.maxLine) {
+      throw new WirechanRangeError("ERR_MESSAGE_TOO_LARGE", `an event-stream line longer than ${this.maxLine} characters (maxMessageSize)`);
+    }
   }
 
   private endLine(line: string): void {
     if (line === "") {
       if (this.data.length > 0) this.onData(this.data.join("\n"));
       this.data = [];
+      this.dataLength = 0;
       return;
     }
     if (line.startsWith(":")) return;
@@ -45,6 +53,11 @@ export class SseParser {
     if (name !== "data") return;
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
+    // Many short data lines would otherwise add up to an event without bound.
+    this.dataLength += value.length + 1;
+    if (this.dataLength > this.maxLine) {
+      throw new WirechanRangeError("ERR_MESSAGE_TOO_LARGE", `an event's data longer than ${this.maxLine} characters (maxMessageSize)`);
+    }
     this.data.push(value);
   }
 }

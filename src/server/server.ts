@@ -96,8 +96,11 @@ export class WirechanServer {
   private ownServer: HttpServer | null = null;
   private ownSockets: SocketTracker | null = null;
   private closing: Promise<void> | null = null;
-  /** The named server channels clients put to, with whether each wants envelopes. */
-  private readonly named = new Map<string, { channel: Channel<unknown, unknown>; envelope: boolean }>();
+  /**
+   * The named server channels clients put to: a target shared by every put, or, for an
+   * envelope channel, the channel whose targets are made per session (they carry the session).
+   */
+  private readonly named = new Map<string, { target: NamedTarget; envelope: boolean }>();
   private readonly protocol: ProtocolEndpoints;
 
   constructor(options: ServerOptions = {}) {
@@ -136,15 +139,15 @@ export class WirechanServer {
     if (this.named.has(name)) throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel is already named ${JSON.stringify(name)}`);
     const wantsEnvelope = typeof arg === "object" && arg !== null && "envelope" in arg;
     const channel = wantsEnvelope ? chan<Envelope<T>>(arg.buffer) : chan<T>(arg);
-    this.named.set(name, { channel: channel as Channel<unknown, unknown>, envelope: wantsEnvelope });
+    this.named.set(name, { target: { channel: channel as Channel<unknown, unknown> }, envelope: wantsEnvelope });
     return channel;
   }
 
   private readonly resolveName = (name: string, session: SessionInfo): NamedTarget | undefined => {
     const entry = this.named.get(name);
     if (entry === undefined) return undefined;
-    if (!entry.envelope) return { channel: entry.channel };
-    return { channel: entry.channel, wrap: (value: unknown): Envelope<unknown> => ({ value, session }) };
+    if (!entry.envelope) return entry.target;
+    return { channel: entry.target.channel, wrap: (value: unknown): Envelope<unknown> => ({ value, session }) };
   };
 
   /** Open connections (every transport). */

@@ -926,3 +926,19 @@ describe("peer: fuzzing receive", () => {
     });
   }
 });
+
+describe("peer: control frames without a link", () => {
+  it("keep the newest 64 (MAX_QUEUED_CONTROL), dropping the oldest, and go out when a link attaches", async () => {
+    const { peer, sent, frames } = lonePeer("server");
+    // Replace the link lonePeer attached with one of ours, then take that away too.
+    const link = { oneShot: false, send: (packet: string): void => void sent.push(packet) };
+    peer.attach(link, 0);
+    peer.detach(link);
+    for (let token = 1; token <= 100; token++) peer.sendControl({ kind: "ping", token });
+    await turn();
+    assert.equal(sent.length, 0, "nothing is written without a link");
+    peer.attach(link, 0);
+    const tokens = frames().flatMap((frame) => (frame.kind === "ping" ? [frame.token] : []));
+    assert.deepEqual(tokens, Array.from({ length: 64 }, (_, i) => 37 + i), "the newest 64 pings, in order");
+  });
+});
