@@ -26,6 +26,7 @@ export async function connect(url: string | URL, options: ConnectOptions = {}): 
     maxMessageSize: resolved.maxMessageSize,
     WebSocket: options.WebSocket,
     fetch: fetchFn,
+    codec: resolved.codec,
   });
   await session.start();
   return session;

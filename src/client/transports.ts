@@ -1,7 +1,7 @@
 // The client's three ways to reach a server (docs/protocol.md section 3), behind one small
 // contract: open (handshake), start (downstream flows), send (upstream), close. Browser-safe:
 // Node-only modules are loaded only where the browser API is missing.
-import { jsonCodec } from "../wire/codec.js";
+import { type Codec, jsonCodec } from "../wire/codec.js";
 import { controlFrame, type HelloBody, PROTOCOL_VERSION, type WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import { decodePacket } from "../session/peer.js";
@@ -65,6 +65,8 @@ export interface TransportContext {
   maxMessageSize: number;
   WebSocket: WebSocketLike | undefined;
   fetch: HttpFetch;
+  /** The session's codec: upstream batches merge through it. The handshake itself is always JSON. */
+  codec: Codec;
 }
 
 /** Why a transport could not open: the session tries the next one. */
@@ -315,7 +317,7 @@ abstract class HttpLink implements ClientLink {
   private async post(): Promise<void> {
     this.posting = true;
     while (this.queue.length > 0) {
-      const body = mergePackets(this.queue);
+      const body = this.context.codec.mergePackets(this.queue);
       this.queue = [];
       try {
         // Not aborted by close(): the last packets (a bye) must still leave.
@@ -335,13 +337,6 @@ abstract class HttpLink implements ClientLink {
     }
     this.posting = false;
   }
-}
-
-/** Packets are JSON arrays of frames: several become one by joining their frames. */
-function mergePackets(packets: readonly string[]): string {
-  if (packets.length === 1) return packets[0] as string;
-  const inner = packets.map((p) => p.slice(1, -1)).filter((p) => p.length > 0);
-  return `[${inner.join(",")}]`;
 }
 
 class SseLink extends HttpLink {

@@ -11,6 +11,8 @@ export interface Codec {
   encodeFrame(frame: readonly unknown[]): string;
   /** A packet from frames each made by `encodeFrame`. */
   joinPacket(frames: readonly string[]): string;
+  /** One packet holding the frames of several, in order (an HTTP client's upstream batches them). */
+  mergePackets(packets: readonly string[]): string;
   /** A packet's frames, not yet validated. Throws on text that is not a packet. */
   decodePacket(text: string): unknown;
 }
@@ -21,4 +23,9 @@ export const jsonCodec: Codec = {
   encodeFrame: (frame) => JSON.stringify(frame),
   joinPacket: (frames) => (frames.length === 1 ? `[${frames[0] ?? ""}]` : `[${frames.join(",")}]`),
   decodePacket: (text) => JSON.parse(text) as unknown,
+  mergePackets: (packets) => {
+    if (packets.length === 1) return packets[0] as string;
+    const inner = packets.map((p) => p.slice(1, -1)).filter((p) => p.length > 0);
+    return `[${inner.join(",")}]`;
+  },
 };
