@@ -9,6 +9,7 @@ import { ProtocolError } from "../wire/protocol-error.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
+import { PacketPacker } from "./packets.js";
 import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 
@@ -431,31 +432,15 @@ export class Peer implements ProxyHost {
     this.flushScheduled = false;
     const link = this.link;
     if (link === null || !this.hasOutput) return;
-    const { codec, maxMessageSize } = this.options;
-    const frames: string[] = [];
-    let size = 2;
-    const emit = (): void => {
-      link.send(codec.joinPacket(frames));
-      frames.length = 0;
-      size = 2;
-    };
-    const add = (text: string): boolean => {
-      if (frames.length > 0 && size + text.length + 1 > maxMessageSize) {
-        if (link.oneShot) return false;
-        emit();
-      }
-      frames.push(text);
-      size += text.length + 1;
-      return true;
-    };
+    const packer = new PacketPacker(link, this.options.codec, this.options.maxMessageSize);
     if (this.ackDue) {
-      add(codec.encodeFrame(["ack", this.inbox.received]));
+      packer.add(this.options.codec.encodeFrame(["ack", this.inbox.received]));
       this.ackSent = this.inbox.received;
     }
     const control = this.control;
     this.control = [];
     for (let i = 0; i < control.length; i++) {
-      if (!add(control[i] as string)) {
+      if (!packer.add(control[i] as string)) {
         this.control = control.slice(i);
         break;
       }
@@ -463,10 +448,10 @@ export class Peer implements ProxyHost {
     const last = this.outbox.nextSeq - 1;
     while (this.sentUpTo < last) {
       const text = this.outbox.frame(this.sentUpTo + 1);
-      if (text === undefined || !add(text)) break;
+      if (text === undefined || !packer.add(text)) break;
       this.sentUpTo++;
     }
-    if (frames.length > 0) emit();
+    packer.finish();
     if (link.oneShot) this.link = null;
   }
 }
