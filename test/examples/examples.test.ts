@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { EventSource } from "eventsource";
 import WebSocket from "ws";
+import { within as withinLimit } from "../helpers/async.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const names = ["echo", "streaming", "polling", "happiness", "channel-store", "sse-feed"];
@@ -36,16 +37,9 @@ after(() => {
 });
 
 /** Rejects with `what` if `promise` has not settled after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what())), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** This file's argument order, on the shared helper. */
+function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  return withinLimit(promise, what, ms);
 }
 
 /** Spawns `examples/run.ts` with `args`; collects its output and how it exits. */

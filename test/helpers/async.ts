@@ -71,3 +71,22 @@ export async function until(condition: () => boolean, what: string, limitMs = 10
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * `promise`, or a failure naming `what` after `limitMs` (a bound on a hang, not a timing
+ * assertion). `what` may be a function, to describe the state at the moment of giving up.
+ */
+export async function within<T>(promise: Promise<T>, what: string | (() => string), limitMs = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const description = typeof what === "string" ? what : what();
+      reject(new assert.AssertionError({ message: `timed out after ${limitMs} ms waiting for ${description}` }));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

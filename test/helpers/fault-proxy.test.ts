@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
 import { FaultProxy } from "./fault-proxy.js";
 import { until } from "./async.js";
+import { within as withinLimit } from "./async.js";
 
 const TEST = { timeout: 30_000 };
 const MiB = 1024 * 1024;
@@ -19,16 +20,9 @@ function pause(ms: number): Promise<void> {
 }
 
 /** `promise`, or a failure naming `what` if it hasn't settled after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** This file's argument order, on the shared helper. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withinLimit(promise, what, ms);
 }
 
 function sha256(data: Buffer): string {

@@ -9,6 +9,7 @@ import type { WirechanServer } from "../../src/server/index.js";
 import type { ServerSession } from "../../src/server/protocol/sessions.js";
 import type { Peer } from "../../src/session/peer.js";
 import { until } from "../helpers/async.js";
+import { within as withinLimit } from "../helpers/async.js";
 
 export type WireFrame = unknown[];
 
@@ -311,16 +312,8 @@ export function send(base: string, headers: Record<string, string>, frames: Wire
 }
 
 /** `promise`, or a test failure naming `what` after `limitMs` (a bound on a hang, not a timing assertion). */
-export async function within<T>(promise: Promise<T>, what: string, limitMs = 5_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new assert.AssertionError({ message: `timed out waiting for ${what}` })), limitMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function within<T>(promise: Promise<T>, what: string, limitMs = 5_000): Promise<T> {
+  return withinLimit(promise, what, limitMs);
 }
 
 /** Waits `ms`: lets whatever could still (wrongly) happen happen before a count is checked. */

@@ -6,6 +6,7 @@ import { type Buffer as ChannelBuffer, chan, droppingBuffer, mult, slidingBuffer
 import { serveChannel } from "../../src/server/index.js";
 import { settle, track } from "../helpers/async.js";
 import { type AfterHook, serverHandles } from "../helpers/server.js";
+import { within } from "../helpers/async.js";
 
 const { serve } = serverHandles();
 
@@ -28,19 +29,6 @@ function opened(es: EventSource): Promise<void> {
     es.addEventListener("open", () => resolve(), { once: true });
     es.addEventListener("error", () => reject(new Error("EventSource failed")), { once: true });
   });
-}
-
-/** Resolves as `p` does, or fails with `what()` if that takes longer than `ms`: a bound, not a timing assertion. */
-async function within<T>(p: Promise<T>, what: () => string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what()} (gave up after ${ms} ms)`)), ms);
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** 1, 2, … n. */
