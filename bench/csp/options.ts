@@ -1,4 +1,5 @@
 // Command-line flags for quick iteration: `--runs N`, `--only lib1,lib2`, `--no-build`.
+import { parseOnly } from "../shared/options.js";
 import { DEFAULT_RUNS, LIBS, type LibName } from "./config.js";
 
 export interface Options {
@@ -17,13 +18,7 @@ function parseRuns(text: string | undefined): number {
 }
 
 function parseLibs(text: string | undefined): LibName[] {
-  const known = LIBS.map((lib) => lib.name);
-  const wanted = (text ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  if (wanted.length === 0) throw new Error(`--only needs a comma-separated list\n${USAGE}`);
-  const unknown = wanted.filter((name) => !known.includes(name as LibName));
-  if (unknown.length > 0) throw new Error(`unknown libraries: ${unknown.join(", ")} (known: ${known.join(", ")})`);
-  // Keep the canonical order so tables always read the same way.
-  return known.filter((name) => wanted.includes(name));
+  return parseOnly(text, LIBS.map((lib) => lib.name), "libraries", USAGE);
 }
 
 export function parseOptions(argv: readonly string[]): Options {

@@ -14,6 +14,7 @@ import { runWithWatchdog } from "../shared/watchdog.js";
 import { DEFAULT_RUNS, ROUNDS_BUDGET_MS, ROWS, TOTAL_TIMEOUT_MS, rowSpec, type RowName } from "./config.js";
 import { runRow, type Measurement, type Outcome } from "./measure.js";
 import { buildRows, checkTargets, renderConsole, renderReadme } from "./report.js";
+import { parseOnly } from "../shared/options.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "protocol", "README.md");
@@ -46,11 +47,7 @@ function parseOptions(argv: readonly string[]): Options {
       if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
       profileDir = path.resolve(dir);
     } else if (flag === "--only") {
-      const wanted = (value() ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-      const known = ROWS.map((r) => r.name);
-      const unknown = wanted.filter((w) => !known.includes(w as RowName));
-      if (wanted.length === 0 || unknown.length > 0) throw new Error(`--only: unknown rows ${unknown.join(", ")} (known: ${known.join(", ")})\n${USAGE}`);
-      rows = known.filter((k) => wanted.includes(k));
+      rows = parseOnly(value(), ROWS.map((r) => r.name), "rows", USAGE);
     } else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
   return { runs, rows, build, profileDir };

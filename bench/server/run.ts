@@ -12,6 +12,7 @@ import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_LOADGENS, DEFAULT_RUNS, TOTAL_TIMEOUT_MS, type CaseName } from "./config.js";
 import { runCase, type Measurement, type Outcome } from "./measure.js";
 import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
+import { parseOnly } from "../shared/options.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "server", "README.md");
@@ -43,11 +44,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === "--loadgens") loadgens = positive(value(), "--loadgens");
     else if (flag === "--no-build") build = false;
     else if (flag === "--only") {
-      const wanted = (value() ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-      const known = CASES.map((c) => c.name);
-      const unknown = wanted.filter((w) => !known.includes(w as CaseName));
-      if (wanted.length === 0 || unknown.length > 0) throw new Error(`--only: unknown cases ${unknown.join(", ")} (known: ${known.join(", ")})\n${USAGE}`);
-      cases = known.filter((k) => wanted.includes(k));
+      cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
     } else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
   return { runs, cases, loadgens, build };

@@ -1,0 +1,13 @@
+// Command-line pieces every benchmark's runner shares.
+
+/**
+ * The names `--only` lists, out of `known`, in the canonical order (so tables always read the
+ * same way). Throws, naming the unknown ones, for an empty list or a name not in `known`.
+ */
+export function parseOnly<N extends string>(text: string | undefined, known: readonly N[], what: string, usage: string): N[] {
+  const wanted = (text ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (wanted.length === 0) throw new Error(`--only needs a comma-separated list of ${what}\n${usage}`);
+  const unknown = wanted.filter((name) => !known.includes(name as N));
+  if (unknown.length > 0) throw new Error(`--only: unknown ${what} ${unknown.join(", ")} (known: ${known.join(", ")})\n${usage}`);
+  return known.filter((name) => wanted.includes(name));
+}
