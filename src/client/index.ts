@@ -1,5 +1,5 @@
 // wirechan/client: browsers, and Node >= 20. Channels across the wire to a wirechan server.
-import { type ConnectOptions, resolveConnectOptions } from "./options.js";
+import { type ConnectOptions, resolveConnectOptions, serverEndpoint } from "./options.js";
 import { Session } from "./session.js";
 import type { HttpFetch } from "./transports.js";
 
@@ -11,14 +11,14 @@ export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js
 export { type Codec, jsonCodec } from "../wire/codec.js";
 
 /**
- * Opens a session with the wirechan server at `url` (its origin, `http://host:port`; the
- * protocol's `path` is appended). Tries the transports in order and resolves once one of them
+ * Opens a session with the wirechan server at `url` (its origin, `http://host:port`; `ws:`
+ * and `wss:` mean the same server; the protocol's `path` is appended). Tries the transports in order and resolves once one of them
  * opened; rejects with a `TransportError` listing why each failed, or with the server's
  * `ProtocolError` (unauthorized, too many sessions) when it refused.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Session> {
   const resolved = resolveConnectOptions(options);
-  const endpoint = new URL(resolved.path, url);
+  const endpoint = serverEndpoint(url, resolved.path);
   const fetchFn: HttpFetch = options.fetch ?? (isNode() ? await nodeHttpFetch() : globalThis.fetch.bind(globalThis));
   const session = new Session(resolved, {
     endpoint,

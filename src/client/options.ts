@@ -100,6 +100,29 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
   return resolved;
 }
 
+const HTTP_SCHEMES: Readonly<Record<string, string>> = { "http:": "http:", "https:": "https:", "ws:": "http:", "wss:": "https:" };
+
+/**
+ * The protocol's URL on the server at `url`: its `path` resolved against it, with a `ws:` or
+ * `wss:` URL taken as the `http:` or `https:` one of the same server (every transport but
+ * WebSocket speaks HTTP, and the WebSocket transport maps it back). Throws a `TypeError`
+ * (`ERR_CONNECT_URL`) for a URL that does not parse or has another scheme.
+ */
+export function serverEndpoint(url: string | URL, path: string): URL {
+  let endpoint: URL;
+  try {
+    endpoint = new URL(path, url);
+  } catch {
+    throw new WirechanTypeError("ERR_CONNECT_URL", `connect needs an absolute http:, https:, ws: or wss: URL of the server, such as "http://127.0.0.1:3000"; got ${JSON.stringify(String(url))}`);
+  }
+  const scheme = HTTP_SCHEMES[endpoint.protocol];
+  if (scheme === undefined) {
+    throw new WirechanTypeError("ERR_CONNECT_URL", `connect needs an http:, https:, ws: or wss: URL of the server; got ${JSON.stringify(String(url))}`);
+  }
+  endpoint.protocol = scheme;
+  return endpoint;
+}
+
 function integer(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new WirechanRangeError("ERR_CONNECT_OPTION", `connect option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);

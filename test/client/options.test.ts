@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connectDefaults } from "../../src/client/index.js";
-import { resolveConnectOptions } from "../../src/client/options.js";
+import { resolveConnectOptions, serverEndpoint } from "../../src/client/options.js";
 import { createServer, serverDefaults } from "../../src/server/index.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
@@ -30,6 +30,21 @@ describe("connect options", () => {
     for (const [name, options, type] of bad) {
       assertThrowsCode(() => resolveConnectOptions(options), "ERR_CONNECT_OPTION", name, type);
       assert.throws(() => resolveConnectOptions(options), new RegExp(name.replace(".", "\\.")), `the message names ${name}`);
+    }
+  });
+});
+
+describe("the server URL given to connect", () => {
+  it("takes ws: and wss: as the http: and https: URL of the same server (regression: the HTTP transports refused ws:)", () => {
+    assert.equal(serverEndpoint("ws://127.0.0.1:3000", "/wirechan").href, "http://127.0.0.1:3000/wirechan");
+    assert.equal(serverEndpoint("wss://example.com", "/wc").href, "https://example.com/wc");
+    assert.equal(serverEndpoint(new URL("https://example.com:8443/app"), "/wirechan").href, "https://example.com:8443/wirechan");
+    assert.equal(serverEndpoint("http://[::1]:3000/", "/wirechan").href, "http://[::1]:3000/wirechan");
+  });
+
+  it("refuses another scheme, or no URL at all, with ERR_CONNECT_URL", () => {
+    for (const url of ["ftp://example.com", "file:///tmp/x", "127.0.0.1:3000", "/wirechan", ""]) {
+      assertThrowsCode(() => serverEndpoint(url, "/wirechan"), "ERR_CONNECT_URL", url, TypeError);
     }
   });
 });

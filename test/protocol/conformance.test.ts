@@ -188,6 +188,19 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+describe("the server's URL", TEST, () => {
+  for (const transport of TRANSPORTS) {
+    it(`a ws:// URL reaches the server over ${transport} (regression: the HTTP transports refused it)`, async (t) => {
+      const { server, url } = await start(t);
+      echoDoubles(server);
+      const session = await open(t, url.replace(/^http:/, "ws:"), transport);
+      const reply = chan<number>(1);
+      assert.equal(await session.serverChan("echo").put({ reply, n: 21 }), true);
+      assert.equal(await reply.take(), 42);
+    });
+  }
+});
+
 describe("long-polling at rest", TEST, () => {
   it("an idle long-polling session holds one poll instead of polling in a loop (regression)", async (t) => {
     const { server, url } = await start(t, { heartbeat: 10_000, heartbeatTimeout: 30_000, pollTimeout: 10_000 });
