@@ -26,6 +26,11 @@ export type ExHandler<T> = (error: unknown) => T | undefined;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 const FALSE: Promise<boolean> = Promise.resolve(false);
 const UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
+const DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve({ value: undefined, done: true });
+
+function toIteratorResult(value: unknown): IteratorResult<unknown, undefined> {
+  return value === undefined ? { value: undefined, done: true } : { value, done: false };
+}
 
 /** The transformer at the bottom of every channel transducer: it adds to the buffer. */
 const addToBuffer: Transformer<Buffer<unknown>, unknown> = {
@@ -174,13 +179,23 @@ export class Channel<T, In = T> {
     };
   }
 
-  /** Iterates the values until the channel is closed and drained. Breaking out does not close it. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      const value = await this.take();
-      if (value === undefined) return;
-      yield value;
-    }
+  /**
+   * Iterates the values until the channel is closed and drained. Breaking out does not close it.
+   *
+   * A plain iterator rather than an async generator: each `next()` is one take whose promise
+   * settles with the iterator result itself, where a generator adds several promise hops per
+   * value (this is the loop of every server channel).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return new ChannelIterator(this);
+  }
+
+  /** @internal A take that settles with an iterator result (`done` once closed and drained). */
+  takeResult(): Promise<IteratorResult<T, undefined>> {
+    const value = this.tryTake();
+    if (value !== PENDING) return value === undefined ? DONE : Promise.resolve({ value: value as T, done: false });
+    this.reserve(this.takes, "takes");
+    return parkWaiter<IteratorResult<T, undefined>>(this.takes, undefined, undefined, toIteratorResult);
   }
 
   /**
@@ -316,6 +331,24 @@ export class Channel<T, In = T> {
 }
 
 function noop(): void {}
+
+/** The iterator of {@link Channel}'s `for await`. */
+class ChannelIterator<T> implements AsyncIterableIterator<T> {
+  constructor(private readonly channel: Channel<T, unknown>) {}
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    return this.channel.takeResult();
+  }
+
+  /** Leaving the loop early: the channel stays open, nothing is taken. */
+  return(): Promise<IteratorResult<T, undefined>> {
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
 
 /**
  * Makes a channel.

@@ -73,7 +73,13 @@ export class Waiter {
 }
 
 /** Makes a pending promise and the waiter that settles it, and pushes it on `queue`. */
-export function parkWaiter<R>(queue: RingQueue<Waiter>, value: unknown, signal: AbortSignal | undefined): Promise<R> {
+export function parkWaiter<R>(
+  queue: RingQueue<Waiter>,
+  value: unknown,
+  signal: AbortSignal | undefined,
+  /** Maps the result before it settles the promise (a take of an iterator settles with its result). */
+  map?: (result: unknown) => unknown,
+): Promise<R> {
   let resolve!: (value: unknown) => void;
   let reject!: (reason: unknown) => void;
   // An executor written inline lets TurboFan inline it into the Promise constructor; a shared
@@ -82,7 +88,8 @@ export function parkWaiter<R>(queue: RingQueue<Waiter>, value: unknown, signal: 
     resolve = res;
     reject = rej;
   }) as Promise<R>;
-  const waiter = new Waiter(value, resolve, reject, null, null);
+  const settle = map === undefined ? resolve : (result: unknown) => resolve(map(result));
+  const waiter = new Waiter(value, settle, reject, null, null);
   if (signal !== undefined) {
     waiter.signal = signal;
     waiter.queue = queue;

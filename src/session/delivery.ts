@@ -19,42 +19,57 @@ class Pump {
   constructor(private readonly channel: Channel<unknown, unknown>) {}
 
   push(value: unknown, done: Delivered): void {
-    // Nothing queued and a taker (or buffer room) ready: deliver now, without the async loop.
-    if (!this.running && this.queue.length === 0) {
-      if (this.channel.closed) {
-        done(false);
-        return;
-      }
-      let taken: boolean;
-      try {
-        taken = this.channel.offer(value);
-      } catch (error) {
-        console.error("wirechan: putting a value that arrived from the wire failed:", error);
-        done(false);
-        return;
-      }
-      if (taken) {
-        done(true);
-        return;
-      }
+    if (this.running) {
+      this.queue.push({ value, done });
+      return;
     }
-    this.queue.push({ value, done });
-    if (!this.running) void this.run();
+    this.running = true;
+    this.start(value, done);
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-      let ok = false;
-      try {
-        ok = await this.channel.put(item.value);
-      } catch (error) {
-        // A transducer's exHandler error reaches here; the value is lost to the channel either way.
-        console.error("wirechan: putting a value that arrived from the wire failed:", error);
+  /**
+   * Puts one value; the next queued one follows when it settled. A value that a taker or the
+   * buffer takes at once is delivered in this call, without a promise.
+   */
+  private start(value: unknown, done: Delivered): void {
+    for (;;) {
+      if (this.channel.closed) {
+        done(false);
+      } else {
+        let pending: Promise<boolean> | null = null;
+        try {
+          if (this.channel.offer(value)) done(true);
+          else pending = this.channel.put(value);
+        } catch (error) {
+          // A transducer's exHandler error: the value is lost to the channel either way.
+          console.error("wirechan: putting a value that arrived from the wire failed:", error);
+          done(false);
+        }
+        if (pending !== null) {
+          pending.then(
+            (ok) => this.settled(done, ok),
+            (error: unknown) => {
+              console.error("wirechan: putting a value that arrived from the wire failed:", error);
+              this.settled(done, false);
+            },
+          );
+          return;
+        }
       }
-      item.done(ok);
+      const next = this.queue.shift();
+      if (next === undefined) {
+        this.running = false;
+        return;
+      }
+      ({ value, done } = next);
     }
-    this.running = false;
+  }
+
+  private settled(done: Delivered, ok: boolean): void {
+    done(ok);
+    const next = this.queue.shift();
+    if (next === undefined) this.running = false;
+    else this.start(next.value, next.done);
   }
 }
 

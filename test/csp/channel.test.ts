@@ -290,6 +290,22 @@ describe("async iteration", () => {
   });
 });
 
+describe("the channel's iterator", () => {
+  it("settles next() calls made before any put with the values in order, then done", async () => {
+    const ch = chan<number>();
+    const it = ch[Symbol.asyncIterator]();
+    const first = it.next();
+    const second = it.next();
+    assert.equal(await ch.put(1), true);
+    assert.equal(await ch.put(2), true);
+    ch.close();
+    assert.deepEqual(await first, { value: 1, done: false });
+    assert.deepEqual(await second, { value: 2, done: false });
+    assert.deepEqual(await it.next(), { value: undefined, done: true });
+    assert.equal(it[Symbol.asyncIterator](), it, "the iterator is its own iterable");
+  });
+});
+
 describe("the limit of 1024 pending operations", () => {
   it("is 1024", () => {
     assert.equal(MAX_PENDING, 1024);
