@@ -19,9 +19,13 @@ export async function nodeHttpFetch(): Promise<HttpFetch> {
         reject(abortError());
         return;
       }
+      const body = init.body;
+      // A length instead of chunked encoding: node:http then writes the head and the body in
+      // one system call, where chunked framing took a writev and a write per request.
+      const headers = body === undefined ? init.headers : { ...init.headers, "content-length": String(Buffer.byteLength(body)) };
       const req = (secure ? https : http).request(url, {
         method: init.method ?? "GET",
-        headers: init.headers,
+        headers,
         agent: agents[secure ? "https:" : "http:"],
       });
       const onAbort = (): void => {
@@ -55,7 +59,7 @@ export async function nodeHttpFetch(): Promise<HttpFetch> {
           },
         });
       });
-      req.end(init.body);
+      req.end(body);
     });
   };
 }
