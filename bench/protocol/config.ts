@@ -77,7 +77,7 @@ export const VARIANT_DESCRIPTIONS: Readonly<Record<Variant, string>> = {
   emit: "socket.io: `socket.emit(\"v\", i)` for every value (no acknowledgement), in chunks of 1,000 between `setImmediate`s",
   emitWithAck:
     "socket.io: `socket.emitWithAck(\"v\", i)` with at most 256 unanswered; the server's handler counts and calls `ack(true)`",
-  put: "wirechan: `sink.put(i)` (sink = `session.serverChan(\"sink\")`) with at most 256 unresolved puts; each resolves once the server's loop `for await (const v of server.channel(\"sink\"))` took it. The proxy itself keeps at most `window` (server default 32) on the wire; the rest wait in the proxy",
+  put: "wirechan: `sink.put(i)` (sink = `session.serverChan(\"sink\")`) with at most 256 unresolved puts; each resolves once the server's loop `for await (const v of server.channel(\"sink\"))` took it. The proxy itself keeps at most `window` (server default 256) on the wire; the rest wait in the proxy",
 };
 
 /** Round trips: un-measured warm-up, then measured, per row; slow rows fewer. */

@@ -376,8 +376,8 @@ ${runsSection(input)}
   between rounds; compare rows of one run, and look at the individual runs before reading much
   into a ratio near its target.
 - One client at a time: these are latencies and rates of one session, not of a loaded server.
-- wirechan's throughput is bounded by its credit: at most \`window\` (128 by default) puts per
-  channel are on the wire, so every 128 values cost one acknowledgement round trip; \`ws.send\` and \`socket.emit\`
+- wirechan's throughput is bounded by its credit: at most \`window\` (256 by default) puts per
+  channel are on the wire, so every 256 values cost one acknowledgement round trip; \`ws.send\` and \`socket.emit\`
   have no such bound (nor any acknowledgement), which is why they are listed apart from the
   acknowledged methods.
 - Node 20 has no global WebSocket: wirechan's client uses the \`ws\` package there, as raw ws does;

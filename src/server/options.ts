@@ -85,7 +85,8 @@ export interface ServerOptions {
    * Puts in flight to one channel per session before further puts wait (flow-control credit).
    * A sender gets at most `window` values per round trip through, so this is what long-polling
    * throughput scales with; and a channel nobody takes from holds at most `window` values per
-   * session waiting for it. Default 128.
+   * session waiting for it. Default 256 (memory is bounded by bytes too: a sender keeps
+   * unacknowledged puts in its replay buffer, at most `replayBytes`).
    */
   window?: number;
   /** How long a long-poll is held before it is answered `[]`, in ms. Default 25,000. */
@@ -113,7 +114,7 @@ export const serverDefaults = {
   heartbeat: 25_000,
   heartbeatTimeout: 60_000,
   maxChannelsPerSession: 256,
-  window: 128,
+  window: 256,
   pollTimeout: 25_000,
   codec: jsonCodec,
 } as const satisfies Required<Omit<ServerOptions, "authenticate">>;

@@ -24,6 +24,13 @@ export interface Link {
    * every upstream POST with the acknowledgement.
    */
   readonly acksItself?: boolean;
+  /**
+   * How a flush is put off; default `queueMicrotask` (the end of the current tick). A long-poll
+   * carries a single packet, so the server's defers it to the end of the macrotask: what the
+   * microtasks of this turn produce (a loop taking a whole batch of puts, and their answers)
+   * rides in it instead of waiting for the next poll.
+   */
+  readonly defer?: (flush: () => void) => void;
 }
 
 /** A named server channel as the server resolves it. */
@@ -416,7 +423,7 @@ export class Peer implements ProxyHost {
     // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
     if (urgent || lazyFrames >= this.lazyLimit || ackDelay === 0) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      (this.link.defer ?? queueMicrotask)(this.flushLater);
       return;
     }
     this.lazyTimer ??= setTimeout(() => {
@@ -426,6 +433,8 @@ export class Peer implements ProxyHost {
   }
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
+  private readonly flushLater = (): void => this.flush();
+
   private flush(): void {
     // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
     // setting a timer on every exchange cost more than one spare wake-up per ackDelay.

@@ -52,7 +52,7 @@ describe("the server URL given to connect", () => {
 describe("server protocol options", () => {
   it("have the documented defaults", () => {
     assert.equal(serverDefaults.path, "/wirechan");
-    assert.equal(serverDefaults.window, 128);
+    assert.equal(serverDefaults.window, 256);
     assert.equal(serverDefaults.sessionTtl, 120_000);
   });
 

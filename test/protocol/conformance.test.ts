@@ -219,4 +219,28 @@ describe("long-polling at rest", TEST, () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.ok(polls - before <= 1, `at rest, at most one poll in 300 ms (got ${polls - before})`);
   });
+
+  it("the answers to a batch of puts that a loop takes in one turn come back in one poll", async (t) => {
+    const { server, url } = await start(t, { heartbeat: 10_000, heartbeatTimeout: 30_000, pollTimeout: 10_000 });
+    const sink = server.channel<number>("sink");
+    void (async () => {
+      for await (const _ of sink);
+    })();
+    const answersPerPoll: number[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith("/poll")) return response;
+      const text = await response.text();
+      const answers = (JSON.parse(text) as unknown[][]).filter((frame) => frame[1] === "a").length;
+      if (answers > 0) answersPerPoll.push(answers);
+      return new Response(text, { status: response.status, headers: response.headers });
+    };
+    const session = await connect(url, { transports: ["longpoll"], upgradeProbeInterval: 0, fetch: counting });
+    t.after(() => session.close());
+    const proxy = session.serverChan<number>("sink");
+    // More than a quarter of the window (64), the point at which answers stop waiting for a ride.
+    const puts = Array.from({ length: 200 }, (_, i) => proxy.put(i));
+    assert.deepEqual(new Set(await Promise.all(puts)), new Set([true]));
+    assert.deepEqual(answersPerPoll, [200], "one poll answer carries all 200 answers");
+  });
 });

@@ -164,6 +164,7 @@ export class SseLink implements ActiveLink {
 export class PollLink implements ActiveLink {
   readonly transport: ProtocolTransport = "longpoll";
   readonly oneShot = true;
+  readonly defer = setImmediate;
   /** The answer to each upstream POST acknowledges what arrived. */
   readonly acksItself = true;
   private timer: NodeJS.Timeout | null = null;
