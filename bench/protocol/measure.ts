@@ -1,6 +1,7 @@
 // Runs one row once: a fresh server process and a fresh client process, then connect →
 // round trips (warm-up, measured) → one throughput phase per variant → health check.
 import { fileURLToPath } from "node:url";
+import { allCpus, pinProcesses } from "../shared/affinity.js";
 import { Child, type Reply } from "../shared/child.js";
 import {
   ROW_TIMEOUT_MS,
@@ -50,6 +51,8 @@ export interface ThroughputResult {
 export interface Measurement {
   readonly row: RowName;
   readonly rtt: RttResult;
+  /** The round trips again with server and client pinned to one core; null where taskset could not pin them. */
+  readonly rttOneCore: RttResult | null;
   readonly throughput: readonly ThroughputResult[];
 }
 
@@ -87,6 +90,20 @@ async function measureRtt(spec: RowSpec, server: Child, client: Child): Promise<
     // A negative count means the client could not count (SSE events over node:http).
     downPerRt: num(r, "down") < 0 ? Number.NaN : num(r, "down") / roundTrips,
   };
+}
+
+/** The round trips with both processes on CPU 0, then both back on every CPU for what follows. */
+async function measureRttOnOneCore(spec: RowSpec, server: Child, client: Child): Promise<RttResult | null> {
+  const pids = [server.pid, client.pid];
+  if (!pinProcesses(pids, "0")) return null;
+  let result: RttResult;
+  try {
+    result = await measureRtt(spec, server, client);
+  } finally {
+    // Back on every CPU even when the round trips failed: a row's failure stays its own.
+    pinProcesses(pids, allCpus());
+  }
+  return result;
 }
 
 async function measureThroughput(variant: Variant, server: Child, client: Child): Promise<ThroughputResult> {
@@ -133,6 +150,7 @@ async function measure(spec: RowSpec, profileDir: string | null, children: Child
   if (clients !== 1) throw new Error(`the server counts ${clients} clients, not 1`);
 
   const rtt = await measureRtt(spec, server, client);
+  const rttOneCore = await measureRttOnOneCore(spec, server, client);
   const throughput: ThroughputResult[] = [];
   for (const variant of spec.variants) throughput.push(await measureThroughput(variant, server, client));
 
@@ -142,7 +160,7 @@ async function measure(spec: RowSpec, profileDir: string | null, children: Child
     throw new Error(`the session changed state during the row (${String(health["stateChanges"])})`);
   }
   await client.request({ cmd: "close" }, 5_000);
-  return { row: spec.name, rtt, throughput };
+  return { row: spec.name, rtt, rttOneCore, throughput };
 }
 
 /**

@@ -73,6 +73,11 @@ export class Child {
     this.ready.catch(() => {});
   }
 
+  /** The process id (for pinning it to CPUs). */
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
   request(command: Reply, timeoutMs: number): Promise<Reply> {
     if (this.exited !== null) return Promise.reject(new Error(`${this.name} ${this.exited}`));
     const id = this.nextId++;
