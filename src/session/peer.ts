@@ -92,6 +92,11 @@ export class Peer implements ProxyHost {
   private sentUpTo = 0;
   /** Highest sequence number of the peer's that we acknowledged on the current link. */
   private ackSent = 0;
+  /**
+   * The newest put we answered: the `"a"` frame, once written, acknowledges that put and every
+   * frame before it, so no `ack` frame is needed for them.
+   */
+  private lastAnswerPut = 0;
   private control: string[] = [];
   private flushScheduled = false;
   /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
@@ -335,6 +340,8 @@ export class Peer implements ProxyHost {
         this.onPut(frame.seq, frame.target, frame.value);
         return;
       case "a": {
+        // Answering put n means the peer received every frame up to n.
+        this.outbox.ack(frame.putSeq);
         const proxy = this.inflight.get(frame.putSeq);
         if (proxy === undefined) return;
         this.inflight.delete(frame.putSeq);
@@ -399,6 +406,7 @@ export class Peer implements ProxyHost {
   private sendOp(operation: Operation): void {
     try {
       this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)));
+      if (operation.op === "a" && operation.putSeq > this.lastAnswerPut) this.lastAnswerPut = operation.putSeq;
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.options.onFatal(error);
@@ -442,6 +450,11 @@ export class Peer implements ProxyHost {
     const link = this.link;
     if (link === null || !this.hasOutput) return;
     const packer = new PacketPacker(link, this.options.codec, this.options.maxMessageSize);
+    const last = this.outbox.nextSeq - 1;
+    // On a link that is not one-shot every frame goes out now (the packer splits packets), the
+    // newest answer with them, and it acknowledges for us. A one-shot link takes what fits: its
+    // acknowledgement goes first, so that it surely does.
+    if (!link.oneShot && this.lastAnswerPut > this.ackSent) this.ackSent = this.lastAnswerPut;
     if (this.ackDue) {
       packer.add(this.options.codec.encodeFrame(["ack", this.inbox.received]));
       this.ackSent = this.inbox.received;
@@ -454,7 +467,6 @@ export class Peer implements ProxyHost {
         break;
       }
     }
-    const last = this.outbox.nextSeq - 1;
     while (this.sentUpTo < last) {
       const text = this.outbox.frame(this.sentUpTo + 1);
       if (text === undefined || !packer.add(text)) break;

@@ -100,6 +100,8 @@ export interface PairOptions {
   maxMessageSize?: number;
   replay?: { messages: number; bytes: number };
   clientReplay?: { messages: number; bytes: number };
+  /** PeerOptions.ackDelay of both sides; default 0 (answers go at the end of the tick, no timers). */
+  ackDelay?: number;
   /** Named server channels; default: "chat", an unbuffered channel. */
   named?: Map<string, NamedTarget>;
 }
@@ -113,6 +115,7 @@ export function peerOptions(side: "client" | "server", record: Omit<SideRecord, 
     window: options.window ?? 4,
     maxChannels: options.maxChannels ?? 16,
     maxMessageSize: options.maxMessageSize ?? 1 << 20,
+    ackDelay: options.ackDelay ?? 0,
     replay: (side === "client" ? options.clientReplay : undefined) ?? options.replay ?? { messages: 64, bytes: 1 << 16 },
     codec: jsonCodec,
     ...(side === "server" ? { resolveName: (name: string) => named.get(name) } : {}),

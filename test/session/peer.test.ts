@@ -10,12 +10,12 @@ import fc from "fast-check";
 import { chan, type Channel } from "../../src/csp/channel.js";
 import { TooManyPendingError } from "../../src/csp/errors.js";
 import { MAX_PENDING } from "../../src/csp/channel.js";
-import { decodePacket } from "../../src/session/peer.js";
+import { ACK_DELAY_MS, decodePacket } from "../../src/session/peer.js";
 import { jsonCodec } from "../../src/wire/codec.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { gcReleaseScenario, type GcResult } from "./gc-scenario.js";
-import { lonePeer, Pair, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
+import { framesOf, lonePeer, Pair, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
 import { isPending, track } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
@@ -614,6 +614,42 @@ describe("peer: resume and loss", () => {
     );
     assert.ok(seen.runsWithDrops >= 25, `enough runs lost packets (${JSON.stringify(seen)})`);
     assert.ok(seen.reconnects >= seen.runs, `enough reconnects (${JSON.stringify(seen)})`);
+  });
+});
+
+describe("peer: acknowledgements", () => {
+  it("in a request and response exchange the answers acknowledge: no ack frames until the end, both replay buffers empty", async () => {
+    // As servers and clients run: answers and acknowledgements wait up to 5 ms for a ride.
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
+    pair.connect();
+    void (async () => {
+      for await (const request of pair.chat) {
+        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
+        await reply.put(n);
+      }
+    })();
+    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
+    const reply = chan<number>(1);
+    for (let n = 0; n < 20; n++) {
+      void proxy.put({ reply, n });
+      assert.equal(await reply.take(), n);
+    }
+    // The last answer and acknowledgement have nothing to ride with: they go after the delay.
+    await new Promise((resolve) => setTimeout(resolve, 4 * ACK_DELAY_MS));
+    await pair.quiesce();
+    const packets = [...(pair.up?.sent ?? []), ...(pair.down?.sent ?? [])];
+    const acks = packets.flatMap(framesOf).filter((frame) => frame.kind === "ack").length;
+    assert.ok(packets.length >= 40, `one packet each way per exchange at least (got ${packets.length})`);
+    assert.ok(acks <= 2, `at most the last frames of each side need an ack frame (got ${acks} in ${packets.length} packets)`);
+    assert.equal(pair.client.peer.unacknowledged, 0, "the client's frames were acknowledged");
+    assert.equal(pair.server.peer.unacknowledged, 0, "the server's frames were acknowledged");
+    pair.assertClean();
+  });
+
+  it("an answer to a put that was never sent is ERR_SEQUENCE", () => {
+    const pair = new Pair();
+    pair.connect();
+    assertThrowsCode(() => pair.client.peer.receive(packet([1, "a", 5, 1])), "ERR_SEQUENCE", "an answer to put 5 before any put", ProtocolError);
   });
 });
 
