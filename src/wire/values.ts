@@ -6,6 +6,8 @@ import { ProtocolError } from "./protocol-error.js";
 /** The key of a channel reference: `{"~c": ref}`. */
 export const REF_KEY = "~c";
 
+const TILDE = 0x7e;
+
 /** Deepest nesting of arrays and objects a value may have, either way. */
 export const MAX_DEPTH = 256;
 
@@ -25,6 +27,8 @@ export function encodeValue(value: unknown, writeRef: RefWriter): unknown {
   if (value === undefined || typeof value === "function" || typeof value === "symbol") {
     throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send ${typeof value}: a value must be representable as JSON`);
   }
+  // Numbers, strings, booleans and null are their own wire form.
+  if (typeof value !== "object" || value === null) return value;
   const encoder = new Encoder(writeRef);
   const top = encoder.jsonForm(value, "");
   if (top === undefined || typeof top === "function" || typeof top === "symbol") {
@@ -34,8 +38,11 @@ export function encodeValue(value: unknown, writeRef: RefWriter): unknown {
 }
 
 class Encoder {
-  /** The objects on the path from the top to the current one: a cycle would loop forever. */
-  private readonly path = new Set<object>();
+  /**
+   * The objects on the path from the top to the current one: a cycle would loop forever. An
+   * array, not a Set: it is at most MAX_DEPTH long, usually one or two, and made for every put.
+   */
+  private readonly path: object[] = [];
 
   constructor(private readonly writeRef: RefWriter) {}
 
@@ -56,10 +63,10 @@ class Encoder {
     const ref = this.writeRef(value);
     if (ref !== undefined) return { [REF_KEY]: ref };
     if (depth >= MAX_DEPTH) throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send a value nested deeper than ${MAX_DEPTH} levels`);
-    if (this.path.has(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
-    this.path.add(value);
+    if (this.path.includes(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
+    this.path.push(value);
     const out = Array.isArray(value) ? this.encodeArray(value, depth) : this.encodeObject(value, depth);
-    this.path.delete(value);
+    this.path.pop();
     return out;
   }
 
@@ -82,7 +89,7 @@ class Encoder {
       const key = keys[i] as string;
       const item = (object as Record<string, unknown>)[key];
       const encoded = this.encode(this.jsonForm(item, key), key, depth + 1);
-      const wireKey = key.startsWith("~") ? `~${key}` : key;
+      const wireKey = key.charCodeAt(0) === TILDE ? `~${key}` : key;
       if ((encoded !== item || wireKey !== key) && copy === null) copy = copyKeys(object as Record<string, unknown>, keys, i);
       // JSON drops these; a copied toJSON function would otherwise be called by JSON.stringify.
       if (copy !== null && encoded !== undefined && typeof encoded !== "function" && typeof encoded !== "symbol") define(copy, wireKey, encoded);
