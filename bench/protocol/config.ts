@@ -1,7 +1,7 @@
 // What the protocol benchmark measures, in one place. The child processes get every count
 // through their IPC commands, so nothing here is repeated in the .mjs files.
 
-export type RowName = "ws" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
+export type RowName = "ws" | "ws-json" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
 /** The server process a row runs against (the three wirechan rows share one kind of server). */
 export type ServerKind = "ws" | "socketio-ws" | "socketio-polling" | "wirechan";
 export type Variant = "send" | "emit" | "emitWithAck" | "put";
@@ -27,6 +27,15 @@ export const ROWS: readonly RowSpec[] = [
     variants: ["send"],
     rttMethod:
       "a `ws` server (`perMessageDeflate: false`) sends every message back as it came; the client (`ws`) does `ws.send(\"e\" + n)` and awaits the next message",
+  },
+  {
+    name: "ws-json",
+    label: "raw ws + JSON frames",
+    server: "ws",
+    slow: false,
+    variants: [],
+    rttMethod:
+      "not a library but a floor: raw ws carrying the very packets of a wirechan round trip, with none of the protocol's work. The client sends `JSON.stringify([[s, \"a\", s, 1], [s + 1, \"p\", \"n:echo\", { reply: { \"~c\": \"c.1\" }, n }]])`; the server `JSON.parse`s it and answers `JSON.stringify([[t, \"a\", s + 1, 1], [t + 1, \"p\", \"c.1\", n]])`, which the client parses for `n`",
   },
   {
     name: "socketio-ws",

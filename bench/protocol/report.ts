@@ -216,6 +216,7 @@ function ratioCells(rows: readonly Row[]): string[][] {
     .map((r) => [
       label(r),
       ratio(p50(r), p50("ws")),
+      ratio(p50(r), p50("ws-json")),
       ratio(p50(r), p50("socketio-ws")),
       ratio(p50(r), p50("socketio-polling")),
       ratio(rate(r, "put"), rate("socketio-ws", "emitWithAck")),
@@ -227,6 +228,7 @@ function ratioCells(rows: readonly Row[]): string[][] {
 const RATIO_HEADER = [
   "wirechan row",
   "p50 / raw ws",
+  "p50 / raw ws + JSON frames",
   "p50 / socket.io (ws)",
   "p50 / socket.io (polling)",
   "put/s / socket.io (ws) emitWithAck",
@@ -388,6 +390,9 @@ sessions, acknowledgements and credit included; over long-polling, p50 under 1 m
 least 3x socket.io's polling. socket.io's polling throughput is given two ways: \`emitWithAck\` (each
 value acknowledged, as a wirechan put is) and plain \`emit\` (nothing acknowledged). Medians; ratios
 are rounded against the target (down for "at least", up for "at most" and "below").
+The "raw ws + JSON frames" row is no target but the floor under the first one: the same packets
+as a wirechan round trip, parsed and written, and nothing else; its ratio to raw ws is what JSON
+text alone costs before any session, acknowledgement, credit or channel work.
 
 ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 1)}
 

@@ -1,4 +1,4 @@
-// One benchmark client process: `node client.mjs <row>`, row one of ws | socketio-ws |
+// One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | socketio-ws |
 // socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll. It opens one client to
 // the server the parent names and, on command over IPC, measures round trips to the server's
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
@@ -199,8 +199,39 @@ function windowed(n, deadline, send) {
   });
 }
 
+/** The ws-json row: raw ws carrying the packets of a wirechan round trip, with no protocol behind them. */
+async function openWsJson(port) {
+  const { WebSocket } = await import("ws");
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  let waiting = null;
+  let seq = 0;
+  let answered = 0;
+  ws.on("message", function onPacket(data) {
+    traffic.down++;
+    const [, put] = JSON.parse(data.toString());
+    answered = put[0];
+    const resolve = waiting;
+    waiting = null;
+    resolve?.(put[3]);
+  });
+  return {
+    roundTrip(n) {
+      return new Promise(function send(resolve) {
+        waiting = resolve;
+        traffic.up++;
+        seq += 2;
+        ws.send(JSON.stringify([[seq - 1, "a", answered, 1], [seq, "p", "n:echo", { reply: { "~c": "c.1" }, n }]]));
+      });
+    },
+    variants: {},
+    close: () => ws.terminate(),
+  };
+}
+
 const OPENERS = {
   ws: openRawWs,
+  "ws-json": openWsJson,
   "socketio-ws": (port) => openSocketIo(port, ["websocket"]),
   "socketio-polling": (port) => openSocketIo(port, ["polling"]),
   "wirechan-ws": (port) => openWirechan(port, "websocket"),

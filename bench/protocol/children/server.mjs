@@ -69,10 +69,16 @@ async function makeRawWs() {
   const wss = new WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
   await new Promise((resolve) => wss.once("listening", resolve));
   wss.on("connection", function serve(ws) {
+    let seq = 0;
     ws.on("message", function onMessage(data, isBinary) {
-      // "e…" is echoed as it came; anything else is a value for the sink.
+      // "e…" is echoed as it came; "[…" is a packet of the ws-json row, answered as wirechan's
+      // server would; anything else is a value for the sink.
       if (data[0] === 0x65) ws.send(data, { binary: isBinary });
-      else sinkValue();
+      else if (data[0] === 0x5b) {
+        const put = JSON.parse(data.toString())[1];
+        seq += 2;
+        ws.send(JSON.stringify([[seq - 1, "a", put[0], 1], [seq, "p", put[3].reply["~c"], put[3].n]]));
+      } else sinkValue();
     });
   });
   return { port: wss.address().port, clients: () => wss.clients.size };
