@@ -148,9 +148,11 @@ async function openWirechan(port, transport) {
 async function countingWebSocket() {
   const { WebSocket } = await import("ws");
   return class CountingWebSocket extends WebSocket {
-    constructor(url) {
-      super(url);
-      this.on("message", () => traffic.down++);
+    // Counted as ws emits them, not with a listener of our own: a second "message" listener
+    // would cost the wirechan rows more than the count is worth.
+    emit(event, ...args) {
+      if (event === "message") traffic.down++;
+      return super.emit(event, ...args);
     }
     send(data) {
       traffic.up++;
