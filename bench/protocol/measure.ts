@@ -1,7 +1,8 @@
 // Runs one row once: a fresh server process and a fresh client process, then connect →
-// round trips (warm-up, measured) → one throughput phase per variant → health check.
+// round trips (warm-up, measured) → the same with both processes on one core → one throughput
+// phase per variant → health check.
 import { fileURLToPath } from "node:url";
-import { allCpus, pinProcesses } from "../shared/affinity.js";
+import { affinityOf, pinProcesses } from "../shared/affinity.js";
 import { Child, type Reply } from "../shared/child.js";
 import {
   ROW_TIMEOUT_MS,
@@ -92,16 +93,17 @@ async function measureRtt(spec: RowSpec, server: Child, client: Child): Promise<
   };
 }
 
-/** The round trips with both processes on CPU 0, then both back on every CPU for what follows. */
+/** The round trips with both processes on CPU 0, then both back on the CPUs they had for what follows. */
 async function measureRttOnOneCore(spec: RowSpec, server: Child, client: Child): Promise<RttResult | null> {
   const pids = [server.pid, client.pid];
-  if (!pinProcesses(pids, "0")) return null;
+  const cpus = affinityOf(server.pid);
+  if (cpus === null || !pinProcesses(pids, "0")) return null;
   let result: RttResult;
   try {
     result = await measureRtt(spec, server, client);
   } finally {
-    // Back on every CPU even when the round trips failed: a row's failure stays its own.
-    pinProcesses(pids, allCpus());
+    // Back where they were even when the round trips failed: a row's failure stays its own.
+    pinProcesses(pids, cpus);
   }
   return result;
 }

@@ -440,9 +440,10 @@ export class Peer implements ProxyHost {
     }, ackDelay);
   }
 
-  /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
+  /** {@link flush} as a callback for the link's `defer`, made once. */
   private readonly flushLater = (): void => this.flush();
 
+  /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   private flush(): void {
     // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
     // setting a timer on every exchange cost more than one spare wake-up per ackDelay.
