@@ -312,7 +312,12 @@ const peerLinks = new WeakMap<ClientLink, Link>();
 function linkOf(link: ClientLink): Link {
   let peerLink = peerLinks.get(link);
   if (peerLink === undefined) {
-    peerLink = { oneShot: false, acksItself: link.transport === "longpoll", send: (packet: string) => link.send(packet) };
+    peerLink = {
+      oneShot: false,
+      acksItself: link.transport === "longpoll",
+      send: (packet: string) => link.send(packet),
+      ...(link.defer === undefined ? {} : { defer: (flush: () => void) => link.defer?.(flush) }),
+    };
     peerLinks.set(link, peerLink);
   }
   return peerLink;

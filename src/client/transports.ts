@@ -26,6 +26,8 @@ export interface ClientLink {
   start(): void;
   /** Sends a packet upstream. */
   send(packet: string): void;
+  /** When the session may write again (Link.defer of src/session/peer.ts); absent: at the end of the tick. */
+  defer?(flush: () => void): void;
   close(): void;
 }
 
@@ -242,14 +244,21 @@ interface SessionCredentials {
   secret: string;
 }
 
-/** The upstream of the HTTP transports: one POST at a time, packets that wait meanwhile sent together. */
+/**
+ * The upstream of the HTTP transports: one POST at a time. While one is in flight the session
+ * does not write (see {@link defer}): what it has to send waits in the session, bounded there,
+ * and leaves as one packet when the POST is answered.
+ */
 abstract class HttpLink implements ClientLink {
   abstract readonly transport: TransportName;
   protected closed = false;
   /** One controller per request: a signal shared by many fetches collects a listener per fetch. */
   private readonly requests = new Set<AbortController>();
+  /** Packets handed to `send` while a POST was in flight: a session's flushNow (a bye), no more. */
   private queue: string[] = [];
   private posting = false;
+  /** The session's flush, held until the POST in flight is answered. */
+  private waitingFlush: (() => void) | null = null;
 
   constructor(
     protected readonly context: TransportContext,
@@ -263,6 +272,11 @@ abstract class HttpLink implements ClientLink {
     if (this.closed) return;
     this.queue.push(packet);
     if (!this.posting) void this.post();
+  }
+
+  defer(flush: () => void): void {
+    if (this.posting) this.waitingFlush = flush;
+    else queueMicrotask(flush);
   }
 
   /**
@@ -310,6 +324,7 @@ abstract class HttpLink implements ClientLink {
     if (this.closed) return;
     // What waits is in the session's replay buffer: the next link sends it.
     this.queue = [];
+    this.waitingFlush = null;
     this.close();
     this.events.onDown(reason);
   }
@@ -334,6 +349,10 @@ abstract class HttpLink implements ClientLink {
         // The frames are still in the session's replay buffer: the next link sends them again.
         this.down(`send failed (${error instanceof Error ? error.message : String(error)})`);
       }
+      // What the session held back meanwhile goes now, into the queue this loop sends next.
+      const flush = this.waitingFlush;
+      this.waitingFlush = null;
+      if (flush !== null && !this.closed) flush();
     }
     this.posting = false;
   }

@@ -28,7 +28,10 @@ export interface Link {
    * How a flush is put off; default `queueMicrotask` (the end of the current tick). A long-poll
    * carries a single packet, so the server's defers it to the end of the macrotask: what the
    * microtasks of this turn produce (a loop taking a whole batch of puts, and their answers)
-   * rides in it instead of waiting for the next poll.
+   * rides in it instead of waiting for the next poll. The client's HTTP upstream holds it
+   * while a POST is in flight, so that what waits stays here (frames in the replay buffer, one
+   * cumulative acknowledgement, at most 64 control frames) instead of piling up as packets.
+   * A link may never call it (it closed): the next `attach` flushes.
    */
   readonly defer?: (flush: () => void) => void;
 }
@@ -430,14 +433,20 @@ export class Peer implements ProxyHost {
     const ackDelay = this.options.ackDelay ?? 0;
     // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
     if (urgent || lazyFrames >= this.lazyLimit || ackDelay === 0) {
-      this.flushScheduled = true;
-      (this.link.defer ?? queueMicrotask)(this.flushLater);
+      this.requestFlush();
       return;
     }
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = null;
-      this.flush();
+      this.requestFlush();
     }, ackDelay);
+  }
+
+  /** One flush, when the link's `defer` says (only one is ever waiting). */
+  private requestFlush(): void {
+    if (this.flushScheduled || this.link === null) return;
+    this.flushScheduled = true;
+    (this.link.defer ?? queueMicrotask)(this.flushLater);
   }
 
   /** {@link flush} as a callback for the link's `defer`, made once. */

@@ -169,6 +169,42 @@ describe("a server channel nobody takes from", TEST, () => {
   });
 });
 
+describe("the client's HTTP upstream while a POST hangs", TEST, () => {
+  for (const transport of ["sse", "longpoll"] as TransportName[]) {
+    it(`over ${transport}: what the session sends meanwhile waits in the session, bounded, and leaves as one packet`, async (t) => {
+      // The server pings every 10 ms; each ping is answered with a pong. While the POST carrying
+      // one of them hangs, the pongs wait in the session's control queue (64 at most), not as
+      // one queued packet each.
+      const { url } = await start(t, { heartbeat: 10, heartbeatTimeout: 30_000 });
+      let hold: Promise<void> | null = null;
+      let release = (): void => {};
+      const bodies: string[] = [];
+      const holding: typeof fetch = async (input, init) => {
+        if (String(input).endsWith("/send")) {
+          bodies.push(String(init?.body ?? ""));
+          if (hold !== null) await hold;
+        }
+        return fetch(input, init);
+      };
+      const session = await connect(url, { transports: [transport], upgradeProbeInterval: 0, connectTimeout: 5_000, fetch: holding });
+      t.after(() => session.close());
+      await until(() => bodies.length > 0, "a first pong is posted");
+      hold = new Promise((resolve) => (release = resolve));
+      const held = bodies.length;
+      await until(() => bodies.length > held, "a POST hangs");
+      // 100 pings at least while it hangs (at 10 ms each).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(bodies.length, held + 1, "one POST in flight, no other started");
+      hold = null;
+      release();
+      await until(() => bodies.length > held + 1, "the next POST after the held one");
+      const pongs = (JSON.parse(bodies[held + 1] as string) as unknown[][]).filter((frame) => frame[0] === "pong").length;
+      assert.ok(pongs > 0 && pongs <= 64, `the next POST carries the pongs that waited, at most 64 (got ${pongs})`);
+      assert.equal(session.state, "open", "the session goes on");
+    });
+  }
+});
+
 describe("the channel tables hold only channels that were sent", TEST, () => {
   it("an offer refused for lack of credit leaves no channel exported", async (t) => {
     const { server, url } = await start(t, { window: 1 });
