@@ -1,40 +1,20 @@
 // One side of a session: what it sends and receives, independent of any transport. The server
 // and the client each run one Peer per session and give it a Link to write packets to; the
-// Peer never touches a socket or a timer (docs/protocol.md sections 4 and 5).
+// Peer never touches a socket (docs/protocol.md sections 4 and 5). Writing to the link, and
+// when, is the Writer's (writer.ts); the Peer reads frames and keeps the tables.
 import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
-import { controlFrame, type ControlFrame, type Frame, type Operation, parsePacket, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
+import { type ControlFrame, type Frame, type Operation, parsePacket, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
-import { PacketPacker } from "./packets.js";
 import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
+import { type Link, Writer } from "./writer.js";
 
-/** Where a Peer writes its packets: a WebSocket, an SSE stream, or one long-poll answer. */
-export interface Link {
-  send(packet: string): void;
-  /** True for a long-poll: the link takes one packet and is gone. */
-  readonly oneShot: boolean;
-  /**
-   * True when the transport itself tells the peer what arrived, so `ack` frames would only
-   * repeat it: a long-poll's next request carries `X-Wirechan-Recv`, and the server answers
-   * every upstream POST with the acknowledgement.
-   */
-  readonly acksItself?: boolean;
-  /**
-   * How a flush is put off; default `queueMicrotask` (the end of the current tick). A long-poll
-   * carries a single packet, so the server's defers it to the end of the macrotask: what the
-   * microtasks of this turn produce (a loop taking a whole batch of puts, and their answers)
-   * rides in it instead of waiting for the next poll. The client's HTTP upstream holds it
-   * while a POST is in flight, so that what waits stays here (frames in the replay buffer, one
-   * cumulative acknowledgement, at most 64 control frames) instead of piling up as packets.
-   * A link may never call it (it closed): the next `attach` flushes.
-   */
-  readonly defer?: (flush: () => void) => void;
-}
+export { ACK_DELAY_MS, type Link } from "./writer.js";
 
 /** A named server channel as the server resolves it. */
 export interface NamedTarget {
@@ -53,7 +33,7 @@ export interface PeerOptions {
   maxChannels: number;
   /** Largest packet, in characters, sent or accepted. */
   maxMessageSize: number;
-  /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 (the default) sends them at the end of the tick. */
+  /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 (the default) sends them at the end of the tick. Servers and clients use ACK_DELAY_MS. */
   ackDelay?: number;
   replay: ReplayLimits;
   codec: Codec;
@@ -75,35 +55,16 @@ interface EncodedValue {
   refs: string[];
 }
 
-/** The delay servers and clients use (see {@link PeerOptions.ackDelay}): short next to a heartbeat, long next to a loopback round trip. */
-export const ACK_DELAY_MS = 5;
-
-/** Control frames kept for a link that is not there (a long-poll between two polls). */
-const MAX_QUEUED_CONTROL = 64;
-
 /**
  * A session's state on one side: sequence numbers and replay (exactly once, in order), the
- * tables of exported channels and imported proxies, credit, and the batching of frames into
- * packets. Everything it sends goes through the current {@link Link}; without one, frames wait
- * in the replay buffer and are sent when a link attaches.
+ * tables of exported channels and imported proxies, and credit. Everything it sends goes
+ * through its {@link Writer} to the current {@link Link}; without one, frames wait in the
+ * replay buffer and are sent when a link attaches.
  */
 export class Peer implements ProxyHost {
   private readonly outbox: Outbox;
   private readonly inbox = new Inbox();
-  private link: Link | null = null;
-  /** Highest sequence number written to the current link. */
-  private sentUpTo = 0;
-  /** Highest sequence number of the peer's that we acknowledged on the current link. */
-  private ackSent = 0;
-  /**
-   * The newest put we answered: the `"a"` frame, once written, acknowledges that put and every
-   * frame before it, so no `ack` frame is needed for them.
-   */
-  private lastAnswerPut = 0;
-  private control: string[] = [];
-  private flushScheduled = false;
-  /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
-  private lazyTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly writer: Writer;
   private ended = false;
   /** A packet is being read: unblocking waits for its end. */
   private receiving = false;
@@ -118,12 +79,15 @@ export class Peer implements ProxyHost {
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
   private readonly credit = new Map<string, number>();
 
-  /** Answers and acknowledgements that may wait together for a ride. */
-  private readonly lazyLimit: number;
-
   constructor(readonly options: PeerOptions) {
     this.outbox = new Outbox(options.replay);
-    this.lazyLimit = Math.max(1, Math.floor(options.window / 4));
+    this.writer = new Writer(this.outbox, this.inbox, {
+      codec: options.codec,
+      maxMessageSize: options.maxMessageSize,
+      ackDelay: options.ackDelay ?? 0,
+      // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
+      lazyLimit: Math.max(1, Math.floor(options.window / 4)),
+    });
     this.references = new References({
       side: options.side,
       exportPrefix: options.exportPrefix,
@@ -165,25 +129,17 @@ export class Peer implements ProxyHost {
       );
     }
     this.acknowledged(peerRecv);
-    this.link = link;
-    this.sentUpTo = peerRecv;
-    this.ackSent = 0;
-    this.flush();
+    this.writer.attach(link, peerRecv);
   }
 
   /** Stops writing to `link` (it closed); frames wait for the next one. */
   detach(link: Link): void {
-    if (this.link === link) this.link = null;
+    this.writer.detach(link);
   }
 
   /** Whether anything waits to be written (for a long-poll deciding to answer now or hold). */
   get hasOutput(): boolean {
-    return this.control.length > 0 || this.ackDue || this.sentUpTo < this.outbox.nextSeq - 1;
-  }
-
-  /** An `ack` frame is owed on the current link (never on one that acknowledges by itself). */
-  private get ackDue(): boolean {
-    return this.inbox.received > this.ackSent && this.link?.acksItself !== true;
+    return this.writer.hasOutput;
   }
 
   /** The peer acknowledged our frames up to `seq` (an `ack` frame, or a long-poll's recv header). */
@@ -220,14 +176,12 @@ export class Peer implements ProxyHost {
       this.receiving = false;
     }
     this.unblock();
-    if (this.ackDue) this.scheduleFlush(false);
+    if (this.writer.ackDue) this.writer.schedule(false);
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */
   sendControl(frame: ControlFrame): void {
-    if (this.control.length >= MAX_QUEUED_CONTROL) this.control.shift();
-    this.control.push(this.options.codec.encodeFrame(controlFrame(frame)));
-    this.scheduleFlush(true);
+    this.writer.sendControl(frame);
   }
 
   /** Client: the proxy of the server channel `name`. */
@@ -242,8 +196,7 @@ export class Peer implements ProxyHost {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
-    this.lazyTimer = null;
+    this.writer.end();
     this.references.end();
     for (const proxy of this.inflight.values()) proxy.shut(true);
     this.inflight.clear();
@@ -254,7 +207,7 @@ export class Peer implements ProxyHost {
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
   flushNow(): void {
-    this.flush();
+    this.writer.flushNow();
   }
 
   // ProxyHost: called by this session's proxies.
@@ -304,7 +257,7 @@ export class Peer implements ProxyHost {
     this.inflight.set(seq, proxy);
     this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
     this.references.sent(refs);
-    this.scheduleFlush(true);
+    this.writer.schedule(true);
     return seq;
   }
 
@@ -403,13 +356,12 @@ export class Peer implements ProxyHost {
 
   /**
    * Appends a sequenced frame that needs no credit (an answer, a close, a release). Answers
-   * may wait a little for a packet to ride with (see {@link scheduleFlush}); closes and
-   * releases go at once.
+   * may wait a little for a packet to ride with (see {@link Writer}); closes and releases go
+   * at once.
    */
   private sendOp(operation: Operation): void {
     try {
       this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)));
-      if (operation.op === "a" && operation.putSeq > this.lastAnswerPut) this.lastAnswerPut = operation.putSeq;
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.options.onFatal(error);
@@ -417,73 +369,8 @@ export class Peer implements ProxyHost {
       }
       throw error;
     }
-    this.scheduleFlush(operation.op !== "a");
-  }
-
-  /**
-   * Puts, closes, releases and control frames are flushed at the end of the tick. Answers and
-   * acknowledgements alone wait up to `ackDelay` ms (like TCP's delayed ACK): in a request
-   * and response exchange they ride in the packet of the next put, halving the messages. Past
-   * a quarter of the window of waiting frames they go at once, so a sender streaming puts gets
-   * its credit back without waiting for the timer.
-   */
-  private scheduleFlush(urgent: boolean): void {
-    if (this.flushScheduled || this.link === null) return;
-    const lazyFrames = this.outbox.nextSeq - 1 - this.sentUpTo + (this.ackDue ? this.inbox.received - this.ackSent : 0);
-    const ackDelay = this.options.ackDelay ?? 0;
-    // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
-    if (urgent || lazyFrames >= this.lazyLimit || ackDelay === 0) {
-      this.requestFlush();
-      return;
-    }
-    this.lazyTimer ??= setTimeout(() => {
-      this.lazyTimer = null;
-      this.requestFlush();
-    }, ackDelay);
-  }
-
-  /** One flush, when the link's `defer` says (only one is ever waiting). */
-  private requestFlush(): void {
-    if (this.flushScheduled || this.link === null) return;
-    this.flushScheduled = true;
-    (this.link.defer ?? queueMicrotask)(this.flushLater);
-  }
-
-  /** {@link flush} as a callback for the link's `defer`, made once. */
-  private readonly flushLater = (): void => this.flush();
-
-  /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
-  private flush(): void {
-    // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
-    // setting a timer on every exchange cost more than one spare wake-up per ackDelay.
-    this.flushScheduled = false;
-    const link = this.link;
-    if (link === null || !this.hasOutput) return;
-    const packer = new PacketPacker(link, this.options.codec, this.options.maxMessageSize);
-    const last = this.outbox.nextSeq - 1;
-    // On a link that is not one-shot every frame goes out now (the packer splits packets), the
-    // newest answer with them, and it acknowledges for us. A one-shot link takes what fits: its
-    // acknowledgement goes first, so that it surely does.
-    if (!link.oneShot && this.lastAnswerPut > this.ackSent) this.ackSent = this.lastAnswerPut;
-    if (this.ackDue) {
-      packer.add(this.options.codec.encodeFrame(["ack", this.inbox.received]));
-      this.ackSent = this.inbox.received;
-    }
-    const control = this.control;
-    this.control = [];
-    for (let i = 0; i < control.length; i++) {
-      if (!packer.add(control[i] as string)) {
-        this.control = control.slice(i);
-        break;
-      }
-    }
-    while (this.sentUpTo < last) {
-      const text = this.outbox.frame(this.sentUpTo + 1);
-      if (text === undefined || !packer.add(text)) break;
-      this.sentUpTo++;
-    }
-    packer.finish();
-    if (link.oneShot) this.link = null;
+    if (operation.op === "a") this.writer.answered(operation.putSeq);
+    this.writer.schedule(operation.op !== "a");
   }
 }
 
