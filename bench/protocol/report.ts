@@ -334,8 +334,8 @@ counted ("—"); raw ws and socket.io count on their own events. Raw ws needs 1 
 packet, a syscall on each side and a wake-up of the other process.
 
 **One core.** Right after those round trips, both processes are pinned to CPU 0 (\`taskset -a -p -c 0\`)
-and the same warm-up and measured round trips run again; then both go back to every CPU for the
-throughput. On two cores a round trip also holds two cross-core wake-ups, whose cost on this
+and the same warm-up and measured round trips run again; then both go back to the CPUs they had
+for the throughput. On two cores a round trip also holds two cross-core wake-ups, whose cost on this
 kind of machine changes from run to run (raw ws's two-core p50 has been both 0.04 and 0.10 ms
 in back-to-back runs); on one core the other process runs as soon as this one waits, so a round
 trip is the CPU work of both sides and their system calls, and repeats within a few percent.
@@ -343,9 +343,9 @@ Neither is "the" number: two cores is what a deployment sees, one core is what t
 The targets are checked on both. A machine without \`taskset\` reports the one-core numbers as
 FAILED rather than leaving them out.
 
-For wirechan, the session is all there: sequence numbers and the replay buffer, the
-acknowledgement of every put (the \`"a"\` frame), the \`ack\` frames, credit, and the channel
-reference \`reply\` encoded into every value. The echo's put is acknowledged too (not awaited by
+For wirechan, the session is all there: sequence numbers and the replay buffer, the answer to
+every put (the \`"a"\` frame, which also acknowledges the frames up to that put, so this exchange
+needs no \`ack\` frames), credit, and the channel reference \`reply\` encoded into every value. The echo's put is acknowledged too (not awaited by
 the client, but sent, and part of the load).
 
 **Throughput.** After the round trips, on the same connection: one client sends
