@@ -16,7 +16,7 @@ import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { gcReleaseScenario, type GcResult } from "./gc-scenario.js";
 import { framesOf, lonePeer, Pair, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
-import { isPending, track } from "../helpers/async.js";
+import { isPending, track, until as untilTime } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
 function range(n: number, from = 0): number[] {
@@ -635,7 +635,7 @@ describe("peer: acknowledgements", () => {
       assert.equal(await reply.take(), n);
     }
     // The last answer and acknowledgement have nothing to ride with: they go after the delay.
-    await new Promise((resolve) => setTimeout(resolve, 4 * ACK_DELAY_MS));
+    await untilTime(() => pair.client.peer.unacknowledged === 0 && pair.server.peer.unacknowledged === 0, "the last frames acknowledged");
     await pair.quiesce();
     const packets = [...(pair.up?.sent ?? []), ...(pair.down?.sent ?? [])];
     const acks = packets.flatMap(framesOf).filter((frame) => frame.kind === "ack").length;
