@@ -33,29 +33,18 @@ class Pump {
    */
   private start(value: unknown, done: Delivered): void {
     for (;;) {
-      if (this.channel.closed) {
-        done(false);
-      } else {
-        let pending: Promise<boolean> | null = null;
-        try {
-          if (this.channel.offer(value)) done(true);
-          else pending = this.channel.put(value);
-        } catch (error) {
-          // A transducer's exHandler error: the value is lost to the channel either way.
-          console.error("wirechan: putting a value that arrived from the wire failed:", error);
-          done(false);
-        }
-        if (pending !== null) {
-          pending.then(
-            (ok) => this.settled(done, ok),
-            (error: unknown) => {
-              console.error("wirechan: putting a value that arrived from the wire failed:", error);
-              this.settled(done, false);
-            },
-          );
-          return;
-        }
+      const outcome = this.offer(value);
+      if (outcome instanceof Promise) {
+        outcome.then(
+          (ok) => this.settled(done, ok),
+          (error: unknown) => {
+            reportFailure(error);
+            this.settled(done, false);
+          },
+        );
+        return;
       }
+      tell(done, outcome);
       const next = this.queue.shift();
       if (next === undefined) {
         this.running = false;
@@ -65,12 +54,40 @@ class Pump {
     }
   }
 
+  /** Whether the channel took `value` now, or the put that waits for it. */
+  private offer(value: unknown): boolean | Promise<boolean> {
+    if (this.channel.closed) return false;
+    try {
+      return this.channel.offer(value) || this.channel.put(value);
+    } catch (error) {
+      // A transducer's exHandler error: the value is lost to the channel either way.
+      reportFailure(error);
+      return false;
+    }
+  }
+
   private settled(done: Delivered, ok: boolean): void {
-    done(ok);
+    tell(done, ok);
     const next = this.queue.shift();
     if (next === undefined) this.running = false;
     else this.start(next.value, next.done);
   }
+}
+
+/**
+ * Calls `done` once, whatever it does: one that throws is reported and the values queued
+ * behind it still go (in the put's own try it would have been told `false` a second time).
+ */
+function tell(done: Delivered, ok: boolean): void {
+  try {
+    done(ok);
+  } catch (error) {
+    console.error("wirechan: a delivery callback threw:", error);
+  }
+}
+
+function reportFailure(error: unknown): void {
+  console.error("wirechan: putting a value that arrived from the wire failed:", error);
 }
 
 const pumps = new WeakMap<Channel<unknown, unknown>, Pump>();
