@@ -12,8 +12,8 @@ export { type Codec, jsonCodec } from "../wire/codec.js";
 
 /**
  * Opens a session with the wirechan server at `url` (its origin, `http://host:port`; `ws:`
- * and `wss:` mean the same server; the protocol's `path` is appended). Tries the transports in order and resolves once one of them
- * opened; rejects with a `TransportError` listing why each failed, or with the server's
+ * and `wss:` mean the same server; the protocol's `path` is appended). Tries the transports
+ * in order and resolves once one of them opened; rejects with a `TransportError` listing why each failed, or with the server's
  * `ProtocolError` (unauthorized, too many sessions) when it refused.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Session> {

@@ -316,7 +316,7 @@ function linkOf(link: ClientLink): Link {
       oneShot: false,
       acksItself: link.transport === "longpoll",
       send: (packet: string) => link.send(packet),
-      ...(link.defer === undefined ? {} : { defer: (flush: () => void) => link.defer?.(flush) }),
+      defer: (flush: () => void) => link.defer(flush),
     };
     peerLinks.set(link, peerLink);
   }

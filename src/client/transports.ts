@@ -26,8 +26,8 @@ export interface ClientLink {
   start(): void;
   /** Sends a packet upstream. */
   send(packet: string): void;
-  /** When the session may write again (Link.defer of src/session/peer.ts); absent: at the end of the tick. */
-  defer?(flush: () => void): void;
+  /** When the session may write (Link.defer of src/session/writer.ts). */
+  defer(flush: () => void): void;
   close(): void;
 }
 
@@ -206,6 +206,11 @@ class WebSocketLink implements ClientLink {
 
   send(packet: string): void {
     if (this.socket.readyState === 1) this.socket.send(packet);
+  }
+
+  /** At the end of the tick: the socket buffers what it cannot write yet. */
+  defer(flush: () => void): void {
+    queueMicrotask(flush);
   }
 
   close(): void {

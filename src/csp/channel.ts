@@ -26,7 +26,10 @@ export type ExHandler<T> = (error: unknown) => T | undefined;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 const FALSE: Promise<boolean> = Promise.resolve(false);
 const UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
-const DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve({ value: undefined, done: true });
+/** A fresh result each time, as an async generator gives: a caller may keep or change it. */
+function done(): Promise<IteratorReturnResult<undefined>> {
+  return Promise.resolve({ value: undefined, done: true });
+}
 
 function toIteratorResult(value: unknown): IteratorResult<unknown, undefined> {
   return value === undefined ? { value: undefined, done: true } : { value, done: false };
@@ -193,7 +196,7 @@ export class Channel<T, In = T> {
   /** @internal A take that settles with an iterator result (`done` once closed and drained). */
   takeResult(): Promise<IteratorResult<T, undefined>> {
     const value = this.tryTake();
-    if (value !== PENDING) return value === undefined ? DONE : Promise.resolve({ value: value as T, done: false });
+    if (value !== PENDING) return value === undefined ? done() : Promise.resolve({ value: value as T, done: false });
     this.reserve(this.takes, "takes");
     return parkWaiter<IteratorResult<T, undefined>>(this.takes, undefined, undefined, toIteratorResult);
   }
@@ -342,7 +345,7 @@ class ChannelIterator<T> implements AsyncIterableIterator<T> {
 
   /** Leaving the loop early: the channel stays open, nothing is taken. */
   return(): Promise<IteratorResult<T, undefined>> {
-    return DONE;
+    return done();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

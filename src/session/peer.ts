@@ -176,7 +176,7 @@ export class Peer implements ProxyHost {
       this.receiving = false;
     }
     this.unblock();
-    if (this.writer.ackDue) this.writer.schedule(false);
+    this.writer.received();
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */

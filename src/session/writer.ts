@@ -94,8 +94,13 @@ export class Writer {
     return this.control.length > 0 || this.ackDue || this.sentUpTo < this.outbox.nextSeq - 1;
   }
 
+  /** Frames arrived: their acknowledgement is owed, within `ackDelay` if nothing else goes sooner. */
+  received(): void {
+    if (this.ackDue) this.schedule(false);
+  }
+
   /** An `ack` frame is owed on the current link (never on one that acknowledges by itself). */
-  get ackDue(): boolean {
+  private get ackDue(): boolean {
     return this.inbox.received > this.ackSent && this.link?.acksItself !== true;
   }
 

@@ -303,6 +303,7 @@ describe("the channel's iterator", () => {
     assert.deepEqual(await second, { value: 2, done: false });
     assert.deepEqual(await it.next(), { value: undefined, done: true });
     assert.equal(it[Symbol.asyncIterator](), it, "the iterator is its own iterable");
+    assert.notEqual(await it.next(), await it.next(), "each result is a fresh object, as a generator's");
   });
 });
 

@@ -24,25 +24,35 @@ function cpuMicros(since) {
  * Each client: roundTrip(n) resolves with what came back for n; throughput variants, each
  * (n, deadline) => Promise<number sent>; close().
  */
-async function openRawWs(port) {
+/**
+ * A raw `ws` client, open, whose round trip writes `message(n)` and resolves with what
+ * `answer(data)` reads from the next message: the raw ws and ws-json rows.
+ */
+async function rawWsRoundTrips(port, message, answer) {
   const { WebSocket } = await import("ws");
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
   let waiting = null;
-  ws.on("message", function onEcho(data) {
+  ws.on("message", function onAnswer(data) {
     traffic.down++;
     const resolve = waiting;
     waiting = null;
-    resolve?.(Number(data.toString().slice(1)));
+    resolve?.(answer(data));
   });
+  function roundTrip(n) {
+    return new Promise(function send(resolve) {
+      waiting = resolve;
+      traffic.up++;
+      ws.send(message(n));
+    });
+  }
+  return { ws, roundTrip };
+}
+
+async function openRawWs(port) {
+  const { ws, roundTrip } = await rawWsRoundTrips(port, (n) => `e${n}`, (data) => Number(data.toString().slice(1)));
   return {
-    roundTrip(n) {
-      return new Promise(function send(resolve) {
-        waiting = resolve;
-        traffic.up++;
-        ws.send(`e${n}`);
-      });
-    },
+    roundTrip,
     variants: {
       async send(n, deadline) {
         let i = 0;
@@ -203,32 +213,19 @@ function windowed(n, deadline, send) {
 
 /** The ws-json row: raw ws carrying the packets of a wirechan round trip, with no protocol behind them. */
 async function openWsJson(port) {
-  const { WebSocket } = await import("ws");
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
-  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-  let waiting = null;
   let seq = 0;
   let answered = 0;
-  ws.on("message", function onPacket(data) {
-    traffic.down++;
+  function packet(n) {
+    seq += 2;
+    return JSON.stringify([[seq - 1, "a", answered, 1], [seq, "p", "n:echo", { reply: { "~c": "c.1" }, n }]]);
+  }
+  function answer(data) {
     const [, put] = JSON.parse(data.toString());
     answered = put[0];
-    const resolve = waiting;
-    waiting = null;
-    resolve?.(put[3]);
-  });
-  return {
-    roundTrip(n) {
-      return new Promise(function send(resolve) {
-        waiting = resolve;
-        traffic.up++;
-        seq += 2;
-        ws.send(JSON.stringify([[seq - 1, "a", answered, 1], [seq, "p", "n:echo", { reply: { "~c": "c.1" }, n }]]));
-      });
-    },
-    variants: {},
-    close: () => ws.terminate(),
-  };
+    return put[3];
+  }
+  const { ws, roundTrip } = await rawWsRoundTrips(port, packet, answer);
+  return { roundTrip, variants: {}, close: () => ws.terminate() };
 }
 
 const OPENERS = {
