@@ -259,7 +259,10 @@ abstract class HttpLink implements ClientLink {
   protected closed = false;
   /** One controller per request: a signal shared by many fetches collects a listener per fetch. */
   private readonly requests = new Set<AbortController>();
-  /** Packets handed to `send` while a POST was in flight: a session's flushNow (a bye), no more. */
+  /**
+   * Packets waiting for the POST in flight: the one the held flush writes when it is answered,
+   * and a `bye` from the session's flushNow; never one per flush.
+   */
   private queue: string[] = [];
   private posting = false;
   /** The session's flush, held until the POST in flight is answered. */
