@@ -1,7 +1,8 @@
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { type Codec, jsonCodec } from "../wire/codec.js";
-import type { TransportName, WebSocketLike } from "./transports.js";
+import { isTransportName, protocolDefaults, TRANSPORT_NAMES, type TransportName } from "../wire/protocol.js";
+import type { WebSocketLike } from "./transports.js";
 
 /** Options of `connect`. Every default is in {@link connectDefaults}. */
 export interface ConnectOptions {
@@ -40,14 +41,14 @@ export interface ConnectOptions {
 
 /** The defaults of {@link ConnectOptions}. */
 export const connectDefaults = {
-  path: "/wirechan",
-  transports: ["websocket", "sse", "longpoll"] as readonly TransportName[],
+  path: protocolDefaults.path,
+  transports: TRANSPORT_NAMES,
   connectTimeout: 10_000,
   reconnect: { initial: 500, max: 10_000, jitter: 0.5 },
   upgradeProbeInterval: 30_000,
-  maxMessageSize: 1024 * 1024,
-  replayMessages: 10_000,
-  replayBytes: 8 * 1024 * 1024,
+  maxMessageSize: protocolDefaults.maxMessageSize,
+  replayMessages: protocolDefaults.replayMessages,
+  replayBytes: protocolDefaults.replayBytes,
   codec: jsonCodec,
 } as const;
 
@@ -65,12 +66,10 @@ export interface ResolvedConnectOptions {
   codec: Codec;
 }
 
-const TRANSPORTS = new Set<string>(["websocket", "sse", "longpoll"]);
-
 /** Fills in defaults; throws a `RangeError` or `TypeError` (`ERR_CONNECT_OPTION`) naming a bad option. */
 export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   const transports = options.transports ?? connectDefaults.transports;
-  if (transports.length === 0 || transports.some((t) => !TRANSPORTS.has(t))) {
+  if (transports.length === 0 || transports.some((t) => !isTransportName(t))) {
     throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option transports must list some of "websocket", "sse", "longpoll"; got ${JSON.stringify(transports)}`);
   }
   const reconnect = { ...connectDefaults.reconnect, ...options.reconnect };

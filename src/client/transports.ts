@@ -4,10 +4,10 @@
 import { type Codec, jsonCodec } from "../wire/codec.js";
 import { controlFrame, type HelloBody, PROTOCOL_VERSION, type WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
-import { decodePacket } from "../session/peer.js";
+import { decodePacket, endpointPath, HEADERS, type TransportName } from "../wire/protocol.js";
 import { SseParser } from "./sse-parser.js";
 
-export type TransportName = "websocket" | "sse" | "longpoll";
+export type { TransportName } from "../wire/protocol.js";
 
 /** What a link tells its session. */
 export interface LinkEvents {
@@ -226,7 +226,7 @@ async function openHttp(transport: "sse" | "longpoll", context: TransportContext
   const timer = setTimeout(() => abort.abort(), context.connectTimeout);
   let text: string;
   try {
-    const response = await context.fetch(new URL(`${context.endpoint.pathname}/open`, context.endpoint), {
+    const response = await context.fetch(new URL(endpointPath(context.endpoint.pathname, "open"), context.endpoint), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: helloPacket(hello),
@@ -320,11 +320,11 @@ abstract class HttpLink implements ClientLink {
   }
 
   protected headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { "x-wirechan-session": this.session.id, "x-wirechan-secret": this.session.secret, ...extra };
+    return { [HEADERS.session]: this.session.id, [HEADERS.secret]: this.session.secret, ...extra };
   }
 
-  protected url(endpoint: string): URL {
-    return new URL(`${this.context.endpoint.pathname}/${endpoint}`, this.context.endpoint);
+  protected url(endpoint: "sse" | "poll" | "send"): URL {
+    return new URL(endpointPath(this.context.endpoint.pathname, endpoint), this.context.endpoint);
   }
 
   /** The link failed: report once, stop everything. */
@@ -377,7 +377,7 @@ class SseLink extends HttpLink {
     const controller = this.track();
     try {
       const response = await this.context.fetch(this.url("sse"), {
-        headers: this.headers({ accept: "text/event-stream", "x-wirechan-recv": String(this.events.received()) }),
+        headers: this.headers({ accept: "text/event-stream", [HEADERS.recv]: String(this.events.received()) }),
         signal: controller.signal,
       });
       if (!response.ok || response.body === null) {
@@ -412,7 +412,7 @@ class LongPollLink extends HttpLink {
     try {
       while (!this.closed) {
         const response = await this.fetchText(this.url("poll"), {
-          headers: this.headers({ "x-wirechan-recv": String(this.events.received()) }),
+          headers: this.headers({ [HEADERS.recv]: String(this.events.received()) }),
         });
         if (this.closed) return;
         this.events.onPacket(response.text);

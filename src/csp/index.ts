@@ -12,7 +12,7 @@ export {
 } from "./buffers.js";
 export { chan, Channel, type ExHandler, isChannel, MAX_PENDING, type OpOptions, promiseChan } from "./channel.js";
 export { into, merge, onto, pipe, reduce, split, toChan, transduce } from "./combinators.js";
-export { TooManyPendingError, WirechanError, WirechanRangeError, WirechanTypeError } from "./errors.js";
+export { type AnyWirechanError, type ErrorCode, isWirechanError, type ProtocolErrorCode, TooManyPendingError, WirechanError, WirechanRangeError, WirechanTypeError } from "./errors.js";
 export { type Mix, mix, type MixAttrs, type SoloMode } from "./mix.js";
 export { type Mult, mult } from "./mult.js";
 export { pipeline, pipelineAsync } from "./pipeline.js";

@@ -1,4 +1,5 @@
 import { type Codec, jsonCodec } from "../wire/codec.js";
+import { protocolDefaults } from "../wire/protocol.js";
 import type { ServerRequest } from "./request.js";
 
 /** Which origins may talk to the server: see {@link CorsOptions.origin}. */
@@ -98,7 +99,7 @@ export interface ServerOptions {
 /** The defaults of {@link ServerOptions}. */
 export const serverDefaults = {
   cors: false,
-  maxMessageSize: 1024 * 1024,
+  maxMessageSize: protocolDefaults.maxMessageSize,
   maxConnections: 10_000,
   retryAfter: 5,
   idleTimeout: 60_000,
@@ -106,11 +107,11 @@ export const serverDefaults = {
   sseHeartbeat: 15_000,
   closeTimeout: 5_000,
   perMessageDeflate: false,
-  path: "/wirechan",
+  path: protocolDefaults.path,
   sessionTtl: 120_000,
   maxSessions: 10_000,
-  replayMessages: 10_000,
-  replayBytes: 8 * 1024 * 1024,
+  replayMessages: protocolDefaults.replayMessages,
+  replayBytes: protocolDefaults.replayBytes,
   heartbeat: 25_000,
   heartbeatTimeout: 60_000,
   maxChannelsPerSession: 256,

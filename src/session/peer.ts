@@ -5,7 +5,8 @@
 import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
-import { type ControlFrame, type Frame, type Operation, parsePacket, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
+import { type ControlFrame, type Frame, type Operation, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
+import { decodePacket } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
@@ -372,18 +373,4 @@ export class Peer implements ProxyHost {
     if (operation.op === "a") this.writer.answered(operation.putSeq);
     this.writer.schedule(operation.op !== "a");
   }
-}
-
-/** Decodes and validates one packet; a codec's own error becomes `ERR_BAD_FRAME`. */
-export function decodePacket(text: string, options: Pick<PeerOptions, "codec" | "maxMessageSize">): Frame[] {
-  if (text.length > options.maxMessageSize) {
-    throw new ProtocolError("ERR_MESSAGE_TOO_LARGE", `a message of ${text.length} characters is over maxMessageSize (${options.maxMessageSize})`);
-  }
-  let packet: unknown;
-  try {
-    packet = options.codec.decodePacket(text);
-  } catch (error) {
-    throw new ProtocolError("ERR_BAD_FRAME", `a message is not a ${options.codec.name} packet: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return parsePacket(packet);
 }

@@ -1,19 +1,6 @@
-import { WirechanError } from "../csp/errors.js";
+import { PROTOCOL_ERROR_CODES, type ProtocolErrorCode, WirechanError } from "../csp/errors.js";
 
-/** The codes of protocol errors; docs/protocol.md section 8 says when each is sent. */
-export type ProtocolErrorCode =
-  | "ERR_BAD_FRAME"
-  | "ERR_VERSION"
-  | "ERR_NO_SESSION"
-  | "ERR_SESSION_LOST"
-  | "ERR_UNAUTHORIZED"
-  | "ERR_FOREIGN_REFERENCE"
-  | "ERR_UNKNOWN_CHANNEL"
-  | "ERR_TOO_MANY_CHANNELS"
-  | "ERR_TOO_MANY_SESSIONS"
-  | "ERR_MESSAGE_TOO_LARGE"
-  | "ERR_SEQUENCE"
-  | "ERR_CREDIT";
+export type { ProtocolErrorCode } from "../csp/errors.js";
 
 /**
  * Something the other side sent breaks the protocol, or the session cannot go on. `fatal`
@@ -29,5 +16,14 @@ export class ProtocolError extends WirechanError {
     readonly fatal = true,
   ) {
     super(code, message);
+  }
+
+  /**
+   * The error an `error` frame from the peer reports. Its code is checked, never cast: one this
+   * version does not know becomes `ERR_PROTOCOL`, with the peer's code in the message.
+   */
+  static fromPeer(code: string, message: string, fatal: boolean): ProtocolError {
+    if (PROTOCOL_ERROR_CODES.has(code)) return new ProtocolError(code as ProtocolErrorCode, message, fatal);
+    return new ProtocolError("ERR_PROTOCOL", `the peer reported ${JSON.stringify(code.slice(0, 64))}: ${message}`, fatal);
   }
 }

@@ -7,14 +7,11 @@ import { BodyAbortedError, type ServerRequest, withChannel } from "../request.js
 import type { Handler } from "../server.js";
 import { controlFrame, type ControlFrame, type HelloBody, PROTOCOL_VERSION } from "../../wire/frames.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
-import { decodePacket } from "../../session/peer.js";
+import { decodePacket, endpointPath, HEADERS } from "../../wire/protocol.js";
 import { encodeControl, errorFrame, type Handshake, jsonHeaders, PollLink, SseLink, WebSocketLink } from "./links.js";
 import { type ActiveLink, type NameResolver, type ServerSession, SessionTable } from "./sessions.js";
 
-/** The session headers of the HTTP transports. */
-export const sessionHeader = "x-wirechan-session";
-export const secretHeader = "x-wirechan-secret";
-export const recvHeader = "x-wirechan-recv";
+const { session: sessionHeader, secret: secretHeader, recv: recvHeader } = HEADERS;
 
 /** Status of a refused request, per error code. */
 const statusOf: Partial<Record<string, number>> = {
@@ -41,10 +38,10 @@ export class ProtocolEndpoints implements Handshake {
     const { path } = this.options;
     return [
       [path, this.serveWebSocket],
-      [`${path}/open`, this.serveOpen],
-      [`${path}/sse`, this.serveSse],
-      [`${path}/poll`, this.servePoll],
-      [`${path}/send`, this.serveSend],
+      [endpointPath(path, "open"), this.serveOpen],
+      [endpointPath(path, "sse"), this.serveSse],
+      [endpointPath(path, "poll"), this.servePoll],
+      [endpointPath(path, "send"), this.serveSend],
     ];
   }
 

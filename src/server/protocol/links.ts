@@ -5,7 +5,7 @@ import type { Connection } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { controlFrame, type ControlFrame, type Frame, type HelloBody } from "../../wire/frames.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
-import { decodePacket } from "../../session/peer.js";
+import { decodePacket } from "../../wire/protocol.js";
 import type { ActiveLink, ProtocolTransport, ServerSession } from "./sessions.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;

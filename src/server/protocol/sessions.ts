@@ -3,11 +3,12 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { MAX_TIMEOUT_MS } from "../../csp/timeout.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
+import type { TransportName } from "../../wire/protocol.js";
 import { ACK_DELAY_MS, type Link, type NamedTarget, Peer } from "../../session/peer.js";
 import type { ResolvedServerOptions } from "../options.js";
 
 /** How a session's client reaches it now. */
-export type ProtocolTransport = "websocket" | "sse" | "longpoll";
+export type ProtocolTransport = TransportName;
 
 /** What server code learns about the session a value came from (`envelope: true`). */
 export interface SessionInfo {
