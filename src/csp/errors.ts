@@ -64,6 +64,9 @@ export type ProtocolErrorCode =
   | "ERR_CREDIT"
   | "ERR_HANDSHAKE_TIMEOUT"
   | "ERR_SERVER_CLOSED"
+  | "ERR_TOO_MANY_CONNECTIONS"
+  | "ERR_ORIGIN"
+  | "ERR_HOST"
   | "ERR_PROTOCOL";
 
 /** The protocol codes as a set, to check a code read from the wire. */
@@ -84,6 +87,9 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_CREDIT",
   "ERR_HANDSHAKE_TIMEOUT",
   "ERR_SERVER_CLOSED",
+  "ERR_TOO_MANY_CONNECTIONS",
+  "ERR_ORIGIN",
+  "ERR_HOST",
   "ERR_PROTOCOL",
 ]);
 
