@@ -10,7 +10,11 @@ export default tseslint.config(
   {
     files: ["**/*.ts"],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // types/browser/ holds the stubs of tsconfig.browser.json, which tsconfig.json does not include.
+        projectService: { allowDefaultProject: ["types/browser/*.d.ts"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       "@typescript-eslint/no-explicit-any": "error",

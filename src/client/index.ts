@@ -38,7 +38,10 @@ function isNode(): boolean {
   return typeof process?.versions?.node === "string";
 }
 
+/** Where node-http.js is: not a literal, so neither the browser type check nor a bundler follows it into node:http. */
+const NODE_HTTP: string = "./node-http.js";
+
 async function nodeHttpFetch(): Promise<HttpFetch> {
-  const module = await import("./node-http.js");
+  const module = (await import(NODE_HTTP)) as { nodeHttpFetch(): Promise<HttpFetch> };
   return module.nodeHttpFetch();
 }
