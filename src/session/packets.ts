@@ -1,4 +1,6 @@
 import type { Codec } from "../wire/codec.js";
+import { MAX_FRAMES_PER_PACKET } from "../wire/frames.js";
+import { MAX_PACKET_NODES } from "../wire/protocol.js";
 
 /** Where packets go: the part of a Link a packer needs. */
 interface PacketSink {
@@ -7,14 +9,19 @@ interface PacketSink {
 }
 
 /**
- * Packs encoded frames into packets under `maxMessageSize`, writing each full packet to the
- * link. A one-shot link (a long-poll) takes a single packet: `add` then says no to what does
- * not fit, and that waits for the next poll.
+ * Packs encoded frames into packets the peer accepts: at most `maxMessageSize` UTF-8 bytes,
+ * {@link MAX_FRAMES_PER_PACKET} frames and {@link MAX_PACKET_NODES} arrays and objects each
+ * (the bounds `decodePacket` checks on the other side), writing each full packet to the link.
+ * A one-shot link (a long-poll) takes a single packet: `add` then says no to what does not
+ * fit, and that waits for the next poll. Sizes assume the JSON framing (brackets and commas,
+ * one byte each), which every codec's packet may take at most.
  */
 export class PacketPacker {
   private readonly frames: string[] = [];
   /** The packet's size so far: the brackets, and each frame with its separator. */
-  private size = 2;
+  private bytes = 2;
+  /** The packet's own array, and the arrays and objects of its frames. */
+  private nodes = 1;
 
   constructor(
     private readonly link: PacketSink,
@@ -22,14 +29,15 @@ export class PacketPacker {
     private readonly maxMessageSize: number,
   ) {}
 
-  /** Adds a frame; false when it does not fit in the one packet of a one-shot link. */
-  add(text: string): boolean {
-    if (this.frames.length > 0 && this.size + text.length + 1 > this.maxMessageSize) {
+  /** Adds a frame of `bytes` UTF-8 bytes holding `nodes` arrays and objects; false when it does not fit in the one packet of a one-shot link. */
+  add(text: string, bytes: number, nodes: number): boolean {
+    if (this.frames.length > 0 && !this.fits(bytes, nodes)) {
       if (this.link.oneShot) return false;
       this.emit();
     }
     this.frames.push(text);
-    this.size += text.length + 1;
+    this.bytes += bytes + 1;
+    this.nodes += nodes;
     return true;
   }
 
@@ -38,9 +46,14 @@ export class PacketPacker {
     if (this.frames.length > 0) this.emit();
   }
 
+  private fits(bytes: number, nodes: number): boolean {
+    return this.bytes + bytes + 1 <= this.maxMessageSize && this.frames.length < MAX_FRAMES_PER_PACKET && this.nodes + nodes <= MAX_PACKET_NODES;
+  }
+
   private emit(): void {
     this.link.send(this.codec.joinPacket(this.frames));
     this.frames.length = 0;
-    this.size = 2;
+    this.bytes = 2;
+    this.nodes = 1;
   }
 }

@@ -6,7 +6,7 @@ import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { type ControlFrame, type Frame, type Operation, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
-import { decodePacket } from "../wire/protocol.js";
+import { decodePacket, MAX_PACKET_NODES, REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
@@ -32,7 +32,7 @@ export interface PeerOptions {
   window: number;
   /** Exported plus imported channels at once. */
   maxChannels: number;
-  /** Largest packet, in characters, sent or accepted. */
+  /** Largest packet, in UTF-8 bytes, sent or accepted. */
   maxMessageSize: number;
   /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 (the default) sends them at the end of the tick. Servers and clients use ACK_DELAY_MS. */
   ackDelay?: number;
@@ -50,11 +50,19 @@ export interface PeerOptions {
   onBye?: (reason: string) => void;
 }
 
-/** A value in its wire form, with the copies of our own channels it counted. */
-interface EncodedValue {
-  wire: unknown;
+/**
+ * A put ready to send, made when the put is: its frame's text numbered 0 (renumbered when
+ * sent), its UTF-8 size and arrays and objects, and the copies of our own channels it counted.
+ */
+interface EncodedPut {
+  text: string;
+  bytes: number;
+  nodes: number;
   refs: string[];
 }
+
+/** The most a frame grows when numbered: a sequence number has at most 16 digits, 0 has one. */
+const SEQ_DIGITS_SLACK = 15;
 
 /**
  * A session's state on one side: sequence numbers and replay (exactly once, in order), the
@@ -123,14 +131,21 @@ export class Peer implements ProxyHost {
    * they cannot be (the peer claims frames never sent, or less than it acknowledged before).
    */
   attach(link: Link, peerRecv: number): void {
-    if (peerRecv < this.outbox.lastAcked || peerRecv >= this.outbox.nextSeq) {
-      throw new ProtocolError(
-        "ERR_SESSION_LOST",
-        `cannot resume: the peer received up to frame ${peerRecv}, but frames ${this.outbox.lastAcked + 1} to ${this.outbox.nextSeq - 1} are the ones kept`,
-      );
+    const from = this.resumePoint(peerRecv);
+    if (from === null) {
+      throw new ProtocolError("ERR_SESSION_LOST", `cannot resume: the peer says it received up to frame ${peerRecv}, but the last one sent is ${this.outbox.nextSeq - 1}`);
     }
-    this.acknowledged(peerRecv);
-    this.writer.attach(link, peerRecv);
+    this.acknowledged(from);
+    this.writer.attach(link, from);
+  }
+
+  /**
+   * Where sending resumes for a peer that says it received up to `peerRecv` (see
+   * {@link Outbox.resumePoint}): null when the peer claims frames never sent, and the session
+   * cannot go on. A server asks before it answers a hello, so a refused resume is refused.
+   */
+  resumePoint(peerRecv: number): number | null {
+    return this.outbox.resumePoint(peerRecv);
   }
 
   /** Stops writing to `link` (it closed); frames wait for the next one. */
@@ -213,48 +228,59 @@ export class Peer implements ProxyHost {
 
   // ProxyHost: called by this session's proxies.
 
-  encodeValue(value: unknown): EncodedValue {
+  encodePut(target: string, value: unknown): EncodedPut {
     const refs: string[] = [];
     try {
-      return { wire: encodeValue(value, (object) => this.references.refFor(object, refs)), refs };
+      const counter = { nodes: 1 };
+      const wire = encodeValue(value, (object) => this.references.refFor(object, refs), counter);
+      // A BigInt, or what else the codec cannot write, throws here: nothing is sent.
+      const text = this.options.codec.encodeFrame(sequencedFrame(0, { op: "p", target, value: wire }));
+      const bytes = utf8Length(text);
+      this.checkSendable(bytes, counter.nodes);
+      return { text, bytes, nodes: counter.nodes, refs };
     } catch (error) {
-      // A cycle or a limit found after some channels were counted: they will never be sent.
+      // Channels counted before the failure will never be sent.
       this.references.unsend(refs);
       throw error;
+    }
+  }
+
+  /** Throws the `RangeError` for a put frame that could never be sent: too large for a packet or the replay buffer, or too complex. */
+  private checkSendable(bytes: number, nodes: number): void {
+    const { maxMessageSize, replay } = this.options;
+    // The packet's brackets, and the digits the sequence number may add.
+    const packetBytes = bytes + 2 + SEQ_DIGITS_SLACK;
+    if (packetBytes > maxMessageSize) {
+      throw new WirechanRangeError(
+        "ERR_MESSAGE_TOO_LARGE",
+        `a put of ${bytes} bytes (UTF-8, encoded) does not fit in one message (maxMessageSize ${maxMessageSize} bytes); send smaller values, or raise maxMessageSize on both sides`,
+      );
+    }
+    if (bytes + REPLAY_ENTRY_OVERHEAD + SEQ_DIGITS_SLACK > replay.bytes) {
+      throw new WirechanRangeError("ERR_MESSAGE_TOO_LARGE", `a put of ${bytes} bytes does not fit in the replay buffer (replayBytes ${replay.bytes}); raise replayBytes`);
+    }
+    if (nodes + 1 > MAX_PACKET_NODES) {
+      throw new WirechanRangeError(
+        "ERR_VALUE_TOO_COMPLEX",
+        `a put of ${nodes - 1} arrays and objects is over the protocol's limit of ${MAX_PACKET_NODES - 2} per message; send such a value in parts`,
+      );
     }
   }
 
   discard(encoded: unknown): void {
-    this.references.unsend((encoded as EncodedValue).refs);
+    this.references.unsend((encoded as EncodedPut).refs);
   }
 
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number {
     if (this.ended) return 0;
-    const { wire, refs } = encoded as EncodedValue;
-    if ((this.sentTo.get(target) ?? 0) >= this.options.window) {
+    const put = encoded as EncodedPut;
+    if ((this.sentTo.get(target) ?? 0) >= this.options.window || !this.outbox.hasRoom(put.bytes + SEQ_DIGITS_SLACK)) {
       this.blocked.add(proxy);
       return 0;
     }
-    let text: string;
-    try {
-      text = this.options.codec.encodeFrame(sequencedFrame(this.outbox.nextSeq, { op: "p", target, value: wire }));
-    } catch (error) {
-      // A BigInt, or what else the codec cannot write: nothing was sent.
-      this.references.unsend(refs);
-      throw error;
-    }
-    if (text.length + 2 > this.options.maxMessageSize) {
-      this.references.unsend(refs);
-      throw new WirechanRangeError(
-        "ERR_MESSAGE_TOO_LARGE",
-        `a put of ${text.length} characters does not fit in one message (maxMessageSize ${this.options.maxMessageSize}); send smaller values, or raise maxMessageSize on both sides`,
-      );
-    }
-    if (!this.outbox.hasRoom(text.length)) {
-      this.blocked.add(proxy);
-      return 0;
-    }
-    const { seq } = this.outbox.append(() => text);
+    const { codec } = this.options;
+    const { seq } = this.outbox.append((n) => codec.renumber(put.text, n), put.nodes, put.bytes - 1 + digits(this.outbox.nextSeq));
+    const refs = put.refs;
     this.inflight.set(seq, proxy);
     this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
     this.references.sent(refs);
@@ -362,7 +388,7 @@ export class Peer implements ProxyHost {
    */
   private sendOp(operation: Operation): void {
     try {
-      this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)));
+      this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)), 1);
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.options.onFatal(error);
@@ -373,4 +399,9 @@ export class Peer implements ProxyHost {
     if (operation.op === "a") this.writer.answered(operation.putSeq);
     this.writer.schedule(operation.op !== "a");
   }
+}
+
+/** The digits of a sequence number in a frame's text. */
+function digits(seq: number): number {
+  return seq < 10 ? 1 : String(seq).length;
 }

@@ -2,18 +2,27 @@
 // of one direction of a session (docs/protocol.md section 4). Pure bookkeeping, no I/O.
 import { RingQueue } from "../csp/ring-queue.js";
 import { ProtocolError } from "../wire/protocol-error.js";
+import { REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 
 /** Bounds of a replay buffer. */
 export interface ReplayLimits {
   /** Unacknowledged frames kept at most. */
   messages: number;
-  /** Their encoded size (characters) at most. */
+  /** Their cost at most: UTF-8 bytes plus {@link REPLAY_ENTRY_OVERHEAD} per frame. */
   bytes: number;
+  /**
+   * Told of every change in the cost kept, so that a server can hold the sum over all its
+   * sessions under one budget (see the server's `replayBudget`).
+   */
+  onCostChange?: (delta: number) => void;
 }
 
-interface Entry {
-  seq: number;
-  text: string;
+/** A frame as kept: its text, its UTF-8 size, and the arrays and objects it holds (the packet bound counts them). */
+export interface KeptFrame {
+  readonly seq: number;
+  readonly text: string;
+  readonly bytes: number;
+  readonly nodes: number;
 }
 
 /**
@@ -24,7 +33,8 @@ export class Outbox {
   private next = 1;
   /** Highest sequence number the peer acknowledged. */
   private acked = 0;
-  private readonly entries = new RingQueue<Entry>(16);
+  private readonly entries = new RingQueue<KeptFrame>(16);
+  /** UTF-8 bytes plus the overhead of each entry. */
   private size = 0;
 
   constructor(private readonly limits: ReplayLimits) {}
@@ -47,29 +57,43 @@ export class Outbox {
     return this.acked;
   }
 
-  /** Whether a frame of `size` characters fits without passing a limit. */
-  hasRoom(size: number): boolean {
-    return this.entries.length < this.limits.messages && this.size + size <= this.limits.bytes;
+  /** Whether a frame of `bytes` UTF-8 bytes fits without passing a limit. */
+  hasRoom(bytes: number): boolean {
+    return this.entries.length < this.limits.messages && this.size + bytes + REPLAY_ENTRY_OVERHEAD <= this.limits.bytes;
   }
 
   /**
-   * Keeps the frame `encode(seq)` makes for the next sequence number, and returns that number.
+   * Keeps the frame `encode(seq)` makes for the next sequence number (`bytes`: its UTF-8 size
+   * when the caller counted it already; `nodes`: the arrays and objects in it), and returns it.
    * Throws a {@link ProtocolError} (`ERR_SESSION_LOST`) if it does not fit: the caller waits for
    * room (`hasRoom`) where it can, so this only happens when the peer stops acknowledging.
    */
-  append(encode: (seq: number) => string): { seq: number; text: string } {
+  append(encode: (seq: number) => string, nodes = 1, bytes?: number): KeptFrame {
     const seq = this.next;
     const text = encode(seq);
-    if (!this.hasRoom(text.length)) {
+    const size = bytes ?? utf8Length(text);
+    if (!this.hasRoom(size)) {
       throw new ProtocolError(
         "ERR_SESSION_LOST",
-        `the replay buffer is full (${this.entries.length} frames, ${this.size} characters; limits replayMessages ${this.limits.messages}, replayBytes ${this.limits.bytes}): the peer stopped acknowledging`,
+        `the replay buffer is full (${this.entries.length} frames, ${this.size} bytes; limits replayMessages ${this.limits.messages}, replayBytes ${this.limits.bytes}): the peer stopped acknowledging`,
       );
     }
     this.next++;
-    this.entries.push({ seq, text });
-    this.size += text.length;
-    return { seq, text };
+    const frame: KeptFrame = { seq, text, bytes: size, nodes };
+    this.entries.push(frame);
+    this.grow(size + REPLAY_ENTRY_OVERHEAD);
+    return frame;
+  }
+
+  /** Forgets every frame (the session ended): what they cost is given back to the budget. */
+  clear(): void {
+    this.entries.clear();
+    this.grow(-this.size);
+  }
+
+  private grow(delta: number): void {
+    this.size += delta;
+    this.limits.onCostChange?.(delta);
   }
 
   /**
@@ -80,30 +104,31 @@ export class Outbox {
     if (seq >= this.next) throw new ProtocolError("ERR_SEQUENCE", `acknowledged frame ${seq}, but the last one sent is ${this.next - 1}`);
     if (seq <= this.acked) return;
     this.acked = seq;
+    let freed = 0;
     for (let head = this.entries.peek(); head !== undefined && head.seq <= seq; head = this.entries.peek()) {
       this.entries.shift();
-      this.size -= head.text.length;
+      freed += head.bytes + REPLAY_ENTRY_OVERHEAD;
     }
+    if (freed > 0) this.grow(-freed);
   }
 
-  /** The encoded frame numbered `seq`, if it is still kept. */
-  frame(seq: number): string | undefined {
+  /** The frame numbered `seq`, if it is still kept. */
+  frame(seq: number): KeptFrame | undefined {
     const first = this.entries.peek();
-    return first === undefined ? undefined : this.entries.at(seq - first.seq)?.text;
+    return first === undefined ? undefined : this.entries.at(seq - first.seq);
   }
 
   /**
-   * The frames after `seq`, in order, to send again to a peer that received up to `seq`; null
-   * if some of them are gone (the peer once acknowledged more than it now says: it is not the
-   * peer this session had).
+   * Where to resume sending to a peer that says it received our frames up to `peerRecv`: the
+   * frames after the returned number go again. A `peerRecv` below what the peer already
+   * acknowledged is a hello written before its newest acknowledgement arrived (a WebSocket
+   * opened while an HTTP link went on acknowledging): it has those frames, so sending resumes
+   * after the acknowledged ones. Null when the peer claims frames never sent: it is not the
+   * peer of this session, or its state is corrupt.
    */
-  after(seq: number): string[] | null {
-    if (seq < this.acked || seq >= this.next) return null;
-    const out: string[] = [];
-    this.entries.forEach((entry) => {
-      if (entry.seq > seq) out.push(entry.text);
-    });
-    return out;
+  resumePoint(peerRecv: number): number | null {
+    if (peerRecv >= this.next) return null;
+    return Math.max(peerRecv, this.acked);
   }
 }
 

@@ -3,6 +3,7 @@
 // it writes to a Link, and puts flushes off with the link's `defer` or a timer.
 import type { Codec } from "../wire/codec.js";
 import { controlFrame, type ControlFrame } from "../wire/frames.js";
+import { utf8Length } from "../wire/protocol.js";
 import { PacketPacker } from "./packets.js";
 import type { Inbox, Outbox } from "./sequence.js";
 
@@ -37,7 +38,7 @@ export const MAX_QUEUED_CONTROL = 64;
 
 export interface WriterOptions {
   codec: Codec;
-  /** Largest packet, in characters. */
+  /** Largest packet, in UTF-8 bytes. */
   maxMessageSize: number;
   /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 sends them at the end of the tick. */
   ackDelay: number;
@@ -65,7 +66,8 @@ export class Writer {
    * frame before it, so no `ack` frame is needed for them.
    */
   private lastAnswerPut = 0;
-  private control: string[] = [];
+  /** Encoded control frames with their UTF-8 sizes (each is one array: one node). */
+  private control: Array<{ text: string; bytes: number }> = [];
   private flushScheduled = false;
   /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
   private lazyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -107,7 +109,8 @@ export class Writer {
   /** Queues a control frame (ping, pong, error, bye); past {@link MAX_QUEUED_CONTROL} the oldest goes. */
   sendControl(frame: ControlFrame): void {
     if (this.control.length >= MAX_QUEUED_CONTROL) this.control.shift();
-    this.control.push(this.options.codec.encodeFrame(controlFrame(frame)));
+    const text = this.options.codec.encodeFrame(controlFrame(frame));
+    this.control.push({ text, bytes: utf8Length(text) });
     this.schedule(true);
   }
 
@@ -168,20 +171,22 @@ export class Writer {
     // acknowledgement goes first, so that it surely does.
     if (!link.oneShot && this.lastAnswerPut > this.ackSent) this.ackSent = this.lastAnswerPut;
     if (this.ackDue) {
-      packer.add(this.options.codec.encodeFrame(["ack", this.inbox.received]));
+      const ack = this.options.codec.encodeFrame(["ack", this.inbox.received]);
+      packer.add(ack, ack.length, 1);
       this.ackSent = this.inbox.received;
     }
     const control = this.control;
     this.control = [];
     for (let i = 0; i < control.length; i++) {
-      if (!packer.add(control[i] as string)) {
+      const { text, bytes } = control[i] as { text: string; bytes: number };
+      if (!packer.add(text, bytes, 1)) {
         this.control = control.slice(i);
         break;
       }
     }
     while (this.sentUpTo < last) {
-      const text = this.outbox.frame(this.sentUpTo + 1);
-      if (text === undefined || !packer.add(text)) break;
+      const frame = this.outbox.frame(this.sentUpTo + 1);
+      if (frame === undefined || !packer.add(frame.text, frame.bytes, frame.nodes)) break;
       this.sentUpTo++;
     }
     packer.finish();

@@ -1,3 +1,6 @@
+import { ProtocolError } from "./protocol-error.js";
+import { MAX_PACKET_NODES } from "./protocol.js";
+
 /**
  * How packets become message text and back. The protocol's frames are plain JS arrays whose
  * values are already in their tagged form (channels as `{"~c": ref}`), so a codec only has to
@@ -9,6 +12,12 @@ export interface Codec {
   readonly name: string;
   /** One frame's text. Throws a `TypeError` for data it cannot represent. */
   encodeFrame(frame: readonly unknown[]): string;
+  /**
+   * The text of a sequenced frame that `encodeFrame` wrote with sequence number 0, numbered
+   * `seq` instead. A put is encoded when it is made, so that a value that cannot be sent fails
+   * at once, and numbered when it is sent. Its UTF-8 size changes by the digits of `seq` only.
+   */
+  renumber(text: string, seq: number): string;
   /** A packet from frames each made by `encodeFrame`. */
   joinPacket(frames: readonly string[]): string;
   /** One packet holding the frames of several, in order (an HTTP client's upstream batches them). */
@@ -17,15 +26,49 @@ export interface Codec {
   decodePacket(text: string): unknown;
 }
 
-/** The default codec: a packet is a JSON array of frames. */
+/**
+ * The default codec: a packet is a JSON array of frames. Decoding refuses a packet of more
+ * than {@link MAX_PACKET_NODES} arrays and objects before parsing it (`ERR_VALUE_TOO_COMPLEX`):
+ * JSON.parse cannot be stopped half way, and a megabyte of `[]` takes it fifty times longer
+ * than a megabyte of text.
+ */
 export const jsonCodec: Codec = {
   name: "json",
   encodeFrame: (frame) => JSON.stringify(frame),
+  // "[0,…" becomes "[seq,…".
+  renumber: (text, seq) => `[${seq}${text.slice(2)}`,
   joinPacket: (frames) => (frames.length === 1 ? `[${frames[0] ?? ""}]` : `[${frames.join(",")}]`),
-  decodePacket: (text) => JSON.parse(text) as unknown,
+  decodePacket: (text) => {
+    // Each array or object takes two characters at least: a short text cannot hold too many.
+    if (text.length > 2 * MAX_PACKET_NODES && countContainers(text, MAX_PACKET_NODES) > MAX_PACKET_NODES) {
+      throw new ProtocolError("ERR_VALUE_TOO_COMPLEX", `a packet of more than ${MAX_PACKET_NODES} arrays and objects (the protocol's limit per message): send such values in parts`);
+    }
+    return JSON.parse(text) as unknown;
+  },
   mergePackets: (packets) => {
     if (packets.length === 1) return packets[0] as string;
     const inner = packets.map((p) => p.slice(1, -1)).filter((p) => p.length > 0);
     return `[${inner.join(",")}]`;
   },
 };
+
+/**
+ * The arrays and objects in JSON `text` (opening brackets and braces outside strings), counted
+ * until the count passes `limit`. Text that is not JSON gets some count;
+ * JSON.parse refuses it after.
+ */
+export function countContainers(text: string, limit: number): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++count > limit) return count;
+    }
+  }
+  return count;
+}

@@ -58,12 +58,12 @@ export const protocolDefaults = {
 export const REPLAY_ENTRY_OVERHEAD = 96;
 
 /**
- * Most arrays and objects one packet's values may hold together. Parsing is bounded by
+ * Most arrays and objects one packet may hold, its own and its frames' included. Parsing is bounded by
  * `maxMessageSize`, but walking a megabyte of tiny objects costs a hundred times more than
  * the bytes suggest (it stalls every other client of the process): past this, the packet is
  * refused with `ERR_VALUE_TOO_COMPLEX`, and a sender refuses such a value before sending it.
  */
-export const MAX_VALUE_NODES = 20_000;
+export const MAX_PACKET_NODES = 20_000;
 
 /**
  * The UTF-8 length of `text` in bytes: what a WebSocket frame or an HTTP body of it takes, and

@@ -6,15 +6,16 @@ import { RingQueue } from "../csp/ring-queue.js";
 /** What a proxy needs from its session. */
 export interface ProxyHost {
   /**
-   * The wire form of a value (channels become references), opaque to the proxy. Throws a
-   * `TypeError` for what cannot be sent.
+   * A put of `value` to `target`, encoded for the wire (channels become references), opaque to
+   * the proxy. Everything that could stop it from ever being sent is found here, before it
+   * waits anywhere: a `TypeError` for what cannot be encoded, a `RangeError` for a put too
+   * large or too complex for one message.
    */
-  encodeValue(value: unknown): unknown;
+  encodePut(target: string, value: unknown): unknown;
   /**
-   * Sends a put of an encoded value to `target` if the session has credit for that target
-   * and room for the frame now: its sequence number, or 0 when the proxy must wait (the host
-   * calls {@link RemoteChannel.pump} later). Throws a `RangeError` for a frame too large to
-   * send, having undone what encoding it did.
+   * Sends an encoded put to `target` if the session has credit for that target and room for
+   * the frame now: its sequence number, or 0 when the proxy must wait (the host calls
+   * {@link RemoteChannel.pump} later). Never throws.
    */
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number;
   /** The proxy was closed by its holder: tell the owner and forget it. */
@@ -34,8 +35,11 @@ const FALSE = Promise.resolve(false);
  *   are in flight (counted by the session, across proxies of that target); later ones wait
  *   here in order (at most {@link MAX_PENDING}, then
  *   {@link TooManyPendingError}), so a remote channel nobody takes from slows its putters
- *   instead of filling memory. Throws a `TypeError` for a value that cannot be sent
- *   (`undefined`, a cycle, a `BigInt` …), before anything is sent.
+ *   instead of filling memory. Throws synchronously, before anything is sent or waits, and
+ *   whether or not other puts wait: a `TypeError` for a value that cannot be sent
+ *   (`undefined`, a cycle, a `BigInt` …), a `RangeError` for one too large for a message
+ *   (`ERR_MESSAGE_TOO_LARGE`, counted in UTF-8 bytes) or with too many arrays and objects
+ *   (`ERR_VALUE_TOO_COMPLEX`).
  * - `put(value, { signal })`: aborting the signal while the put still waits in the proxy
  *   withdraws it (nothing is sent; the promise rejects with the signal's reason); a put already
  *   sent cannot be taken back, and its promise settles with the answer as usual.
@@ -69,7 +73,7 @@ export class RemoteChannel<T> {
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.isClosed) return FALSE;
     if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
-    const wire = this.host.encodeValue(value);
+    const wire = this.host.encodePut(this.target, value);
     if (this.waiting.length === 0) {
       const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, wire);
       if (seq > 0) return new Promise<boolean>((resolve) => this.inflight.set(seq, resolve));
@@ -104,7 +108,7 @@ export class RemoteChannel<T> {
   offer(value: T): boolean {
     checkPutValue(value);
     if (this.isClosed || this.waiting.length > 0) return false;
-    const encoded = this.host.encodeValue(value);
+    const encoded = this.host.encodePut(this.target, value);
     const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, encoded);
     if (seq === 0) {
       this.host.discard(encoded);
@@ -138,15 +142,7 @@ export class RemoteChannel<T> {
   pump(): void {
     while (!this.isClosed && this.waiting.length > 0) {
       const next = this.waiting.peek() as Waiting;
-      let seq: number;
-      try {
-        seq = this.host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
-      } catch (error) {
-        // Too large for one message: this put fails, the ones after it still go.
-        this.waiting.shift();
-        next.reject(error);
-        continue;
-      }
+      const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
       if (seq === 0) return;
       this.waiting.shift();
       this.inflight.set(seq, next.resolve);

@@ -11,6 +11,11 @@ const TILDE = 0x7e;
 /** Deepest nesting of arrays and objects a value may have, either way. */
 export const MAX_DEPTH = 256;
 
+/** Counts the arrays and objects of a value's wire form while it is encoded (the packet bound counts them). */
+export interface NodeCounter {
+  nodes: number;
+}
+
 /** Turns a channel (or a proxy) met while encoding into its reference id, exporting it if needed. */
 export type RefWriter = (channel: object) => string | undefined;
 /** Turns a reference id read from the wire into the value the application gets. */
@@ -23,13 +28,13 @@ export type RefReader = (ref: string) => unknown;
  * (`ERR_WIRE_VALUE`) for a cycle, nesting deeper than {@link MAX_DEPTH}, or `undefined` at the
  * top; `JSON.stringify` later throws its own `TypeError` for a `BigInt`.
  */
-export function encodeValue(value: unknown, writeRef: RefWriter): unknown {
+export function encodeValue(value: unknown, writeRef: RefWriter, counter?: NodeCounter): unknown {
   if (value === undefined || typeof value === "function" || typeof value === "symbol") {
     throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send ${typeof value}: a value must be representable as JSON`);
   }
   // Numbers, strings, booleans and null are their own wire form.
   if (typeof value !== "object" || value === null) return value;
-  const encoder = new Encoder(writeRef);
+  const encoder = new Encoder(writeRef, counter);
   const top = encoder.jsonForm(value, "");
   if (top === undefined || typeof top === "function" || typeof top === "symbol") {
     throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value whose toJSON gives undefined: a value must be representable as JSON");
@@ -44,7 +49,10 @@ class Encoder {
    */
   private readonly path: object[] = [];
 
-  constructor(private readonly writeRef: RefWriter) {}
+  constructor(
+    private readonly writeRef: RefWriter,
+    private readonly counter: NodeCounter | undefined,
+  ) {}
 
   /**
    * What `JSON.stringify` would serialise in place of `value`: the result of its `toJSON`, if
@@ -60,6 +68,8 @@ class Encoder {
   /** `value` already in its JSON form (see {@link jsonForm}). */
   encode(value: unknown, key: string, depth: number): unknown {
     if (typeof value !== "object" || value === null) return value;
+    // Every array and object of the wire form, a reference's `{"~c": id}` included.
+    if (this.counter !== undefined) this.counter.nodes++;
     const ref = this.writeRef(value);
     if (ref !== undefined) return { [REF_KEY]: ref };
     if (depth >= MAX_DEPTH) throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send a value nested deeper than ${MAX_DEPTH} levels`);

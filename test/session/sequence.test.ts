@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Inbox, Outbox } from "../../src/session/sequence.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
+import { REPLAY_ENTRY_OVERHEAD as O } from "../../src/wire/protocol.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
 const roomy = { messages: 1_000, bytes: 1_000_000 };
@@ -34,7 +35,7 @@ describe("Outbox: numbering and acknowledgements", () => {
     assert.deepStrictEqual(seen, [1, 2, 3, 4, 5], "encode was called once per frame with its number");
     assert.equal(outbox.nextSeq, 6, "next number");
     assert.equal(outbox.pending, 5, "five kept");
-    assert.equal(outbox.pendingBytes, [1, 2, 3, 4, 5].reduce((sum, n) => sum + frameText(n).length, 0), "their size");
+    assert.equal(outbox.pendingBytes, [1, 2, 3, 4, 5].reduce((sum, n) => sum + frameText(n).length + O, 0), "their size, with the overhead of each");
   });
 
   it("an ack forgets every frame up to it, and keeps the rest", () => {
@@ -43,10 +44,10 @@ describe("Outbox: numbering and acknowledgements", () => {
     outbox.ack(3);
     assert.equal(outbox.lastAcked, 3, "lastAcked");
     assert.equal(outbox.pending, 2, "two kept");
-    assert.equal(outbox.pendingBytes, frameText(4).length + frameText(5).length, "their size");
+    assert.equal(outbox.pendingBytes, frameText(4).length + frameText(5).length + 2 * O, "their size");
     assert.equal(outbox.frame(3), undefined, "frame 3 is gone");
-    assert.equal(outbox.frame(4), frameText(4), "frame 4 kept");
-    assert.equal(outbox.frame(5), frameText(5), "frame 5 kept");
+    assert.equal(outbox.frame(4)?.text, frameText(4), "frame 4 kept");
+    assert.equal(outbox.frame(5)?.text, frameText(5), "frame 5 kept");
     assert.equal(outbox.frame(6), undefined, "frame 6 was never made");
     outbox.ack(5);
     assert.equal(outbox.pending, 0, "all acknowledged");
@@ -85,44 +86,54 @@ describe("Outbox: numbering and acknowledgements", () => {
     for (let i = 1; i <= 40; i++) outbox.append(frameText); // past the ring's first growth
     outbox.ack(17);
     for (let i = 0; i <= 45; i++) {
-      assert.equal(outbox.frame(i), i > 17 && i <= 40 ? frameText(i) : undefined, `frame(${i})`);
+      assert.equal(outbox.frame(i)?.text, i > 17 && i <= 40 ? frameText(i) : undefined, `frame(${i})`);
     }
   });
 });
 
-describe("Outbox: after (what to send again on resume)", () => {
-  it("returns the frames after the peer's recv, in order", () => {
+describe("Outbox: resumePoint (where sending resumes after a reconnect)", () => {
+  it("resumes after the peer's recv, or after what it acknowledged when it says less", () => {
     const outbox = new Outbox(roomy);
+    assert.equal(outbox.resumePoint(0), 0, "nothing sent, nothing received");
+    assert.equal(outbox.resumePoint(1), null, "the peer claims a frame never sent");
     for (let i = 1; i <= 5; i++) outbox.append(frameText);
-    assert.deepStrictEqual(outbox.after(0), [1, 2, 3, 4, 5].map(frameText), "after 0: everything");
-    assert.deepStrictEqual(outbox.after(3), [4, 5].map(frameText), "after 3");
-    assert.deepStrictEqual(outbox.after(5), [], "after the last one: nothing");
-  });
-
-  it("null when frames are gone or were never sent", () => {
-    const outbox = new Outbox(roomy);
-    assert.deepStrictEqual(outbox.after(0), [], "nothing sent, peer received nothing: nothing to send");
-    assert.equal(outbox.after(1), null, "the peer claims a frame never sent");
-    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    assert.equal(outbox.resumePoint(0), 0, "everything again");
+    assert.equal(outbox.resumePoint(3), 3, "after 3");
+    assert.equal(outbox.resumePoint(5), 5, "after the last: nothing");
     outbox.ack(3);
-    assert.equal(outbox.after(2), null, "the peer once acknowledged 3 and now says 2");
-    assert.deepStrictEqual(outbox.after(3), [4, 5].map(frameText), "the acknowledged point itself is fine");
-    assert.equal(outbox.after(6), null, "past the last frame sent");
+    // A hello written before the newest acknowledgement arrived (the WebSocket probe of issue 9, B7).
+    assert.equal(outbox.resumePoint(2), 3, "the peer acknowledged 3 and now says 2: it has them");
+    assert.equal(outbox.resumePoint(6), null, "past the last frame sent");
   });
 
-  it("after(k) is always the frames k+1 … last (property)", () => {
+  it("resumePoint(k) is max(k, acked) for k up to the last frame, null past it (property)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: -2, max: 62 }), (sent, ackRaw, k) => {
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 62 }), (sent, ackRaw, k) => {
         const outbox = new Outbox(roomy);
         for (let i = 0; i < sent; i++) outbox.append(frameText);
         const acked = Math.min(ackRaw, sent);
         outbox.ack(acked);
-        const result = outbox.after(k);
-        if (k < acked || k > sent) assert.equal(result, null, `after(${k}) with ${sent} sent and ${acked} acked`);
-        else assert.deepStrictEqual(result, Array.from({ length: sent - k }, (_, i) => frameText(k + 1 + i)), `after(${k})`);
+        assert.equal(outbox.resumePoint(k), k > sent ? null : Math.max(k, acked), `resumePoint(${k}) with ${sent} sent and ${acked} acked`);
       }),
       { seed: 3001, numRuns: 500 },
     );
+  });
+});
+
+describe("Outbox: sizes in UTF-8 bytes", () => {
+  it("counts a frame's bytes, not its characters, and reports every change of its cost", () => {
+    const changes: number[] = [];
+    const outbox = new Outbox({ messages: 100, bytes: 1_000_000, onCostChange: (delta) => changes.push(delta) });
+    outbox.append(() => "é中😀"); // 2 + 3 + 4 bytes in 4 UTF-16 units
+    assert.equal(outbox.frame(1)?.bytes, 9, "9 bytes");
+    assert.equal(outbox.pendingBytes, 9 + O, "the cost is the bytes and the overhead");
+    outbox.append(() => "x".repeat(10));
+    outbox.ack(2);
+    assert.deepStrictEqual(changes, [9 + O, 10 + O, -(19 + 2 * O)], "each append and ack told");
+    outbox.append(() => "y");
+    outbox.clear();
+    assert.equal(outbox.pendingBytes, 0, "cleared");
+    assert.equal(changes.reduce((a, b) => a + b, 0), 0, "the budget gets back all it was told");
   });
 });
 
@@ -143,25 +154,24 @@ describe("Outbox: limits", () => {
     assert.equal(outbox.append(frameText).seq, 4, "the next frame is 4");
   });
 
-  it("bytes: hasRoom counts the frame's size, and append past the limit throws ERR_SESSION_LOST", () => {
-    const outbox = new Outbox({ messages: 1_000, bytes: 10 });
+  it("bytes: hasRoom counts the frame's size and overhead, and append past the limit throws ERR_SESSION_LOST", () => {
+    const outbox = new Outbox({ messages: 1_000, bytes: 11 + 2 * O });
     outbox.append(() => "12345");
-    assert.equal(outbox.hasRoom(5), true, "exactly up to the limit fits");
-    assert.equal(outbox.hasRoom(6), false, "one more does not");
-    outbox.append(() => "67890");
-    assert.equal(outbox.pendingBytes, 10, "at the limit");
-    assert.equal(outbox.hasRoom(0), true, "an empty frame still fits by size");
-    assert.equal(outbox.hasRoom(1), false, "full");
+    assert.equal(outbox.hasRoom(6), true, "exactly up to the limit fits");
+    assert.equal(outbox.hasRoom(7), false, "one more does not");
+    outbox.append(() => "6789é"); // 5 characters, 6 bytes
+    assert.equal(outbox.pendingBytes, 11 + 2 * O, "bytes, not characters: at the limit");
+    assert.equal(outbox.hasRoom(0), false, "even an empty frame costs its overhead");
     assertProtocolError(() => outbox.append(() => "x"), "ERR_SESSION_LOST", "one character more");
-    assert.equal(outbox.pendingBytes, 10, "size unchanged after the refusal");
+    assert.equal(outbox.pendingBytes, 11 + 2 * O, "size unchanged after the refusal");
     assert.equal(outbox.nextSeq, 3, "number unchanged after the refusal");
     outbox.ack(1);
-    assert.equal(outbox.pendingBytes, 5, "an ack frees its frame's size");
+    assert.equal(outbox.pendingBytes, 6 + O, "an ack frees its frame's cost");
     assert.equal(outbox.hasRoom(5), true, "room again");
   });
 
   it("a single frame larger than the byte limit never fits", () => {
-    const outbox = new Outbox({ messages: 10, bytes: 4 });
+    const outbox = new Outbox({ messages: 10, bytes: 4 + O });
     assert.equal(outbox.hasRoom(5), false, "5 > 4");
     assertProtocolError(() => outbox.append(() => "12345"), "ERR_SESSION_LOST", "a frame bigger than the buffer");
     assert.equal(outbox.pending, 0, "nothing kept");
@@ -171,14 +181,14 @@ describe("Outbox: limits", () => {
     const action = fc.oneof(fc.record({ kind: fc.constant("append" as const), size: fc.integer({ min: 0, max: 30 }) }), fc.record({ kind: fc.constant("ack" as const), back: fc.integer({ min: 0, max: 5 }) }));
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 100 }), fc.array(action, { maxLength: 60 }), (messages, bytes, actions) => {
-        const outbox = new Outbox({ messages, bytes });
+        const outbox = new Outbox({ messages, bytes: bytes + O * messages });
         const model: Array<{ seq: number; text: string }> = [];
         let next = 1;
         let acked = 0;
         for (const step of actions) {
           if (step.kind === "append") {
             const text = "x".repeat(step.size);
-            const fits = model.length < messages && model.reduce((s, e) => s + e.text.length, 0) + text.length <= bytes;
+            const fits = model.length < messages && model.reduce((s, e) => s + e.text.length + O, 0) + text.length + O <= bytes + O * messages;
             assert.equal(outbox.hasRoom(text.length), fits, "hasRoom matches the model");
             if (fits) {
               assert.equal(outbox.append(() => text).seq, next, "number");
@@ -193,10 +203,10 @@ describe("Outbox: limits", () => {
             while (model.length > 0 && (model[0] as { seq: number }).seq <= to) model.shift();
           }
           assert.equal(outbox.pending, model.length, "pending");
-          assert.equal(outbox.pendingBytes, model.reduce((s, e) => s + e.text.length, 0), "pendingBytes");
+          assert.equal(outbox.pendingBytes, model.reduce((s, e) => s + e.text.length + O, 0), "pendingBytes");
           assert.equal(outbox.nextSeq, next, "nextSeq");
           assert.equal(outbox.lastAcked, acked, "lastAcked");
-          for (const entry of model) assert.equal(outbox.frame(entry.seq), entry.text, `frame(${entry.seq})`);
+          for (const entry of model) assert.equal(outbox.frame(entry.seq)?.text, entry.text, `frame(${entry.seq})`);
         }
       }),
       { seed: 3002, numRuns: 300 },
