@@ -1,4 +1,5 @@
 import { type Codec, jsonCodec } from "../wire/codec.js";
+import { consoleLogger, type Logger } from "../session/logger.js";
 import { protocolDefaults } from "../wire/protocol.js";
 import type { ServerRequest } from "./request.js";
 
@@ -72,9 +73,42 @@ export interface ServerOptions {
   sessionTtl?: number;
   /** Sessions at once; a new one beyond gets `ERR_TOO_MANY_SESSIONS`. Default 10,000. */
   maxSessions?: number;
+  /**
+   * Sessions at once from one client address (`clientAddress`); a new one beyond gets
+   * `ERR_TOO_MANY_SESSIONS` (503), so that one address cannot fill the table. Default 1,000.
+   * Behind a reverse proxy every client has the proxy's address: set `clientAddress`.
+   */
+  maxSessionsPerAddress?: number;
+  /**
+   * The address a session is counted under for `maxSessionsPerAddress`. Default the socket's
+   * remote address. Behind a proxy you trust, read its header instead (for example the first
+   * entry of `X-Forwarded-For`). For finer rate limits, `authenticate` runs on every new
+   * session and may throw.
+   */
+  clientAddress?: (req: ServerRequest) => string;
+  /**
+   * A new session that has not had a link within this time is ended, in ms: `POST path/open`
+   * makes a session before its downstream comes, and sessions nobody uses must not hold the
+   * table for `sessionTtl`. The same bound closes a WebSocket that does not send its `hello`
+   * (`ERR_HANDSHAKE_TIMEOUT`). Default 10,000.
+   */
+  linkTimeout?: number;
+  /**
+   * Replay buffers of every session together, in bytes (UTF-8 plus a fixed overhead per kept
+   * frame). Past it, the session keeping the most is ended (`ERR_SESSION_LOST`) until the sum
+   * is under the budget again: clients that stop acknowledging cannot exhaust the server's
+   * memory. Default 256 MiB.
+   */
+  replayBudget?: number;
+  /**
+   * Whether the principal `authenticate` returned for a resume is the one the session was made
+   * for. A resume by another principal (a client holding someone else's id and secret) is
+   * refused with `ERR_UNAUTHORIZED`. Default: equal as JSON (`null` without `authenticate`).
+   */
+  samePrincipal?: (original: unknown, now: unknown) => boolean;
   /** Unacknowledged frames a session keeps for replay, each way. Default 10,000. */
   replayMessages?: number;
-  /** Their total size, in characters. Default 8 MiB. */
+  /** Their total cost, in UTF-8 bytes plus a fixed overhead per frame (`REPLAY_ENTRY_OVERHEAD`, 96). Default 8 MiB. */
   replayBytes?: number;
   /** The server pings each link this often, in ms. Default 25,000. */
   heartbeat?: number;
@@ -94,6 +128,8 @@ export interface ServerOptions {
   pollTimeout?: number;
   /** Turns packets into text and back. Default {@link jsonCodec}. */
   codec?: Codec;
+  /** Where the server reports what it cannot hand to anyone (a handler that threw, a failed request). Default {@link consoleLogger}. */
+  logger?: Logger;
 }
 
 /** The defaults of {@link ServerOptions}. */
@@ -110,6 +146,11 @@ export const serverDefaults = {
   path: protocolDefaults.path,
   sessionTtl: 120_000,
   maxSessions: 10_000,
+  maxSessionsPerAddress: 1_000,
+  clientAddress: (req: ServerRequest): string => req.remoteAddress,
+  linkTimeout: 10_000,
+  replayBudget: 256 * 1024 * 1024,
+  samePrincipal: (original: unknown, now: unknown): boolean => sameAsJson(original, now),
   replayMessages: protocolDefaults.replayMessages,
   replayBytes: protocolDefaults.replayBytes,
   heartbeat: 25_000,
@@ -118,7 +159,18 @@ export const serverDefaults = {
   window: 256,
   pollTimeout: 25_000,
   codec: jsonCodec,
+  logger: consoleLogger,
 } as const satisfies Required<Omit<ServerOptions, "authenticate">>;
 
 /** Options with every default filled in. */
 export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors" | "authenticate"> & Pick<ServerOptions, "authenticate">;
+
+/** `samePrincipal`'s default: the two principals written as JSON are the same text (false when either cannot be written). */
+function sameAsJson(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}

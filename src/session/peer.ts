@@ -116,6 +116,11 @@ export class Peer implements ProxyHost {
     return this.outbox.pending;
   }
 
+  /** What the replay buffer costs now, in bytes (UTF-8 plus the overhead of each frame). */
+  get replayCost(): number {
+    return this.outbox.pendingBytes;
+  }
+
   /** Exported plus imported channels. */
   get channelCount(): number {
     return this.references.count;
@@ -213,6 +218,7 @@ export class Peer implements ProxyHost {
     if (this.ended) return;
     this.ended = true;
     this.writer.end();
+    this.outbox.clear();
     this.references.end();
     for (const proxy of this.inflight.values()) proxy.shut(true);
     this.inflight.clear();

@@ -106,6 +106,7 @@ export function decodePacket(text: string, options: { codec: Codec; maxMessageSi
   try {
     packet = options.codec.decodePacket(text);
   } catch (error) {
+    if (error instanceof ProtocolError) throw error;
     throw new ProtocolError("ERR_BAD_FRAME", `a message is not a ${options.codec.name} packet: ${error instanceof Error ? error.message : String(error)}`);
   }
   return parsePacket(packet);

@@ -33,7 +33,7 @@ export function encodeValue(value: unknown, writeRef: RefWriter, counter?: NodeC
     throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send ${typeof value}: a value must be representable as JSON`);
   }
   // Numbers, strings, booleans and null are their own wire form.
-  if (typeof value !== "object" || value === null) return value;
+  if (typeof value !== "object" || value === null) return checkPrimitive(value);
   const encoder = new Encoder(writeRef, counter);
   const top = encoder.jsonForm(value, "");
   if (top === undefined || typeof top === "function" || typeof top === "symbol") {
@@ -67,7 +67,7 @@ class Encoder {
 
   /** `value` already in its JSON form (see {@link jsonForm}). */
   encode(value: unknown, key: string, depth: number): unknown {
-    if (typeof value !== "object" || value === null) return value;
+    if (typeof value !== "object" || value === null) return checkPrimitive(value);
     // Every array and object of the wire form, a reference's `{"~c": id}` included.
     if (this.counter !== undefined) this.counter.nodes++;
     const ref = this.writeRef(value);
@@ -122,6 +122,16 @@ function copyKeys(source: Record<string, unknown>, keys: readonly string[], coun
 function define(object: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   else object[key] = value;
+}
+
+/**
+ * A primitive as it goes on the wire. A `BigInt` is refused here, with the code every other
+ * value that cannot be sent gets, rather than by the codec later (JSON.stringify's TypeError
+ * has no code).
+ */
+function checkPrimitive(value: unknown): unknown {
+  if (typeof value === "bigint") throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a BigInt: a value must be representable as JSON (send it as a string)");
+  return value;
 }
 
 function hasToJson(object: object): boolean {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import type { Session } from "../../src/client/index.js";
+import { PROTOCOL_ERROR_CODES } from "../../src/csp/errors.js";
 import type { WirechanServer } from "../../src/server/index.js";
 import type { ServerSession } from "../../src/server/protocol/sessions.js";
 import type { Peer } from "../../src/session/peer.js";
@@ -13,21 +14,8 @@ import { within as withinLimit } from "../helpers/async.js";
 
 export type WireFrame = unknown[];
 
-/** The protocol's error codes (docs/protocol.md section 8, plus ERR_CREDIT from src/wire/protocol-error.ts). */
-export const ERROR_CODES: ReadonlySet<string> = new Set([
-  "ERR_BAD_FRAME",
-  "ERR_VERSION",
-  "ERR_NO_SESSION",
-  "ERR_SESSION_LOST",
-  "ERR_UNAUTHORIZED",
-  "ERR_FOREIGN_REFERENCE",
-  "ERR_UNKNOWN_CHANNEL",
-  "ERR_TOO_MANY_CHANNELS",
-  "ERR_TOO_MANY_SESSIONS",
-  "ERR_MESSAGE_TOO_LARGE",
-  "ERR_SEQUENCE",
-  "ERR_CREDIT",
-]);
+/** The protocol's error codes: the registry's (src/csp/errors.ts). */
+export const ERROR_CODES: ReadonlySet<string> = PROTOCOL_ERROR_CODES;
 
 export const PATH = "/wirechan";
 

@@ -363,9 +363,9 @@ describe("values: JSON.stringify semantics", () => {
     assert.deepStrictEqual(roundTrip({ a: 1, f: () => 2, u: undefined }), { a: 1 }, "function and undefined in an object");
   });
 
-  it("a BigInt anywhere is refused with a TypeError before it can be sent", () => {
-    for (const value of [1n, { a: 1n }, [1n]]) {
-      assert.throws(() => JSON.stringify(encodeValue(value, noRefs)), TypeError, "BigInt");
+  it("a BigInt anywhere is refused by the encoder itself (ERR_WIRE_VALUE), not later by the codec", () => {
+    for (const value of [1n, { a: 1n }, [1n], { deep: [{ x: 2n }] }]) {
+      assertWireValueError(() => encodeValue(value, noRefs), `BigInt in ${typeof value}`);
     }
   });
 

@@ -5,13 +5,20 @@ import type { ResponseParts } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { BodyAbortedError, type ServerRequest, withChannel } from "../request.js";
 import type { Handler } from "../server.js";
-import { controlFrame, type ControlFrame, type HelloBody, PROTOCOL_VERSION } from "../../wire/frames.js";
+import { type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
+import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
-import { decodePacket, endpointPath, HEADERS } from "../../wire/protocol.js";
-import { encodeControl, errorFrame, type Handshake, jsonHeaders, PollLink, SseLink, WebSocketLink } from "./links.js";
+import { endpointPath, errorFrame, HEADERS } from "../../wire/protocol.js";
+import { encodeControl, type Handshake, jsonHeaders, ServerPollLink, ServerSseLink, ServerWebSocketLink } from "./links.js";
 import { type ActiveLink, type NameResolver, type ServerSession, SessionTable } from "./sessions.js";
 
 const { session: sessionHeader, secret: secretHeader, recv: recvHeader } = HEADERS;
+
+/** Who a hello comes from: what `authenticate` returned, and the address it counts under. */
+export interface ClientIdentity {
+  principal: unknown;
+  address: string;
+}
 
 /** Status of a refused request, per error code. */
 const statusOf: Partial<Record<string, number>> = {
@@ -19,6 +26,7 @@ const statusOf: Partial<Record<string, number>> = {
   ERR_SESSION_LOST: 410,
   ERR_NO_SESSION: 410,
   ERR_TOO_MANY_SESSIONS: 503,
+  ERR_VALUE_TOO_COMPLEX: 413,
   ERR_MESSAGE_TOO_LARGE: 413,
 };
 
@@ -45,8 +53,9 @@ export class ProtocolEndpoints implements Handshake {
     ];
   }
 
+  /** Ends every session, telling each client on its link that the server is going away. */
   close(): void {
-    this.sessions.endAll();
+    this.sessions.endAll(new ProtocolError("ERR_SERVER_CLOSED", "the server is shutting down: connect again later"));
   }
 
   /** `GET path` with `Upgrade: websocket`: the first packet is a hello, answered on the socket. */
@@ -54,7 +63,8 @@ export class ProtocolEndpoints implements Handshake {
     if (req.transport !== "websocket") return refusal(426, new ProtocolError("ERR_BAD_FRAME", `${this.options.path} is the WebSocket endpoint; HTTP clients use ${this.options.path}/open`));
     const principal = await this.authenticate(req);
     if (principal instanceof ProtocolError) return refusal(401, principal);
-    withChannel(req, (conn) => new WebSocketLink(conn, this, principal.value));
+    const address = this.options.clientAddress(req);
+    withChannel(req, (conn) => new ServerWebSocketLink(conn, this, { principal: principal.value, address }));
     return undefined;
   };
 
@@ -64,12 +74,12 @@ export class ProtocolEndpoints implements Handshake {
     const principal = await this.authenticate(req);
     if (principal instanceof ProtocolError) return refusal(401, principal);
     try {
-      const [hello, ...rest] = decodePacket(await req.text(), this.options);
-      if (hello?.kind !== "hello" || rest.length > 0) throw new ProtocolError("ERR_BAD_FRAME", "open takes one packet: [hello]");
-      const session = this.hello(hello.version, hello.body, principal.value);
-      return packetResponse(this.options, 200, [this.welcome(session, hello.body)]);
+      const hello = readHello(await req.text(), this.options.maxMessageSize);
+      if (hello.rest.length > 0) throw new ProtocolError("ERR_BAD_FRAME", "open takes one packet: [hello]");
+      const session = this.hello(hello, { principal: principal.value, address: this.options.clientAddress(req) });
+      return { status: 200, headers: jsonHeaders, body: welcomePacket(this.welcome(session, hello.body)) };
     } catch (error) {
-      return errorResponse(error);
+      return this.errorResponse(error);
     }
   };
 
@@ -78,7 +88,7 @@ export class ProtocolEndpoints implements Handshake {
     if (req.transport !== "sse") return refusal(406, new ProtocolError("ERR_BAD_FRAME", "the sse endpoint needs Accept: text/event-stream"));
     const found = this.downstreamOf(req);
     if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
-    withChannel(req, (conn) => this.attachDownstream(found.session, new SseLink(conn, found.session), found.recv));
+    withChannel(req, (conn) => this.attachSse(found.session, new ServerSseLink(conn, found.session), found.recv));
     return undefined;
   };
 
@@ -86,7 +96,7 @@ export class ProtocolEndpoints implements Handshake {
   private readonly servePoll = (req: ServerRequest): ResponseParts | undefined => {
     const found = this.downstreamOf(req);
     if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
-    withChannel(req, (conn) => this.attachDownstream(found.session, new PollLink(conn, this.options.pollTimeout, found.session), found.recv));
+    withChannel(req, (conn) => this.attachDownstream(found.session, new ServerPollLink(conn, this.options.pollTimeout, found.session), found.recv));
     return undefined;
   };
 
@@ -102,35 +112,54 @@ export class ProtocolEndpoints implements Handshake {
       session.peer.receive(text);
     } catch (error) {
       if (error instanceof ProtocolError) session.fail(error);
-      return errorResponse(error);
+      return this.errorResponse(error);
     }
     const received = session.peer.received;
     return packetResponse(this.options, 200, received === 0 ? [] : [{ kind: "ack", seq: received }]);
   };
 
-  /** Opens or resumes the session a hello asks for. Throws a ProtocolError the client is told. */
-  hello(version: number, body: HelloBody, principal: unknown): ServerSession {
-    if (version !== PROTOCOL_VERSION) throw new ProtocolError("ERR_VERSION", `this server speaks wirechan protocol ${PROTOCOL_VERSION}, not ${version}`);
-    if (body.sid === null) return this.sessions.create(principal);
+  /**
+   * Opens or resumes the session a hello asks for. Throws the ProtocolError the client is told
+   * instead of a welcome: everything that would make the resume fail is checked here, before
+   * any welcome goes out.
+   */
+  hello(hello: Hello, client: ClientIdentity): ServerSession {
+    const { body } = hello;
+    if (body.sid === null) return this.sessions.create(client.principal, client.address);
     const session = body.secret === null ? undefined : this.sessions.find(body.sid, body.secret);
     if (session === undefined) throw lost();
+    if (!this.options.samePrincipal(session.principal, client.principal)) {
+      // Someone holding another client's id and secret: the session stays its owner's.
+      throw new ProtocolError("ERR_UNAUTHORIZED", "this session was opened by another principal (samePrincipal)");
+    }
+    if (session.peer.resumePoint(body.recv) === null) {
+      const error = new ProtocolError("ERR_SESSION_LOST", `cannot resume: the client says it received up to frame ${body.recv}, more than was ever sent`);
+      session.fail(error);
+      throw error;
+    }
     return session;
   }
 
-  welcome(session: ServerSession, hello: HelloBody): ControlFrame {
+  welcome(session: ServerSession, hello: HelloBody): WelcomeBody {
     return {
-      kind: "welcome",
-      version: PROTOCOL_VERSION,
-      body: {
-        sid: session.id,
-        secret: hello.sid === null ? session.secret : null,
-        recv: session.peer.received,
-        resumed: hello.sid !== null,
-        heartbeat: this.options.heartbeat,
-        window: this.options.window,
-        limits: { maxMessageSize: this.options.maxMessageSize, maxChannels: this.options.maxChannelsPerSession },
-      },
+      sid: session.id,
+      secret: hello.sid === null ? session.revealSecret() : null,
+      recv: session.peer.received,
+      resumed: hello.sid !== null,
+      heartbeat: this.options.heartbeat,
+      window: this.options.window,
+      limits: { maxMessageSize: this.options.maxMessageSize, maxChannels: this.options.maxChannelsPerSession },
     };
+  }
+
+  /**
+   * An SSE downstream: attached, then pinged at once, so that the client hears from the stream
+   * itself and knows it is not held back by a proxy that buffers responses (docs/protocol.md
+   * section 6: a downstream proves itself).
+   */
+  private attachSse(session: ServerSession, link: ServerSseLink, recv: number): void {
+    this.attachDownstream(session, link, recv);
+    if (session.link === link) session.peer.sendControl({ kind: "ping", token: 0 });
   }
 
   /** Makes `link` the session's downstream, sending what the client has not received. */
@@ -143,6 +172,17 @@ export class ProtocolEndpoints implements Handshake {
       link.send(encodeControl(this.options, [errorFrame(error)]));
       link.drop(error.code);
     }
+  }
+
+  /** The answer to a protocol request that failed: the error packet, with the status its code has. */
+  private errorResponse(error: unknown): ResponseParts {
+    if (error instanceof ProtocolError) return refusal(statusOf[error.code] ?? 400, error);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ERR_PAYLOAD_TOO_LARGE") return refusal(413, new ProtocolError("ERR_MESSAGE_TOO_LARGE", (error as Error).message));
+    // The client went away mid-body (a cut connection): nobody reads the answer, nothing to report.
+    if (error instanceof BodyAbortedError) return refusal(400, new ProtocolError("ERR_BAD_FRAME", error.message));
+    this.options.logger.error("a protocol request failed:", error);
+    return refusal(500, new ProtocolError("ERR_BAD_FRAME", "the server could not handle the request"));
   }
 
   private async authenticate(req: ServerRequest): Promise<{ value: unknown } | ProtocolError> {
@@ -193,15 +233,5 @@ function packetResponse(options: Pick<ResolvedServerOptions, "codec">, status: n
 
 /** Refusals are always JSON: the client may not know the codec yet. */
 function refusal(status: number, error: ProtocolError): ResponseParts {
-  return { status, headers: jsonHeaders, body: JSON.stringify([controlFrame(errorFrame(error))]) };
-}
-
-function errorResponse(error: unknown): ResponseParts {
-  if (error instanceof ProtocolError) return refusal(statusOf[error.code] ?? 400, error);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ERR_PAYLOAD_TOO_LARGE") return refusal(413, new ProtocolError("ERR_MESSAGE_TOO_LARGE", (error as Error).message));
-  // The client went away mid-body (a cut connection): nobody reads the answer, nothing to report.
-  if (error instanceof BodyAbortedError) return refusal(400, new ProtocolError("ERR_BAD_FRAME", error.message));
-  console.error("wirechan: a protocol request failed:", error);
-  return refusal(500, new ProtocolError("ERR_BAD_FRAME", "the server could not handle the request"));
+  return { status, headers: jsonHeaders, body: refusalPacket(error) };
 }

@@ -3,9 +3,10 @@
 // and detaches from the session when its connection closes.
 import type { Connection } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
-import { controlFrame, type ControlFrame, type Frame, type HelloBody } from "../../wire/frames.js";
+import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
+import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
-import { decodePacket } from "../../wire/protocol.js";
+import type { ClientIdentity } from "./endpoints.js";
 import type { ActiveLink, ProtocolTransport, ServerSession } from "./sessions.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
@@ -14,30 +15,35 @@ export const jsonHeaders = { "content-type": "application/json; charset=utf-8", 
 export interface Handshake {
   readonly options: ResolvedServerOptions;
   /** Opens or resumes the session a hello asks for; throws the ProtocolError to tell the client. */
-  hello(version: number, body: HelloBody, principal: unknown): ServerSession;
-  welcome(session: ServerSession, hello: HelloBody): ControlFrame;
+  hello(hello: Hello, client: ClientIdentity): ServerSession;
+  welcome(session: ServerSession, hello: HelloBody): WelcomeBody;
   /** Makes a link the session's downstream, sending what the client has not received. */
   attachDownstream(session: ServerSession, link: ActiveLink & { closed(): boolean }, recv: number): void;
 }
 
 /**
  * A WebSocket carrying a session. Its first packet must start with a hello, answered at once
- * (`authenticate` already ran on the upgrade request); what follows goes to the session.
+ * (`authenticate` already ran on the upgrade request); what follows goes to the session. A
+ * socket that sends no hello within `linkTimeout` is told `ERR_HANDSHAKE_TIMEOUT` and closed:
+ * sockets that never speak must not hold connection slots.
  */
-export class WebSocketLink implements ActiveLink {
+export class ServerWebSocketLink implements ActiveLink {
   readonly transport: ProtocolTransport = "websocket";
   readonly oneShot = false;
   private session: ServerSession | null = null;
   /** The hello was refused: the link is closing and ignores what still arrives. */
   private refused = false;
+  private helloTimer: NodeJS.Timeout | null;
 
   constructor(
     private readonly conn: Connection,
     private readonly handshake: Handshake,
-    private readonly principal: unknown,
+    private readonly client: ClientIdentity,
   ) {
     conn.onReceive(this.onMessage);
     conn.onClose(this.onClose);
+    this.helloTimer = setTimeout(this.helloTimedOut, handshake.options.linkTimeout);
+    this.helloTimer.unref();
   }
 
   send(packet: string): void {
@@ -63,28 +69,36 @@ export class WebSocketLink implements ActiveLink {
   };
 
   private open(message: string): void {
-    let frames: Frame[];
+    this.clearHelloTimer();
+    let hello: Hello;
     let session: ServerSession;
-    let hello: HelloBody;
     try {
-      frames = decodePacket(message, this.handshake.options);
-      const first = frames[0];
-      if (first?.kind !== "hello") throw new ProtocolError("ERR_NO_SESSION", "the first packet of a WebSocket must start with hello");
-      hello = first.body;
-      session = this.handshake.hello(first.version, hello, this.principal);
+      hello = readHello(message, this.handshake.options.maxMessageSize);
+      session = this.handshake.hello(hello, this.client);
     } catch (error) {
       this.fail(error);
       return;
     }
     this.session = session;
-    this.conn.send(encodeControl(this.handshake.options, [this.handshake.welcome(session, hello)]));
-    this.handshake.attachDownstream(session, this, hello.recv);
+    this.conn.send(welcomePacket(this.handshake.welcome(session, hello.body)));
+    this.handshake.attachDownstream(session, this, hello.body.recv);
     if (session.peer.hasEnded) return;
     try {
-      session.peer.receiveFrames(frames.slice(1));
+      session.peer.receiveFrames(hello.rest);
     } catch (error) {
       this.failSession(session, error);
     }
+  }
+
+  private readonly helloTimedOut = (): void => {
+    this.helloTimer = null;
+    if (this.session !== null || this.refused) return;
+    this.fail(new ProtocolError("ERR_HANDSHAKE_TIMEOUT", `no hello within ${this.handshake.options.linkTimeout} ms (linkTimeout)`));
+  };
+
+  private clearHelloTimer(): void {
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
   }
 
   private receive(session: ServerSession, text: string): void {
@@ -98,7 +112,7 @@ export class WebSocketLink implements ActiveLink {
   private failSession(session: ServerSession, error: unknown): void {
     if (error instanceof ProtocolError) session.fail(error);
     else {
-      console.error("wirechan: handling a packet failed:", error);
+      this.handshake.options.logger.error("handling a packet failed:", error);
       session.fail(new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet"));
     }
     this.conn.close();
@@ -107,17 +121,18 @@ export class WebSocketLink implements ActiveLink {
   /** An error before any session: tell the client and close. */
   private fail(error: unknown): void {
     const problem = error instanceof ProtocolError ? error : new ProtocolError("ERR_BAD_FRAME", "the server could not handle a packet");
-    if (!(error instanceof ProtocolError)) console.error("wirechan: handling a packet failed:", error);
+    if (!(error instanceof ProtocolError)) this.handshake.options.logger.error("handling a packet failed:", error);
     if (this.session !== null) {
       this.failSession(this.session, problem);
       return;
     }
     this.refused = true;
-    this.conn.send(encodeControl(this.handshake.options, [errorFrame(problem)]));
+    this.conn.send(refusalPacket(problem));
     this.conn.close();
   }
 
   private readonly onClose = (): void => {
+    this.clearHelloTimer();
     this.session?.detach(this);
   };
 
@@ -127,7 +142,7 @@ export class WebSocketLink implements ActiveLink {
 }
 
 /** An SSE stream carrying a session's downstream: each event's data is one packet. */
-export class SseLink implements ActiveLink {
+export class ServerSseLink implements ActiveLink {
   readonly transport: ProtocolTransport = "sse";
   readonly oneShot = false;
   /** The answer to each upstream POST acknowledges what arrived. */
@@ -161,7 +176,7 @@ export class SseLink implements ActiveLink {
  * One long-poll: answered with the first packet the session writes, or `[]` after
  * `pollTimeout`. A newer poll replaces it (and it is answered `[]`).
  */
-export class PollLink implements ActiveLink {
+export class ServerPollLink implements ActiveLink {
   readonly transport: ProtocolTransport = "longpoll";
   readonly oneShot = true;
   readonly defer = setImmediate;
@@ -213,10 +228,6 @@ export class PollLink implements ActiveLink {
   }
 }
 
-
-export function errorFrame(error: ProtocolError): ControlFrame {
-  return { kind: "error", code: error.code, message: error.message, fatal: error.fatal };
-}
 
 export function encodeControl(options: Pick<ResolvedServerOptions, "codec">, frames: ControlFrame[]): string {
   return options.codec.joinPacket(frames.map((frame) => options.codec.encodeFrame(controlFrame(frame))));

@@ -57,23 +57,37 @@ class PublicSessionInfo implements SessionInfo {
   }
 }
 
+/** What a session needs from its table. */
+interface SessionOwner {
+  readonly options: ResolvedServerOptions;
+  readonly resolveName: NameResolver;
+  /** The session's replay buffer grew or shrank by `delta` (the server-wide budget). */
+  replayCost(delta: number): void;
+  /** The session ended: forget it. */
+  ended(session: ServerSession): void;
+}
+
 /** One session on the server. Made by {@link SessionTable.create}. */
 export class ServerSession {
   readonly id = randomId();
-  readonly secret = randomId();
+  /** A real private field: neither a log line nor `util.inspect` shows the secret. */
+  readonly #secret = randomId();
   readonly peer: Peer;
   /** Handed to server code with each value of an envelope channel. */
   readonly info: SessionInfo = new PublicSessionInfo(this);
   private active: ActiveLink | null = null;
   /** When the client was last heard from, or when the session lost its link (ms since epoch). */
   lastHeard = Date.now();
+  /** Whether a link ever attached: a session that never got one ends after `linkTimeout`. */
+  linked = false;
 
   constructor(
     readonly principal: unknown,
-    options: ResolvedServerOptions,
-    resolveName: NameResolver,
-    private readonly ended: (session: ServerSession) => void,
+    /** The client address it is counted under (`maxSessionsPerAddress`). */
+    readonly address: string,
+    private readonly owner: SessionOwner,
   ) {
+    const { options } = owner;
     this.peer = new Peer({
       side: "server",
       // The tag scopes references to this session: another session's are recognised and refused.
@@ -82,9 +96,9 @@ export class ServerSession {
       maxChannels: options.maxChannelsPerSession,
       maxMessageSize: options.maxMessageSize,
       ackDelay: ACK_DELAY_MS,
-      replay: { messages: options.replayMessages, bytes: options.replayBytes },
+      replay: { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: owner.replayCost },
       codec: options.codec,
-      resolveName: (name) => resolveName(name, this.info),
+      resolveName: (name) => owner.resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
       onBye: () => this.end(),
     });
@@ -98,11 +112,21 @@ export class ServerSession {
     return this.active;
   }
 
+  /** The secret, for the welcome of a new session only. */
+  revealSecret(): string {
+    return this.#secret;
+  }
+
   /** Whether `secret` is this session's, compared in constant time. */
   hasSecret(secret: string): boolean {
     const given = Buffer.from(secret);
-    const own = Buffer.from(this.secret);
+    const own = Buffer.from(this.#secret);
     return given.length === own.length && timingSafeEqual(given, own);
+  }
+
+  /** What `util.inspect` and `console.log` show: the id and state, never the secret or the tables. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `ServerSession { id: ${this.id}, transport: ${this.transport ?? "none"}, ended: ${this.peer.hasEnded} }`;
   }
 
   /**
@@ -113,6 +137,7 @@ export class ServerSession {
   attach(link: ActiveLink, peerRecv: number): void {
     const previous = this.active;
     this.active = link;
+    this.linked = true;
     this.lastHeard = Date.now();
     if (previous !== null && previous !== link) {
       this.peer.detach(previous);
@@ -161,32 +186,51 @@ export class ServerSession {
       // Nothing more will come on it: a WebSocket closes, an SSE stream ends, a poll is answered.
       link.drop("session ended");
     }
-    this.ended(this);
+    this.owner.ended(this);
   }
 }
 
-/** Every session of one server, bounded by `maxSessions`. */
-export class SessionTable {
+/**
+ * Every session of one server: bounded by `maxSessions`, by `maxSessionsPerAddress` per client
+ * address, and in replay memory by `replayBudget` over all of them.
+ */
+export class SessionTable implements SessionOwner {
   private readonly sessions = new Map<string, ServerSession>();
+  /** Sessions per client address; an address leaves the map with its last session. */
+  private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private pingToken = 0;
+  /** What every session's replay buffer costs together, in bytes. */
+  private replayTotal = 0;
+  private budgetCheckScheduled = false;
 
   constructor(
-    private readonly options: ResolvedServerOptions,
-    private readonly resolveName: NameResolver,
+    readonly options: ResolvedServerOptions,
+    readonly resolveName: NameResolver,
   ) {}
 
   get size(): number {
     return this.sessions.size;
   }
 
-  /** A new session. Throws `ERR_TOO_MANY_SESSIONS` at `maxSessions`. */
-  create(principal: unknown): ServerSession {
-    if (this.sessions.size >= this.options.maxSessions) {
-      throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `the server has ${this.options.maxSessions} sessions (maxSessions); try again later`);
+  /** Bytes kept for replay by every session together (see `replayBudget`). */
+  get replayBytes(): number {
+    return this.replayTotal;
+  }
+
+  /** A new session. Throws `ERR_TOO_MANY_SESSIONS` at `maxSessions`, or at `maxSessionsPerAddress` for `address`. */
+  create(principal: unknown, address: string): ServerSession {
+    const { maxSessions, maxSessionsPerAddress } = this.options;
+    if (this.sessions.size >= maxSessions) {
+      throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `the server has ${maxSessions} sessions (maxSessions); try again later`);
     }
-    const session = new ServerSession(principal, this.options, this.resolveName, (ended) => this.forget(ended));
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (fromAddress >= maxSessionsPerAddress) {
+      throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `this address has ${maxSessionsPerAddress} sessions (maxSessionsPerAddress); close some, or try again later`);
+    }
+    const session = new ServerSession(principal, address, this);
     this.sessions.set(session.id, session);
+    this.perAddress.set(address, fromAddress + 1);
     this.startSweep();
     return session;
   }
@@ -197,21 +241,55 @@ export class SessionTable {
     return session !== undefined && session.hasSecret(secret) ? session : undefined;
   }
 
-  /** Ends every session (server shutdown). */
-  endAll(): void {
-    for (const session of [...this.sessions.values()]) session.end();
+  /** Ends every session, telling each client why on its link if it has one (server shutdown). */
+  endAll(error: ProtocolError): void {
+    for (const session of [...this.sessions.values()]) session.fail(error);
     this.stopSweep();
   }
 
-  private forget(session: ServerSession): void {
-    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+  /** @internal A session's replay buffer changed by `delta` bytes. */
+  readonly replayCost = (delta: number): void => {
+    this.replayTotal += delta;
+    // Checked once the turn's frames are made: ending a session inside the append that
+    // crossed the budget would pull its tables from under the code appending.
+    if (this.replayTotal > this.options.replayBudget && !this.budgetCheckScheduled) {
+      this.budgetCheckScheduled = true;
+      queueMicrotask(this.enforceBudget);
+    }
+  };
+
+  /** Ends the sessions keeping the most for replay until the total is within `replayBudget`. */
+  private readonly enforceBudget = (): void => {
+    this.budgetCheckScheduled = false;
+    while (this.replayTotal > this.options.replayBudget) {
+      let largest: ServerSession | null = null;
+      for (const session of this.sessions.values()) {
+        if (largest === null || session.peer.replayCost > largest.peer.replayCost) largest = session;
+      }
+      if (largest === null || largest.peer.replayCost === 0) return;
+      largest.fail(
+        new ProtocolError(
+          "ERR_SESSION_LOST",
+          `the server's replay memory is full (replayBudget ${this.options.replayBudget} bytes) and this session kept the most unacknowledged frames (${largest.peer.replayCost} bytes)`,
+        ),
+      );
+    }
+  };
+
+  /** @internal The session ended: forget it. */
+  readonly ended = (session: ServerSession): void => {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    const left = (this.perAddress.get(session.address) ?? 1) - 1;
+    if (left === 0) this.perAddress.delete(session.address);
+    else this.perAddress.set(session.address, left);
     if (this.sessions.size === 0) this.stopSweep();
-  }
+  };
 
   private startSweep(): void {
     if (this.timer !== null) return;
-    const { heartbeat, heartbeatTimeout, sessionTtl } = this.options;
-    const interval = Math.max(1, Math.min(heartbeat, Math.floor(heartbeatTimeout / 2), Math.floor(sessionTtl / 2), MAX_TIMEOUT_MS));
+    const { heartbeat, heartbeatTimeout, sessionTtl, linkTimeout } = this.options;
+    const interval = Math.max(1, Math.min(heartbeat, Math.floor(heartbeatTimeout / 2), Math.floor(sessionTtl / 2), Math.floor(linkTimeout / 2), MAX_TIMEOUT_MS));
     this.timer = setInterval(this.sweep, interval);
     this.timer.unref();
   }
@@ -223,16 +301,18 @@ export class SessionTable {
 
   /**
    * Pings every link, drops links silent for `heartbeatTimeout` (their clients reconnect and
-   * resume), and ends sessions without a link for `sessionTtl`.
+   * resume), ends sessions that never got a link within `linkTimeout`, and sessions without a
+   * link for `sessionTtl`.
    */
   private readonly sweep = (): void => {
     const now = Date.now();
     const token = ++this.pingToken;
+    const { sessionTtl, linkTimeout, heartbeatTimeout } = this.options;
     for (const session of [...this.sessions.values()]) {
       const link = session.link;
       if (link === null) {
-        if (now - session.lastHeard >= this.options.sessionTtl) session.end();
-      } else if (now - session.lastHeard >= this.options.heartbeatTimeout) {
+        if (now - session.lastHeard >= (session.linked ? sessionTtl : linkTimeout)) session.end();
+      } else if (now - session.lastHeard >= heartbeatTimeout) {
         session.detach(link);
         link.drop("heartbeat timeout");
       } else {
