@@ -1,6 +1,7 @@
 // Delivery of values that arrived from the wire into local channels.
 import type { Channel } from "../csp/channel.js";
 import { RingQueue } from "../csp/ring-queue.js";
+import { consoleLogger, type Logger } from "./logger.js";
 
 /** Told whether the channel took the value (`false`: it was closed). */
 export type Delivered = (ok: boolean) => void;
@@ -13,91 +14,94 @@ export type Delivered = (ok: boolean) => void;
  * credit: each session has at most `window` values per channel on their way here.
  */
 class Pump {
-  private readonly queue = new RingQueue<{ value: unknown; done: Delivered }>(8);
+  private readonly queue = new RingQueue<Delivery>(8);
   private running = false;
 
   constructor(private readonly channel: Channel<unknown, unknown>) {}
 
-  push(value: unknown, done: Delivered): void {
+  push(delivery: Delivery): void {
     if (this.running) {
-      this.queue.push({ value, done });
+      this.queue.push(delivery);
       return;
     }
     this.running = true;
-    this.start(value, done);
+    this.start(delivery);
   }
 
   /**
    * Puts one value; the next queued one follows when it settled. A value that a taker or the
    * buffer takes at once is delivered in this call, without a promise.
    */
-  private start(value: unknown, done: Delivered): void {
+  private start(delivery: Delivery): void {
     for (;;) {
-      const outcome = this.offer(value);
+      const outcome = this.offer(delivery);
       if (outcome instanceof Promise) {
         outcome.then(
-          (ok) => this.settled(done, ok),
+          (ok) => this.settled(delivery, ok),
           (error: unknown) => {
-            reportFailure(error);
-            this.settled(done, false);
+            delivery.logger.error("putting a value that arrived from the wire failed:", error);
+            this.settled(delivery, false);
           },
         );
         return;
       }
-      tell(done, outcome);
+      tell(delivery, outcome);
       const next = this.queue.shift();
       if (next === undefined) {
         this.running = false;
         return;
       }
-      ({ value, done } = next);
+      delivery = next;
     }
   }
 
-  /** Whether the channel took `value` now, or the put that waits for it. */
-  private offer(value: unknown): boolean | Promise<boolean> {
+  /** Whether the channel took the value now, or the put that waits for it. */
+  private offer({ value, logger }: Delivery): boolean | Promise<boolean> {
     if (this.channel.closed) return false;
     try {
       return this.channel.offer(value) || this.channel.put(value);
     } catch (error) {
       // A transducer's exHandler error: the value is lost to the channel either way.
-      reportFailure(error);
+      logger.error("putting a value that arrived from the wire failed:", error);
       return false;
     }
   }
 
-  private settled(done: Delivered, ok: boolean): void {
-    tell(done, ok);
+  private settled(delivery: Delivery, ok: boolean): void {
+    tell(delivery, ok);
     const next = this.queue.shift();
     if (next === undefined) this.running = false;
-    else this.start(next.value, next.done);
+    else this.start(next);
   }
+}
+
+/** One value on its way into a channel: who to tell, and where to report a failure (the session's logger). */
+interface Delivery {
+  value: unknown;
+  done: Delivered;
+  logger: Logger;
 }
 
 /**
  * Calls `done` once, whatever it does: one that throws is reported and the values queued
  * behind it still go (in the put's own try it would have been told `false` a second time).
  */
-function tell(done: Delivered, ok: boolean): void {
+function tell({ done, logger }: Delivery, ok: boolean): void {
   try {
     done(ok);
   } catch (error) {
-    console.error("wirechan: a delivery callback threw:", error);
+    logger.error("a delivery callback threw:", error);
   }
-}
-
-function reportFailure(error: unknown): void {
-  console.error("wirechan: putting a value that arrived from the wire failed:", error);
 }
 
 const pumps = new WeakMap<Channel<unknown, unknown>, Pump>();
 
-/** Puts `value` into `channel` after every value that arrived for it before, then calls `done`. */
-export function deliver(channel: Channel<unknown, unknown>, value: unknown, done: Delivered): void {
+/** Puts `value` into `channel` after every value that arrived for it before, then calls `done`; failures go to `logger`. */
+export function deliver(channel: Channel<unknown, unknown>, value: unknown, done: Delivered, logger: Logger = consoleLogger): void {
   let pump = pumps.get(channel);
   if (pump === undefined) {
     pump = new Pump(channel);
     pumps.set(channel, pump);
   }
-  pump.push(value, done);
+  pump.push({ value, done, logger });
 }

@@ -11,6 +11,7 @@ import { ProtocolError } from "../wire/protocol-error.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
+import type { Logger } from "./logger.js";
 import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 import { type Link, Writer } from "./writer.js";
@@ -48,6 +49,8 @@ export interface PeerOptions {
   /** The peer sent an `error` or a `bye` frame. */
   onPeerError?: (code: string, message: string, fatal: boolean) => void;
   onBye?: (reason: string) => void;
+  /** Where a failure nobody else can be told of goes (a delivery callback that threw). Default: the console. */
+  logger?: Logger;
 }
 
 /**
@@ -374,7 +377,7 @@ export class Peer implements ProxyHost {
     }
     this.credit.set(target, used + 1);
     const { wrap } = destination;
-    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.delivered(seq, target, ok));
+    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.delivered(seq, target, ok), this.options.logger);
   }
 
   private delivered(seq: number, target: string, ok: boolean): void {

@@ -101,6 +101,7 @@ export class ServerSession {
       resolveName: (name) => owner.resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
       onBye: () => this.end(),
+      logger: options.logger,
     });
   }
 
