@@ -12,11 +12,9 @@ import {
 import { RingQueue } from "../csp/ring-queue.js";
 import { spawn } from "../csp/spawn.js";
 import type { Connection } from "./connection.js";
+import type { Frame, Resumption } from "./feed-history.js";
 
-/** One event of the feed, encoded and framed once, the same bytes for every client. */
-export interface Frame {
-  readonly bytes: Uint8Array;
-}
+export type { Frame } from "./feed-history.js";
 
 /** An SSE connection of ours: it can wait for drain and write a ready frame. */
 export interface FrameSink {
@@ -25,6 +23,19 @@ export interface FrameSink {
 }
 
 export type FeedConnection = Connection & FrameSink;
+
+/** How a {@link FeedFanout} turns the mult's values into events. */
+export interface FrameSource {
+  /** The value as the feed's next event, or undefined for one that cannot be encoded. */
+  frame(value: unknown): Frame | undefined;
+  /** A value that came while no client was connected: it still counts, for the clients that come back. */
+  missed(value: unknown): void;
+}
+
+/** What the fan-out does with a client that falls behind. */
+export interface FanoutOptions {
+  readonly policy: TapPolicy;
+}
 
 /**
  * What a client's queue does with a value while its connection waits for drain, read from the
@@ -86,34 +97,39 @@ export class FeedFanout {
 
   constructor(
     source: Mult<unknown>,
-    private readonly toFrame: (value: unknown) => Frame | undefined,
-    private readonly policy: TapPolicy,
+    private readonly frames: FrameSource,
+    private readonly options: FanoutOptions,
   ) {
     // A buffer of 1: the mult can hand over the next value while this one is fanned out.
     this.tap = source.tap(chan<unknown>(1));
     spawn(this.run(), "serveChannel fan-out");
   }
 
-  /** Adds a client: `initial` first (written whatever the policy), then every later value. */
-  add(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>): void {
+  /**
+   * Adds a client: `initial` first (written whatever the policy), then what it missed
+   * (`resumption`, from the history in this same turn, so no event falls between it and the
+   * live feed), then every later value.
+   */
+  add(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, resumption: Resumption): void {
     for (const frame of initial) if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
-    if (this.ended) {
-      conn.close();
-      return;
-    }
     if (!conn.isOpen) return;
-    const client = new FanoutClient(conn, this.policy, this.clients);
+    const client = new FanoutClient(conn, this.options, this.clients);
     this.clients.add(client);
     conn.onClose(client.leave);
     client.checkCongestion();
+    client.resume(resumption);
+    if (this.ended) client.end();
   }
 
   private async run(): Promise<void> {
     for (;;) {
       const value = await this.tap.take();
       if (value === undefined) break;
-      if (this.clients.size === 0) continue; // as a mult drops what comes while nobody is tapped
-      const frame = this.toFrame(value);
+      if (this.clients.size === 0) {
+        this.frames.missed(value);
+        continue;
+      }
+      const frame = this.frames.frame(value);
       if (frame === undefined) continue;
       const behind = this.fanOut(frame);
       // Back-pressure: the next value waits until every fixed-buffer client has room for it.
@@ -134,10 +150,17 @@ export class FeedFanout {
 /**
  * One client of a {@link FeedFanout}: frames go straight to its connection while it keeps up,
  * and to its own queue while the connection waits for drain; the queue is written out, one
- * frame after another while the connection takes them, on each 'drain'.
+ * frame after another while the connection takes them, on each 'drain'. What a reconnecting
+ * client missed waits in a backlog written before the queue.
  */
 class FanoutClient {
   private readonly queue = new RingQueue<Frame>(2);
+  /**
+   * Replayed events (and a reset event), ahead of the live ones. Not bound by the tap policy,
+   * which is about live values, but by the history they come from.
+   */
+  private readonly backlog = new RingQueue<Frame>(2);
+  private readonly policy: TapPolicy;
   /** Past the high-water mark: nothing more is written until the connection drains. */
   private congested = false;
   /** The feed ended: the response ends once the queue is written. */
@@ -147,13 +170,15 @@ class FanoutClient {
 
   constructor(
     private readonly conn: FeedConnection,
-    private readonly policy: TapPolicy,
+    private readonly options: FanoutOptions,
     private readonly clients: Set<FanoutClient>,
-  ) {}
+  ) {
+    this.policy = options.policy;
+  }
 
   /** Writes or queues a frame. False when a fixed-buffer queue holds more than its size: call {@link room} before the next. */
   offer(frame: Frame): boolean {
-    if (!this.congested && this.queue.length === 0) {
+    if (!this.congested && this.queue.length === 0 && this.backlog.length === 0) {
       this.write(frame);
       return true;
     }
@@ -180,6 +205,13 @@ class FanoutClient {
     });
   }
 
+  /** Starts writing what a reconnecting client missed, ahead of everything live. */
+  resume({ reset, frames }: Resumption): void {
+    if (reset !== null) this.backlog.push(reset);
+    for (const frame of frames) this.backlog.push(frame);
+    this.flush();
+  }
+
   /** The feed is over: end the response once what is queued is written. */
   end(): void {
     this.ending = true;
@@ -198,6 +230,7 @@ class FanoutClient {
     if (this.gone) return;
     this.gone = true;
     this.queue.clear();
+    this.backlog.clear();
     this.clients.delete(this);
     this.releaseRoom();
   };
@@ -213,11 +246,15 @@ class FanoutClient {
     this.flush();
   };
 
+  /** Writes the backlog, then the queue, while the connection takes them. */
   private flush(): void {
-    const queue = this.queue;
-    while (!this.congested && !this.gone && queue.length > 0) this.write(queue.shift() as Frame);
+    while (!this.congested && !this.gone) {
+      const frame = this.backlog.shift() ?? this.queue.shift();
+      if (frame === undefined) break;
+      this.write(frame);
+    }
     if (this.queue.length <= this.policy.size) this.releaseRoom();
-    if (this.ending && !this.gone && queue.length === 0) this.conn.close();
+    if (this.ending && !this.gone && this.backlog.length === 0 && this.queue.length === 0) this.conn.close();
   }
 
   private releaseRoom(): void {

@@ -1,7 +1,8 @@
 import { type Buffer, chan, type Channel, isChannel, type Mult, mult, xf } from "../csp/index.js";
 import { spawn } from "../csp/spawn.js";
 import type { Connection } from "./connection.js";
-import { type FeedConnection, FeedFanout, type Frame, type FrameSink, tapPolicyOf } from "./feed-fanout.js";
+import { type FeedConnection, FeedFanout, type FrameSink, type FrameSource, tapPolicyOf } from "./feed-fanout.js";
+import { checkHistoryBound, FeedHistory, type Frame } from "./feed-history.js";
 import { encodeSseEvent } from "./sse-codec.js";
 import { withChannel, type ServerRequest } from "./request.js";
 import type { Handler } from "./server.js";
@@ -12,14 +13,35 @@ export interface ServeChannelOptions {
    * For a `mult`: the buffer each client's tap behaves as having. Default `256` (a fixed
    * buffer, as the JUXT seed): a client that falls 256 values behind holds the feed back, so
    * back-pressure reaches the producer and nothing is dropped (`0`: it holds the feed back at
-   * once). Pass `slidingBuffer(n)` to let a slow client miss old values instead, or
-   * `droppingBuffer(n)` to let it miss new ones; either way it never holds the others back.
-   * Such a buffer object is only read for its kind and size: every client gets a queue of
-   * its own. A `Buffer` of any other class becomes the buffer of a real tap per client, the
-   * same object for each, so it suits one client at a time. A number that is neither 0 nor a
-   * positive integer: `RangeError` (`ERR_BUFFER_SIZE`), thrown by `serveChannel`.
+   * once). Pass `slidingBuffer(n)` to let a slow client miss
+   * old values instead, or `droppingBuffer(n)` to let it miss new ones; either way it never
+   * holds the others back. Such a buffer object is only read for its kind and size: every
+   * client gets a queue of its own. A `Buffer` of any other class becomes the buffer of a
+   * real tap per client, the same object for each, so it suits one client at a time. A
+   * number that is neither 0 nor a positive integer: `RangeError` (`ERR_BUFFER_SIZE`), thrown
+   * by `serveChannel`.
    */
   tapBuffer?: number | Buffer<unknown>;
+  /**
+   * For a `mult`: how many recent events are kept so that a client reconnecting with
+   * `Last-Event-ID` (as `EventSource` does) gets those it missed before the live feed, with
+   * no gap and no repeat. Default `256`; `0` keeps none. Ids are `<epoch>-<n>`, the epoch
+   * eight hex digits random per handler, so an id from before a restart (when `n` starts at 1
+   * again) is known to be foreign instead of being taken for a place in this feed. A client
+   * whose id is older than what is kept, or not an id of this handler (another process,
+   * garbage: a client that sends an id believes it has seen events, so it is not taken for a
+   * new one), first gets a `wirechan-reset` event (JSON data `{ reason: "expired" | "unknown",
+   * resumesFrom }`, `resumesFrom` the id of the first event that follows), then every kept
+   * event, then the live feed: it learns that it missed events instead of missing them
+   * silently. Without `Last-Event-ID` a client starts with the live feed. A plain channel
+   * gives each value to one client, so there is nothing of a client's own to replay: it keeps
+   * no history and ignores `Last-Event-ID`. While no client is connected to a mult feed its
+   * values are still framed and kept (with `0`, only counted, so a returning client is told).
+   * Not 0 nor a positive integer: `RangeError` (`ERR_BUFFER_SIZE`).
+   */
+  history?: number;
+  /** The bytes (of framed events) the history keeps at most, oldest dropped first. Default 1 MiB; `0` keeps none. */
+  historyBytes?: number;
   /** The SSE event type of each value. Default none (the browser's `message` event). CR or LF in it: `TypeError` (`ERR_SSE_FIELD`). */
   event?: string;
   /** Turns a value into the event's data. Default `JSON.stringify`. */
@@ -29,8 +51,10 @@ export interface ServeChannelOptions {
 }
 
 /** The defaults of {@link ServeChannelOptions}. */
-export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "encode">> = {
+export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "history" | "historyBytes" | "encode">> = {
   tapBuffer: 256,
+  history: 256,
+  historyBytes: 1024 * 1024,
   encode: (value: unknown): string => JSON.stringify(value),
 };
 
@@ -43,40 +67,55 @@ function isFrameSink(conn: Connection): conn is FeedConnection {
 
 /**
  * Encodes and frames values, numbering the feed's events: one sequence per `serveChannel`, so
- * every client sees increasing ids and a value sent to many clients is one set of bytes.
+ * every client sees increasing ids and a value sent to many clients is one set of bytes. Each
+ * event is kept in the history as it is framed, in sequence order.
  */
-class Framer {
-  private seq = 0;
-
-  constructor(private readonly options: ResolvedOptions) {}
+class Framer implements FrameSource {
+  constructor(
+    private readonly options: ResolvedOptions,
+    readonly history: FeedHistory,
+  ) {}
 
   /** The next feed event, or undefined for a value the encoder cannot encode (reported; no id used). */
   readonly frame = (value: unknown): Frame | undefined => {
     const data = encodeOrReport(this.options.encode, value);
-    return data === undefined ? undefined : this.build(data, String(++this.seq));
+    if (data === undefined) return undefined;
+    const frame = this.build(data, this.history.next());
+    this.history.record(frame);
+    return frame;
+  };
+
+  /**
+   * A value nobody is connected for: framed only if the history keeps it for a client that
+   * comes back; numbered either way, so that client is told it missed one.
+   */
+  readonly missed = (value: unknown): void => {
+    if (this.history.keeps) this.frame(value);
+    else this.history.next();
   };
 
   /** An `initial` value: sent to one client ahead of the feed, with no id of its own. */
   readonly initial = (value: unknown): Frame | undefined => {
     const data = encodeOrReport(this.options.encode, value);
-    return data === undefined ? undefined : this.build(data, undefined);
+    return data === undefined ? undefined : this.build(data, 0);
   };
 
-  private build(data: string, id: string | undefined): Frame {
+  private build(data: string, seq: number): Frame {
     const event = encodeSseEvent({
       data,
-      ...(id === undefined ? {} : { id }),
+      ...(seq === 0 ? {} : { id: this.history.idOf(seq) }),
       ...(this.options.event === undefined ? {} : { event: this.options.event }),
     });
-    return { bytes: Buffer.from(event, "utf8") };
+    return { bytes: Buffer.from(event, "utf8"), seq };
   }
 }
 
 /**
  * A handler that serves a channel as an HTML5 server-sent-event feed (seed 001): each value
- * JSON-encoded as one event with an increasing `id`, a client's next value written only once
- * its previous write has drained, so a slow reader slows its producer instead of growing a
- * queue. The response ends when the channel closes, after what was queued for it is written.
+ * JSON-encoded as one event with an increasing `id` (`<epoch>-<n>`), a client's next value
+ * written only once its previous write has drained, so a slow reader slows its producer
+ * instead of growing a queue. The response ends when the channel closes, after what was
+ * queued for it is written.
  *
  * A plain channel is shared: each value goes to one client. With a `mult` each client behaves
  * as if it had its own tap (see {@link ServeChannelOptions.tapBuffer}), dropped when the
@@ -85,56 +124,74 @@ class Framer {
  * once: written at once to each client that keeps up, queued (bounded by the tap buffer's
  * size and policy) for one whose connection waits for drain. A fixed-buffer client that falls
  * that far behind makes the fan-out wait before taking the next value, which holds the mult,
- * and so the producer, back. Ids come from one sequence per handler, so a client that joins
- * later starts at a higher id; `initial` values carry no id. A request that does not accept
- * `text/event-stream` gets 406.
+ * and so the producer, back. Ids
+ * come from one sequence per handler, so a client that joins later starts at a higher id;
+ * `initial` values carry no id. A client of a mult that reconnects with `Last-Event-ID` gets
+ * what it missed first (see {@link ServeChannelOptions.history}). A request that does not
+ * accept `text/event-stream` gets 406.
  *
- * Throws a `TypeError` (`ERR_SSE_FIELD`) for CR or LF in `event`, and for a `mult`, a
- * `RangeError` (`ERR_BUFFER_SIZE`) for a bad `tapBuffer` number.
+ * Throws a `TypeError` (`ERR_SSE_FIELD`) for CR or LF in `event`; a `RangeError`
+ * (`ERR_BUFFER_SIZE`) for a bad `history` or `historyBytes`, or, for a `mult`, a bad
+ * `tapBuffer` number.
  */
 export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, options: ServeChannelOptions = {}): Handler {
   const resolved = resolveOptions(options);
   if (resolved.event !== undefined) encodeSseEvent({ data: "", event: resolved.event }); // a bad event name throws here, not per value
-  const framer = new Framer(resolved);
-  const join = isChannel(source) ? sharedChannelJoiner(source, framer) : multJoiner(source, resolved, framer);
+  const shared = isChannel(source);
+  // A shared channel gives each value to one client: nothing of a client's own to replay.
+  const history = new FeedHistory(shared ? 0 : resolved.history, shared ? 0 : resolved.historyBytes);
+  const framer = new Framer(resolved, history);
+  const join = shared ? sharedChannelJoiner(source, framer) : multJoiner(source, resolved, framer);
   return function serveChannelHandler(req) {
     if (req.transport !== "sse") {
       return { status: 406, body: "this is a server-sent-event feed: request it with Accept: text/event-stream" };
     }
     const initial = [...(resolved.initial?.(req) ?? [])].map(framer.initial);
-    withChannel(req, (conn) => {
+    const lastEventId = req.lastEventId;
+    withChannel(req, function joinFeed(conn) {
       if (!isFrameSink(conn)) throw new TypeError("serveChannel needs an SSE connection of this server");
-      join(conn, initial);
+      join(conn, initial, lastEventId);
     });
     return undefined;
   };
 }
 
-/** The defaults under the options; an option given as `undefined` keeps its default. */
+/** The defaults under the options (an option given as `undefined` keeps its default); throws for a bad one. */
 function resolveOptions(options: ServeChannelOptions): ResolvedOptions {
-  return {
+  const resolved = {
     ...options,
     tapBuffer: options.tapBuffer ?? serveChannelDefaults.tapBuffer,
+    history: options.history ?? serveChannelDefaults.history,
+    historyBytes: options.historyBytes ?? serveChannelDefaults.historyBytes,
     encode: options.encode ?? serveChannelDefaults.encode,
   };
+  checkHistoryBound("history", resolved.history);
+  checkHistoryBound("historyBytes", resolved.historyBytes);
+  return resolved;
 }
 
-/** Starts a client's feed on its connection, after its `initial` frames. */
-type Joiner = (conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>) => void;
+/**
+ * Starts a client's feed on its connection, after its `initial` frames; `lastEventId` is the
+ * request's `Last-Event-ID`, read in the same turn as the client joins the live feed.
+ */
+type Joiner = (conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, lastEventId: string | undefined) => void;
 
 function sharedChannelJoiner(ch: Channel<unknown, unknown>, framer: Framer): Joiner {
-  const source: FeedSource = { ch, tapOf: null, toFrame: framer.frame };
-  return (conn, initial) => spawn(feed(conn, initial, source), "serveChannel");
+  const source: FeedSource = { ch, tapOf: null, toFrame: framer.frame, seen: 0 };
+  return function joinSharedChannel(conn, initial) {
+    spawn(feed(conn, initial, source), "serveChannel");
+  };
 }
 
 function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
   const policy = tapPolicyOf(options.tapBuffer);
   if (policy === null) return customTapJoiner(m, options, framer);
+  const fanoutOptions = { policy };
   let fanout: FeedFanout | null = null;
-  return (conn, initial) => {
+  return function joinFanout(conn, initial, lastEventId) {
     // Made for the first client: a handler nobody requests takes nothing from the mult.
-    fanout ??= new FeedFanout(m, framer.frame, policy);
-    fanout.add(conn, initial);
+    fanout ??= new FeedFanout(m, framer, fanoutOptions);
+    fanout.add(conn, initial, framer.history.resume(lastEventId));
   };
 }
 
@@ -145,9 +202,13 @@ function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer):
  */
 function customTapJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
   let frames: Mult<Frame> | null = null;
-  return (conn, initial) => {
+  return function joinCustomTap(conn, initial, lastEventId) {
     frames ??= mult(m.tap(chan<Frame, unknown>(1, xf.keep(framer.frame))));
-    spawn(feed(conn, initial, tapFrames(frames, options)), "serveChannel");
+    const { reset, frames: missed } = framer.history.resume(lastEventId);
+    // Frames already framed may still be on their way to the new tap: those are skipped live,
+    // having been replayed or come before this client.
+    const seen = framer.history.lastSeq;
+    spawn(feed(conn, [...initial, reset ?? undefined, ...missed], tapFrames(frames, options, seen)), "serveChannel");
   };
 }
 
@@ -156,15 +217,18 @@ interface FeedSource {
   readonly ch: Channel<unknown, unknown>;
   readonly tapOf: Mult<Frame> | null;
   readonly toFrame: (value: unknown) => Frame | undefined;
+  /** Frames numbered up to this one are not sent from the channel (the client has them, or came after them). */
+  readonly seen: number;
 }
 
-function tapFrames(frames: Mult<Frame>, options: ResolvedOptions): FeedSource {
+function tapFrames(frames: Mult<Frame>, options: ResolvedOptions, seen: number): FeedSource {
   const tap = frames.tap(chan<Frame>(options.tapBuffer as number | Buffer<Frame>));
-  return { ch: tap, tapOf: frames, toFrame: (value) => value as Frame };
+  return { ch: tap, tapOf: frames, toFrame: (value) => value as Frame, seen };
 }
 
-async function feed(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
-  const { ch, tapOf, toFrame } = source;
+/** `first` (initial and replayed frames) once each has drained, then the channel's values, each once the last one drained. */
+async function feed(conn: FeedConnection, first: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
+  const { ch, tapOf, toFrame, seen } = source;
   // A take still pending when the client leaves would swallow a value meant for another
   // client of a shared channel: abort it.
   const leaving = new AbortController();
@@ -175,7 +239,11 @@ async function feed(conn: FeedConnection, initial: ReadonlyArray<Frame | undefin
       ch.close();
     }
   });
-  for (const frame of initial) if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
+  for (const frame of first) {
+    if (frame === undefined) continue;
+    if (!conn.sendFrame(frame.bytes)) return;
+    await conn.drained();
+  }
   for (;;) {
     let value: unknown;
     try {
@@ -188,7 +256,7 @@ async function feed(conn: FeedConnection, initial: ReadonlyArray<Frame | undefin
       return;
     }
     const frame = toFrame(value);
-    if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
+    if (frame !== undefined && frame.seq > seen && !conn.sendFrame(frame.bytes)) return;
     await conn.drained();
   }
 }

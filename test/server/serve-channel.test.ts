@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import { type Buffer as ChannelBuffer, chan, droppingBuffer, mult, slidingBuffer } from "../../src/index.js";
 import { serveChannel } from "../../src/server/index.js";
-import { settle, track } from "../helpers/async.js";
-import { type AfterHook, serverHandles } from "../helpers/server.js";
-import { within } from "../helpers/async.js";
+import { settle, track, within } from "../helpers/async.js";
+import { serverHandles } from "../helpers/server.js";
+import { IdReader, seqOf, StalledClient, upTo, withoutEpochs } from "../helpers/sse-feed.js";
 
 const { serve } = serverHandles();
 
-/** Collects `n` message events (data and id) from an EventSource. */
-function collect(es: EventSource, n: number): Promise<Array<{ data: string; id: string }>> {
+/** Collects `n` message events (data and the place their id names) from an EventSource. */
+function collect(es: EventSource, n: number): Promise<Array<{ data: string; id: number }>> {
   return new Promise((resolve) => {
-    const got: Array<{ data: string; id: string }> = [];
+    const got: Array<{ data: string; id: number }> = [];
     es.addEventListener("message", function onMessage(event: MessageEvent) {
-      got.push({ data: String(event.data), id: event.lastEventId });
+      got.push({ data: String(event.data), id: seqOf(event.lastEventId) });
       if (got.length === n) {
         es.removeEventListener("message", onMessage);
         resolve(got);
@@ -29,126 +29,6 @@ function opened(es: EventSource): Promise<void> {
     es.addEventListener("open", () => resolve(), { once: true });
     es.addEventListener("error", () => reject(new Error("EventSource failed")), { once: true });
   });
-}
-
-/** 1, 2, … n. */
-function upTo(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i + 1);
-}
-
-/** The ids of the events in SSE text (raw HTTP/1.1 chunked text too: each event is one whole chunk). */
-function idsIn(lines: readonly string[]): number[] {
-  const ids: number[] = [];
-  for (const line of lines) {
-    const match = /^id: (\d+)$/.exec(line);
-    if (match !== null) ids.push(Number(match[1]));
-  }
-  return ids;
-}
-
-/** A fetch-based SSE client that keeps only the ids it has read, so big events cost no memory. */
-class IdReader {
-  readonly ids: number[] = [];
-  /** Settles when the response ends (or the request is aborted). */
-  readonly ended: Promise<void>;
-  private carry = "";
-  private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
-
-  private constructor(body: ReadableStream<Uint8Array>) {
-    this.ended = this.pump(body.getReader());
-  }
-
-  /** Opens the feed; resolves once the head arrived, when the server has added this client. */
-  static async open(url: string, signal?: AbortSignal): Promise<IdReader> {
-    const res = await fetch(url, { headers: { accept: "text/event-stream" }, ...(signal === undefined ? {} : { signal }) });
-    assert.equal(res.status, 200);
-    assert.ok(res.body, "the feed has a body");
-    return new IdReader(res.body);
-  }
-
-  /** Resolves once `count` events were read; fails, saying `what`, if that does not happen soon. */
-  waitFor(count: number, what: string): Promise<void> {
-    if (this.ids.length >= count) return Promise.resolve();
-    const reached = new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
-    return within(reached, () => `${what}: ${this.ids.length} of ${count} events arrived`);
-  }
-
-  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        this.read(decoder.decode(value, { stream: true }));
-      }
-    } catch {
-      return; // aborted
-    }
-  }
-
-  private read(text: string): void {
-    const lines = (this.carry + text).split("\n");
-    this.carry = lines.pop() ?? "";
-    this.ids.push(...idsIn(lines));
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const waiter = this.waiters[i];
-      if (waiter !== undefined && this.ids.length >= waiter.count) {
-        this.waiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
-  }
-}
-
-/**
- * A raw TCP client that reads the feed's head (so the server has added it) and then stops
- * reading until `readToEnd`: the kernel buffers fill, then node's, and the server sees a
- * connection that never drains. Destroyed when the test ends.
- */
-class StalledClient {
-  private readonly chunks: Buffer[] = [];
-  private tail = "";
-  private onData: (() => void) | null = null;
-
-  private constructor(readonly socket: Socket) {}
-
-  static async open(t: AfterHook, port: number): Promise<StalledClient> {
-    const socket = connect({ port, host: "127.0.0.1" });
-    t.after(() => {
-      socket.destroy();
-    });
-    socket.on("error", () => {}); // the server may reset it
-    const client = new StalledClient(socket);
-    const head = new Promise<void>((resolve) => {
-      socket.once("data", () => {
-        socket.pause();
-        resolve();
-      });
-    });
-    socket.on("data", client.received);
-    socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
-    await within(head, () => "the stalled client got no response head");
-    return client;
-  }
-
-  /** Reads again, until the response's last chunk; the ids of every event it got. */
-  async readToEnd(): Promise<number[]> {
-    const ended = new Promise<void>((resolve) => {
-      this.onData = () => {
-        if (this.tail.endsWith("\r\n0\r\n\r\n")) resolve();
-      };
-      this.onData();
-    });
-    this.socket.resume();
-    await within(ended, () => `the stalled client's response did not end; it ends with ${JSON.stringify(this.tail)}`);
-    return idsIn(Buffer.concat(this.chunks).toString("utf8").split("\n"));
-  }
-
-  private readonly received = (chunk: Buffer): void => {
-    this.chunks.push(chunk);
-    this.tail = (this.tail + chunk.toString("latin1")).slice(-16);
-    this.onData?.();
-  };
 }
 
 /** About 64 KiB of JSON: one event fills a socket's high-water mark, a few dozen the kernel's buffers. */
@@ -170,9 +50,9 @@ describe("serveChannel", { timeout: 20_000 }, () => {
       await source.put("two");
       // `initial` values carry no id; feed ids come from one sequence for every client.
       const expected = [
-        { data: '"It works!"', id: "" },
-        { data: '{"n":1}', id: "1" },
-        { data: '"two"', id: "2" },
+        { data: '"It works!"', id: 0 },
+        { data: '{"n":1}', id: 1 },
+        { data: '"two"', id: 2 },
       ];
       assert.deepEqual(await gotA, expected);
       assert.deepEqual(await gotB, expected);
@@ -198,7 +78,7 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     source.close();
     const res = await fetch(handle.url, { headers: { accept: "text/event-stream" } });
     assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
-    assert.equal(await res.text(), "id: 1\ndata: 1\n\nid: 2\ndata: 2\n\n");
+    assert.equal(withoutEpochs(await res.text()), "id: 1\ndata: 1\n\nid: 2\ndata: 2\n\n");
   });
 
   it("a shared channel: a client that leaves while waiting does not swallow the next value", async () => {
@@ -215,7 +95,7 @@ describe("serveChannel", { timeout: 20_000 }, () => {
       const got = collect(second, 1);
       await opened(second);
       await source.put("for the second client");
-      assert.deepEqual(await got, [{ data: '"for the second client"', id: "1" }]);
+      assert.deepEqual(await got, [{ data: '"for the second client"', id: 1 }]);
     } finally {
       second.close();
     }
@@ -256,7 +136,7 @@ describe("serveChannel", { timeout: 20_000 }, () => {
       await source.put("fine");
       source.close();
       const res = await fetch(handle.url, { headers: { accept: "text/event-stream" } });
-      assert.equal(await res.text(), 'id: 1\ndata: "fine"\n\n');
+      assert.equal(withoutEpochs(await res.text()), 'id: 1\ndata: "fine"\n\n');
       assert.equal(errors.mock.callCount(), 1);
     } finally {
       errors.mock.restore();
@@ -328,7 +208,7 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     const handle = await serve(serveChannel(mult(source), { tapBuffer: 1 }));
     const leaving = new AbortController();
     const a = await IdReader.open(handle.url);
-    const b = await IdReader.open(handle.url, leaving.signal);
+    const b = await IdReader.open(handle.url, { signal: leaving.signal });
     const c = await IdReader.open(handle.url);
     for (let i = 1; i <= 20; i++) {
       if (i === 8) leaving.abort();
