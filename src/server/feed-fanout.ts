@@ -35,6 +35,11 @@ export interface FrameSource {
 /** What the fan-out does with a client that falls behind. */
 export interface FanoutOptions {
   readonly policy: TapPolicy;
+  /**
+   * How long, in ms, a client whose fixed queue is full may hold the feed back before its
+   * frames go straight to its connection instead (Infinity: for as long as it stays).
+   */
+  readonly slowClientTimeout: number;
 }
 
 /**
@@ -89,6 +94,15 @@ const CONGESTED_BYTES = getDefaultHighWaterMark(false);
  * for drain gets it in a queue of its own instead, bounded by the {@link TapPolicy}, written
  * out when its connection drains. So each client behaves as if it had a tap of its own, at
  * the cost of one loop over the clients per value rather than a channel and a promise each.
+ *
+ * A fixed-policy client whose queue is full holds the feed back, but only for
+ * `slowClientTimeout`: one reader that stopped (a frozen tab, a dead peer whose TCP window is
+ * shut) would otherwise stall the producer and every other client for as long as its socket
+ * lives, since a client that never drains never reaches the server's `maxBufferedBytes`
+ * either. Past the timeout its frames are written straight to its connection, so nothing is
+ * lost if it reads again, and the server's `maxBufferedBytes` drops it (1008 "slow reader")
+ * if it does not: back-pressure for a client that is slow for a moment, and a bounded cost,
+ * never a stall for everyone, for one that is gone.
  */
 export class FeedFanout {
   private readonly clients = new Set<FanoutClient>();
@@ -163,6 +177,13 @@ class FanoutClient {
   private readonly policy: TapPolicy;
   /** Past the high-water mark: nothing more is written until the connection drains. */
   private congested = false;
+  /**
+   * Its fixed queue stayed full past `slowClientTimeout`: frames are written without waiting
+   * for drain, bounded by the server's `maxBufferedBytes`, until the connection drains.
+   */
+  private released = false;
+  /** Runs while a fixed queue is over its size, to release the feed from this client. */
+  private fullTimer: NodeJS.Timeout | undefined;
   /** The feed ended: the response ends once the queue is written. */
   private ending = false;
   private gone = false;
@@ -178,7 +199,7 @@ class FanoutClient {
 
   /** Writes or queues a frame. False when a fixed-buffer queue holds more than its size: call {@link room} before the next. */
   offer(frame: Frame): boolean {
-    if (!this.congested && this.queue.length === 0 && this.backlog.length === 0) {
+    if (this.released || (!this.congested && this.queue.length === 0 && this.backlog.length === 0)) {
       this.write(frame);
       return true;
     }
@@ -186,7 +207,9 @@ class FanoutClient {
     switch (policy.kind) {
       case "fixed":
         queue.push(frame);
-        return queue.length <= policy.size;
+        if (queue.length <= policy.size) return true;
+        this.startFullTimer();
+        return false;
       case "sliding":
         if (queue.length >= policy.size) queue.shift();
         queue.push(frame);
@@ -197,7 +220,7 @@ class FanoutClient {
     }
   }
 
-  /** Resolves once the queue is back within its size, or the client left. */
+  /** Resolves once the queue is back within its size, the client was released, or it left. */
   room(): Promise<void> {
     if (this.gone || this.queue.length <= this.policy.size) return Promise.resolve();
     return new Promise((resolve) => {
@@ -243,12 +266,14 @@ class FanoutClient {
 
   private readonly onDrained = (): void => {
     this.congested = false;
+    // It reads again: from now on it is held to the policy like any other client.
+    this.released = false;
     this.flush();
   };
 
-  /** Writes the backlog, then the queue, while the connection takes them. */
+  /** Writes the backlog, then the queue, while the connection takes them (or at once, released). */
   private flush(): void {
-    while (!this.congested && !this.gone) {
+    while ((this.released || !this.congested) && !this.gone) {
       const frame = this.backlog.shift() ?? this.queue.shift();
       if (frame === undefined) break;
       this.write(frame);
@@ -257,7 +282,22 @@ class FanoutClient {
     if (this.ending && !this.gone && this.backlog.length === 0 && this.queue.length === 0) this.conn.close();
   }
 
+  private startFullTimer(): void {
+    const timeout = this.options.slowClientTimeout;
+    if (this.fullTimer === undefined && timeout !== Infinity) this.fullTimer = setTimeout(this.release, timeout);
+  }
+
+  /** The queue stayed full for `slowClientTimeout`: stop holding the feed for this client. */
+  private readonly release = (): void => {
+    this.fullTimer = undefined;
+    this.released = true;
+    this.flush();
+  };
+
+  /** There is room again (or the client was released, or left): the fan-out may go on. */
   private releaseRoom(): void {
+    clearTimeout(this.fullTimer);
+    this.fullTimer = undefined;
     const resolve = this.roomWaiter;
     this.roomWaiter = null;
     resolve?.();

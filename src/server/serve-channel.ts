@@ -1,5 +1,6 @@
-import { type Buffer, chan, type Channel, isChannel, type Mult, mult, xf } from "../csp/index.js";
+import { type Buffer, chan, type Channel, isChannel, type Mult, mult, WirechanRangeError, xf } from "../csp/index.js";
 import { spawn } from "../csp/spawn.js";
+import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { Connection } from "./connection.js";
 import { type FeedConnection, FeedFanout, type FrameSink, type FrameSource, tapPolicyOf } from "./feed-fanout.js";
 import { checkHistoryBound, FeedHistory, type Frame } from "./feed-history.js";
@@ -11,17 +12,31 @@ import type { Handler } from "./server.js";
 export interface ServeChannelOptions {
   /**
    * For a `mult`: the buffer each client's tap behaves as having. Default `256` (a fixed
-   * buffer, as the JUXT seed): a client that falls 256 values behind holds the feed back, so
-   * back-pressure reaches the producer and nothing is dropped (`0`: it holds the feed back at
-   * once). Pass `slidingBuffer(n)` to let a slow client miss
+   * buffer, as the JUXT seed): a client that falls 256 values behind holds the feed back (for
+   * up to `slowClientTimeout`), so back-pressure reaches the producer and nothing is dropped
+   * (`0`: it holds the feed back at once). Pass `slidingBuffer(n)` to let a slow client miss
    * old values instead, or `droppingBuffer(n)` to let it miss new ones; either way it never
    * holds the others back. Such a buffer object is only read for its kind and size: every
    * client gets a queue of its own. A `Buffer` of any other class becomes the buffer of a
-   * real tap per client, the same object for each, so it suits one client at a time. A
-   * number that is neither 0 nor a positive integer: `RangeError` (`ERR_BUFFER_SIZE`), thrown
-   * by `serveChannel`.
+   * real tap per client, the same object for each, so it suits one client at a time (and
+   * holds the feed back for as long as that client is stuck: `slowClientTimeout` does not
+   * apply). A number that is neither 0 nor a positive integer: `RangeError`
+   * (`ERR_BUFFER_SIZE`), thrown by `serveChannel`.
    */
   tapBuffer?: number | Buffer<unknown>;
+  /**
+   * For a `mult` with a fixed `tapBuffer` (a number or `buffer(n)`): how long, in ms, a client
+   * whose queue is full may hold the feed back. Default `5000`. Past it the feed goes on
+   * without it: its events are written to its connection without waiting for drain, so it
+   * loses nothing if it reads again, and once more than the server's `maxBufferedBytes` wait
+   * there it is dropped (close status 1008 "slow reader"), as a slow consumer is by Centrifugo
+   * or socket.io. Why: a client that stopped reading never drains, so without this bound one
+   * frozen tab would stall the producer and every other client for as long as its socket
+   * lives. A client that drains in time is held to its buffer as before (back-pressure).
+   * `Infinity`: hold the feed for as long as the client stays. Not `Infinity` nor from 0 to
+   * 2^31 - 1: `RangeError` (`ERR_TIMEOUT_DELAY`), thrown by `serveChannel`.
+   */
+  slowClientTimeout?: number;
   /**
    * For a `mult`: how many recent events are kept so that a client reconnecting with
    * `Last-Event-ID` (as `EventSource` does) gets those it missed before the live feed, with
@@ -51,8 +66,9 @@ export interface ServeChannelOptions {
 }
 
 /** The defaults of {@link ServeChannelOptions}. */
-export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "history" | "historyBytes" | "encode">> = {
+export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "slowClientTimeout" | "history" | "historyBytes" | "encode">> = {
   tapBuffer: 256,
+  slowClientTimeout: 5_000,
   history: 256,
   historyBytes: 1024 * 1024,
   encode: (value: unknown): string => JSON.stringify(value),
@@ -124,7 +140,7 @@ class Framer implements FrameSource {
  * once: written at once to each client that keeps up, queued (bounded by the tap buffer's
  * size and policy) for one whose connection waits for drain. A fixed-buffer client that falls
  * that far behind makes the fan-out wait before taking the next value, which holds the mult,
- * and so the producer, back. Ids
+ * and so the producer, back, for at most {@link ServeChannelOptions.slowClientTimeout}. Ids
  * come from one sequence per handler, so a client that joins later starts at a higher id;
  * `initial` values carry no id. A client of a mult that reconnects with `Last-Event-ID` gets
  * what it missed first (see {@link ServeChannelOptions.history}). A request that does not
@@ -132,7 +148,7 @@ class Framer implements FrameSource {
  *
  * Throws a `TypeError` (`ERR_SSE_FIELD`) for CR or LF in `event`; a `RangeError`
  * (`ERR_BUFFER_SIZE`) for a bad `history` or `historyBytes`, or, for a `mult`, a bad
- * `tapBuffer` number.
+ * `tapBuffer` number; a `RangeError` (`ERR_TIMEOUT_DELAY`) for a bad `slowClientTimeout`.
  */
 export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, options: ServeChannelOptions = {}): Handler {
   const resolved = resolveOptions(options);
@@ -161,10 +177,18 @@ function resolveOptions(options: ServeChannelOptions): ResolvedOptions {
   const resolved = {
     ...options,
     tapBuffer: options.tapBuffer ?? serveChannelDefaults.tapBuffer,
+    slowClientTimeout: options.slowClientTimeout ?? serveChannelDefaults.slowClientTimeout,
     history: options.history ?? serveChannelDefaults.history,
     historyBytes: options.historyBytes ?? serveChannelDefaults.historyBytes,
     encode: options.encode ?? serveChannelDefaults.encode,
   };
+  const timeout = resolved.slowClientTimeout;
+  if (timeout !== Infinity && !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
+    throw new WirechanRangeError(
+      "ERR_TIMEOUT_DELAY",
+      `serveChannel's slowClientTimeout needs Infinity or 0 <= ms <= ${MAX_TIMEOUT_MS}, got ${String(timeout)}`,
+    );
+  }
   checkHistoryBound("history", resolved.history);
   checkHistoryBound("historyBytes", resolved.historyBytes);
   return resolved;
@@ -186,7 +210,7 @@ function sharedChannelJoiner(ch: Channel<unknown, unknown>, framer: Framer): Joi
 function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
   const policy = tapPolicyOf(options.tapBuffer);
   if (policy === null) return customTapJoiner(m, options, framer);
-  const fanoutOptions = { policy };
+  const fanoutOptions = { policy, slowClientTimeout: options.slowClientTimeout };
   let fanout: FeedFanout | null = null;
   return function joinFanout(conn, initial, lastEventId) {
     // Made for the first client: a handler nobody requests takes nothing from the mult.
@@ -198,7 +222,8 @@ function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer):
 /**
  * A `tapBuffer` of a kind the fan-out cannot mimic: a real tap per client, with a loop and a
  * promise per client per value, fed from one tap of this handler's own that frames each value
- * once.
+ * once. Such a client is held to its buffer however long it stays stuck: the tap is the
+ * user's own `Buffer`, whose full state only the mult's waiting put can honour.
  */
 function customTapJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
   let frames: Mult<Frame> | null = null;

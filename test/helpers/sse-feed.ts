@@ -182,6 +182,20 @@ export class StalledClient {
     return idsIn(Buffer.concat(this.chunks).toString("utf8").split("\n"));
   }
 
+  /**
+   * Reads again, until the server closes the socket; the ids it got, and whether the response
+   * ended normally (its last chunk) rather than being cut.
+   */
+  async readUntilClosed(): Promise<{ ids: number[]; ended: boolean }> {
+    const closed = new Promise<void>((resolve) => {
+      if (this.socket.destroyed) resolve();
+      else this.socket.once("close", () => resolve());
+    });
+    this.socket.resume();
+    await within(closed, () => `the stalled client's socket was not closed; its stream ends with ${JSON.stringify(this.tail)}`);
+    return { ids: idsIn(Buffer.concat(this.chunks).toString("utf8").split("\n")), ended: this.tail.endsWith("\r\n0\r\n\r\n") };
+  }
+
   private readonly received = (chunk: Buffer): void => {
     this.chunks.push(chunk);
     this.tail = (this.tail + chunk.toString("latin1")).slice(-16);

@@ -222,11 +222,14 @@ describe("serveChannel history (Last-Event-ID)", { timeout: 20_000 }, () => {
     assert.deepEqual(back.ids, range(4, 9));
   });
 
-  it("a history or historyBytes out of range is refused at once", () => {
+  it("a history, historyBytes or slowClientTimeout out of range is refused at once", () => {
     const m = mult(chan<number>());
     for (const history of [-1, 1.5, Number.NaN]) {
       assert.throws(() => serveChannel(m, { history }), { name: "RangeError", code: "ERR_BUFFER_SIZE" });
       assert.throws(() => serveChannel(m, { historyBytes: history }), { name: "RangeError", code: "ERR_BUFFER_SIZE" });
+    }
+    for (const slowClientTimeout of [-1, Number.NaN, 2 ** 31, -Infinity]) {
+      assert.throws(() => serveChannel(m, { slowClientTimeout }), { name: "RangeError", code: "ERR_TIMEOUT_DELAY" });
     }
   });
 });

@@ -3,10 +3,10 @@ import { connect } from "node:net";
 import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import { type Buffer as ChannelBuffer, chan, droppingBuffer, mult, slidingBuffer } from "../../src/index.js";
-import { serveChannel } from "../../src/server/index.js";
-import { settle, track, within } from "../helpers/async.js";
+import { type CloseStatus, serveChannel } from "../../src/server/index.js";
+import { settle, track, until, within } from "../helpers/async.js";
 import { serverHandles } from "../helpers/server.js";
-import { IdReader, seqOf, StalledClient, upTo, withoutEpochs } from "../helpers/sse-feed.js";
+import { IdReader, recordingCloses, seqOf, StalledClient, upTo, withoutEpochs } from "../helpers/sse-feed.js";
 
 const { serve } = serverHandles();
 
@@ -33,6 +33,8 @@ function opened(es: EventSource): Promise<void> {
 
 /** About 64 KiB of JSON: one event fills a socket's high-water mark, a few dozen the kernel's buffers. */
 const BIG = "x".repeat(64 * 1024);
+/** About 4 KiB of JSON. */
+const SMALL = "x".repeat(4 * 1024);
 
 describe("serveChannel", { timeout: 20_000 }, () => {
   it("serves a mult: every client gets the initial values, then every value, JSON-encoded with increasing ids, framed once", async () => {
@@ -145,7 +147,8 @@ describe("serveChannel", { timeout: 20_000 }, () => {
 
   it("a mult, fixed tap buffer: a client that stops reading holds the producer back; the others get everything once it leaves", async (t) => {
     const source = chan<string>();
-    const handle = await serve(serveChannel(mult(source), { tapBuffer: 4 }));
+    // Held for as long as it stays: what this test looks at is the back-pressure itself.
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: 4, slowClientTimeout: Infinity }));
     const fast = await IdReader.open(handle.url);
     const slow = await StalledClient.open(t, handle.port);
     let held: { put: Promise<boolean>; at: number } | null = null;
@@ -171,6 +174,35 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     assert.deepEqual(fast.ids, upTo(held.at + 1), "the fast client missed values or got them out of order");
     source.close();
     await within(fast.ended, () => "the fast client's response did not end when the source closed");
+  });
+
+  it("a mult, fixed tap buffer (the default): a client stuck past slowClientTimeout stops holding the feed, and is dropped as a slow reader", async (t) => {
+    const source = chan<string>();
+    const statuses: CloseStatus[] = [];
+    // A small maxBufferedBytes: once the feed no longer waits for it, the stuck client's
+    // connection passes it soon.
+    const feed = recordingCloses(serveChannel(mult(source), { slowClientTimeout: 50 }), statuses);
+    const handle = await serve(feed, { maxBufferedBytes: 256 * 1024 });
+    const reader = await IdReader.open(handle.url);
+    const stuck = await StalledClient.open(t, handle.port);
+    // 5,000 × 4 KiB (20 MiB): more than the stuck client's kernel buffers (a few MiB), its
+    // queue of 256 and maxBufferedBytes together, so the producer would stall without the fix.
+    const total = 5_000;
+    for (let i = 1; i <= total; i++) {
+      await within(source.put(SMALL), () => `value ${i}: the producer is stalled (the reader has ${reader.ids.length} values)`);
+    }
+    await reader.waitFor(total, "the reading client did not get every value");
+    assert.deepEqual(reader.ids, upTo(total), "the reading client missed values or got them out of order");
+    await until(() => statuses.length > 0, "the stuck client to be dropped");
+    assert.deepEqual(statuses, [{ by: "server", code: 1008, reason: "slow reader" }], "only the stuck client is closed, as a slow reader");
+    // What it got before it was dropped is the start of the feed, in order, and its response
+    // was cut, not ended: it reconnects, as an EventSource does.
+    const got = await stuck.readUntilClosed();
+    assert.deepEqual(got.ids, upTo(got.ids.length), "the stuck client got values out of order");
+    assert.ok(got.ids.length < total, "the stuck client got everything: it was never dropped");
+    assert.equal(got.ended, false, "the stuck client's response ended normally instead of being cut");
+    source.close();
+    await within(reader.ended, () => "the reading client's response did not end when the source closed");
   });
 
   for (const { policy, tapBuffer } of [
