@@ -3,7 +3,9 @@
  * POSTed to `/events` are put on one channel; a `mult` gives every client of `GET /events` a
  * tap of its own (`serveChannel`), and each client first gets "It works!" (the `initial`
  * option, the seed's test message, sent without an id). Events carry JSON (serveChannel's
- * default encoding) and ids 1, 2, … from one sequence for all clients. CORS is open (`cors: true`), as the seed's `:allow-origin true`.
+ * default encoding) and ids `<epoch>-1`, `<epoch>-2`, … from one sequence for all clients, so
+ * a reconnecting EventSource gets what it missed (`Last-Event-ID`). CORS is open
+ * (`cors: true`), as the seed's `:allow-origin true`.
  *
  * Back-pressure: the POST is answered 202 once the mult has taken the message, and the mult
  * takes the next one only when every tap has room, so a client that stops reading slows the
