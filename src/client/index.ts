@@ -1,11 +1,12 @@
 // wirechan/client: browsers, and Node >= 20. Channels across the wire to a wirechan server.
 import { type ConnectOptions, resolveConnectOptions, serverEndpoint } from "./options.js";
 import { Session } from "./session.js";
-import type { HttpFetch } from "./transports.js";
+import type { HttpFetch } from "./link.js";
 
 export { type ConnectOptions, connectDefaults } from "./options.js";
-export { Session, type SessionState, type StateChange } from "./session.js";
+export { type ReconnectCause, Session, type SessionState, type StateChange } from "./session.js";
 export { TransportError, type TransportName } from "./transports.js";
+export type { Logger } from "../session/logger.js";
 export { RemoteChannel } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
 export { type Codec, jsonCodec } from "../wire/codec.js";
@@ -13,8 +14,9 @@ export { type Codec, jsonCodec } from "../wire/codec.js";
 /**
  * Opens a session with the wirechan server at `url` (its origin, `http://host:port`; `ws:`
  * and `wss:` mean the same server; the protocol's `path` is appended). Tries the transports
- * in order and resolves once one of them opened; rejects with a `TransportError` listing why each failed, or with the server's
- * `ProtocolError` (unauthorized, too many sessions) when it refused.
+ * in order and resolves once one of them opened; rejects with a `TransportError`
+ * (`ERR_TRANSPORT`) listing why each failed, or with the server's `ProtocolError`
+ * (unauthorized, too many sessions) when it refused.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Session> {
   const resolved = resolveConnectOptions(options);

@@ -1,8 +1,10 @@
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import { consoleLogger, type Logger } from "../session/logger.js";
 import { type Codec, jsonCodec } from "../wire/codec.js";
 import { isTransportName, protocolDefaults, TRANSPORT_NAMES, type TransportName } from "../wire/protocol.js";
-import type { WebSocketLike } from "./transports.js";
+import type { WebSocketLike } from "./link.js";
+import type { ReconnectCause } from "./session.js";
 
 /** Options of `connect`. Every default is in {@link connectDefaults}. */
 export interface ConnectOptions {
@@ -10,10 +12,27 @@ export interface ConnectOptions {
   path?: string;
   /** Transports to try, in order. Default `["websocket", "sse", "longpoll"]`. */
   transports?: readonly TransportName[];
-  /** How long one transport may take to open before the next is tried, in ms. Default 10,000. */
+  /**
+   * How long one transport may take to open before the next is tried, in ms: the handshake,
+   * and for SSE the stream's first event too. Default 10,000.
+   */
   connectTimeout?: number;
-  /** Reconnect delays: `initial · 2^attempt` ms, at most `max`, spread by ± `jitter` (0 to 1). Default 500, 10,000, 0.5. */
-  reconnect?: { initial?: number; max?: number; jitter?: number };
+  /**
+   * Reconnect delays: `initial · 2^(attempt - 1)` ms, at most `max`, spread by ± `jitter` (0 to
+   * 1). `attempt` counts the tries since a link last made progress: stayed up `stableAfter` ms
+   * with something arrived on its downstream. Default 500, 10,000, 0.5, 5,000.
+   */
+  reconnect?: { initial?: number; max?: number; jitter?: number; stableAfter?: number };
+  /**
+   * Asked before each reconnect with why the link went down (or why the last try failed) and
+   * which try this is; `false` ends the session as `close()` would (state `closed`, the
+   * server told `bye`, the cause in the state change). Never asked about a refusal that ends
+   * the session anyway. A function that throws is reported to `logger` and counts as `true`.
+   * Default: always `true`.
+   */
+  shouldReconnect?: (cause: ReconnectCause) => boolean;
+  /** Where the session reports what it cannot hand to anyone (an `onState` listener that threw, a packet it could not handle). Default: the console. */
+  logger?: Logger;
   /** While on SSE or long-polling, how often to try WebSocket again, in ms; 0 never. Default 30,000. */
   upgradeProbeInterval?: number;
   /**
@@ -21,11 +40,11 @@ export interface ConnectOptions {
    * ms. Default: 2.5 times the server's heartbeat interval plus 5 s.
    */
   heartbeatTimeout?: number;
-  /** Largest packet, in characters, sent or accepted (the server's own limit also applies). Default 1 MiB. */
+  /** Largest packet, in UTF-8 bytes, sent or accepted (the server's own limit also applies). Default 1 MiB. */
   maxMessageSize?: number;
   /** Unacknowledged frames kept for replay. Default 10,000. */
   replayMessages?: number;
-  /** Their total size, in characters. Default 8 MiB. */
+  /** Their total size, in UTF-8 bytes. Default 8 MiB. */
   replayBytes?: number;
   /** Default {@link jsonCodec}. */
   codec?: Codec;
@@ -44,19 +63,22 @@ export const connectDefaults = {
   path: protocolDefaults.path,
   transports: TRANSPORT_NAMES,
   connectTimeout: 10_000,
-  reconnect: { initial: 500, max: 10_000, jitter: 0.5 },
+  reconnect: { initial: 500, max: 10_000, jitter: 0.5, stableAfter: 5_000 },
   upgradeProbeInterval: 30_000,
   maxMessageSize: protocolDefaults.maxMessageSize,
   replayMessages: protocolDefaults.replayMessages,
   replayBytes: protocolDefaults.replayBytes,
   codec: jsonCodec,
+  logger: consoleLogger,
 } as const;
 
 export interface ResolvedConnectOptions {
   path: string;
   transports: readonly TransportName[];
   connectTimeout: number;
-  reconnect: { initial: number; max: number; jitter: number };
+  reconnect: { initial: number; max: number; jitter: number; stableAfter: number };
+  shouldReconnect: (cause: ReconnectCause) => boolean;
+  logger: Logger;
   upgradeProbeInterval: number;
   /** The timeout for a server heartbeat interval. */
   heartbeatTimeout: (heartbeat: number) => number;
@@ -82,7 +104,10 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
       initial: integer("reconnect.initial", reconnect.initial, 0, MAX_TIMEOUT_MS),
       max: integer("reconnect.max", reconnect.max, 0, MAX_TIMEOUT_MS),
       jitter: fraction("reconnect.jitter", reconnect.jitter),
+      stableAfter: integer("reconnect.stableAfter", reconnect.stableAfter, 0, MAX_TIMEOUT_MS),
     },
+    shouldReconnect: callable("shouldReconnect", options.shouldReconnect) ?? alwaysReconnect,
+    logger: loggerOf(options.logger),
     upgradeProbeInterval: integer("upgradeProbeInterval", options.upgradeProbeInterval ?? connectDefaults.upgradeProbeInterval, 0, MAX_TIMEOUT_MS),
     heartbeatTimeout:
       heartbeatTimeout === undefined
@@ -134,4 +159,23 @@ function fraction(name: string, value: number): number {
     throw new WirechanRangeError("ERR_CONNECT_OPTION", `connect option ${name} must be a number from 0 to 1, got ${String(value)}`);
   }
   return value;
+}
+
+function alwaysReconnect(): boolean {
+  return true;
+}
+
+function callable<F>(name: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option ${name} must be a function, got ${typeof value}`);
+  }
+  return value;
+}
+
+function loggerOf(logger: Logger | undefined): Logger {
+  if (logger === undefined) return connectDefaults.logger;
+  if (typeof logger?.error !== "function" || typeof logger.warn !== "function") {
+    throw new WirechanTypeError("ERR_CONNECT_OPTION", "connect option logger must have error(message, error?) and warn(message, detail?) methods");
+  }
+  return logger;
 }

@@ -1,19 +1,50 @@
 // The client's session: the first connect with fallback across transports, reconnects with
 // backoff that resume the session, the WebSocket probe, heartbeats, and the states an app sees
-// (docs/protocol.md section 6).
-import type { WelcomeBody } from "../wire/frames.js";
+// (docs/protocol.md section 6). A failure that resending cannot cure ends the session instead
+// of a reconnect loop (refusals.ts); reconnect delays grow until a link makes progress
+// (backoff.ts).
+import type { ControlFrame, WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
+import { errorFrame, peerError, type TransportName } from "../wire/protocol.js";
 import type { RemoteChannel } from "../wire/remote-channel.js";
 import { ACK_DELAY_MS, type Link, Peer } from "../session/peer.js";
+import { Backoff } from "./backoff.js";
+import { controlPacket, postAlone } from "./http-links.js";
+import { type ClientLink, describe, type LinkDown, type LinkEvents, type TransportContext, TransportError } from "./link.js";
 import type { ResolvedConnectOptions } from "./options.js";
-import { type ClientLink, openTransport, type TransportContext, TransportError, type TransportName } from "./transports.js";
+import { endsSession, sessionGone } from "./refusals.js";
+import { openTransport } from "./transports.js";
 
 export type SessionState = "connecting" | "open" | "reconnecting" | "closed" | "lost";
 
-/** Why a session went to `lost` or `closed`, for `onState` listeners. */
+/** Why the session is reconnecting, and when it tries next (`StateChange.cause`, the `shouldReconnect` option). */
+export interface ReconnectCause {
+  /** The transport of the link that went down, or the last one tried. */
+  transport: TransportName;
+  /** The WebSocket close code or the HTTP status, when there was one. */
+  code?: number;
+  /** What happened, in words. */
+  reason: string;
+  /** Which try this is since a link last made progress (stayed up `reconnect.stableAfter`): 1, 2, 3 … */
+  attempt: number;
+  /** How long the session waits before this try, in ms: the backoff, with its jitter. */
+  delay: number;
+}
+
+/** A state change, for `onState` listeners. */
 export interface StateChange {
   state: SessionState;
-  /** The error that ended the session (`lost`), if any. */
+  /** `lost`: the error that ended the session. */
+  error?: ProtocolError;
+  /** `reconnecting`: why the link went down and when the first try comes; `closed` by `shouldReconnect`: the cause it declined. */
+  cause?: ReconnectCause;
+}
+
+/** What the server is told when the client ends a session the server may still hold. */
+interface Farewell {
+  /** The `bye` frame's reason. */
+  reason: string;
+  /** A protocol error of the server's the client found, sent first. */
   error?: ProtocolError;
 }
 
@@ -21,26 +52,32 @@ export interface StateChange {
  * A session with a wirechan server. `serverChan(name)` proxies a named server channel;
  * channels put inside values travel as references. The session survives dropped links: it
  * reconnects and resumes with nothing lost or repeated, until `close()`, or until it is `lost`
- * (the server no longer has it); then every proxy is closed and the app connects afresh.
+ * (the server no longer has it, or refused what cannot be sent again); then every proxy is
+ * closed and the app connects afresh.
  */
 export class Session {
   private current: SessionState = "connecting";
   private readonly listeners = new Set<(change: StateChange) => void>();
   private peer: Peer | null = null;
   private sid: string | null = null;
-  private secret: string | null = null;
+  /** A real private field: neither util.inspect of the session nor a log line shows the secret. */
+  #secret: string | null = null;
   private link: ClientLink | null = null;
-  private linkName: TransportName | null = null;
+  /** When the current link was adopted (ms since epoch). */
+  private linkSince = 0;
   /** The transport that worked last: reconnects start with it. */
   private preferred: TransportName;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private probing = false;
+  /** When the current link's downstream last delivered a packet (answers to POSTs do not count). */
   private lastHeard = Date.now();
   private heartbeatMs = 25_000;
   private pingToken = 0;
+  /** What every link tells this session; each call names its link, and a link that is not the current one is ignored. */
+  private readonly events: LinkEvents;
 
   /** @internal Made by `connect`. */
   constructor(
@@ -48,6 +85,8 @@ export class Session {
     private readonly context: TransportContext,
   ) {
     this.preferred = options.transports[0] as TransportName;
+    this.backoff = new Backoff(options.reconnect);
+    this.events = { onPacket: this.linkPacket, onAnswer: this.linkAnswer, onDown: this.linkDown, received: this.received };
   }
 
   get state(): SessionState {
@@ -56,7 +95,7 @@ export class Session {
 
   /** The transport of the current link, or null between links. */
   get transport(): TransportName | null {
-    return this.linkName;
+    return this.link?.transport ?? null;
   }
 
   /** The session id (null before the first welcome). */
@@ -78,15 +117,13 @@ export class Session {
     return (this.peer as Peer).serverChan<T>(name);
   }
 
-  /** Ends the session: tells the server (`bye`), closes the link and every proxy. Idempotent. */
+  /**
+   * Ends the session: tells the server (`bye`; on the WebSocket, or by a POST of its own when
+   * there is no WebSocket link, given `connectTimeout` and never waited for), closes the link
+   * and every proxy. Idempotent.
+   */
   close(): void {
-    if (this.current === "closed" || this.current === "lost") return;
-    const peer = this.peer;
-    if (peer !== null && this.link !== null) {
-      peer.sendControl({ kind: "bye", reason: "closed by the client" });
-      peer.flushNow();
-    }
-    this.finish("closed");
+    this.finish("closed", {}, { reason: "closed by the client" });
   }
 
   /** @internal The first connect: every transport in order, once. Rejects if none opens. */
@@ -97,50 +134,49 @@ export class Session {
         await this.open(transport);
         return;
       } catch (error) {
-        if (error instanceof TransportError && error.protocolError !== undefined) throw error.protocolError;
-        failures.push(error instanceof Error ? error.message : String(error));
+        if (error instanceof TransportError && error.protocolError !== undefined) {
+          this.finish("closed", {}, null);
+          throw error.protocolError;
+        }
+        failures.push(describe(error));
       }
     }
-    this.finish("closed");
+    this.finish("closed", {}, null);
     throw new TransportError(this.options.transports[0] as TransportName, `could not connect with any transport: ${failures.join("; ")}`);
+  }
+
+  private get ended(): boolean {
+    return this.current === "closed" || this.current === "lost";
   }
 
   /** Opens `transport`, resuming the session if there is one, and makes it the link. */
   private async open(transport: TransportName): Promise<void> {
-    // Filled in once the link is adopted: packets of a link that is not the current one are ignored.
-    const linkRef: { link: ClientLink | null } = { link: null };
-    const events = {
-      onPacket: (text: string) => this.onPacket(linkRef, text),
-      onDown: (reason: string) => this.onDown(linkRef, reason),
-      received: () => this.peer?.received ?? 0,
-    };
-    const { welcome, link } = await openTransport(transport, this.context, { sid: this.sid, secret: this.secret, recv: this.peer?.received ?? 0 }, events);
-    if (this.current === "closed" || this.current === "lost") {
+    const hello = { sid: this.sid, secret: this.#secret, recv: this.peer?.received ?? 0 };
+    const { welcome, link } = await openTransport(transport, this.context, hello, this.events);
+    if (this.ended) {
       link.close();
       return;
     }
-    linkRef.link = link;
-    this.adopt(transport, welcome, link);
+    this.adopt(welcome, link);
   }
 
-  private adopt(transport: TransportName, welcome: WelcomeBody, link: ClientLink): void {
+  private adopt(welcome: WelcomeBody, link: ClientLink): void {
     if (this.sid !== null && welcome.sid !== this.sid) {
       link.close();
-      this.lose(new ProtocolError("ERR_SESSION_LOST", "the server answered with another session"));
+      this.lose(new ProtocolError("ERR_SESSION_LOST", "the server answered with another session"), null);
       return;
     }
     if (this.peer === null) {
       this.sid = welcome.sid;
-      this.secret = welcome.secret;
+      this.#secret = welcome.secret;
       this.heartbeatMs = welcome.heartbeat;
       this.peer = this.makePeer(welcome);
     }
     const old = this.link;
     this.link = link;
-    this.linkName = transport;
-    this.preferred = transport;
-    this.attempt = 0;
-    this.lastHeard = Date.now();
+    this.linkSince = Date.now();
+    this.lastHeard = this.linkSince;
+    this.preferred = link.transport;
     const peer = this.peer;
     if (old !== null && old !== link) {
       peer.detach(linkOf(old));
@@ -149,12 +185,15 @@ export class Session {
     try {
       peer.attach(linkOf(link), welcome.recv);
     } catch (error) {
-      this.lose(error instanceof ProtocolError ? error : new ProtocolError("ERR_SESSION_LOST", String(error)));
+      const lost = error instanceof ProtocolError ? error : new ProtocolError("ERR_SESSION_LOST", describe(error));
+      this.lose(lost, { reason: lost.message, error: lost });
       return;
     }
-    link.start();
     this.startTimers();
     this.setState("open");
+    // Packets that came before the adoption flow now; one of them may end the session, so the
+    // state is set first, and a listener that closed the session meanwhile stops the link.
+    if (this.link === link) link.start();
   }
 
   private makePeer(welcome: WelcomeBody): Peer {
@@ -167,66 +206,123 @@ export class Session {
       ackDelay: ACK_DELAY_MS,
       replay: { messages: this.options.replayMessages, bytes: this.options.replayBytes },
       codec: this.options.codec,
-      onFatal: (error) => this.lose(error),
-      onPeerError: (code, message, fatal) => {
-        if (fatal) this.lose(new ProtocolError(code as ProtocolError["code"], message));
-      },
-      onBye: () => this.lose(new ProtocolError("ERR_SESSION_LOST", "the server ended the session")),
+      onFatal: this.peerFatal,
+      onPeerError: this.peerReported,
+      onBye: this.peerSaidBye,
+      logger: this.options.logger,
     });
   }
 
-  private onPacket(ref: { link: ClientLink | null }, text: string): void {
-    if (ref.link !== this.link || this.peer === null) return;
+  /** This side cannot go on (its replay buffer overflowed): the server is told. */
+  private readonly peerFatal = (error: ProtocolError): void => {
+    this.lose(error, { reason: error.message, error });
+  };
+
+  /** A fatal error frame: the server ended the session already. */
+  private readonly peerReported = (code: string, message: string, fatal: boolean): void => {
+    if (fatal) this.lose(peerError({ code, message, fatal }), null);
+  };
+
+  private readonly peerSaidBye = (): void => {
+    this.lose(new ProtocolError("ERR_SESSION_LOST", "the server ended the session"), null);
+  };
+
+  /** A packet from the current link's downstream: it lives. */
+  private readonly linkPacket = (link: ClientLink, text: string): void => {
+    if (link !== this.link) return;
     this.lastHeard = Date.now();
+    this.receive(text);
+  };
+
+  /** The answer to an upstream POST: read, but it says nothing of the downstream (a proxy may hold that back). */
+  private readonly linkAnswer = (link: ClientLink, text: string): void => {
+    if (link === this.link) this.receive(text);
+  };
+
+  private readonly received = (): number => this.peer?.received ?? 0;
+
+  /**
+   * Reads a packet. Whatever it throws ends the session here, never in the socket's or
+   * fetch's callback that delivered it: a protocol error is told to the server; anything else
+   * (a bug) goes to the logger too.
+   */
+  private receive(text: string): void {
+    const peer = this.peer;
+    if (peer === null) return;
     try {
-      this.peer.receive(text);
+      peer.receive(text);
     } catch (error) {
       if (error instanceof ProtocolError) {
-        this.peer.sendControl({ kind: "error", code: error.code, message: error.message, fatal: true });
-        this.peer.flushNow();
-        this.lose(error);
-      } else throw error;
+        this.lose(error, { reason: error.message, error });
+        return;
+      }
+      this.options.logger.error("a packet from the server could not be handled; the session ends:", error);
+      const failed = new ProtocolError("ERR_BAD_FRAME", `the client could not handle a packet from the server (${describe(error)}); the logger has the error`);
+      this.lose(failed, { reason: failed.message, error: failed });
     }
   }
 
-  private onDown(ref: { link: ClientLink | null }, _reason: string): void {
-    if (ref.link !== this.link || this.link === null) return;
-    this.peer?.detach(linkOf(this.link));
+  /** The current link went down: the session ends if resending cannot cure why, else it reconnects. */
+  private readonly linkDown = (link: ClientLink, down: LinkDown): void => {
+    if (link !== this.link) return;
+    this.backoff.linkEnded(Date.now() - this.linkSince, link.proven);
+    this.peer?.detach(linkOf(link));
     this.link = null;
-    this.linkName = null;
     this.stopTimers();
-    if (this.current === "open") this.setState("reconnecting");
-    this.scheduleReconnect();
+    const refusal = down.refusal;
+    if (refusal !== undefined && endsSession(refusal)) {
+      this.lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
+      return;
+    }
+    this.retry(down.code === undefined ? { transport: link.transport, reason: down.reason } : { transport: link.transport, code: down.code, reason: down.reason });
+  };
+
+  /** Schedules the next try, if `shouldReconnect` agrees; else the session closes. */
+  private retry(what: Omit<ReconnectCause, "attempt" | "delay">): void {
+    if (this.ended || this.retryTimer !== null) return;
+    const cause: ReconnectCause = { ...what, ...this.backoff.next() };
+    if (!this.mayReconnect(cause)) {
+      this.finish("closed", { cause }, { reason: "the client stopped reconnecting (shouldReconnect)" });
+      return;
+    }
+    this.setState("reconnecting", { cause });
+    this.retryTimer = setTimeout(this.reconnectNow, cause.delay);
   }
 
-  private scheduleReconnect(): void {
-    if (this.current !== "reconnecting" || this.retryTimer !== null) return;
-    const { initial, max, jitter } = this.options.reconnect;
-    const base = Math.min(max, initial * 2 ** this.attempt);
-    const delay = Math.max(0, base * (1 + jitter * (Math.random() * 2 - 1)));
-    this.attempt++;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.reconnect();
-    }, delay);
+  private mayReconnect(cause: ReconnectCause): boolean {
+    try {
+      return this.options.shouldReconnect(cause) !== false;
+    } catch (error) {
+      this.options.logger.error("the shouldReconnect option threw; reconnecting, as by default:", error);
+      return true;
+    }
   }
+
+  private readonly reconnectNow = (): void => {
+    this.retryTimer = null;
+    void this.reconnect();
+  };
 
   /** Tries the transport that worked last, then the others in order. */
   private async reconnect(): Promise<void> {
     const order = [this.preferred, ...this.options.transports.filter((t) => t !== this.preferred)];
+    let failure: Omit<ReconnectCause, "attempt" | "delay"> = { transport: this.preferred, reason: "no transport opened" };
     for (const transport of order) {
       if (this.current !== "reconnecting") return;
       try {
         await this.open(transport);
         return;
       } catch (error) {
-        if (error instanceof TransportError && error.protocolError !== undefined) {
-          this.lose(error.protocolError);
+        const refusal = error instanceof TransportError ? error.protocolError : undefined;
+        if (refusal !== undefined && endsSession(refusal)) {
+          this.lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
           return;
         }
+        if (!(error instanceof TransportError)) this.options.logger.error("a reconnect failed unexpectedly:", error);
+        failure = { transport, reason: describe(error) };
       }
     }
-    this.scheduleReconnect();
+    if (this.current === "reconnecting") this.retry(failure);
   }
 
   private startTimers(): void {
@@ -234,7 +330,7 @@ export class Session {
     const heartbeat = this.heartbeatMs;
     this.heartbeatTimer = setInterval(this.beat, heartbeat);
     unref(this.heartbeatTimer);
-    if (this.linkName !== "websocket" && this.options.transports.includes("websocket") && this.options.upgradeProbeInterval > 0) {
+    if (this.link?.transport !== "websocket" && this.options.transports.includes("websocket") && this.options.upgradeProbeInterval > 0) {
       this.probeTimer = setInterval(this.probe, this.options.upgradeProbeInterval);
       unref(this.probeTimer);
     }
@@ -248,15 +344,15 @@ export class Session {
   }
 
   /**
-   * Pings, and drops a link the server has been silent on for `heartbeatTimeout`. The check
+   * Pings, and drops a link whose downstream has been silent for `heartbeatTimeout`. The check
    * compares clock times, so a timer a background tab delayed never counts as silence.
    */
   private readonly beat = (): void => {
     const link = this.link;
     if (link === null || this.peer === null) return;
     if (Date.now() - this.lastHeard > this.options.heartbeatTimeout(this.heartbeatMs)) {
-      this.onDown({ link }, "heartbeat timeout");
       link.close();
+      this.linkDown(link, { reason: "nothing arrived from the server within heartbeatTimeout" });
       return;
     }
     this.peer.sendControl({ kind: "ping", token: ++this.pingToken });
@@ -264,43 +360,62 @@ export class Session {
 
   /** On SSE or long-polling: tries WebSocket again, and moves to it (a resume) if it opens. */
   private readonly probe = (): void => {
-    if (this.probing || this.current !== "open" || this.linkName === "websocket") return;
+    if (this.probing || this.current !== "open" || this.link?.transport === "websocket") return;
     this.probing = true;
-    this.open("websocket")
-      .catch(() => {
-        // Still not possible; the current link stays.
-      })
-      .finally(() => {
-        this.probing = false;
-      });
+    this.open("websocket").catch(ignore).finally(this.probed);
   };
 
-  private lose(error: ProtocolError): void {
-    this.finish("lost", error);
+  private readonly probed = (): void => {
+    this.probing = false;
+  };
+
+  /** Ends the session as `lost` with `error`; `farewell`: the server may still hold it, and is told. */
+  private lose(error: ProtocolError, farewell: Farewell | null): void {
+    this.finish("lost", { error }, farewell);
   }
 
-  private finish(state: "closed" | "lost", error?: ProtocolError): void {
-    if (this.current === "closed" || this.current === "lost") return;
+  private finish(state: "closed" | "lost", detail: Omit<StateChange, "state">, farewell: Farewell | null): void {
+    if (this.ended) return;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopTimers();
     const link = this.link;
     this.link = null;
-    this.linkName = null;
+    if (farewell !== null) this.sayBye(link, farewell);
     link?.close();
     this.peer?.end();
-    this.setState(state, error);
+    this.setState(state, detail);
   }
 
-  private setState(state: SessionState, error?: ProtocolError): void {
+  /**
+   * Tells the server the session ends: on the WebSocket, after what is already written; without
+   * one (an HTTP link, or none while reconnecting) by a POST of its own to `path/send`, which
+   * the server takes from any link of the session.
+   */
+  private sayBye(link: ClientLink | null, farewell: Farewell): void {
+    const peer = this.peer;
+    const sid = this.sid;
+    const secret = this.#secret;
+    if (peer === null || sid === null || secret === null) return;
+    const frames: ControlFrame[] = farewell.error === undefined ? [] : [errorFrame(farewell.error)];
+    frames.push({ kind: "bye", reason: farewell.reason });
+    if (link?.transport === "websocket") {
+      for (const frame of frames) peer.sendControl(frame);
+      peer.flushNow();
+    } else {
+      postAlone(this.context, { id: sid, secret }, controlPacket(this.options.codec, frames));
+    }
+  }
+
+  private setState(state: SessionState, detail: Omit<StateChange, "state"> = {}): void {
     if (this.current === state) return;
     this.current = state;
-    const change: StateChange = error === undefined ? { state } : { state, error };
+    const change: StateChange = { state, ...detail };
     for (const fn of [...this.listeners]) {
       try {
         fn(change);
       } catch (thrown) {
-        console.error("wirechan: an onState listener threw:", thrown);
+        this.options.logger.error("an onState listener threw:", thrown);
       }
     }
   }
@@ -326,4 +441,8 @@ function linkOf(link: ClientLink): Link {
 /** Node's timers would keep a process alive for a session's heartbeat; browsers' are numbers. */
 function unref(timer: ReturnType<typeof setInterval>): void {
   (timer as { unref?: () => void }).unref?.();
+}
+
+function ignore(): void {
+  // A probe that fails leaves the current link as it is.
 }

@@ -2,7 +2,7 @@
 // option for every value no client or server could honour.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connectDefaults } from "../../src/client/index.js";
+import { connectDefaults, type Logger } from "../../src/client/index.js";
 import { resolveConnectOptions, serverEndpoint } from "../../src/client/options.js";
 import { createServer, serverDefaults } from "../../src/server/index.js";
 import { assertThrowsCode } from "../helpers/errors.js";
@@ -14,6 +14,9 @@ describe("connect options", () => {
     assert.deepEqual(resolved.transports, ["websocket", "sse", "longpoll"]);
     assert.deepEqual(resolved.reconnect, connectDefaults.reconnect);
     assert.equal(resolved.heartbeatTimeout(25_000), 67_500, "2.5 times the server's heartbeat plus 5 s");
+    assert.equal(resolved.reconnect.stableAfter, 5_000, "a link resets the backoff after 5 s up");
+    assert.equal(resolved.shouldReconnect({ transport: "websocket", reason: "cut", attempt: 99, delay: 10_000 }), true, "always reconnects");
+    assert.equal(resolved.logger, connectDefaults.logger, "the console");
   });
 
   it("refuses bad values with ERR_CONNECT_OPTION, naming the option", () => {
@@ -26,6 +29,9 @@ describe("connect options", () => {
       ["reconnect.jitter", { reconnect: { jitter: 2 } }, RangeError],
       ["maxMessageSize", { maxMessageSize: 10 }, RangeError],
       ["heartbeatTimeout", { heartbeatTimeout: 1.5 }, RangeError],
+      ["reconnect.stableAfter", { reconnect: { stableAfter: -1 } }, RangeError],
+      ["shouldReconnect", { shouldReconnect: true as unknown as () => boolean }, TypeError],
+      ["logger", { logger: { error: () => undefined } as unknown as Logger }, TypeError],
     ];
     for (const [name, options, type] of bad) {
       assertThrowsCode(() => resolveConnectOptions(options), "ERR_CONNECT_OPTION", name, type);
