@@ -24,6 +24,15 @@ async function handServer(t: TestContext, options: HandServerOptions): Promise<H
   return hand;
 }
 
+/** Waits until `condition()` holds (bounded); on a timeout the failure says `what()` at that moment, not when the wait began. */
+async function waitFor(condition: () => boolean, what: () => string): Promise<void> {
+  try {
+    await until(condition, "a condition");
+  } catch {
+    assert.fail(`timed out waiting for ${what()}`);
+  }
+}
+
 /** Every state change of `session`, as `state` or `state:code`. */
 function record(session: Session): { changes: StateChange[]; summary: () => string[] } {
   const changes: StateChange[] = [];
@@ -40,7 +49,7 @@ describe("the reconnect backoff grows until a link makes progress", TEST, () => 
     session.onState((change) => {
       if (change.state === "reconnecting" && change.cause !== undefined) tries.push({ attempt: change.cause.attempt, delay: change.cause.delay, hellos: hand.hellos });
     });
-    await until(() => tries.length >= 6, `six reconnects (got ${JSON.stringify(tries)})`);
+    await waitFor(() => tries.length >= 6, () => `six reconnects (got ${JSON.stringify(tries)})`);
     session.close();
     assert.deepEqual(
       tries.slice(0, 6),
@@ -71,7 +80,7 @@ describe("the reconnect backoff grows until a link makes progress", TEST, () => 
     const { changes, summary } = record(session);
     proxy.setRefusing(true);
     proxy.cutAll();
-    await until(() => session.state === "closed", `the session to close (changes ${summary().join(", ")})`);
+    await waitFor(() => session.state === "closed", () => `the session to close (changes ${summary().join(", ")})`);
     assert.deepEqual(
       asked.map((c) => [c.attempt, c.delay, c.transport]),
       [
@@ -103,7 +112,7 @@ describe("the reconnect backoff grows until a link makes progress", TEST, () => 
     t.after(() => session.close());
     const { summary } = record(session);
     hand.dropAll();
-    await until(() => summary().length >= 2, `the session to reconnect (changes ${summary().join(", ")})`);
+    await waitFor(() => summary().length >= 2, () => `the session to reconnect (changes ${summary().join(", ")})`);
     assert.deepEqual(summary(), ["reconnecting", "open"]);
     assert.equal(hand.hellos, 3, "refused once, then welcomed");
     assert.equal(logged.filter((m) => /shouldReconnect/.test(m)).length, 2, `each throw logged (${JSON.stringify(logged)})`);
@@ -118,7 +127,7 @@ describe("refusals no resend can cure end the session as lost", TEST, () => {
     t.after(() => session.close());
     const { changes, summary } = record(session);
     const put = session.serverChan<string>("anywhere").put("x".repeat(20_000));
-    await until(() => session.state === "lost", `the session to end (changes ${summary().join(", ")}, hellos ${hand.hellos})`);
+    await waitFor(() => session.state === "lost", () => `the session to end (changes ${summary().join(", ")}, hellos ${hand.hellos})`);
     assert.deepEqual(summary(), ["lost:ERR_MESSAGE_TOO_LARGE"], "lost at once, never reconnecting");
     assert.ok(changes[0]?.error instanceof ProtocolError, "a ProtocolError");
     assert.match(changes[0]?.error?.message ?? "", /1009/, "the message names the close code");
@@ -139,12 +148,12 @@ describe("refusals no resend can cure end the session as lost", TEST, () => {
       t.after(() => session.close());
       const { summary } = record(session);
       const put = session.serverChan<string>("anywhere").put("x".repeat(20_000));
-      await until(() => session.state === "lost", `the session to end (changes ${summary().join(", ")})`);
+      await waitFor(() => session.state === "lost", () => `the session to end (changes ${summary().join(", ")})`);
       assert.deepEqual(summary(), ["lost:ERR_MESSAGE_TOO_LARGE"], "lost at once, never reconnecting");
       assert.equal(await within(put, "the put"), false, "the put resolves false");
       assert.equal(proxy.refused, 1, "one refused POST: nothing was sent again");
       assert.equal(proxy.requests.filter((r) => r.endsWith("/open")).length, 1, "one open: no reconnect");
-      await until(() => server.sessionCount === 0, `the server to be told (sessions: ${server.sessionCount})`);
+      await waitFor(() => server.sessionCount === 0, () => `the server to be told (sessions: ${server.sessionCount})`);
     });
   }
 
@@ -155,7 +164,7 @@ describe("refusals no resend can cure end the session as lost", TEST, () => {
     t.after(() => patient.close());
     const patientStates = record(patient);
     busy.dropAll();
-    await until(() => patient.state === "open" && busy.hellos === 5, `the busy server to take the fourth try (hellos ${busy.hellos}, changes ${patientStates.summary().join(", ")})`);
+    await waitFor(() => patient.state === "open" && busy.hellos === 5, () => `the busy server to take the fourth try (hellos ${busy.hellos}, changes ${patientStates.summary().join(", ")})`);
     assert.deepEqual(patientStates.summary(), ["reconnecting", "open"], "reconnecting until the server had room");
     assert.deepEqual(
       asked.map((c) => c.attempt),
@@ -169,7 +178,7 @@ describe("refusals no resend can cure end the session as lost", TEST, () => {
     t.after(() => refused.close());
     const refusedStates = record(refused);
     strict.dropAll();
-    await until(() => refused.state === "lost", `the refused session to end (changes ${refusedStates.summary().join(", ")})`);
+    await waitFor(() => refused.state === "lost", () => `the refused session to end (changes ${refusedStates.summary().join(", ")})`);
     assert.deepEqual(refusedStates.summary(), ["reconnecting", "lost:ERR_UNAUTHORIZED"]);
     assert.equal(strict.hellos, 2, "no try after the refusal");
   });
