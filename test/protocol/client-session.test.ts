@@ -11,7 +11,7 @@ import { connect, type Codec, jsonCodec, type Logger, type Session, TransportErr
 import { createServer, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { serverSession } from "./security-wire.js";
+import { pause, serverSession } from "./security-wire.js";
 
 const TEST = { timeout: 60_000 };
 const TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "longpoll"];
@@ -64,6 +64,22 @@ describe("close() tells the server, link or no link", TEST, () => {
     session.close();
     assert.equal(session.state, "closed");
     await until(() => server.sessionCount === 0, "the server to end the session (it would keep it for sessionTtl, 120 s)");
+  });
+
+  it("close() while the server is unreachable returns at once and nothing throws later: the bye's POST fails quietly", async (t) => {
+    const { port } = await start(t);
+    const proxy = await FaultProxy.start({ targetPort: port });
+    t.after(() => proxy.close());
+    const session = await connect(proxy.url, { transports: ["longpoll"], reconnect: { initial: 50, max: 200, jitter: 0 }, upgradeProbeInterval: 0 });
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    await until(() => session.state === "reconnecting", "the session to lose its link");
+    const connections = proxy.accepted;
+    session.close();
+    assert.equal(session.state, "closed");
+    // The bye's connection is refused; an unhandled rejection would fail this test.
+    await pause(100);
+    assert.equal(proxy.accepted, connections, "nothing got through, and nothing was tried again");
   });
 
   for (const transport of TRANSPORTS) {
