@@ -1,6 +1,7 @@
 // Groups of connections with an attachment each, and broadcast to a group: http-kit's
 // ChannelStore (seed 003), over every transport of the Connection contract.
-import { WirechanError, WirechanRangeError } from "../csp/errors.js";
+import { WirechanError, WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { consoleLogger, type Logger } from "../session/logger.js";
 import type { Connection, ResponseParts, SendData } from "./connection.js";
 import { encodeSseEvent } from "./sse-codec.js";
 
@@ -24,8 +25,8 @@ export interface ChannelStore<A = unknown> {
    * Sends `fn(conn, attachment)` to every open member of `group` (WebSocket and SSE members
    * with `send(data, false)`; plain HTTP members get a long-poll answer and leave their
    * groups). `undefined` from `fn` skips that member. A member whose `fn` or `send` throws is
-   * reported with `console.error` and skipped; the others still get theirs. Returns how many
-   * members were sent to.
+   * reported (a {@link MemoryChannelStore} to its `logger` option) and skipped; the others
+   * still get theirs. Returns how many members were sent to.
    */
   broadcast(group: string, fn: (conn: Connection, attachment: A) => SendData | undefined): number;
   /**
@@ -45,16 +46,19 @@ export interface MemoryChannelStoreOptions {
   maxGroups?: number;
   /** Members of one group at once. Default 100,000. */
   maxMembersPerGroup?: number;
+  /** Where a member a broadcast skipped is reported. Default {@link consoleLogger}. */
+  logger?: Logger;
 }
 
 /** The defaults of {@link MemoryChannelStoreOptions}. */
 export const memoryChannelStoreDefaults = {
   maxGroups: 100_000,
   maxMembersPerGroup: 100_000,
+  logger: consoleLogger,
 } as const satisfies Required<MemoryChannelStoreOptions>;
 
 /** Which limit a {@link GroupLimitError} hit: the option that raises it. */
-export type GroupLimit = keyof MemoryChannelStoreOptions;
+export type GroupLimit = "maxGroups" | "maxMembersPerGroup";
 
 /** Thrown by `addToGroup` past `maxGroups` or `maxMembersPerGroup`; nothing was added. */
 export class GroupLimitError extends WirechanError {
@@ -118,7 +122,10 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
    */
   private readonly watched = new WeakSet<Connection>();
 
-  /** Throws a `RangeError` (`ERR_CHANNEL_STORE_OPTION`) for a limit that is not a positive integer. */
+  /**
+   * Throws a `RangeError` (`ERR_CHANNEL_STORE_OPTION`) for a limit that is not a positive
+   * integer, a `TypeError` (`ERR_CHANNEL_STORE_OPTION`) for a `logger` without `error` and `warn`.
+   */
   constructor(options: MemoryChannelStoreOptions = {}) {
     this.options = resolveOptions(options);
   }
@@ -215,7 +222,7 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
         if (longPoll && !conn.isOpen) this.leaveAll(conn);
       } catch (error) {
         // One member's bad data (a CR in an SSE id, a bad header) must not cost the others theirs.
-        console.error(`wirechan: broadcast to group ${quote(group)} skipped a member (${conn.transport}):`, error);
+        this.options.logger.error(`broadcast to group ${quote(group)} skipped a member (${conn.transport}):`, error);
       }
     }
     return sent;
@@ -282,11 +289,15 @@ function longPollAnswer(data: SendData): ResponseParts {
 }
 
 function resolveOptions(options: MemoryChannelStoreOptions): Required<MemoryChannelStoreOptions> {
-  const resolved = {
+  const limits: Record<GroupLimit, number> = {
     maxGroups: options.maxGroups ?? memoryChannelStoreDefaults.maxGroups,
     maxMembersPerGroup: options.maxMembersPerGroup ?? memoryChannelStoreDefaults.maxMembersPerGroup,
   };
-  for (const [key, value] of Object.entries(resolved)) {
+  const logger = options.logger ?? memoryChannelStoreDefaults.logger;
+  if (typeof logger.error !== "function" || typeof logger.warn !== "function") {
+    throw new WirechanTypeError("ERR_CHANNEL_STORE_OPTION", "MemoryChannelStore option logger must have error(message, error?) and warn(message, detail?) methods");
+  }
+  for (const [key, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new WirechanRangeError(
         "ERR_CHANNEL_STORE_OPTION",
@@ -294,7 +305,7 @@ function resolveOptions(options: MemoryChannelStoreOptions): Required<MemoryChan
       );
     }
   }
-  return resolved;
+  return { ...limits, logger };
 }
 
 /** A group name for a message: group names often come from the request, so keep them short. */

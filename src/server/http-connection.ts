@@ -29,7 +29,7 @@ export abstract class ResponseConnection implements ServerConnection {
     readonly request: RequestInfo,
     protected readonly options: AdapterOptions,
   ) {
-    this.notifier = new CloseNotifier(this, options.released);
+    this.notifier = new CloseNotifier(this, options);
     // 'close' comes after 'finish' when we ended the response (the notifier has fired by
     // then, so this does nothing), or alone when the socket closed under an open response.
     res.once("close", this.onResponseClose);

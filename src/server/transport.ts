@@ -1,3 +1,4 @@
+import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, Connection } from "./connection.js";
 
 /**
@@ -26,6 +27,8 @@ export interface AdapterOptions {
    * bookkeeping, one function for every connection rather than a closure each.
    */
   released?: (connection: ServerConnection) => void;
+  /** Where a listener that threw is reported (the server's `logger` option). Default {@link consoleLogger}. */
+  logger?: Logger;
 }
 
 /** Status reported when the server ends a connection itself. */
@@ -41,15 +44,21 @@ type CloseListener = (status: CloseStatus) => void;
 
 /**
  * The `onClose` bookkeeping every adapter shares: listeners registered before or after the
- * close, called at most once each, with the first status.
+ * close, called at most once each, with the first status. A listener that throws is reported
+ * to `options.logger` and the others still run.
  */
 export class CloseNotifier {
   private status: CloseStatus | null = null;
+  private readonly released: ((connection: ServerConnection) => void) | undefined;
+  private readonly logger: Logger;
 
   constructor(
     private readonly owner: ServerConnection,
-    private readonly released: ((connection: ServerConnection) => void) | undefined,
-  ) {}
+    options: Pick<AdapterOptions, "released" | "logger">,
+  ) {
+    this.released = options.released;
+    this.logger = options.logger ?? consoleLogger;
+  }
 
   /** Most connections have one or two listeners: an array only from the second on (memory per connection). */
   private listeners: CloseListener | CloseListener[] | null = null;
@@ -76,7 +85,7 @@ export class CloseNotifier {
       try {
         fn(status);
       } catch (error) {
-        console.error("wirechan: an onClose listener threw:", error);
+        this.logger.error("an onClose listener threw:", error);
       }
     }
     return true;

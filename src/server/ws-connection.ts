@@ -4,6 +4,7 @@ import { WebSocketServer } from "ws";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
 import { CloseNotifier, closedByServer, serverGoingAway, slowReader } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
@@ -164,7 +165,7 @@ export class WsConnection implements ServerConnection {
     readonly request: RequestInfo,
     private readonly options: WsAdapterOptions,
   ) {
-    this.notifier = new CloseNotifier(this, options.released);
+    this.notifier = new CloseNotifier(this, options);
     connectionOf.set(ws, this);
     ws.on("message", onSocketMessage);
     ws.on("ping", onSocketPingOrPong);
@@ -210,7 +211,7 @@ export class WsConnection implements ServerConnection {
   }
 
   onReceive(fn: Listener): void {
-    this.inbox ??= new Inbox(this.options.maxBufferedBytes);
+    this.inbox ??= new Inbox(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
     this.inbox.listen(fn);
   }
 
@@ -258,7 +259,7 @@ export class WsConnection implements ServerConnection {
     if (this.notifier.closed) return;
     const bytes = bytesOf(data);
     const message = isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes.toString("utf8");
-    this.inbox ??= new Inbox(this.options.maxBufferedBytes);
+    this.inbox ??= new Inbox(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
     if (!this.inbox.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
   }
 
@@ -291,7 +292,10 @@ class Inbox {
   /** The backlog is handed over in a microtask, so every listener of that tick gets it. */
   private handoverPending = false;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly logger: Logger,
+  ) {}
 
   listen(fn: Listener): void {
     this.listeners.push(fn);
@@ -337,7 +341,7 @@ class Inbox {
       fn(message);
     } catch (error) {
       // Thrown into ws's socket handler it would crash the process; one bad listener must not.
-      console.error("wirechan: an onReceive listener threw:", error);
+      this.logger.error("an onReceive listener threw:", error);
     }
   }
 }

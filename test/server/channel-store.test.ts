@@ -6,6 +6,7 @@ import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import WebSocket from "ws";
 import { GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults } from "../../src/server/channel-store.js";
+import { consoleLogger } from "../../src/session/logger.js";
 import { type Connection, runServer, type SendData, type ServerHandle, type ServerRequest, withChannel } from "../../src/server/index.js";
 import { AsyncQueue } from "../helpers/server.js";
 
@@ -514,9 +515,9 @@ describe("MemoryChannelStore limits", TEST, () => {
   });
 
   it("has documented defaults and refuses limits that are not positive integers", () => {
-    assert.deepEqual(memoryChannelStoreDefaults, { maxGroups: 100_000, maxMembersPerGroup: 100_000 });
+    assert.deepEqual(memoryChannelStoreDefaults, { maxGroups: 100_000, maxMembersPerGroup: 100_000, logger: consoleLogger });
     assert.deepEqual(new MemoryChannelStore().options, memoryChannelStoreDefaults);
-    assert.deepEqual(new MemoryChannelStore({ maxGroups: undefined, maxMembersPerGroup: 3 }).options, { maxGroups: 100_000, maxMembersPerGroup: 3 });
+    assert.deepEqual(new MemoryChannelStore({ maxGroups: undefined, maxMembersPerGroup: 3 }).options, { maxGroups: 100_000, maxMembersPerGroup: 3, logger: consoleLogger });
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       for (const option of ["maxGroups", "maxMembersPerGroup"] as const) {
         assert.throws(() => new MemoryChannelStore({ [option]: bad }), { name: "RangeError", code: "ERR_CHANNEL_STORE_OPTION", message: new RegExp(option) });
