@@ -230,6 +230,22 @@ describe("bounded per server (B8, B9, B10, B12)", TEST, () => {
     await until(() => server.connectionCount === 0, "its connection slot to be freed");
   });
 
+  it("a short linkTimeout makes the sweep run often, but links are still pinged once per heartbeat", async (t) => {
+    const heartbeat = 400;
+    const { url } = await start(t, { heartbeat, heartbeatTimeout: 10_000, linkTimeout: 40 });
+    const socket = await RawSocket.connect(url);
+    t.after(() => socket.terminate());
+    await socket.hello();
+    const times: number[] = [];
+    for (let n = 1; n <= 3; n++) {
+      await until(() => socket.frames.filter((f) => f[0] === "ping").length >= n, `ping ${n}`, 10_000);
+      times.push(Date.now());
+    }
+    // A lower bound only: a loaded machine makes pings later, never earlier. The sweep runs every
+    // 20 ms here; before, it pinged on every sweep.
+    for (let i = 1; i < times.length; i++) assert.ok((times[i] as number) - (times[i - 1] as number) >= heartbeat / 2, `pings ${i} and ${i + 1} are a heartbeat apart (${(times[i] as number) - (times[i - 1] as number)} ms)`);
+  });
+
   it("a packet of more arrays and objects than MAX_PACKET_NODES is refused before it is parsed; a put of such a value fails at the sender", async (t) => {
     const { server, url } = await start(t);
     const inbox = server.channel<unknown>("in", 4);

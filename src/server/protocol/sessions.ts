@@ -201,9 +201,12 @@ export class SessionTable implements SessionOwner {
   private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private pingToken = 0;
+  /** When the links were last pinged: the sweep runs more often than `heartbeat` (for `linkTimeout`), pings do not. */
+  private pingedAt = 0;
   /** What every session's replay buffer costs together, in bytes. */
   private replayTotal = 0;
   private budgetCheckScheduled = false;
+  private sweepInterval = 0;
 
   constructor(
     readonly options: ResolvedServerOptions,
@@ -291,6 +294,8 @@ export class SessionTable implements SessionOwner {
     if (this.timer !== null) return;
     const { heartbeat, heartbeatTimeout, sessionTtl, linkTimeout } = this.options;
     const interval = Math.max(1, Math.min(heartbeat, Math.floor(heartbeatTimeout / 2), Math.floor(sessionTtl / 2), Math.floor(linkTimeout / 2), MAX_TIMEOUT_MS));
+    this.sweepInterval = interval;
+    this.pingedAt = Date.now();
     this.timer = setInterval(this.sweep, interval);
     this.timer.unref();
   }
@@ -307,8 +312,11 @@ export class SessionTable implements SessionOwner {
    */
   private readonly sweep = (): void => {
     const now = Date.now();
-    const token = ++this.pingToken;
-    const { sessionTtl, linkTimeout, heartbeatTimeout } = this.options;
+    const { sessionTtl, linkTimeout, heartbeat, heartbeatTimeout } = this.options;
+    // Half a sweep of slack: a sweep a little early still pings, one interval per heartbeat.
+    const ping = now - this.pingedAt >= heartbeat - this.sweepInterval / 2;
+    if (ping) this.pingedAt = now;
+    const token = ping ? ++this.pingToken : 0;
     for (const session of [...this.sessions.values()]) {
       const link = session.link;
       if (link === null) {
@@ -316,7 +324,7 @@ export class SessionTable implements SessionOwner {
       } else if (now - session.lastHeard >= heartbeatTimeout) {
         session.detach(link);
         link.drop("heartbeat timeout");
-      } else {
+      } else if (ping) {
         session.peer.sendControl({ kind: "ping", token });
       }
     }
