@@ -3,7 +3,10 @@
 export type { CloseStatus, Connection, RequestInfo, ResponseParts, SendData, SseEvent, Transport } from "./connection.js";
 export { type CorsOptions, type CorsOrigin, serverDefaults, type ServerOptions } from "./options.js";
 export { PayloadTooLargeError, type ServerRequest, withChannel } from "./request.js";
-export { createServer, type Envelope, type Handler, type ListenOptions, runServer, type ServerHandle, WirechanServer } from "./server.js";
+export { createServer, runServer, WirechanServer } from "./server.js";
+export type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
+export type { AllowedHosts } from "./hosts.js";
+export { consoleLogger, type Logger } from "../session/logger.js";
 export type { ProtocolTransport, SessionInfo } from "./protocol/sessions.js";
 export { RemoteChannel } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
@@ -11,4 +14,4 @@ export { type Codec, jsonCodec } from "../wire/codec.js";
 export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
-export { BodyAbortedError, BodyConsumedError } from "./request.js";
+export { BodyAbortedError, BodyConsumedError, BodyTimeoutError } from "./request.js";

@@ -1,7 +1,11 @@
+import { MAX_PENDING } from "../csp/channel.js";
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { type Codec, jsonCodec } from "../wire/codec.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import { protocolDefaults } from "../wire/protocol.js";
-import type { ServerRequest } from "./request.js";
+import { type AllowedHosts, resolveAllowedHosts } from "./hosts.js";
+import { pathOf, type ServerRequest } from "./request.js";
 
 /** Which origins may talk to the server: see {@link CorsOptions.origin}. */
 export type CorsOrigin = true | string | readonly string[] | RegExp | ((origin: string) => boolean);
@@ -58,6 +62,37 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Negotiate permessage-deflate on WebSockets. Default false (it costs CPU and memory per socket). */
   perMessageDeflate?: boolean;
+  /**
+   * `Host` names a request that arrived on a loopback address (127.x, `::1`) may carry besides
+   * `localhost`, `*.localhost` and IP literals; any other gets 403 (`ERR_HOST`), with or
+   * without `Origin`. This stops DNS rebinding: a page of `evil.example` whose name was
+   * switched to 127.0.0.1 is same-origin with itself, but its requests say `Host:
+   * evil.example`. An entry is a name without scheme or port (`"app.test"`), or `".example.com"`
+   * for it and every subdomain; `true` turns the check off. Requests on other local addresses
+   * are not checked (the server is reached by names it cannot know). Behind a reverse proxy on
+   * the same machine, list the public names (or pass the proxy's `Host` through unchanged).
+   * Default `[]`.
+   */
+  allowedHosts?: AllowedHosts;
+  /**
+   * How long a client may take to send a whole request (headers and body), in ms, on a server
+   * started by `listen` (node:http's `requestTimeout`; beyond, node answers 408 and closes the
+   * socket). 0 turns it off. Default 30,000.
+   */
+  requestTimeout?: number;
+  /**
+   * How long a client may take to send a request's headers, in ms, on a server started by
+   * `listen` (node:http's `headersTimeout`); at most `requestTimeout`. 0 turns it off.
+   * Default 10,000.
+   */
+  headersTimeout?: number;
+  /**
+   * How long a handler's `req.body()` / `req.text()` waits for the whole body, in ms; beyond,
+   * it rejects with a `BodyTimeoutError` (`ERR_BODY_TIMEOUT`) and the request is answered 408
+   * and its connection closed. Holds on servers wirechan does not own too (`handle`). 0 turns
+   * it off. Default 30,000.
+   */
+  bodyTimeout?: number;
 
   // The wirechan protocol (docs/protocol.md), served under `path`.
 
@@ -143,6 +178,10 @@ export const serverDefaults = {
   sseHeartbeat: 15_000,
   closeTimeout: 5_000,
   perMessageDeflate: false,
+  allowedHosts: [],
+  requestTimeout: 30_000,
+  headersTimeout: 10_000,
+  bodyTimeout: 30_000,
   path: protocolDefaults.path,
   sessionTtl: 120_000,
   maxSessions: 10_000,
@@ -164,6 +203,96 @@ export const serverDefaults = {
 
 /** Options with every default filled in. */
 export type ResolvedServerOptions = Omit<Required<ServerOptions>, "cors" | "authenticate"> & Pick<ServerOptions, "authenticate">;
+
+type NumericOption = {
+  [K in keyof ResolvedServerOptions]-?: ResolvedServerOptions[K] extends number ? K : never;
+}[keyof ResolvedServerOptions];
+
+/** Every numeric option, with the smallest and largest value a server can honour. */
+const NUMERIC_OPTIONS: Readonly<Record<NumericOption, readonly [min: number, max: number]>> = {
+  maxMessageSize: [0, Number.MAX_SAFE_INTEGER],
+  maxConnections: [0, Number.MAX_SAFE_INTEGER],
+  retryAfter: [0, Number.MAX_SAFE_INTEGER],
+  idleTimeout: [0, MAX_TIMEOUT_MS],
+  maxBufferedBytes: [0, Number.MAX_SAFE_INTEGER],
+  sseHeartbeat: [0, MAX_TIMEOUT_MS],
+  closeTimeout: [0, MAX_TIMEOUT_MS],
+  requestTimeout: [0, MAX_TIMEOUT_MS],
+  headersTimeout: [0, MAX_TIMEOUT_MS],
+  bodyTimeout: [0, MAX_TIMEOUT_MS],
+  // 0 would make the protocol unusable for these.
+  sessionTtl: [1, MAX_TIMEOUT_MS],
+  maxSessions: [1, Number.MAX_SAFE_INTEGER],
+  maxSessionsPerAddress: [1, Number.MAX_SAFE_INTEGER],
+  linkTimeout: [1, MAX_TIMEOUT_MS],
+  replayBudget: [1, Number.MAX_SAFE_INTEGER],
+  replayMessages: [1, Number.MAX_SAFE_INTEGER],
+  replayBytes: [1, Number.MAX_SAFE_INTEGER],
+  heartbeat: [1, MAX_TIMEOUT_MS],
+  heartbeatTimeout: [1, MAX_TIMEOUT_MS],
+  maxChannelsPerSession: [1, Number.MAX_SAFE_INTEGER],
+  window: [1, MAX_PENDING],
+  pollTimeout: [1, MAX_TIMEOUT_MS],
+};
+
+/** Options that are functions (a value of another type would only fail at the first request). */
+const FUNCTION_OPTIONS = ["clientAddress", "samePrincipal"] as const;
+
+function rangeError(message: string): WirechanRangeError {
+  return new WirechanRangeError("ERR_SERVER_OPTION", `server option ${message}`);
+}
+
+function typeError(message: string): WirechanTypeError {
+  return new WirechanTypeError("ERR_SERVER_OPTION", `server option ${message}`);
+}
+
+/**
+ * Fills in the defaults of {@link ServerOptions} (`cors` is resolved apart, by `resolveCors`)
+ * and rejects options no server could honour, naming the option: a `RangeError`
+ * (`ERR_SERVER_OPTION`) for a number that is not an integer in its range, `heartbeatTimeout`
+ * not above `heartbeat`, `headersTimeout` above `requestTimeout` (both on), or a `path` that
+ * is not a plain absolute path without a trailing slash; a `TypeError` (`ERR_SERVER_OPTION`)
+ * for `allowedHosts` that is not `true` or a list of host names (see `resolveAllowedHosts`),
+ * `authenticate`, `clientAddress` or `samePrincipal` that is not a function, or a `logger`
+ * without `error` and `warn` methods. An option given as `undefined` gets its default.
+ */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const { cors: _cors, ...rest } = options;
+  // An option given as undefined means its default, as when it is left out.
+  const given = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Omit<ServerOptions, "cors">;
+  const merged: ResolvedServerOptions = { ...serverDefaults, ...given };
+  for (const [key, [min, max]] of Object.entries(NUMERIC_OPTIONS) as Array<[NumericOption, readonly [number, number]]>) {
+    const value: unknown = merged[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      throw rangeError(`${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    }
+  }
+  if (merged.heartbeatTimeout <= merged.heartbeat) {
+    throw rangeError(`heartbeatTimeout (${merged.heartbeatTimeout}) must be more than heartbeat (${merged.heartbeat})`);
+  }
+  if (merged.requestTimeout > 0 && merged.headersTimeout > merged.requestTimeout) {
+    // node:http refuses the pair too; said here, at construction, with the option's name.
+    throw rangeError(`headersTimeout (${merged.headersTimeout}) must be at most requestTimeout (${merged.requestTimeout})`);
+  }
+  if (typeof merged.path !== "string" || !merged.path.startsWith("/") || merged.path.endsWith("/") || pathOf(merged.path) !== merged.path) {
+    throw rangeError(`path must be a plain absolute path without a trailing slash, such as "/wirechan"; got ${JSON.stringify(merged.path)}`);
+  }
+  for (const key of FUNCTION_OPTIONS) {
+    if (typeof merged[key] !== "function") throw typeError(`${key} must be a function, got ${typeof merged[key]}`);
+  }
+  if (merged.authenticate !== undefined && typeof merged.authenticate !== "function") {
+    throw typeError(`authenticate must be a function, got ${typeof merged.authenticate}`);
+  }
+  if (!isLogger(merged.logger)) throw typeError("logger must have error(message, error?) and warn(message, detail?) methods");
+  resolveAllowedHosts(merged.allowedHosts);
+  // A copy: the list the server checks against cannot be changed behind its back.
+  return { ...merged, allowedHosts: merged.allowedHosts === true ? true : Object.freeze([...merged.allowedHosts]) };
+}
+
+function isLogger(value: unknown): value is Logger {
+  const candidate = value as Partial<Record<keyof Logger, unknown>> | null;
+  return typeof candidate === "object" && candidate !== null && typeof candidate.error === "function" && typeof candidate.warn === "function";
+}
 
 /** `samePrincipal`'s default: the two principals written as JSON are the same text (false when either cannot be written). */
 function sameAsJson(a: unknown, b: unknown): boolean {

@@ -1,77 +1,36 @@
+// The server: routes requests to handlers, admits or refuses them (admission.ts), and turns the
+// ones a handler takes over (`withChannel`) into Connections over WebSocket, SSE or plain HTTP.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Buffer as ChannelBuffer } from "../csp/buffers.js";
-import { chan, type Channel } from "../csp/channel.js";
-import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
-import type { NamedTarget } from "../session/peer.js";
-import { ProtocolEndpoints } from "./protocol/endpoints.js";
-import type { SessionInfo } from "./protocol/sessions.js";
-import { MAX_PENDING } from "../csp/channel.js";
-import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import type { Channel } from "../csp/channel.js";
+import { WirechanError } from "../csp/errors.js";
+import { Admission, type AdmissionStage, isSecure } from "./admission.js";
 import type { Connection, ResponseParts } from "./connection.js";
-import { type CorsPolicy, corsResponseHeaders, isOriginAllowed, preflightResponse, resolveCors } from "./cors.js";
+import { type CorsPolicy, corsResponseHeaders, preflightResponse, resolveCors } from "./cors.js";
+import { errorResponse } from "./error-response.js";
+import { resolveAllowedHosts } from "./hosts.js";
 import { createHttpConnection } from "./http-connection.js";
-import { type ResolvedServerOptions, serverDefaults, type ServerOptions } from "./options.js";
-import { BodyAbortedError, IncomingRequest, PayloadTooLargeError, pathOf, type ServerRequest } from "./request.js";
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
+import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-channels.js";
+import { ProtocolEndpoints } from "./protocol/endpoints.js";
+import { IncomingRequest, isUnderPath, pathOf } from "./request.js";
+import { rejectUpgrade, upgradeProblem, writeResponse } from "./responses.js";
 import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
+import type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 import { createWsConnection, createWsServer, HeartbeatSweep, type WsAdapterOptions } from "./ws-connection.js";
-import { rejectUpgrade, upgradeProblem, writeResponse } from "./responses.js";
 
-/**
- * A request handler: answer with `{ status, headers, body }` (a plain response), or call
- * `withChannel(req, fn)` and return nothing to keep the connection. Returning nothing
- * without `withChannel` answers 204.
- */
-export type Handler = (req: ServerRequest) => ResponseParts | undefined | void | Promise<ResponseParts | undefined | void>;
+// The public types live in types.ts; modules that still import them from here keep working.
+export type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 
-/** Where to listen. */
-export interface ListenOptions {
-  /** Default 0: any free port (the handle tells which). */
-  port?: number;
-  /** Default `"127.0.0.1"`: loopback only; pass `"0.0.0.0"` or `"::"` to listen on every interface. */
-  host?: string;
-}
-
-/** A listening server. */
-export interface ServerHandle {
-  readonly port: number;
-  /** `http://host:port`, ready to print. */
-  readonly url: string;
-  /** Graceful stop: see {@link WirechanServer.close}. */
-  close(): Promise<void>;
-}
-
-const TIMER_OPTIONS = new Set(["idleTimeout", "sseHeartbeat", "closeTimeout", "sessionTtl", "heartbeat", "heartbeatTimeout", "pollTimeout"]);
-const NUMERIC_OPTIONS = [
-  "maxMessageSize", "maxConnections", "retryAfter", "idleTimeout", "maxBufferedBytes", "sseHeartbeat", "closeTimeout",
-  "sessionTtl", "maxSessions", "replayMessages", "replayBytes", "heartbeat", "heartbeatTimeout", "maxChannelsPerSession", "window", "pollTimeout",
-] as const;
-/** Options for which 0 would make the protocol unusable. */
-const POSITIVE_OPTIONS = new Set(["sessionTtl", "maxSessions", "replayMessages", "replayBytes", "heartbeat", "heartbeatTimeout", "maxChannelsPerSession", "window", "pollTimeout"]);
-
-/** Fills in the defaults and rejects options no server could honour, naming the option. */
-function resolveOptions(options: ServerOptions): ResolvedServerOptions {
-  const { cors: _cors, ...rest } = options;
-  const merged = { ...serverDefaults, ...rest };
-  for (const key of NUMERIC_OPTIONS) {
-    const value = merged[key];
-    const min = POSITIVE_OPTIONS.has(key) ? 1 : 0;
-    const max = TIMER_OPTIONS.has(key) ? MAX_TIMEOUT_MS : key === "window" ? MAX_PENDING : Number.MAX_SAFE_INTEGER;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new WirechanRangeError("ERR_SERVER_OPTION", `server option ${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
-    }
-  }
-  if (merged.heartbeatTimeout <= merged.heartbeat) {
-    throw new WirechanRangeError("ERR_SERVER_OPTION", `server option heartbeatTimeout (${merged.heartbeatTimeout}) must be more than heartbeat (${merged.heartbeat})`);
-  }
-  if (!merged.path.startsWith("/") || merged.path.endsWith("/") || pathOf(merged.path) !== merged.path) {
-    throw new WirechanRangeError("ERR_SERVER_OPTION", `server option path must be a plain absolute path without a trailing slash, such as "/wirechan"; got ${JSON.stringify(merged.path)}`);
-  }
-  return merged;
+/** What a handler did: its answer, or the callback `withChannel` registered to get the connection. */
+interface HandlerOutcome {
+  answer: ResponseParts | undefined | void;
+  takeover: ((connection: Connection) => void) | null;
 }
 
 /**
@@ -83,6 +42,7 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
 export class WirechanServer {
   readonly options: ResolvedServerOptions;
   private readonly cors: CorsPolicy;
+  private readonly admission: Admission;
   private readonly routes = new Map<string, Handler>();
   private fallback: Handler | null = null;
   private readonly connections = new Set<ServerConnection>();
@@ -95,25 +55,28 @@ export class WirechanServer {
   private readonly attached = new Map<HttpServer, (raw: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   private ownServer: HttpServer | null = null;
   private ownSockets: SocketTracker | null = null;
+  /** Set as `close()` begins, before anything of the shutdown runs, so every check sees it. */
+  private stopping = false;
   private closing: Promise<void> | null = null;
-  /**
-   * The named server channels clients put to: a target shared by every put, or, for an
-   * envelope channel, the channel whose targets are made per session (they carry the session).
-   */
-  private readonly named = new Map<string, { target: NamedTarget; envelope: boolean }>();
+  /** Resolves the shutdown's wait once the last connection is gone. */
+  private allClosed: (() => void) | null = null;
+  private readonly named = new NamedChannels();
   private readonly protocol: ProtocolEndpoints;
 
+  /** Throws what {@link resolveServerOptions} and `resolveCors` throw for a bad option. */
   constructor(options: ServerOptions = {}) {
-    this.options = resolveOptions(options);
+    this.options = resolveServerOptions(options);
     this.cors = resolveCors(options.cors);
+    this.admission = new Admission(this.options, this.cors, resolveAllowedHosts(this.options.allowedHosts));
     this.wss = createWsServer(this.options);
     this.wsOptions = {
       maxBufferedBytes: this.options.maxBufferedBytes,
       extraHeaders: {},
       released: this.released,
+      logger: this.options.logger,
       heartbeat: new HeartbeatSweep(this.options.idleTimeout),
     };
-    this.protocol = new ProtocolEndpoints(this.options, this.resolveName);
+    this.protocol = new ProtocolEndpoints(this.options, this.named.resolve);
     for (const [path, handler] of this.protocol.routes()) this.routes.set(path, handler);
   }
 
@@ -132,23 +95,9 @@ export class WirechanServer {
    */
   channel<T>(name: string, bufOrN?: number | ChannelBuffer<T>): Channel<T>;
   channel<T>(name: string, options: { buffer?: number | ChannelBuffer<Envelope<T>>; envelope: true }): Channel<Envelope<T>>;
-  channel<T>(name: string, arg?: number | ChannelBuffer<T> | { buffer?: number | ChannelBuffer<Envelope<T>>; envelope: true }): Channel<T> | Channel<Envelope<T>> {
-    if (typeof name !== "string" || name.length === 0 || name.length > 256) {
-      throw new WirechanTypeError("ERR_CHANNEL_NAME", "a server channel needs a name of 1 to 256 characters");
-    }
-    if (this.named.has(name)) throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel is already named ${JSON.stringify(name)}`);
-    const wantsEnvelope = typeof arg === "object" && arg !== null && "envelope" in arg;
-    const channel = wantsEnvelope ? chan<Envelope<T>>(arg.buffer) : chan<T>(arg);
-    this.named.set(name, { target: { channel: channel as Channel<unknown, unknown> }, envelope: wantsEnvelope });
-    return channel;
+  channel<T>(name: string, arg?: number | ChannelBuffer<T> | EnvelopeChannelOptions<T>): Channel<T> | Channel<Envelope<T>> {
+    return this.named.channel<T>(name, arg);
   }
-
-  private readonly resolveName = (name: string, session: SessionInfo): NamedTarget | undefined => {
-    const entry = this.named.get(name);
-    if (entry === undefined) return undefined;
-    if (!entry.envelope) return entry.target;
-    return { channel: entry.target.channel, wrap: (value: unknown): Envelope<unknown> => ({ value, session }) };
-  };
 
   /** Open connections (every transport). */
   get connectionCount(): number {
@@ -162,26 +111,58 @@ export class WirechanServer {
     return this;
   }
 
-  /** Starts a node:http server of its own; resolves once it accepts connections. */
+  /**
+   * Starts a node:http server of its own, with the `requestTimeout` and `headersTimeout`
+   * options; resolves once it accepts connections. Rejects with node's error when it cannot
+   * listen (`EADDRINUSE` …), after which it may be called again; with a `WirechanError`
+   * (`ERR_ALREADY_LISTENING`) while it listens, and (`ERR_SERVER_CLOSED`) once `close()` was
+   * called.
+   */
   async listen(options: ListenOptions = {}): Promise<ServerHandle> {
-    if (this.ownServer !== null) throw new Error("this server is already listening");
-    const httpServer = createHttpServer(this.handle);
-    httpServer.keepAliveTimeout = Math.min(this.options.idleTimeout, 5_000);
-    httpServer.headersTimeout = Math.max(httpServer.keepAliveTimeout + 1_000, 10_000);
+    if (this.stopping) throw new WirechanError("ERR_SERVER_CLOSED", "this server was closed; create a new one to listen again");
+    if (this.ownServer !== null) {
+      throw new WirechanError("ERR_ALREADY_LISTENING", "this server is already listening; close it first, or create another server to listen twice");
+    }
+    const httpServer = this.ownHttpServer();
     this.ownServer = httpServer;
     this.ownSockets = new SocketTracker(httpServer);
     this.attach(httpServer);
     const host = options.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(options.port ?? 0, host, () => {
-        httpServer.off("error", reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(options.port ?? 0, host, () => {
+          httpServer.off("error", reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      // Nothing listens: forget the server, so that another listen() can try again.
+      this.detach(httpServer);
+      this.ownServer = null;
+      this.ownSockets = null;
+      throw error;
+    }
     const { port } = httpServer.address() as AddressInfo;
     const urlHost = host.includes(":") ? `[${host}]` : host;
     return { port, url: `http://${urlHost}:${port}`, close: () => this.close() };
+  }
+
+  /** The node:http server `listen` starts, bounding how long a client may take to send a request. */
+  private ownHttpServer(): HttpServer {
+    const { requestTimeout, headersTimeout } = this.options;
+    const httpServer = createHttpServer(
+      {
+        requestTimeout,
+        headersTimeout,
+        // node enforces both timeouts on this interval (30 s by default, which would let a
+        // 10 s headersTimeout run to 40 s): check at half the shorter one.
+        connectionsCheckingInterval: checkingInterval(requestTimeout, headersTimeout),
+      },
+      this.handle,
+    );
+    httpServer.keepAliveTimeout = Math.min(this.options.idleTimeout, 5_000);
+    return httpServer;
   }
 
   /**
@@ -196,13 +177,23 @@ export class WirechanServer {
     return this;
   }
 
+  private detach(httpServer: HttpServer): void {
+    const listener = this.attached.get(httpServer);
+    if (listener !== undefined) httpServer.off("upgrade", listener);
+    this.attached.delete(httpServer);
+  }
+
   /**
    * Graceful stop: stops listening (when it listens itself), tells every connection to go
    * away (WebSocket 1001), waits for them to close, and destroys what is left after
-   * `closeTimeout`. Idempotent.
+   * `closeTimeout`. A handler still running when it begins may answer, but a connection it
+   * would open is refused (503, `ERR_SERVER_CLOSED`). Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    if (this.closing === null) {
+      this.stopping = true;
+      this.closing = this.shutdown();
+    }
     return this.closing;
   }
 
@@ -219,51 +210,49 @@ export class WirechanServer {
       else writeResponse(res, { status: 404, body: "not found" }, {});
       return;
     }
-    this.serveRequest(raw, res, handler).catch((error: unknown) => failRequest(res, error));
+    this.serveRequest(raw, res, handler).catch((error: unknown) => this.failRequest(res, error));
   };
 
   private handlerFor(raw: IncomingMessage): Handler | null {
     return this.routes.get(pathOf(raw.url ?? "/")) ?? this.fallback;
   }
 
-  /** Refusals shared by every transport: shutting down, origin, connection limit. */
-  private refusal(raw: IncomingMessage): ResponseParts | null {
-    if (this.closing !== null) return { status: 503, headers: { "retry-after": String(this.options.retryAfter) }, body: "server shutting down" };
-    if (!isOriginAllowed(this.cors, raw.headers.origin, raw.headers.host, isSecure(raw))) return { status: 403, body: "origin not allowed" };
-    if (this.connections.size + this.pending >= this.options.maxConnections) {
-      return {
-        status: 503,
-        headers: { "retry-after": String(this.options.retryAfter) },
-        body: `too many connections (maxConnections is ${this.options.maxConnections})`,
-      };
-    }
-    return null;
+  /** The one admission check of every request, HTTP or upgrade: see {@link Admission}. */
+  private admit(raw: IncomingMessage, stage: AdmissionStage): ResponseParts | null {
+    return this.admission.check(raw, { closing: this.stopping, inUse: this.connections.size + this.pending }, stage);
   }
 
   private async serveRequest(raw: IncomingMessage, res: ServerResponse, handler: Handler): Promise<void> {
     const origin = raw.headers.origin;
+    // CORS headers on refusals too, so that a cross-origin client can read why.
+    const extraHeaders = corsResponseHeaders(this.cors, origin);
+    const refused = this.admit(raw, "request");
+    if (refused !== null) {
+      writeResponse(res, refused, extraHeaders);
+      return;
+    }
     if (raw.method === "OPTIONS" && raw.headers["access-control-request-method"] !== undefined) {
       const answer = preflightResponse(this.cors, origin, raw.headers["access-control-request-method"], raw.headers["access-control-request-headers"], raw.headers.host, isSecure(raw));
       writeResponse(res, { status: answer.status }, answer.headers);
       return;
     }
-    const refused = this.refusal(raw);
-    const extraHeaders = corsResponseHeaders(this.cors, origin);
-    if (refused !== null) {
-      writeResponse(res, refused, extraHeaders);
-      return;
-    }
-    const req = new IncomingRequest(raw, this.options.maxMessageSize);
-    this.pending++;
-    const { answer, takeover } = await runHandler(handler, req).finally(() => this.pending--);
+    const req = new IncomingRequest(raw, this.options);
+    const { answer, takeover } = await this.runHandler(handler, req);
+    if (req.bodyAbandoned) res.setHeader("connection", "close");
     if (takeover === null) {
       writeResponse(res, answer ?? { status: 204 }, extraHeaders);
       return;
     }
-    const adapterOptions: AdapterOptions = { maxBufferedBytes: this.options.maxBufferedBytes, extraHeaders, released: this.released };
+    const late = this.admit(raw, "takeover");
+    if (late !== null) {
+      writeResponse(res, late, extraHeaders);
+      return;
+    }
+    const { maxBufferedBytes, logger, sseHeartbeat } = this.options;
+    const adapterOptions: AdapterOptions = { maxBufferedBytes, extraHeaders, released: this.released, logger };
     const connection =
       req.transport === "sse"
-        ? createSseConnection(raw, res, req.summary(), { ...adapterOptions, heartbeat: this.options.sseHeartbeat, lastEventId: req.lastEventId })
+        ? createSseConnection(raw, res, req.summary(), { ...adapterOptions, heartbeat: sseHeartbeat, lastEventId: req.lastEventId })
         : createHttpConnection(raw, res, req.summary(), adapterOptions);
     this.open(connection, takeover);
   }
@@ -276,34 +265,36 @@ export class WirechanServer {
       return;
     }
     socket.on("error", ignoreSocketError);
+    if (httpServer === this.ownServer && socket instanceof Socket) this.ownSockets?.hold(socket);
     const problem = upgradeProblem(raw);
     if (problem !== null) {
       rejectUpgrade(socket, { status: 400, body: problem });
       return;
     }
-    const refused = this.refusal(raw);
-    if (refused !== null) {
-      rejectUpgrade(socket, refused);
-      return;
-    }
     this.serveUpgrade(raw, socket, head, handler).catch((error: unknown) => {
-      console.error("wirechan: serving a WebSocket upgrade failed:", error);
+      this.options.logger.error("serving a WebSocket upgrade failed:", error);
       rejectUpgrade(socket, { status: 500, body: "internal server error" });
     });
   }
 
   private async serveUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer, handler: Handler): Promise<void> {
-    const req = new IncomingRequest(raw, this.options.maxMessageSize);
-    this.pending++;
-    const { answer, takeover } = await runHandler(handler, req).finally(() => this.pending--);
+    const refused = this.admit(raw, "request");
+    if (refused !== null) {
+      rejectUpgrade(socket, refused);
+      return;
+    }
+    const req = new IncomingRequest(raw, this.options);
+    const { answer, takeover } = await this.runHandler(handler, req);
     if (takeover === null) {
       rejectUpgrade(socket, answer ?? { status: 404, body: "no WebSocket here" });
       return;
     }
-    if (this.closing !== null || socket.destroyed) {
-      socket.destroy();
+    const late = this.admit(raw, "takeover");
+    if (late !== null) {
+      rejectUpgrade(socket, late);
       return;
     }
+    if (socket.destroyed) return;
     // No slot is held across handleUpgrade: ws may refuse the handshake itself (a bad
     // Sec-WebSocket-Protocol …) and then never calls back, which would leak the slot.
     this.wss.handleUpgrade(raw, socket, head, (ws: WebSocket) => {
@@ -314,34 +305,74 @@ export class WirechanServer {
     });
   }
 
+  /**
+   * Runs a handler, holding a connection slot meanwhile: its answer, or the callback it
+   * registered with `withChannel`. A handler that throws gets an error response (see
+   * `errorResponse`; an error packet under the protocol's `path`) even if it had called
+   * `withChannel`.
+   */
+  private async runHandler(handler: Handler, req: IncomingRequest): Promise<HandlerOutcome> {
+    this.pending++;
+    try {
+      const answer = await handler(req);
+      return { answer, takeover: req.takeover };
+    } catch (error) {
+      const protocol = isUnderPath(req.path, this.options.path);
+      return { answer: errorResponse(error, { protocol, logger: this.options.logger }), takeover: null };
+    } finally {
+      this.pending--;
+    }
+  }
+
   private open(connection: ServerConnection, takeover: (connection: Connection) => void): void {
     // An adapter may report a client gone before this (the socket died during the handler).
     if (connection.isOpen) this.connections.add(connection);
     try {
       takeover(connection);
     } catch (error) {
-      console.error("wirechan: a withChannel callback threw; closing its connection:", error);
+      this.options.logger.error("a withChannel callback threw; closing its connection:", error);
       connection.close();
     }
+    // ws may complete a handshake after close() began (the admission check came before it):
+    // such a connection is told at once, so that close() does not wait for it.
+    if (this.stopping) connection.goAway();
   }
 
   /** Every connection's `released` hook (see {@link AdapterOptions}). */
   private readonly released = (connection: ServerConnection): void => {
     this.connections.delete(connection);
+    if (this.connections.size === 0) this.allClosed?.();
   };
+
+  /**
+   * Last resort for a request whose answer could not be written (a handler's header with a
+   * line break, a body of the wrong type): report it, answer 500 if nothing went out yet, and
+   * never leave a rejection that would end the process.
+   */
+  private failRequest(res: ServerResponse, error: unknown): void {
+    this.options.logger.error("answering a request failed:", error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.removeHeader("content-type");
+    res.removeHeader("content-length");
+    res.statusCode = 500;
+    res.end("internal server error");
+  }
 
   private async shutdown(): Promise<void> {
     this.protocol.close();
     const own = this.ownServer;
     const stopped = own === null ? Promise.resolve() : new Promise<void>((resolve) => own.close(() => resolve()));
-    for (const [server, listener] of this.attached) server.off("upgrade", listener);
-    this.attached.clear();
-    const open = [...this.connections];
-    const closed = Promise.all(open.map((c) => new Promise<void>((resolve) => c.onClose(() => resolve()))));
-    for (const connection of open) connection.goAway();
+    for (const server of [...this.attached.keys()]) this.detach(server);
+    // Every connection, also one opened after this point (see `open`), is waited for.
+    const closed = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allClosed = resolve));
+    for (const connection of [...this.connections]) connection.goAway();
     const timer = setTimeout(() => {
       for (const connection of this.connections) connection.destroy();
       own?.closeAllConnections();
+      this.ownSockets?.destroyAll();
     }, this.options.closeTimeout);
     timer.unref();
     await closed;
@@ -352,32 +383,11 @@ export class WirechanServer {
   }
 }
 
-/** A value put to a server channel made with `{ envelope: true }`, with the session that put it. */
-export interface Envelope<T> {
-  value: T;
-  session: SessionInfo;
-}
-
-/**
- * Last resort for a request whose answer could not be written (a handler's header with a line
- * break, a body of the wrong type): report it, answer 500 if nothing went out yet, and never
- * leave a rejection that would end the process.
- */
-function failRequest(res: ServerResponse, error: unknown): void {
-  console.error("wirechan: answering a request failed:", error);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.removeHeader("content-type");
-  res.removeHeader("content-length");
-  res.statusCode = 500;
-  res.end("internal server error");
-}
-
-/** Whether the request came over TLS (an https server), for same-origin checks. */
-function isSecure(raw: IncomingMessage): boolean {
-  return (raw.socket as { encrypted?: boolean }).encrypted === true;
+/** How often node checks `requestTimeout` and `headersTimeout`: half the shorter one that is on, within 50 ms … 30 s. */
+function checkingInterval(requestTimeout: number, headersTimeout: number): number {
+  const on = [requestTimeout, headersTimeout].filter((ms) => ms > 0);
+  if (on.length === 0) return 30_000;
+  return Math.min(30_000, Math.max(50, Math.floor(Math.min(...on) / 2)));
 }
 
 function ignoreSocketError(): void {
@@ -385,31 +395,9 @@ function ignoreSocketError(): void {
 }
 
 /**
- * Runs a handler: its answer, or the connection callback it registered with `withChannel`.
- * A handler that throws gets an error response even if it had called `withChannel`.
+ * Makes a server. Options and their defaults: {@link ServerOptions}, `serverDefaults`. Throws a
+ * `RangeError` or `TypeError` (`ERR_SERVER_OPTION`, `ERR_CORS_OPTION`) naming a bad option.
  */
-async function runHandler(
-  handler: Handler,
-  req: IncomingRequest,
-): Promise<{ answer: ResponseParts | undefined | void; takeover: ((connection: Connection) => void) | null }> {
-  try {
-    const answer = await handler(req);
-    return { answer, takeover: req.takeover };
-  } catch (error) {
-    return { answer: errorResponse(error), takeover: null };
-  }
-}
-
-function errorResponse(error: unknown): ResponseParts {
-  if (error instanceof PayloadTooLargeError) {
-    return { status: 413, headers: { connection: "close" }, body: error.message };
-  }
-  if (error instanceof BodyAbortedError) return { status: 400, body: error.message };
-  console.error("wirechan: a handler threw:", error);
-  return { status: 500, body: "internal server error" };
-}
-
-/** Makes a server. Options and their defaults: {@link ServerOptions}, {@link serverDefaults}. */
 export function createServer(options: ServerOptions = {}): WirechanServer {
   return new WirechanServer(options);
 }

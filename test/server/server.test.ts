@@ -89,9 +89,9 @@ describe("runServer and routes", { timeout: 20_000 }, () => {
       .route("*", (req) => ({ body: `fallback ${req.path}` }));
     const handle = await server.listen();
     handles.push(handle);
-    const exact = await rawExchange(handle.port, "GET //x?q=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    const exact = await rawExchange(handle.port, "GET //x?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     assert.match(exact, /exact \/\/x 1$/, "routed to //x with its query");
-    const other = await rawExchange(handle.port, "GET // HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    const other = await rawExchange(handle.port, "GET // HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     assert.match(other, /fallback \/\/$/, "routed to the fallback");
   });
 
@@ -113,7 +113,7 @@ describe("runServer and routes", { timeout: 20_000 }, () => {
     }
   });
 
-  it("withChannel twice on one request is a TypeError, answered 500", async () => {
+  it("withChannel twice on one request is a TypeError (ERR_WITH_CHANNEL), answered 500", async () => {
     const errors = mock.method(console, "error", () => {});
     try {
       let thrown: unknown;
@@ -129,6 +129,7 @@ describe("runServer and routes", { timeout: 20_000 }, () => {
       const res = await fetch(handle.url);
       await res.text();
       assert.ok(thrown instanceof TypeError, "second withChannel throws a TypeError");
+      assert.equal((thrown as { code?: unknown }).code, "ERR_WITH_CHANNEL");
       assert.equal(res.status, 500);
     } finally {
       errors.mock.restore();
@@ -265,7 +266,7 @@ describe("limits and bad input", { timeout: 20_000 }, () => {
       called++;
       withChannel(req, () => {});
     });
-    const answer = await rawExchange(handle.port, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    const answer = await rawExchange(handle.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.equal(called, 0);
   });
@@ -273,7 +274,7 @@ describe("limits and bad input", { timeout: 20_000 }, () => {
   it("an upgrade that ws itself refuses (bad Sec-WebSocket-Protocol) does not use up a connection slot (regression)", async () => {
     const handle = await serve((req) => withChannel(req, () => {}), { maxConnections: 1 });
     const bad =
-      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ,\r\n\r\n";
     for (let i = 0; i < 3; i++) assert.match(await rawExchange(handle.port, bad), /^HTTP\/1\.1 400 /);
     const ws = await openWs(wsUrl(handle));
@@ -354,7 +355,7 @@ describe("close and attach", { timeout: 20_000 }, () => {
       for (const path of ["/upload", "/wirechan/send"]) {
         const socket = connect(handle.port, "127.0.0.1");
         await once(socket, "connect");
-        socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nX-Wirechan-Session: s\r\nX-Wirechan-Secret: s\r\nContent-Length: 100\r\n\r\n[1,`);
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wirechan-Session: s\r\nX-Wirechan-Secret: s\r\nContent-Length: 100\r\n\r\n[1,`);
         await new Promise((resolve) => setTimeout(resolve, 50));
         socket.resetAndDestroy();
       }

@@ -4,7 +4,7 @@
 import type { ResponseParts } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { BodyAbortedError, type ServerRequest, withChannel } from "../request.js";
-import type { Handler } from "../server.js";
+import type { Handler } from "../types.js";
 import { type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
