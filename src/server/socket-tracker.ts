@@ -18,6 +18,15 @@ export class SocketTracker {
   }
 
   /**
+   * Marks a socket busy while its WebSocket upgrade is being answered (node emits no
+   * `request` for it): a close that begins meanwhile lets the handler answer it (a refusal,
+   * at least) instead of cutting it off. It is done with when it closes or {@link forget} is called.
+   */
+  hold(socket: Socket): void {
+    if (this.sockets.has(socket)) this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+  }
+
+  /**
    * Stops tracking a socket that became a WebSocket: the server tracks it as a connection
    * from then on, and a tracked entry would only cost memory for as long as it lives.
    */
@@ -29,6 +38,14 @@ export class SocketTracker {
   drain(): void {
     this.draining = true;
     for (const [socket, busy] of this.sockets) if (busy === 0) socket.destroy();
+  }
+
+  /**
+   * Destroys every socket still open, busy or not (`closeTimeout` ran out). node's
+   * `closeAllConnections()` does not reach a socket whose upgrade a handler is still answering.
+   */
+  destroyAll(): void {
+    for (const socket of this.sockets.keys()) socket.destroy();
   }
 
   private readonly onConnection = (socket: Socket): void => {
