@@ -151,7 +151,7 @@ export class Session {
 
   /** Opens `transport`, resuming the session if there is one, and makes it the link. */
   private async open(transport: TransportName): Promise<void> {
-    const hello = { sid: this.sid, secret: this.#secret, recv: this.peer?.received ?? 0 };
+    const hello = { sid: this.sid, secret: this.#secret, recv: this.peer?.received ?? 0, maxMessageSize: this.options.maxMessageSize };
     const { welcome, link } = await openTransport(transport, this.context, hello, this.events);
     if (this.ended) {
       link.close();

@@ -20,8 +20,6 @@ export interface Codec {
   renumber(text: string, seq: number): string;
   /** A packet from frames each made by `encodeFrame`. */
   joinPacket(frames: readonly string[]): string;
-  /** One packet holding the frames of several, in order (an HTTP client's upstream batches them). */
-  mergePackets(packets: readonly string[]): string;
   /** A packet's frames, not yet validated. Throws on text that is not a packet. */
   decodePacket(text: string): unknown;
 }
@@ -44,11 +42,6 @@ export const jsonCodec: Codec = {
       throw new ProtocolError("ERR_VALUE_TOO_COMPLEX", `a packet of more than ${MAX_PACKET_NODES} arrays and objects (the protocol's limit per message): send such values in parts`);
     }
     return JSON.parse(text) as unknown;
-  },
-  mergePackets: (packets) => {
-    if (packets.length === 1) return packets[0] as string;
-    const inner = packets.map((p) => p.slice(1, -1)).filter((p) => p.length > 0);
-    return `[${inner.join(",")}]`;
   },
 };
 

@@ -9,6 +9,11 @@ export interface HelloBody {
   secret: string | null;
   /** Highest server sequence number the client received in order. */
   recv: number;
+  /**
+   * The largest packet the client accepts, in UTF-8 bytes, when smaller than what a server may
+   * send: the server then packs under it. Absent: the server's own `maxMessageSize`.
+   */
+  maxMessageSize?: number;
 }
 
 export interface WelcomeBody {
@@ -141,7 +146,9 @@ function version(frame: unknown[]): number {
 
 function helloBody(body: unknown): HelloBody {
   const b = record(body, "hello");
-  return { sid: optionalText(b.sid, "sid"), secret: optionalText(b.secret, "secret"), recv: count(b.recv, "recv") };
+  const hello: HelloBody = { sid: optionalText(b.sid, "sid"), secret: optionalText(b.secret, "secret"), recv: count(b.recv, "recv") };
+  if (b.maxMessageSize !== undefined) hello.maxMessageSize = count(b.maxMessageSize, "maxMessageSize");
+  return hello;
 }
 
 function welcomeBody(body: unknown): WelcomeBody {

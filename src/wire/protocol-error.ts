@@ -14,8 +14,9 @@ export class ProtocolError extends WirechanError {
     code: ProtocolErrorCode,
     message: string,
     readonly fatal = true,
+    options?: { cause?: unknown },
   ) {
-    super(code, message);
+    super(code, message, options);
   }
 
   /**

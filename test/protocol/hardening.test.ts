@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { describe, it, type TestContext } from "node:test";
 import { inspect } from "node:util";
-import type { Channel } from "../../src/csp/index.js";
+import { chan, type Channel } from "../../src/csp/index.js";
 import { connect, type Session, type StateChange } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
 import { createServer, type RemoteChannel, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
@@ -96,6 +96,30 @@ describe("sizes are UTF-8 bytes on both sides (B1, B2, B6)", TEST, () => {
     assertThrowsCode(() => proxy.put(huge), "ERR_MESSAGE_TOO_LARGE", "another put waits", RangeError);
     assertThrowsCode(() => proxy.put(10n as unknown as string), "ERR_WIRE_VALUE", "a BigInt, another put waiting", TypeError);
   });
+});
+
+describe("the client's own limit", TEST, () => {
+  for (const transport of TRANSPORTS) {
+    it(`${transport}: a client whose maxMessageSize is below the server's gets packets it accepts (its hello says its limit)`, async (t) => {
+      const { server, url } = await start(t);
+      const feed = server.channel<RemoteChannel<string>>("feed");
+      const session = await connect(url, { transports: [transport], upgradeProbeInterval: 0, connectTimeout: 5_000, maxMessageSize: 4096 });
+      t.after(() => session.close());
+      const changes: StateChange[] = [];
+      session.onState((change) => changes.push(change));
+      const mine = chan<string>(64);
+      const asked = session.serverChan<Channel<string>>("feed").put(mine);
+      const to = await within(feed.take(), "the client's channel");
+      await within(asked, "the feed request");
+      // Twenty 1,000-byte values at once: the server would have packed them into one 20 KB packet.
+      const values = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(1000, "x"));
+      const puts = values.map((value) => (to as RemoteChannel<string>).put(value));
+      assert.deepEqual(await takeN(mine, 20, "the server's values"), values, "every value, in order");
+      assert.deepEqual(await within(Promise.all(puts), "the server's puts"), values.map(() => true));
+      assert.throws(() => (to as RemoteChannel<string>).put("y".repeat(5000)), /maxMessageSize 4096/, "a value over the client's limit fails at the server, typed");
+      assert.deepEqual(changes, [], "the session was never lost");
+    });
+  }
 });
 
 describe("resume (B5, B7)", TEST, () => {
@@ -218,6 +242,16 @@ describe("bounded per server (B8, B9, B10, B12)", TEST, () => {
     const table = (server as unknown as { protocol: { sessions: { replayBytes: number } } }).protocol.sessions;
     assert.ok(table.replayBytes <= budget, `within the budget (${table.replayBytes} bytes)`);
     assert.equal(await small.answersPing("still-there"), true, "the smaller session is served");
+  });
+
+  it("a fatal error frame from the client ends its session on the server at once", async (t) => {
+    const { server, url } = await start(t);
+    const socket = await RawSocket.connect(url);
+    t.after(() => socket.terminate());
+    await socket.hello();
+    assert.equal(server.sessionCount, 1);
+    socket.send([["error", "ERR_BAD_FRAME", "the client could not read a packet", 1]]);
+    await until(() => server.sessionCount === 0, "the server to end the session (it kept it for sessionTtl)");
   });
 
   it("a WebSocket that never says hello is closed after linkTimeout with ERR_HANDSHAKE_TIMEOUT", async (t) => {

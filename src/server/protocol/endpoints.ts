@@ -1,9 +1,10 @@
 // The protocol's HTTP endpoints (docs/protocol.md section 3): the WebSocket at `path`, and for
 // the HTTP transports `path/open` (handshake), `path/sse` and `path/poll` (downstream) and
 // `path/send` (upstream). Each turns requests and connections into Links of a ServerSession.
-import type { ResponseParts } from "../connection.js";
+import type { Connection, ResponseParts } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
-import { BodyAbortedError, type ServerRequest, withChannel } from "../request.js";
+import { errorResponse, protocolRefusal } from "../error-response.js";
+import { type ServerRequest, withChannel } from "../request.js";
 import type { Handler } from "../types.js";
 import { type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
@@ -20,15 +21,6 @@ export interface ClientIdentity {
   address: string;
 }
 
-/** Status of a refused request, per error code. */
-const statusOf: Partial<Record<string, number>> = {
-  ERR_UNAUTHORIZED: 401,
-  ERR_SESSION_LOST: 410,
-  ERR_NO_SESSION: 410,
-  ERR_TOO_MANY_SESSIONS: 503,
-  ERR_VALUE_TOO_COMPLEX: 413,
-  ERR_MESSAGE_TOO_LARGE: 413,
-};
 
 /** The protocol under one server's `path`: its session table and its five handlers. */
 export class ProtocolEndpoints implements Handshake {
@@ -60,9 +52,14 @@ export class ProtocolEndpoints implements Handshake {
 
   /** `GET path` with `Upgrade: websocket`: the first packet is a hello, answered on the socket. */
   private readonly serveWebSocket = async (req: ServerRequest): Promise<ResponseParts | undefined> => {
-    if (req.transport !== "websocket") return refusal(426, new ProtocolError("ERR_BAD_FRAME", `${this.options.path} is the WebSocket endpoint; HTTP clients use ${this.options.path}/open`));
+    if (req.transport !== "websocket") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", `${this.options.path} is the WebSocket endpoint; HTTP clients use ${this.options.path}/open`), 426);
     const principal = await this.authenticate(req);
-    if (principal instanceof ProtocolError) return refusal(401, principal);
+    if (principal instanceof ProtocolError) {
+      // A browser cannot read the answer to a refused upgrade, only that it failed: the socket
+      // is accepted so that the client reads the refusal as its first packet, then closed.
+      withChannel(req, (conn) => refuseOnSocket(conn, principal));
+      return undefined;
+    }
     const address = this.options.clientAddress(req);
     withChannel(req, (conn) => new ServerWebSocketLink(conn, this, { principal: principal.value, address }));
     return undefined;
@@ -70,24 +67,24 @@ export class ProtocolEndpoints implements Handshake {
 
   /** `POST path/open` with `[hello]`: a new or resumed session for the HTTP transports, answered `[welcome]`. */
   private readonly serveOpen = async (req: ServerRequest): Promise<ResponseParts> => {
-    if (req.method !== "POST") return refusal(405, new ProtocolError("ERR_BAD_FRAME", "open is a POST"));
+    if (req.method !== "POST") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "open is a POST"), 405);
     const principal = await this.authenticate(req);
-    if (principal instanceof ProtocolError) return refusal(401, principal);
+    if (principal instanceof ProtocolError) return protocolRefusal(principal, 401);
     try {
       const hello = readHello(await req.text(), this.options.maxMessageSize);
       if (hello.rest.length > 0) throw new ProtocolError("ERR_BAD_FRAME", "open takes one packet: [hello]");
       const session = this.hello(hello, { principal: principal.value, address: this.options.clientAddress(req) });
       return { status: 200, headers: jsonHeaders, body: welcomePacket(this.welcome(session, hello.body)) };
     } catch (error) {
-      return this.errorResponse(error);
+      return errorResponse(error, { protocol: true, logger: this.options.logger });
     }
   };
 
   /** `GET path/sse`: the session's downstream as server-sent events, each event one packet. */
   private readonly serveSse = (req: ServerRequest): ResponseParts | undefined => {
-    if (req.transport !== "sse") return refusal(406, new ProtocolError("ERR_BAD_FRAME", "the sse endpoint needs Accept: text/event-stream"));
+    if (req.transport !== "sse") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "the sse endpoint needs Accept: text/event-stream"), 406);
     const found = this.downstreamOf(req);
-    if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
+    if (found instanceof ProtocolError) return protocolRefusal(found);
     withChannel(req, (conn) => this.attachSse(found.session, new ServerSseLink(conn, found.session), found.recv));
     return undefined;
   };
@@ -95,16 +92,16 @@ export class ProtocolEndpoints implements Handshake {
   /** `GET path/poll`: one packet of what is new since `X-Wirechan-Recv`, now or when there is some. */
   private readonly servePoll = (req: ServerRequest): ResponseParts | undefined => {
     const found = this.downstreamOf(req);
-    if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
+    if (found instanceof ProtocolError) return protocolRefusal(found);
     withChannel(req, (conn) => this.attachDownstream(found.session, new ServerPollLink(conn, this.options.pollTimeout, found.session), found.recv));
     return undefined;
   };
 
   /** `POST path/send`: a packet from the client, answered with the acknowledgement of what arrived. */
   private readonly serveSend = async (req: ServerRequest): Promise<ResponseParts> => {
-    if (req.method !== "POST") return refusal(405, new ProtocolError("ERR_BAD_FRAME", "send is a POST"));
+    if (req.method !== "POST") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "send is a POST"), 405);
     const found = this.sessionOf(req);
-    if (found instanceof ProtocolError) return refusal(statusOf[found.code] ?? 400, found);
+    if (found instanceof ProtocolError) return protocolRefusal(found);
     const { session } = found;
     try {
       const text = await req.text();
@@ -112,7 +109,7 @@ export class ProtocolEndpoints implements Handshake {
       session.peer.receive(text);
     } catch (error) {
       if (error instanceof ProtocolError) session.fail(error);
-      return this.errorResponse(error);
+      return errorResponse(error, { protocol: true, logger: this.options.logger });
     }
     const received = session.peer.received;
     return packetResponse(this.options, 200, received === 0 ? [] : [{ kind: "ack", seq: received }]);
@@ -125,7 +122,7 @@ export class ProtocolEndpoints implements Handshake {
    */
   hello(hello: Hello, client: ClientIdentity): ServerSession {
     const { body } = hello;
-    if (body.sid === null) return this.sessions.create(client.principal, client.address);
+    if (body.sid === null) return this.sessions.create(client.principal, client.address, body.maxMessageSize);
     const session = body.secret === null ? undefined : this.sessions.find(body.sid, body.secret);
     if (session === undefined) throw lost();
     if (!this.options.samePrincipal(session.principal, client.principal)) {
@@ -174,17 +171,6 @@ export class ProtocolEndpoints implements Handshake {
     }
   }
 
-  /** The answer to a protocol request that failed: the error packet, with the status its code has. */
-  private errorResponse(error: unknown): ResponseParts {
-    if (error instanceof ProtocolError) return refusal(statusOf[error.code] ?? 400, error);
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === "ERR_PAYLOAD_TOO_LARGE") return refusal(413, new ProtocolError("ERR_MESSAGE_TOO_LARGE", (error as Error).message));
-    // The client went away mid-body (a cut connection): nobody reads the answer, nothing to report.
-    if (error instanceof BodyAbortedError) return refusal(400, new ProtocolError("ERR_BAD_FRAME", error.message));
-    this.options.logger.error("a protocol request failed:", error);
-    return refusal(500, new ProtocolError("ERR_BAD_FRAME", "the server could not handle the request"));
-  }
-
   private async authenticate(req: ServerRequest): Promise<{ value: unknown } | ProtocolError> {
     const authenticate = this.options.authenticate;
     if (authenticate === undefined) return { value: null };
@@ -227,11 +213,13 @@ function lost(): ProtocolError {
   return new ProtocolError("ERR_SESSION_LOST", "no such session: it expired, ended, or the server restarted; connect afresh");
 }
 
+/** Sends a refusal as a socket's only packet, and closes it. */
+function refuseOnSocket(conn: Connection, error: ProtocolError): void {
+  conn.send(refusalPacket(error));
+  conn.close();
+}
+
 function packetResponse(options: Pick<ResolvedServerOptions, "codec">, status: number, frames: ControlFrame[]): ResponseParts {
   return { status, headers: jsonHeaders, body: encodeControl(options, frames) };
 }
 
-/** Refusals are always JSON: the client may not know the codec yet. */
-function refusal(status: number, error: ProtocolError): ResponseParts {
-  return { status, headers: jsonHeaders, body: refusalPacket(error) };
-}

@@ -86,6 +86,8 @@ export class ServerSession {
     /** The client address it is counted under (`maxSessionsPerAddress`). */
     readonly address: string,
     private readonly owner: SessionOwner,
+    /** The largest packet the client accepts, if it said so in its hello. */
+    clientMaxMessageSize?: number,
   ) {
     const { options } = owner;
     this.peer = new Peer({
@@ -94,13 +96,18 @@ export class ServerSession {
       exportPrefix: `s.${randomBytes(6).toString("base64url")}.`,
       window: options.window,
       maxChannels: options.maxChannelsPerSession,
-      maxMessageSize: options.maxMessageSize,
+      // The smaller of the two limits: a packet the client would refuse would lose the session.
+      maxMessageSize: Math.min(options.maxMessageSize, clientMaxMessageSize ?? Number.POSITIVE_INFINITY),
       ackDelay: ACK_DELAY_MS,
       replay: { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: owner.replayCost },
       codec: options.codec,
       resolveName: (name) => owner.resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
       onBye: () => this.end(),
+      // The client gave up on the session (it found a protocol error): nothing will resume it.
+      onPeerError: (_code, _message, fatal) => {
+        if (fatal) this.end();
+      },
       logger: options.logger,
     });
   }
@@ -223,7 +230,7 @@ export class SessionTable implements SessionOwner {
   }
 
   /** A new session. Throws `ERR_TOO_MANY_SESSIONS` at `maxSessions`, or at `maxSessionsPerAddress` for `address`. */
-  create(principal: unknown, address: string): ServerSession {
+  create(principal: unknown, address: string, clientMaxMessageSize?: number): ServerSession {
     const { maxSessions, maxSessionsPerAddress } = this.options;
     if (this.sessions.size >= maxSessions) {
       throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `the server has ${maxSessions} sessions (maxSessions); try again later`);
@@ -232,7 +239,7 @@ export class SessionTable implements SessionOwner {
     if (fromAddress >= maxSessionsPerAddress) {
       throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `this address has ${maxSessionsPerAddress} sessions (maxSessionsPerAddress); close some, or try again later`);
     }
-    const session = new ServerSession(principal, address, this);
+    const session = new ServerSession(principal, address, this, clientMaxMessageSize);
     this.sessions.set(session.id, session);
     this.perAddress.set(address, fromAddress + 1);
     this.startSweep();
