@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 
 /** How a connection reaches its client. */
-export type Transport = "websocket" | "sse" | "http";
+export type ConnectionTransport = "websocket" | "sse" | "http";
 
 /**
  * The request a connection came from. A connection keeps only this summary, not node's
@@ -63,7 +63,7 @@ export interface CloseStatus {
  * streaming and long-polling.
  */
 export interface Connection {
-  readonly transport: Transport;
+  readonly transport: ConnectionTransport;
   readonly isWebSocket: boolean;
   readonly isOpen: boolean;
   readonly request: RequestInfo;

@@ -12,9 +12,9 @@ import {
 import { RingQueue } from "../csp/ring-queue.js";
 import { spawn } from "../csp/spawn.js";
 import type { Connection } from "./connection.js";
-import type { Frame, Resumption } from "./feed-history.js";
+import type { FeedEvent, Resumption } from "./feed-history.js";
 
-export type { Frame } from "./feed-history.js";
+export type { FeedEvent } from "./feed-history.js";
 
 /** An SSE connection of ours: it can wait for drain and write a ready frame. */
 export interface FrameSink {
@@ -27,7 +27,7 @@ export type FeedConnection = Connection & FrameSink;
 /** How a {@link FeedFanout} turns the mult's values into events. */
 export interface FrameSource {
   /** The value as the feed's next event, or undefined for one that cannot be encoded. */
-  frame(value: unknown): Frame | undefined;
+  frame(value: unknown): FeedEvent | undefined;
   /** A value that came while no client was connected: it still counts, for the clients that come back. */
   missed(value: unknown): void;
 }
@@ -124,7 +124,7 @@ export class FeedFanout {
    * (`resumption`, from the history in this same turn, so no event falls between it and the
    * live feed), then every later value.
    */
-  add(conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, resumption: Resumption): void {
+  add(conn: FeedConnection, initial: ReadonlyArray<FeedEvent | undefined>, resumption: Resumption): void {
     for (const frame of initial) if (frame !== undefined && !conn.sendFrame(frame.bytes)) return;
     if (!conn.isOpen) return;
     const client = new FanoutClient(conn, this.options, this.clients);
@@ -154,7 +154,7 @@ export class FeedFanout {
   }
 
   /** Offers the frame to every client; the ones now too far behind to take another, or null. */
-  private fanOut(frame: Frame): FanoutClient[] | null {
+  private fanOut(frame: FeedEvent): FanoutClient[] | null {
     let behind: FanoutClient[] | null = null;
     for (const client of this.clients) if (!client.offer(frame)) (behind ??= []).push(client);
     return behind;
@@ -168,12 +168,12 @@ export class FeedFanout {
  * client missed waits in a backlog written before the queue.
  */
 class FanoutClient {
-  private readonly queue = new RingQueue<Frame>(2);
+  private readonly queue = new RingQueue<FeedEvent>(2);
   /**
    * Replayed events (and a reset event), ahead of the live ones. Not bound by the tap policy,
    * which is about live values, but by the history they come from.
    */
-  private readonly backlog = new RingQueue<Frame>(2);
+  private readonly backlog = new RingQueue<FeedEvent>(2);
   private readonly policy: TapPolicy;
   /** Past the high-water mark: nothing more is written until the connection drains. */
   private congested = false;
@@ -181,8 +181,8 @@ class FanoutClient {
    * Its fixed queue stayed full past `slowClientTimeout`: frames are written without waiting
    * for drain, bounded by the server's `maxBufferedBytes`, until the connection drains.
    */
-  private released = false;
-  /** Runs while a fixed queue is over its size, to release the feed from this client. */
+  private unheld = false;
+  /** Runs while a fixed queue is over its size, to let the feed go on without this client. */
   private fullTimer: NodeJS.Timeout | undefined;
   /** The feed ended: the response ends once the queue is written. */
   private ending = false;
@@ -198,8 +198,8 @@ class FanoutClient {
   }
 
   /** Writes or queues a frame. False when a fixed-buffer queue holds more than its size: call {@link room} before the next. */
-  offer(frame: Frame): boolean {
-    if (this.released || (!this.congested && this.queue.length === 0 && this.backlog.length === 0)) {
+  offer(frame: FeedEvent): boolean {
+    if (this.unheld || (!this.congested && this.queue.length === 0 && this.backlog.length === 0)) {
       this.write(frame);
       return true;
     }
@@ -220,7 +220,7 @@ class FanoutClient {
     }
   }
 
-  /** Resolves once the queue is back within its size, the client was released, or it left. */
+  /** Resolves once the queue is back within its size, the client was let go, or it left. */
   room(): Promise<void> {
     if (this.gone || this.queue.length <= this.policy.size) return Promise.resolve();
     return new Promise((resolve) => {
@@ -255,10 +255,10 @@ class FanoutClient {
     this.queue.clear();
     this.backlog.clear();
     this.clients.delete(this);
-    this.releaseRoom();
+    this.signalRoom();
   };
 
-  private write(frame: Frame): void {
+  private write(frame: FeedEvent): void {
     // False once the connection is closed, or dropped as a slow reader.
     if (this.conn.sendFrame(frame.bytes)) this.checkCongestion();
     else this.leave();
@@ -267,35 +267,35 @@ class FanoutClient {
   private readonly onDrained = (): void => {
     this.congested = false;
     // It reads again: from now on it is held to the policy like any other client.
-    this.released = false;
+    this.unheld = false;
     this.flush();
   };
 
-  /** Writes the backlog, then the queue, while the connection takes them (or at once, released). */
+  /** Writes the backlog, then the queue, while the connection takes them (or at once, let go). */
   private flush(): void {
-    while ((this.released || !this.congested) && !this.gone) {
+    while ((this.unheld || !this.congested) && !this.gone) {
       const frame = this.backlog.shift() ?? this.queue.shift();
       if (frame === undefined) break;
       this.write(frame);
     }
-    if (this.queue.length <= this.policy.size) this.releaseRoom();
+    if (this.queue.length <= this.policy.size) this.signalRoom();
     if (this.ending && !this.gone && this.backlog.length === 0 && this.queue.length === 0) this.conn.close();
   }
 
   private startFullTimer(): void {
     const timeout = this.options.slowClientTimeout;
-    if (this.fullTimer === undefined && timeout !== Infinity) this.fullTimer = setTimeout(this.release, timeout);
+    if (this.fullTimer === undefined && timeout !== Infinity) this.fullTimer = setTimeout(this.stopHolding, timeout);
   }
 
   /** The queue stayed full for `slowClientTimeout`: stop holding the feed for this client. */
-  private readonly release = (): void => {
+  private readonly stopHolding = (): void => {
     this.fullTimer = undefined;
-    this.released = true;
+    this.unheld = true;
     this.flush();
   };
 
-  /** There is room again (or the client was released, or left): the fan-out may go on. */
-  private releaseRoom(): void {
+  /** There is room again (or the client was let go, or left): the fan-out may go on. */
+  private signalRoom(): void {
     clearTimeout(this.fullTimer);
     this.fullTimer = undefined;
     const resolve = this.roomWaiter;

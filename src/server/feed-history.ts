@@ -4,7 +4,7 @@ import { RingQueue } from "../csp/ring-queue.js";
 import { encodeSseEvent } from "./sse-codec.js";
 
 /** One event of the feed, encoded and framed once, the same bytes for every client. */
-export interface Frame {
+export interface FeedEvent {
   readonly bytes: Uint8Array;
   /** Its place in the feed's sequence; 0 for a frame outside it (an `initial` value, a reset). */
   readonly seq: number;
@@ -29,8 +29,8 @@ export interface FeedReset {
 
 /** What a client is sent before the live feed: a reset event if it missed more than is kept, then the kept events it has not seen. */
 export interface Resumption {
-  readonly reset: Frame | null;
-  readonly frames: readonly Frame[];
+  readonly reset: FeedEvent | null;
+  readonly frames: readonly FeedEvent[];
 }
 
 /** Nothing to send before the live feed: a client without `Last-Event-ID`, or one that missed nothing. */
@@ -49,7 +49,7 @@ export class FeedHistory {
   /** Eight hex digits: a restart reusing the epoch of the one before is a chance in four billion. */
   readonly epoch = randomBytes(4).toString("hex");
   private seq = 0;
-  private readonly kept = new RingQueue<Frame>();
+  private readonly kept = new RingQueue<FeedEvent>();
   private keptBytes = 0;
 
   /** Throws a `RangeError` (`ERR_BUFFER_SIZE`) for a bound that is not a non-negative integer. */
@@ -81,12 +81,12 @@ export class FeedHistory {
   }
 
   /** Keeps a frame of the feed (taken in sequence order), dropping the oldest past a bound. */
-  record(frame: Frame): void {
+  record(frame: FeedEvent): void {
     if (!this.keeps) return;
     this.kept.push(frame);
     this.keptBytes += frame.bytes.byteLength;
     while (this.kept.length > this.maxEvents || this.keptBytes > this.maxBytes) {
-      const oldest = this.kept.shift() as Frame;
+      const oldest = this.kept.shift() as FeedEvent;
       this.keptBytes -= oldest.bytes.byteLength;
     }
   }
@@ -122,17 +122,17 @@ export class FeedHistory {
   }
 
   /** The kept frames after `seq`, oldest first (found by bisection: a history may be long and clients reconnect in storms). */
-  private after(seq: number): Frame[] {
+  private after(seq: number): FeedEvent[] {
     const kept = this.kept;
     let low = 0;
     let high = kept.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if ((kept.at(mid) as Frame).seq > seq) high = mid;
+      if ((kept.at(mid) as FeedEvent).seq > seq) high = mid;
       else low = mid + 1;
     }
-    const frames: Frame[] = [];
-    for (let i = low; i < kept.length; i++) frames.push(kept.at(i) as Frame);
+    const frames: FeedEvent[] = [];
+    for (let i = low; i < kept.length; i++) frames.push(kept.at(i) as FeedEvent);
     return frames;
   }
 
@@ -140,7 +140,7 @@ export class FeedHistory {
    * Its id is the one just before what follows, so a client that reconnects after reading it
    * resumes from there rather than being reset again for the same gap.
    */
-  private resetFrame(reason: FeedReset["reason"], resumesFrom: number): Frame {
+  private resetFrame(reason: FeedReset["reason"], resumesFrom: number): FeedEvent {
     const data: FeedReset = { reason, resumesFrom: this.idOf(resumesFrom) };
     const text = encodeSseEvent({ id: this.idOf(resumesFrom - 1), event: FEED_RESET_EVENT, data: JSON.stringify(data) });
     return { bytes: Buffer.from(text, "utf8"), seq: 0 };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CloseStatus, RequestInfo, ResponseParts, SendData, Transport } from "./connection.js";
+import type { CloseStatus, RequestInfo, ResponseParts, SendData, ConnectionTransport } from "./connection.js";
 import { responseHead, toResponseParts } from "./responses.js";
 import {
   type AdapterOptions,
@@ -19,7 +19,7 @@ import {
  * @internal Exported for the SSE adapter; not part of the package API.
  */
 export abstract class ResponseConnection implements ServerConnection {
-  abstract readonly transport: Transport;
+  abstract readonly transport: ConnectionTransport;
   readonly isWebSocket = false;
   protected readonly notifier: CloseNotifier;
 

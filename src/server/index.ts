@@ -1,13 +1,14 @@
 // wirechan/server: Node only. The Connection layer (http-kit's contract over WebSocket, SSE
 // and plain HTTP) and the server that routes requests to handlers.
-export type { CloseStatus, Connection, RequestInfo, ResponseParts, SendData, SseEvent, Transport } from "./connection.js";
+export type { CloseStatus, Connection, RequestInfo, ResponseParts, SendData, SseEvent, ConnectionTransport } from "./connection.js";
 export { type CorsOptions, type CorsOrigin, serverDefaults, type ServerOptions } from "./options.js";
 export { PayloadTooLargeError, type ServerRequest, withChannel } from "./request.js";
 export { createServer, runServer, WirechanServer } from "./server.js";
 export type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 export type { AllowedHosts } from "./hosts.js";
 export { consoleLogger, type Logger } from "../session/logger.js";
-export type { ProtocolTransport, SessionInfo } from "./protocol/sessions.js";
+export type { SessionInfo } from "./protocol/sessions.js";
+export type { TransportName } from "../wire/protocol.js";
 export { RemoteChannel } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
 export { type Codec, jsonCodec } from "../wire/codec.js";

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { WirechanError, WirechanTypeError } from "../csp/errors.js";
-import type { Connection, RequestInfo, Transport } from "./connection.js";
+import type { Connection, RequestInfo, ConnectionTransport } from "./connection.js";
 
 /** A request body larger than `maxMessageSize`: answered 413 when a handler lets it escape. */
 export class PayloadTooLargeError extends WirechanError {
@@ -50,7 +50,7 @@ export class BodyTimeoutError extends WirechanError {
 /** What a handler receives: the request, and the transport it would get from `withChannel`. */
 export interface ServerRequest extends RequestInfo {
   /** `"websocket"` for an upgrade, `"sse"` when it accepts `text/event-stream`, else `"http"`. */
-  readonly transport: Transport;
+  readonly transport: ConnectionTransport;
   /** The SSE `Last-Event-ID` header (a reconnecting EventSource sends it). */
   readonly lastEventId: string | undefined;
   /** The path without the query. */
@@ -72,7 +72,7 @@ export interface ServerRequest extends RequestInfo {
 }
 
 /** Chooses the transport of a request, as http-kit does, from its headers. */
-export function transportOf(raw: IncomingMessage): Transport {
+export function transportOf(raw: IncomingMessage): ConnectionTransport {
   if ((raw.headers.upgrade ?? "").toLowerCase() === "websocket") return "websocket";
   if ((raw.headers.accept ?? "").includes("text/event-stream")) return "sse";
   return "http";
@@ -126,7 +126,7 @@ export class IncomingRequest implements ServerRequest {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string;
-  readonly transport: Transport;
+  readonly transport: ConnectionTransport;
   /** Set by {@link withChannel}: the callback that gets the connection. */
   takeover: ((connection: Connection) => void) | null = null;
   private parsed: URL | undefined;

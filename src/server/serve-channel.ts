@@ -3,7 +3,7 @@ import { spawn } from "../csp/spawn.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { Connection } from "./connection.js";
 import { type FeedConnection, FeedFanout, type FrameSink, type FrameSource, tapPolicyOf } from "./feed-fanout.js";
-import { checkHistoryBound, FeedHistory, type Frame } from "./feed-history.js";
+import { checkHistoryBound, FeedHistory, type FeedEvent } from "./feed-history.js";
 import { encodeSseEvent } from "./sse-codec.js";
 import { withChannel, type ServerRequest } from "./request.js";
 import type { Handler } from "./server.js";
@@ -93,7 +93,7 @@ class Framer implements FrameSource {
   ) {}
 
   /** The next feed event, or undefined for a value the encoder cannot encode (reported; no id used). */
-  readonly frame = (value: unknown): Frame | undefined => {
+  readonly frame = (value: unknown): FeedEvent | undefined => {
     const data = encodeOrReport(this.options.encode, value);
     if (data === undefined) return undefined;
     const frame = this.build(data, this.history.next());
@@ -111,12 +111,12 @@ class Framer implements FrameSource {
   };
 
   /** An `initial` value: sent to one client ahead of the feed, with no id of its own. */
-  readonly initial = (value: unknown): Frame | undefined => {
+  readonly initial = (value: unknown): FeedEvent | undefined => {
     const data = encodeOrReport(this.options.encode, value);
     return data === undefined ? undefined : this.build(data, 0);
   };
 
-  private build(data: string, seq: number): Frame {
+  private build(data: string, seq: number): FeedEvent {
     const event = encodeSseEvent({
       data,
       ...(seq === 0 ? {} : { id: this.history.idOf(seq) }),
@@ -198,7 +198,7 @@ function resolveOptions(options: ServeChannelOptions): ResolvedOptions {
  * Starts a client's feed on its connection, after its `initial` frames; `lastEventId` is the
  * request's `Last-Event-ID`, read in the same turn as the client joins the live feed.
  */
-type Joiner = (conn: FeedConnection, initial: ReadonlyArray<Frame | undefined>, lastEventId: string | undefined) => void;
+type Joiner = (conn: FeedConnection, initial: ReadonlyArray<FeedEvent | undefined>, lastEventId: string | undefined) => void;
 
 function sharedChannelJoiner(ch: Channel<unknown, unknown>, framer: Framer): Joiner {
   const source: FeedSource = { ch, tapOf: null, toFrame: framer.frame, seen: 0 };
@@ -226,9 +226,9 @@ function multJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer):
  * user's own `Buffer`, whose full state only the mult's waiting put can honour.
  */
 function customTapJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Framer): Joiner {
-  let frames: Mult<Frame> | null = null;
+  let frames: Mult<FeedEvent> | null = null;
   return function joinCustomTap(conn, initial, lastEventId) {
-    frames ??= mult(m.tap(chan<Frame, unknown>(1, xf.keep(framer.frame))));
+    frames ??= mult(m.tap(chan<FeedEvent, unknown>(1, xf.keep(framer.frame))));
     const { reset, frames: missed } = framer.history.resume(lastEventId);
     // Frames already framed may still be on their way to the new tap: those are skipped live,
     // having been replayed or come before this client.
@@ -240,19 +240,19 @@ function customTapJoiner(m: Mult<unknown>, options: ResolvedOptions, framer: Fra
 /** Where one client's events come from: a channel, the mult it is tapped from, and how a value becomes a frame. */
 interface FeedSource {
   readonly ch: Channel<unknown, unknown>;
-  readonly tapOf: Mult<Frame> | null;
-  readonly toFrame: (value: unknown) => Frame | undefined;
+  readonly tapOf: Mult<FeedEvent> | null;
+  readonly toFrame: (value: unknown) => FeedEvent | undefined;
   /** Frames numbered up to this one are not sent from the channel (the client has them, or came after them). */
   readonly seen: number;
 }
 
-function tapFrames(frames: Mult<Frame>, options: ResolvedOptions, seen: number): FeedSource {
-  const tap = frames.tap(chan<Frame>(options.tapBuffer as number | Buffer<Frame>));
-  return { ch: tap, tapOf: frames, toFrame: (value) => value as Frame, seen };
+function tapFrames(frames: Mult<FeedEvent>, options: ResolvedOptions, seen: number): FeedSource {
+  const tap = frames.tap(chan<FeedEvent>(options.tapBuffer as number | Buffer<FeedEvent>));
+  return { ch: tap, tapOf: frames, toFrame: (value) => value as FeedEvent, seen };
 }
 
 /** `first` (initial and replayed frames) once each has drained, then the channel's values, each once the last one drained. */
-async function feed(conn: FeedConnection, first: ReadonlyArray<Frame | undefined>, source: FeedSource): Promise<void> {
+async function feed(conn: FeedConnection, first: ReadonlyArray<FeedEvent | undefined>, source: FeedSource): Promise<void> {
   const { ch, tapOf, toFrame, seen } = source;
   // A take still pending when the client leaves would swallow a value meant for another
   // client of a shared channel: abort it.
@@ -260,7 +260,7 @@ async function feed(conn: FeedConnection, first: ReadonlyArray<Frame | undefined
   conn.onClose(() => {
     leaving.abort();
     if (tapOf !== null) {
-      tapOf.untap(ch as Channel<unknown, Frame>);
+      tapOf.untap(ch as Channel<unknown, FeedEvent>);
       ch.close();
     }
   });

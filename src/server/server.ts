@@ -72,7 +72,7 @@ export class WirechanServer {
     this.wsOptions = {
       maxBufferedBytes: this.options.maxBufferedBytes,
       extraHeaders: {},
-      released: this.released,
+      forgetConnection: this.forgetConnection,
       logger: this.options.logger,
       heartbeat: new HeartbeatSweep(this.options.idleTimeout),
     };
@@ -249,7 +249,7 @@ export class WirechanServer {
       return;
     }
     const { maxBufferedBytes, logger, sseHeartbeat } = this.options;
-    const adapterOptions: AdapterOptions = { maxBufferedBytes, extraHeaders, released: this.released, logger };
+    const adapterOptions: AdapterOptions = { maxBufferedBytes, extraHeaders, forgetConnection: this.forgetConnection, logger };
     const connection =
       req.transport === "sse"
         ? createSseConnection(raw, res, req.summary(), { ...adapterOptions, heartbeat: sseHeartbeat, lastEventId: req.lastEventId })
@@ -338,8 +338,8 @@ export class WirechanServer {
     if (this.stopping) connection.goAway();
   }
 
-  /** Every connection's `released` hook (see {@link AdapterOptions}). */
-  private readonly released = (connection: ServerConnection): void => {
+  /** Every connection's `forgetConnection` hook (see {@link AdapterOptions}). */
+  private readonly forgetConnection = (connection: ServerConnection): void => {
     this.connections.delete(connection);
     if (this.connections.size === 0) this.allClosed?.();
   };

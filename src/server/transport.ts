@@ -26,7 +26,7 @@ export interface AdapterOptions {
    * Called once when a connection closes, before its `onClose` listeners: the server's own
    * bookkeeping, one function for every connection rather than a closure each.
    */
-  released?: (connection: ServerConnection) => void;
+  forgetConnection?: (connection: ServerConnection) => void;
   /** Where a listener that threw is reported (the server's `logger` option). Default {@link consoleLogger}. */
   logger?: Logger;
 }
@@ -49,14 +49,14 @@ type CloseListener = (status: CloseStatus) => void;
  */
 export class CloseNotifier {
   private status: CloseStatus | null = null;
-  private readonly released: ((connection: ServerConnection) => void) | undefined;
+  private readonly forgetConnection: ((connection: ServerConnection) => void) | undefined;
   private readonly logger: Logger;
 
   constructor(
     private readonly owner: ServerConnection,
-    options: Pick<AdapterOptions, "released" | "logger">,
+    options: Pick<AdapterOptions, "forgetConnection" | "logger">,
   ) {
-    this.released = options.released;
+    this.forgetConnection = options.forgetConnection;
     this.logger = options.logger ?? consoleLogger;
   }
 
@@ -80,7 +80,7 @@ export class CloseNotifier {
     this.status = status;
     const listeners = this.listeners;
     this.listeners = null;
-    this.released?.(this.owner);
+    this.forgetConnection?.(this.owner);
     for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
       try {
         fn(status);

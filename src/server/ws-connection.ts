@@ -153,7 +153,7 @@ export class WsConnection implements ServerConnection {
   readonly isWebSocket = true;
   private readonly notifier: CloseNotifier;
   /** Made on the first `onReceive` or message: a connection that only broadcasts never needs one. */
-  private inbox: Inbox | null = null;
+  private receiveQueue: ReceiveQueue | null = null;
   /** Why the connection is ending, set by whichever side started first; reported when the socket is gone. */
   private ending: CloseStatus | null = null;
   /** Whether the client showed any sign of life since the last sweep. */
@@ -211,8 +211,8 @@ export class WsConnection implements ServerConnection {
   }
 
   onReceive(fn: Listener): void {
-    this.inbox ??= new Inbox(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
-    this.inbox.listen(fn);
+    this.receiveQueue ??= new ReceiveQueue(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
+    this.receiveQueue.listen(fn);
   }
 
   onClose(fn: (status: CloseStatus) => void): void {
@@ -259,8 +259,8 @@ export class WsConnection implements ServerConnection {
     if (this.notifier.closed) return;
     const bytes = bytesOf(data);
     const message = isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes.toString("utf8");
-    this.inbox ??= new Inbox(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
-    if (!this.inbox.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
+    this.receiveQueue ??= new ReceiveQueue(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
+    if (!this.receiveQueue.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
   }
 
   handleError(error: Error): void {
@@ -284,7 +284,7 @@ export class WsConnection implements ServerConnection {
  * The `onReceive` side: listeners, and a bounded backlog for messages that arrive before the
  * first listener (handlers often register after an `await`).
  */
-class Inbox {
+class ReceiveQueue {
   private readonly listeners: Listener[] = [];
   /** Made only when a message arrives before the first listener. */
   private backlog: Message[] | null = null;

@@ -7,7 +7,8 @@ import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } fro
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
 import type { ClientIdentity } from "./endpoints.js";
-import type { ActiveLink, ProtocolTransport, ServerSession } from "./sessions.js";
+import type { TransportName } from "../../wire/protocol.js";
+import type { ActiveLink, ServerSession } from "./sessions.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
@@ -28,7 +29,7 @@ export interface Handshake {
  * sockets that never speak must not hold connection slots.
  */
 export class ServerWebSocketLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "websocket";
+  readonly transport: TransportName = "websocket";
   readonly oneShot = false;
   private session: ServerSession | null = null;
   /** The hello was refused: the link is closing and ignores what still arrives. */
@@ -143,7 +144,7 @@ export class ServerWebSocketLink implements ActiveLink {
 
 /** An SSE stream carrying a session's downstream: each event's data is one packet. */
 export class ServerSseLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "sse";
+  readonly transport: TransportName = "sse";
   readonly oneShot = false;
   /** The answer to each upstream POST acknowledges what arrived. */
   readonly acksItself = true;
@@ -177,7 +178,7 @@ export class ServerSseLink implements ActiveLink {
  * `pollTimeout`. A newer poll replaces it (and it is answered `[]`).
  */
 export class ServerPollLink implements ActiveLink {
-  readonly transport: ProtocolTransport = "longpoll";
+  readonly transport: TransportName = "longpoll";
   readonly oneShot = true;
   readonly defer = setImmediate;
   /** The answer to each upstream POST acknowledges what arrived. */

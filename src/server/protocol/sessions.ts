@@ -7,8 +7,6 @@ import type { TransportName } from "../../wire/protocol.js";
 import { ACK_DELAY_MS, type Link, type NamedTarget, Peer } from "../../session/peer.js";
 import type { ResolvedServerOptions } from "../options.js";
 
-/** How a session's client reaches it now. */
-export type ProtocolTransport = TransportName;
 
 /** What server code learns about the session a value came from (`envelope: true`). */
 export interface SessionInfo {
@@ -17,12 +15,12 @@ export interface SessionInfo {
   /** What `authenticate` returned when the session was made. */
   readonly principal: unknown;
   /** The transport of its current link, or null between links. */
-  readonly transport: ProtocolTransport | null;
+  readonly transport: TransportName | null;
 }
 
 /** A link as the session table sees it: the Peer's Link, and how to drop its connection. */
 export interface ActiveLink extends Link {
-  readonly transport: ProtocolTransport;
+  readonly transport: TransportName;
   /** Closes the connection under the link (a newer link replaced it, or it went silent). */
   drop(reason: string): void;
 }
@@ -52,7 +50,7 @@ class PublicSessionInfo implements SessionInfo {
     return this.#session.principal;
   }
 
-  get transport(): ProtocolTransport | null {
+  get transport(): TransportName | null {
     return this.#session.transport;
   }
 }
@@ -112,7 +110,7 @@ export class ServerSession {
     });
   }
 
-  get transport(): ProtocolTransport | null {
+  get transport(): TransportName | null {
     return this.active?.transport ?? null;
   }
 
