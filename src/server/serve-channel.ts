@@ -1,4 +1,5 @@
-import { type Buffer, chan, type Channel, isChannel, type Mult, mult, WirechanRangeError, xf } from "../csp/index.js";
+import { type Buffer, chan, type Channel, isChannel, type Mult, mult, WirechanRangeError, WirechanTypeError, xf } from "../csp/index.js";
+import { consoleLogger, type Logger } from "../session/logger.js";
 import { spawn } from "../csp/spawn.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import type { Connection } from "./connection.js";
@@ -6,7 +7,7 @@ import { type FeedConnection, FeedFanout, type FrameSink, type FrameSource, tapP
 import { checkHistoryBound, FeedHistory, type FeedEvent } from "./feed-history.js";
 import { encodeSseEvent } from "./sse-codec.js";
 import { withChannel, type ServerRequest } from "./request.js";
-import type { Handler } from "./server.js";
+import type { Handler } from "./types.js";
 
 /** Options of {@link serveChannel}; defaults in {@link serveChannelDefaults}. */
 export interface ServeChannelOptions {
@@ -63,15 +64,18 @@ export interface ServeChannelOptions {
   encode?: (value: unknown) => string;
   /** Values sent to each client first, before the feed (the seed's "It works!"). Default none. */
   initial?: (req: ServerRequest) => Iterable<unknown>;
+  /** Where a value the encoder could not encode is reported (it is skipped). Default the console. */
+  logger?: Logger;
 }
 
 /** The defaults of {@link ServeChannelOptions}. */
-export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "slowClientTimeout" | "history" | "historyBytes" | "encode">> = {
+export const serveChannelDefaults: Required<Pick<ServeChannelOptions, "tapBuffer" | "slowClientTimeout" | "history" | "historyBytes" | "encode" | "logger">> = {
   tapBuffer: 256,
   slowClientTimeout: 5_000,
   history: 256,
   historyBytes: 1024 * 1024,
   encode: (value: unknown): string => JSON.stringify(value),
+  logger: consoleLogger,
 };
 
 type ResolvedOptions = ServeChannelOptions & typeof serveChannelDefaults;
@@ -94,7 +98,7 @@ class Framer implements FrameSource {
 
   /** The next feed event, or undefined for a value the encoder cannot encode (reported; no id used). */
   readonly frame = (value: unknown): FeedEvent | undefined => {
-    const data = encodeOrReport(this.options.encode, value);
+    const data = encodeOrReport(this.options, value);
     if (data === undefined) return undefined;
     const frame = this.build(data, this.history.next());
     this.history.record(frame);
@@ -112,7 +116,7 @@ class Framer implements FrameSource {
 
   /** An `initial` value: sent to one client ahead of the feed, with no id of its own. */
   readonly initial = (value: unknown): FeedEvent | undefined => {
-    const data = encodeOrReport(this.options.encode, value);
+    const data = encodeOrReport(this.options, value);
     return data === undefined ? undefined : this.build(data, 0);
   };
 
@@ -165,7 +169,7 @@ export function serveChannel(source: Channel<unknown, unknown> | Mult<unknown>, 
     const initial = [...(resolved.initial?.(req) ?? [])].map(framer.initial);
     const lastEventId = req.lastEventId;
     withChannel(req, function joinFeed(conn) {
-      if (!isFrameSink(conn)) throw new TypeError("serveChannel needs an SSE connection of this server");
+      if (!isFrameSink(conn)) throw new WirechanTypeError("ERR_WITH_CHANNEL", "serveChannel needs an SSE connection of this server");
       join(conn, initial, lastEventId);
     });
     return undefined;
@@ -181,6 +185,7 @@ function resolveOptions(options: ServeChannelOptions): ResolvedOptions {
     history: options.history ?? serveChannelDefaults.history,
     historyBytes: options.historyBytes ?? serveChannelDefaults.historyBytes,
     encode: options.encode ?? serveChannelDefaults.encode,
+    logger: options.logger ?? serveChannelDefaults.logger,
   };
   const timeout = resolved.slowClientTimeout;
   if (timeout !== Infinity && !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
@@ -287,13 +292,13 @@ async function feed(conn: FeedConnection, first: ReadonlyArray<FeedEvent | undef
 }
 
 /** A value the encoder cannot turn into text (a BigInt, a cycle …) is reported and skipped, not fatal. */
-function encodeOrReport(encode: (value: unknown) => string, value: unknown): string | undefined {
+function encodeOrReport({ encode, logger }: Pick<ResolvedOptions, "encode" | "logger">, value: unknown): string | undefined {
   try {
     const data = encode(value);
     if (typeof data === "string") return data;
-    console.error("wirechan: serveChannel skipped a value its encoder turned into", typeof data);
+    logger.error(`serveChannel skipped a value its encoder turned into ${typeof data}`);
   } catch (error) {
-    console.error("wirechan: serveChannel skipped a value its encoder could not encode:", error);
+    logger.error("serveChannel skipped a value its encoder could not encode:", error);
   }
   return undefined;
 }

@@ -25,7 +25,7 @@ export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason:
 /** Status reported when a client stopped answering pings (a half-open socket). */
 export const idleTimedOut: CloseStatus = { by: "client", code: 1006, reason: "idle timeout" };
 
-/** The close codes `ws` sends for its documented receive errors, when its own tag is unreadable. */
+/** The close codes `ws` sends for its documented receive errors that are not 1002 (a protocol error, the code of every other `WS_ERR_…`). */
 const closeCodeOfWsError: Readonly<Record<string, number>> = {
   WS_ERR_INVALID_UTF8: 1007,
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
@@ -373,19 +373,19 @@ function bytesOf(data: RawData): Buffer {
 
 /**
  * How to report an error `ws` emitted. Receive errors (bad UTF-8, too big, protocol
- * violations) come after ws has sent a close frame with its own code, which it tags the error
- * with; its later 'close' event says 1006 because it stops reading, so the code comes from here.
- * Other errors (a failed deflate) end the socket without a close frame: 1006.
+ * violations) come after ws has sent a close frame with its own code; its later 'close' event
+ * says 1006 because it stops reading, so the code comes from here, read from the error's
+ * documented `code` (`WS_ERR_…`, ws's doc/ws.md), never from ws's private symbols. Other
+ * errors end the socket without a close frame: 1006.
  */
 function statusOfWsError(error: Error): CloseStatus {
   return { by: "server", code: closeCodeOf(error), reason: error.message };
 }
 
 function closeCodeOf(error: Error): number {
-  const tag = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === "status-code");
-  const tagged: unknown = tag === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[tag];
-  if (typeof tagged === "number") return tagged;
   const code = (error as Error & { code?: unknown }).code;
   if (typeof code !== "string") return 1006;
+  // ws closes with 1007 when inflating a compressed message fails: zlib's codes are Z_….
+  if (code.startsWith("Z_")) return 1007;
   return closeCodeOfWsError[code] ?? (code.startsWith("WS_ERR_") ? 1002 : 1006);
 }

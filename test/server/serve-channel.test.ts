@@ -145,6 +145,25 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     }
   });
 
+  it("reports a value its encoder cannot encode to its logger option, not the console", async () => {
+    const errors = mock.method(console, "error", () => {});
+    try {
+      const lines: string[] = [];
+      const source = chan<unknown>(4);
+      const handle = await serve(serveChannel(source, { logger: { error: (message) => lines.push(message), warn: () => undefined } }));
+      await source.put(10n);
+      await source.put("fine");
+      source.close();
+      const res = await fetch(handle.url, { headers: { accept: "text/event-stream" } });
+      assert.equal(withoutEpochs(await res.text()), 'id: 1\ndata: "fine"\n\n');
+      assert.equal(lines.length, 1, "one line to the logger");
+      assert.match(lines[0] ?? "", /could not encode/);
+      assert.equal(errors.mock.callCount(), 0, "nothing on the console");
+    } finally {
+      errors.mock.restore();
+    }
+  });
+
   it("a mult, fixed tap buffer: a client that stops reading holds the producer back; the others get everything once it leaves", async (t) => {
     const source = chan<string>();
     // Held for as long as it stays: what this test looks at is the back-pressure itself.
