@@ -9,11 +9,12 @@
 // or a host the server was told about, as Vite's `server.allowedHosts` and webpack-dev-server's
 // `allowedHosts` do.
 //
-// Requests on other addresses pass whatever their `Host`: such a server is reached through
-// names (DNS, a proxy) this library cannot know, and on a public address the page's author can
-// send the same requests from their own machine, so the check would break deployments and
-// protect nothing. A server on a private network address can be rebound from browsers on that
-// network; it must check `Host` itself (in front, or in `authenticate` for the protocol).
+// Requests on other addresses pass whatever their `Host` while `allowedHosts` is empty: such a
+// server is reached through names (DNS, a proxy) this library cannot know, and on a public
+// address the page's author can send the same requests from their own machine, so the check
+// would break deployments and protect nothing. A server on a private network address can be
+// rebound from browsers on that network: listing its names in `allowedHosts` makes the check
+// apply on every address, as a user who lists the names expects.
 import { isIP } from "node:net";
 import { WirechanTypeError } from "../csp/errors.js";
 
@@ -107,12 +108,14 @@ function isLoopbackName(name: string): boolean {
 
 /**
  * Whether a request may proceed, given its `Host` header and the local address of its socket
- * (`req.socket.localAddress`). Without `Host` (HTTP/1.0), with an empty one, or on an address
- * that is not loopback: yes. On a loopback address: only `localhost`, `*.localhost`, an IP
- * literal or a name of the policy; a `Host` that is no host at all is refused.
+ * (`req.socket.localAddress`). Without `Host` (HTTP/1.0) or with an empty one: yes. On a
+ * loopback address, or on any address once the policy names hosts: only `localhost`,
+ * `*.localhost`, an IP literal or a name of the policy; a `Host` that is no host at all is
+ * refused. Otherwise (no names, an address that is not loopback): yes.
  */
 export function isHostAllowed(policy: HostPolicy, host: string | undefined, localAddress: string | undefined): boolean {
-  if (policy.any || host === undefined || host === "" || !isLoopbackAddress(localAddress)) return true;
+  if (policy.any || host === undefined || host === "") return true;
+  if (policy.names.size === 0 && !isLoopbackAddress(localAddress)) return true;
   const parsed = hostOf(host);
   if (parsed === null) return false;
   if (parsed.ip || isLoopbackName(parsed.name) || policy.names.has(parsed.name)) return true;

@@ -46,8 +46,17 @@ describe("isHostAllowed", () => {
     assert.ok(isHostAllowed(none, "", "127.0.0.1"));
   });
 
-  it("on any other local address every Host passes", () => {
+  it("on any other local address every Host passes while allowedHosts names none", () => {
     for (const address of ["10.0.0.5", "192.168.1.2", "2001:db8::1", undefined]) assert.ok(isHostAllowed(none, "evil.example:80", address), String(address));
+  });
+
+  it("once allowedHosts names hosts, the check applies on every local address (a server on a private network)", () => {
+    const policy = resolveAllowedHosts(["app.lan"]);
+    for (const address of ["10.0.0.5", "192.168.1.2", undefined]) {
+      assert.ok(!isHostAllowed(policy, "evil.example:80", address), `evil.example on ${String(address)}`);
+      assert.ok(isHostAllowed(policy, "app.lan:8080", address), `app.lan on ${String(address)}`);
+      assert.ok(isHostAllowed(policy, "192.168.1.2:8080", address), `an IP literal on ${String(address)}`);
+    }
   });
 
   it("allowedHosts adds exact names and, with a leading dot, a domain and its subdomains; true allows any", () => {
