@@ -114,6 +114,12 @@ abstract class HttpLink implements ClientLink {
   /** Packets waiting for the POST in flight: what one held flush wrote (the packer's split of it). */
   private queue: string[] = [];
   private posting = false;
+  /** When the POST in flight was sent. */
+  private postedAt: number | null = null;
+
+  get upstreamWaitingSince(): number | null {
+    return this.postedAt;
+  }
   /** The session's flush, held until the POST in flight is answered. */
   private waitingFlush: (() => void) | null = null;
 
@@ -206,11 +212,13 @@ abstract class HttpLink implements ClientLink {
       }
     } finally {
       this.posting = false;
+      this.postedAt = null;
     }
   }
 
   private async postOne(packet: string): Promise<void> {
     let answer;
+    this.postedAt = Date.now();
     try {
       answer = await this.fetchText(this.url("send"), { method: "POST", headers: this.headers({ "content-type": "application/json" }), body: packet });
     } catch (error) {

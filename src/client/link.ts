@@ -43,6 +43,12 @@ export interface ClientLink {
    * reconnect backoff keeps growing.
    */
   readonly proven: boolean;
+  /**
+   * Since when (ms since epoch) an upstream request has waited for its answer, or null: an
+   * HTTP link's POST in flight. A POST that never ends would hold everything the session has to
+   * send while the downstream stays alive, so the heartbeat drops such a link too.
+   */
+  readonly upstreamWaitingSince: number | null;
   /** Lets downstream packets flow (they wait until then, so the session can set up first). */
   start(): void;
   /** Sends a packet upstream. */

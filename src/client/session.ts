@@ -350,9 +350,17 @@ export class Session {
   private readonly beat = (): void => {
     const link = this.link;
     if (link === null || this.peer === null) return;
-    if (Date.now() - this.lastHeard > this.options.heartbeatTimeout(this.heartbeatMs)) {
+    const now = Date.now();
+    const timeout = this.options.heartbeatTimeout(this.heartbeatMs);
+    if (now - this.lastHeard > timeout) {
       link.close();
       this.linkDown(link, { reason: "nothing arrived from the server within heartbeatTimeout" });
+      return;
+    }
+    const posted = link.upstreamWaitingSince;
+    if (posted !== null && now - posted > timeout) {
+      link.close();
+      this.linkDown(link, { reason: "a request upstream got no answer within heartbeatTimeout" });
       return;
     }
     this.peer.sendControl({ kind: "ping", token: ++this.pingToken });

@@ -54,6 +54,8 @@ function closeDetails(event: unknown): { code: number; reason: string } {
 
 class WebSocketLink implements ClientLink {
   readonly transport = "websocket" as const;
+  /** A WebSocket has no request waiting for an answer: what it sends, TCP carries or resets. */
+  readonly upstreamWaitingSince = null;
   private welcomed = false;
   private started = false;
   private closedByUs = false;

@@ -53,3 +53,40 @@ describe("the HTTP upstream sends one packet per POST, never a body over the lim
     }
   }
 });
+
+/** The global fetch, except that the first POST to `path/send` never gets an answer (until aborted): a request lost in a proxy. */
+function fetchLosingFirstSend(): { fetch: typeof fetch; lost: () => boolean } {
+  let lost = false;
+  function loseFirstSend(input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> {
+    const url = input instanceof URL ? input.href : typeof input === "string" ? input : input.url;
+    if (!lost && url.endsWith("/send")) {
+      lost = true;
+      return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+    }
+    return fetch(input, init);
+  }
+  return { fetch: loseFirstSend, lost: () => lost };
+}
+
+describe("a POST that never gets an answer does not wedge the session", { timeout: 60_000 }, () => {
+  for (const transport of ["sse", "longpoll"] as const) {
+    it(`${transport}: the heartbeat drops the link, the session resumes on a new one, and the put arrives once`, async (t) => {
+      // The server pings every 100 ms, so the downstream stays alive the whole time.
+      const server = createServer({ heartbeat: 100, heartbeatTimeout: 60_000, pollTimeout: 1_000, closeTimeout: 1_000 });
+      const handle = await server.listen();
+      t.after(() => handle.close());
+      const inbox = server.channel<string>("in", 8);
+      const losing = fetchLosingFirstSend();
+      const session = await connect(handle.url, { transports: [transport], upgradeProbeInterval: 0, connectTimeout: 5_000, heartbeatTimeout: 600, fetch: losing.fetch });
+      t.after(() => session.close());
+      const changes: StateChange[] = [];
+      session.onState((change) => changes.push(change));
+      const put = session.serverChan<string>("in").put("through");
+      assert.equal(await within(inbox.take(), "the value, sent again on the next link", 20_000), "through");
+      assert.equal(await within(put, "the put's answer", 20_000), true);
+      assert.ok(losing.lost(), "the first POST was lost");
+      assert.ok(changes.some((change) => change.state === "reconnecting" && /upstream/.test(change.cause?.reason ?? "")), `the link was dropped for its upstream (got ${JSON.stringify(changes)})`);
+      assert.equal(changes.at(-1)?.state, "open", "open again");
+    });
+  }
+});
