@@ -199,9 +199,11 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     const source = chan<string>();
     const statuses: CloseStatus[] = [];
     // A small maxBufferedBytes: once the feed no longer waits for it, the stuck client's
-    // connection passes it soon.
-    const feed = recordingCloses(serveChannel(mult(source), { slowClientTimeout: 50 }), statuses);
-    const handle = await serve(feed, { maxBufferedBytes: 256 * 1024 });
+    // connection passes it soon. Not too small, and a timeout well above a loaded machine's
+    // pauses: the reading client must never look stuck itself (with 50 ms and 256 KiB it was
+    // let go and dropped when the whole suite ran on two cores).
+    const feed = recordingCloses(serveChannel(mult(source), { slowClientTimeout: 1_000 }), statuses);
+    const handle = await serve(feed, { maxBufferedBytes: 1024 * 1024 });
     const reader = await IdReader.open(handle.url);
     const stuck = await StalledClient.open(t, handle.port);
     // 5,000 × 4 KiB (20 MiB): more than the stuck client's kernel buffers (a few MiB), its

@@ -898,9 +898,15 @@ describe("peer: a peer that breaks the protocol", () => {
     assertProtocolError(() => decodePacket("[", { codec: jsonCodec, maxMessageSize: 100 }), "ERR_BAD_FRAME", "not JSON");
   });
 
-  it("a value nested 100000 levels deep is ERR_BAD_FRAME, not a stack overflow", () => {
+  it("a value nested 100000 levels deep is refused before it is parsed (ERR_VALUE_TOO_COMPLEX), not a stack overflow", () => {
     const server = lonePeer("server");
     const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    assertProtocolError(() => server.peer.receive(`[[1,"p","n:chat",${deep}]]`), "ERR_VALUE_TOO_COMPLEX", "deep value");
+  });
+
+  it("a value nested deeper than MAX_DEPTH but small enough to parse is ERR_BAD_FRAME", () => {
+    const server = lonePeer("server");
+    const deep = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
     assertProtocolError(() => server.peer.receive(`[[1,"p","n:chat",${deep}]]`), "ERR_BAD_FRAME", "deep value");
   });
 

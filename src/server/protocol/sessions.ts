@@ -256,7 +256,7 @@ export class SessionTable implements SessionOwner {
     this.stopSweep();
   }
 
-  /** @internal A session's replay buffer changed by `delta` bytes. */
+  /** A session's replay buffer changed by `delta` bytes (its sessions call it). */
   readonly replayCost = (delta: number): void => {
     this.replayTotal += delta;
     // Checked once the turn's frames are made: ending a session inside the append that
@@ -285,7 +285,7 @@ export class SessionTable implements SessionOwner {
     }
   };
 
-  /** @internal The session ended: forget it. */
+  /** The session ended: forget it (its sessions call it). */
   readonly ended = (session: ServerSession): void => {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
