@@ -4,6 +4,7 @@
 // play an unreachable server (refusing connections) and a corporate proxy that blocks WebSocket.
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { asksForWebSocket, hardKill, HEADER_END, HOST, ignoreError, Mulberry32 } from "./tcp-kit.js";
 
 export interface FaultProxyOptions {
   /** Where to forward: the real server's port on 127.0.0.1. */
@@ -12,62 +13,14 @@ export interface FaultProxyOptions {
   seed?: number;
 }
 
-/** Loopback only: a test helper must never open a path to or from another machine. */
-const HOST = "127.0.0.1";
 /** Past this many open pairs new clients are dropped, so a runaway reconnect loop can't exhaust file descriptors. */
 const MAX_PAIRS = 10_000;
 /** Request headers longer than this are forwarded uninspected rather than held without bound. */
 const MAX_HEADER_BYTES = 64 * 1024;
-const HEADER_END = Buffer.from("\r\n\r\n", "latin1");
-/** Any Upgrade header that names websocket, whatever the case or other offered protocols. */
-const WEBSOCKET_UPGRADE = /^upgrade:[ \t]*[^\r\n]*\bwebsocket\b/im;
 const FORBIDDEN = Buffer.from("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "latin1");
 const EMPTY = Buffer.alloc(0);
 /** How long a random cut waits for forwarded bytes to be written: a peer that stops reading can't hold a cut back forever. */
 const FLUSH_GRACE_MS = 100;
-
-/**
- * mulberry32: tiny, fast, and good enough to spread cut points; its only job is that the same
- * seed gives the same sequence, so the seed printed by a failing run reproduces it.
- */
-class Mulberry32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-
-  /** An integer uniformly in [min, max]. */
-  between(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-}
-
-/** Swallows a socket or server error: a broken connection is the point of this proxy, not a crash. */
-function ignoreError(): void {}
-
-/**
- * Ends a socket the way a network failure would: an RST rather than a FIN, so the peer sees
- * ECONNRESET instead of a clean end of stream. Two states can't be reset and are simply
- * destroyed: a socket still connecting (resetAndDestroy would wait for the connection), and one
- * whose FIN is still being sent (libuv refuses the reset with EINVAL, and Node then never
- * closes the handle: the descriptor leaks and server.close() never returns).
- */
-function hardKill(socket: Socket): void {
-  if (socket.destroyed) return;
-  const shuttingDown = socket.writableEnded && !socket.writableFinished;
-  if (socket.connecting || shuttingDown || typeof socket.resetAndDestroy !== "function") socket.destroy();
-  else socket.resetAndDestroy();
-}
 
 /** One `cutRandomly` call: how many cuts are still to be decided and still to happen, and its promise. */
 class RandomCutPlan {
@@ -254,7 +207,7 @@ class Pair {
     const end = held.indexOf(HEADER_END);
     if (end === -1 && held.length <= MAX_HEADER_BYTES) {
       this.held = held;
-    } else if (end !== -1 && end + HEADER_END.length <= MAX_HEADER_BYTES && WEBSOCKET_UPGRADE.test(held.toString("latin1", 0, end))) {
+    } else if (end !== -1 && end + HEADER_END.length <= MAX_HEADER_BYTES && asksForWebSocket(held.toString("latin1", 0, end))) {
       this.block();
     } else {
       this.release(held);

@@ -2,6 +2,7 @@
 // raw TCP client that stops reading, and the shape of the feed's ids.
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import type { Buffer as ChannelBuffer } from "../../src/index.js";
 import type { FeedReset } from "../../src/server/feed-history.js";
 import type { CloseStatus, Handler } from "../../src/server/index.js";
 import type { IncomingRequest } from "../../src/server/request.js";
@@ -221,4 +222,25 @@ export function recordingCloses(feed: Handler, statuses: CloseStatus[]): Handler
     }
     return answer;
   };
+}
+
+/** A fixed buffer of `size` that is none of the library's classes: serveChannel gives each client a real tap with it. */
+export class ForeignFixedBuffer implements ChannelBuffer<unknown> {
+  private readonly items: unknown[] = [];
+
+  constructor(private readonly size: number) {}
+
+  full(): boolean {
+    return this.items.length >= this.size;
+  }
+  count(): number {
+    return this.items.length;
+  }
+  add(value: unknown): void {
+    this.items.push(value);
+  }
+  remove(): unknown {
+    return this.items.shift();
+  }
+  close(): void {}
 }

@@ -35,6 +35,11 @@ export function rawExchange(port: number, request: string): Promise<string> {
     socket.on("data", (chunk: string) => (got += chunk));
     socket.on("end", () => resolve(got));
     socket.on("error", reject);
+    // A server that never closes fails the test instead of hanging it.
+    socket.setTimeout(5_000, () => {
+      socket.destroy();
+      reject(new Error(`no answer; got ${JSON.stringify(got)}`));
+    });
   });
 }
 

@@ -3,11 +3,11 @@
 // on 127.0.0.1.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Buffer as ChannelBuffer, chan, type Channel, mult } from "../../src/index.js";
+import { chan, type Channel, mult } from "../../src/index.js";
 import { type CloseStatus, serveChannel, type ServerHandle } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { serverHandles } from "../helpers/server.js";
-import { epochOf, IdReader, recordingCloses } from "../helpers/sse-feed.js";
+import { epochOf, ForeignFixedBuffer, IdReader, recordingCloses } from "../helpers/sse-feed.js";
 
 const { serve } = serverHandles();
 
@@ -194,25 +194,8 @@ describe("serveChannel history (Last-Event-ID)", { timeout: 20_000 }, () => {
   });
 
   it("a mult with a Buffer of another kind: a client that comes back gets what it missed, once each", async () => {
-    /** A fixed buffer of 2 that is none of the library's classes. */
-    class ArrayBuffer2 implements ChannelBuffer<unknown> {
-      private readonly items: unknown[] = [];
-      full(): boolean {
-        return this.items.length >= 2;
-      }
-      count(): number {
-        return this.items.length;
-      }
-      add(value: unknown): void {
-        this.items.push(value);
-      }
-      remove(): unknown {
-        return this.items.shift();
-      }
-      close(): void {}
-    }
     const source = chan<number>();
-    const handle = await serve(serveChannel(mult(source), { tapBuffer: new ArrayBuffer2() }));
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: new ForeignFixedBuffer(2) }));
     const lastId = await clientThatLeft(handle, source, 3);
     await putAll(source, range(4, 6));
     const back = await IdReader.open(handle.url, { lastEventId: lastId });

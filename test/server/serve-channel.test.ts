@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
-import { type Buffer as ChannelBuffer, chan, droppingBuffer, mult, slidingBuffer } from "../../src/index.js";
+import { chan, droppingBuffer, mult, slidingBuffer } from "../../src/index.js";
 import { type CloseStatus, serveChannel } from "../../src/server/index.js";
 import { settle, track, until, within } from "../helpers/async.js";
 import { serverHandles } from "../helpers/server.js";
-import { IdReader, recordingCloses, seqOf, StalledClient, upTo, withoutEpochs } from "../helpers/sse-feed.js";
+import { ForeignFixedBuffer, IdReader, recordingCloses, seqOf, StalledClient, upTo, withoutEpochs } from "../helpers/sse-feed.js";
 
 const { serve } = serverHandles();
 
@@ -295,25 +295,8 @@ describe("serveChannel", { timeout: 20_000 }, () => {
   });
 
   it("a mult with a Buffer of another kind: a tap per client, fed in order", async () => {
-    /** A fixed buffer of 8 that is none of the library's classes. */
-    class ArrayBuffer8 implements ChannelBuffer<unknown> {
-      private readonly items: unknown[] = [];
-      full(): boolean {
-        return this.items.length >= 8;
-      }
-      count(): number {
-        return this.items.length;
-      }
-      add(value: unknown): void {
-        this.items.push(value);
-      }
-      remove(): unknown {
-        return this.items.shift();
-      }
-      close(): void {}
-    }
     const source = chan<number>();
-    const handle = await serve(serveChannel(mult(source), { tapBuffer: new ArrayBuffer8() }));
+    const handle = await serve(serveChannel(mult(source), { tapBuffer: new ForeignFixedBuffer(8) }));
     const client = await IdReader.open(handle.url);
     for (let i = 1; i <= 5; i++) await within(source.put(i), () => `value ${i} was not taken`);
     source.close();

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { BodyAbortedError, type CloseStatus, type Connection, createServer, runServer, type ServerHandle, withChannel } from "../../src/server/index.js";
 import { until } from "../helpers/async.js";
 import { serverHandles } from "../helpers/server.js";
+import { rawExchange } from "./raw-clients.js";
 
 const { handles, serve } = serverHandles();
 
@@ -26,22 +27,6 @@ function openWs(url: string, options?: WebSocket.ClientOptions): Promise<WebSock
       ws.terminate();
     });
     ws.once("error", reject);
-  });
-}
-
-/** Sends raw bytes on a new TCP connection and resolves with everything the server wrote until it closed. */
-function rawExchange(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(request));
-    let got = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (got += chunk));
-    socket.on("end", () => resolve(got));
-    socket.on("error", reject);
-    socket.setTimeout(5_000, () => {
-      socket.destroy();
-      reject(new Error(`no answer; got ${JSON.stringify(got)}`));
-    });
   });
 }
 

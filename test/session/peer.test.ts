@@ -511,7 +511,8 @@ describe("peer: resume and loss", () => {
     assert.deepStrictEqual(server.fatal.map((e) => e.code), ["ERR_SESSION_LOST"], "the third answer did not fit");
   });
 
-  it("attach refuses a recv that cannot be resumed (ERR_SESSION_LOST)", async () => {
+  /** A pair whose client put three values the server took and acknowledged, then lost its link. */
+  async function threeAcknowledgedThenCut(): Promise<Pair> {
     const pair = new Pair();
     pair.connect();
     const named = pair.client.peer.serverChan<number>("chat");
@@ -521,20 +522,17 @@ describe("peer: resume and loss", () => {
     await Promise.all(puts);
     await pair.quiesce();
     pair.disconnect();
+    return pair;
+  }
+
+  it("attach refuses a recv that cannot be resumed (ERR_SESSION_LOST)", async () => {
+    const pair = await threeAcknowledgedThenCut();
     const link = { oneShot: false, send: () => undefined };
     assertProtocolError(() => pair.client.peer.attach(link, 4), "ERR_SESSION_LOST", "the server claims a frame never sent");
   });
 
   it("attach with a recv below what the peer acknowledged resumes after the acknowledged frames (a hello older than the newest ack)", async () => {
-    const pair = new Pair();
-    pair.connect();
-    const named = pair.client.peer.serverChan<number>("chat");
-    const taken = takeN(pair.chat, 3);
-    const puts = range(3).map((i) => named.put(i));
-    await taken;
-    await Promise.all(puts);
-    await pair.quiesce();
-    pair.disconnect();
+    const pair = await threeAcknowledgedThenCut();
     const sent: string[] = [];
     pair.client.peer.attach({ oneShot: false, send: (packet) => void sent.push(packet) }, 1);
     await pair.quiesce();
