@@ -101,7 +101,9 @@ export interface ServerOptions {
   /**
    * Runs on every WebSocket upgrade and every `path/open` request, before any session exists:
    * return a principal (what `server.channel(name, { envelope: true })` hands over with each
-   * value) or throw to refuse (401, `ERR_UNAUTHORIZED`). Default: everyone, principal `null`.
+   * value) or throw to refuse (401, `ERR_UNAUTHORIZED`); throw a `ProtocolError` to refuse with
+   * its code instead, such as `ERR_RATE_LIMITED` (429), which a client tries again later: this
+   * is the hook to rate-limit new sessions. Default: everyone, principal `null`.
    */
   authenticate?: (req: ServerRequest) => unknown;
   /** How long a session without any link is kept for its client to resume, in ms. Default 120,000. */

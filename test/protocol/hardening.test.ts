@@ -8,7 +8,7 @@ import { request as httpRequest } from "node:http";
 import { describe, it, type TestContext } from "node:test";
 import { inspect } from "node:util";
 import { chan, type Channel } from "../../src/csp/index.js";
-import { connect, type Session, type StateChange } from "../../src/client/index.js";
+import { connect, ProtocolError, type Session, type StateChange } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
 import { createServer, type RemoteChannel, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
 import { MAX_PACKET_NODES } from "../../src/wire/protocol.js";
@@ -314,6 +314,28 @@ describe("security (B13)", TEST, () => {
     alice.put("n:in", "from alice");
     const envelope = await within(inbox.take(), "alice's value");
     assert.equal(envelope?.session.principal, "alice", "still alice's session");
+  });
+
+  it("authenticate is the hook to rate-limit new sessions: a ProtocolError it throws (ERR_RATE_LIMITED) is the refusal, 429", async (t) => {
+    let refuse = true;
+    const { server, url } = await start(t, {
+      authenticate: () => {
+        if (refuse) throw new ProtocolError("ERR_RATE_LIMITED", "too many new sessions from you; try again in a minute");
+        return "ok";
+      },
+    });
+    const open = await request(url, `${PATH}/open`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify([hello()]) });
+    assert.equal(open.status, 429, `429 (got ${open.status} ${open.text})`);
+    assert.equal(errorCodeOf(open), "ERR_RATE_LIMITED");
+    await assert.rejects(
+      connect(url, { transports: ["websocket"], upgradeProbeInterval: 0, connectTimeout: 5_000 }),
+      (thrown: unknown) => thrown instanceof ProtocolError && thrown.code === "ERR_RATE_LIMITED",
+      "connect rejects with the hook's code",
+    );
+    assert.equal(server.sessionCount, 0, "no session made");
+    refuse = false;
+    await client(t, url, "longpoll");
+    assert.equal(server.sessionCount, 1, "served once the hook lets it");
   });
 
   it("util.inspect of a server session does not show its secret", async (t) => {

@@ -69,7 +69,7 @@ export class ProtocolEndpoints implements Handshake {
   private readonly serveOpen = async (req: ServerRequest): Promise<ResponseParts> => {
     if (req.method !== "POST") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "open is a POST"), 405);
     const principal = await this.authenticate(req);
-    if (principal instanceof ProtocolError) return protocolRefusal(principal, 401);
+    if (principal instanceof ProtocolError) return protocolRefusal(principal);
     try {
       const hello = readHello(await req.text(), this.options.maxMessageSize);
       if (hello.rest.length > 0) throw new ProtocolError("ERR_BAD_FRAME", "open takes one packet: [hello]");
@@ -177,6 +177,8 @@ export class ProtocolEndpoints implements Handshake {
     try {
       return { value: await authenticate(req) };
     } catch (error) {
+      // A ProtocolError is the hook's own answer (ERR_RATE_LIMITED: try again later); anything else refuses.
+      if (error instanceof ProtocolError) return error;
       return new ProtocolError("ERR_UNAUTHORIZED", error instanceof Error ? error.message : "refused by authenticate");
     }
   }
