@@ -42,8 +42,8 @@ const MAX_ECHOED = 100;
 
 /**
  * The admission check of one server. `check` answers null to let a request in, or the response
- * that refuses it, in this order: shutting down (503, `ERR_SERVER_CLOSED`), a `Host` not allowed
- * on a loopback address (403, `ERR_HOST`, see hosts.ts), an origin the `cors` policy refuses
+ * that refuses it, in this order: shutting down (503, `ERR_SERVER_CLOSED`), a `Host` that
+ * `allowedHosts` does not allow (403, `ERR_HOST`, see hosts.ts), an origin the `cors` policy refuses
  * (403, `ERR_ORIGIN`), `maxConnections` reached (503, `ERR_TOO_MANY_CONNECTIONS`). Both 503s
  * carry `Retry-After: retryAfter`. A request under the protocol's `path` gets an error packet,
  * so that a client reads the reason; any other request plain text.
@@ -69,7 +69,7 @@ export class Admission {
       return {
         code: "ERR_HOST",
         status: 403,
-        message: `host ${JSON.stringify(String(host).slice(0, MAX_ECHOED))} not allowed on a loopback address (DNS rebinding protection); add it to the server option allowedHosts`,
+        message: `host ${JSON.stringify(String(host).slice(0, MAX_ECHOED))} not allowed (DNS rebinding protection); add it to the server option allowedHosts`,
         retry: false,
       };
     }
