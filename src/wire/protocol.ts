@@ -58,10 +58,13 @@ export const protocolDefaults = {
 export const REPLAY_ENTRY_OVERHEAD = 96;
 
 /**
- * Most arrays and objects one packet may hold, its own and its frames' included. Parsing is bounded by
- * `maxMessageSize`, but walking a megabyte of tiny objects costs a hundred times more than
- * the bytes suggest (it stalls every other client of the process): past this, the packet is
- * refused with `ERR_VALUE_TOO_COMPLEX`, and a sender refuses such a value before sending it.
+ * Most arrays and objects one packet may hold, its own and its frames' included. Parsing is
+ * bounded by `maxMessageSize`, but not its cost: measured here, a megabyte of tiny objects
+ * took about 100 ms to parse and walk, and 750 KB of `[]` 55 ms to parse alone, against a few
+ * ms for a megabyte of text, stalling every other client of the process meanwhile. Past this
+ * bound the packet is refused before it is parsed (`ERR_VALUE_TOO_COMPLEX`), and a sender
+ * refuses such a value before sending it; 20,000 leaves room for a chart of 5,000 points or a
+ * history of a thousand chat lines in one value.
  */
 export const MAX_PACKET_NODES = 20_000;
 
