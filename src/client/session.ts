@@ -57,6 +57,7 @@ interface Farewell {
  */
 export class Session {
   private current: SessionState = "connecting";
+  private latest: StateChange = { state: "connecting" };
   private readonly listeners = new Set<(change: StateChange) => void>();
   private peer: Peer | null = null;
   private sid: string | null = null;
@@ -91,6 +92,15 @@ export class Session {
 
   get state(): SessionState {
     return this.current;
+  }
+
+  /**
+   * Why the session is in its state, as the last `onState` listener call said: for `lost` the
+   * error, for `reconnecting` the cause. For an app that looks after the fact (a session lost
+   * before it attached a listener).
+   */
+  get lastChange(): StateChange {
+    return this.latest;
   }
 
   /** The transport of the current link, or null between links. */
@@ -419,6 +429,7 @@ export class Session {
     if (this.current === state) return;
     this.current = state;
     const change: StateChange = { state, ...detail };
+    this.latest = change;
     for (const fn of [...this.listeners]) {
       try {
         fn(change);

@@ -358,6 +358,7 @@ describe("security (B13)", TEST, () => {
       await within(handle.close(), "the server's close");
       await until(() => session.state === "lost", `the client to learn (state ${session.state})`);
       assert.equal(changes.at(-1)?.error?.code, "ERR_SERVER_CLOSED", "the reason");
+      assert.equal(session.lastChange.error?.code, "ERR_SERVER_CLOSED", "the session says why afterwards too");
       assert.equal(changes.some((c) => c.state === "reconnecting"), false, "it never went reconnecting");
     });
   }
