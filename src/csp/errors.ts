@@ -64,6 +64,7 @@ export type ProtocolErrorCode =
   | "ERR_SEQUENCE"
   | "ERR_CREDIT"
   | "ERR_HANDSHAKE_TIMEOUT"
+  | "ERR_BODY_TIMEOUT"
   | "ERR_SERVER_CLOSED"
   | "ERR_TOO_MANY_CONNECTIONS"
   | "ERR_ORIGIN"
@@ -87,6 +88,7 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_SEQUENCE",
   "ERR_CREDIT",
   "ERR_HANDSHAKE_TIMEOUT",
+  "ERR_BODY_TIMEOUT",
   "ERR_SERVER_CLOSED",
   "ERR_TOO_MANY_CONNECTIONS",
   "ERR_ORIGIN",

@@ -58,7 +58,7 @@ function clientFault(error: unknown): ClientFault | null {
   // Past a limit the rest of the body is discarded as it comes: closing the connection after
   // the answer stops a client that keeps sending from holding it.
   if (error instanceof PayloadTooLargeError) return { status: 413, code: "ERR_MESSAGE_TOO_LARGE", message: error.message, close: true };
-  if (error instanceof BodyTimeoutError) return { status: 408, code: "ERR_BAD_FRAME", message: error.message, close: true };
+  if (error instanceof BodyTimeoutError) return { status: 408, code: "ERR_BODY_TIMEOUT", message: error.message, close: true };
   // The client went away mid-body: nobody reads the answer, and it is no failure of ours.
   if (error instanceof BodyAbortedError) return { status: 400, code: "ERR_BAD_FRAME", message: error.message, close: false };
   return null;
@@ -68,7 +68,7 @@ function clientFault(error: unknown): ClientFault | null {
  * The answer to a request whose serving threw `error`:
  *
  * - `PayloadTooLargeError`: 413 with `Connection: close` (protocol: `ERR_MESSAGE_TOO_LARGE`);
- * - `BodyTimeoutError`: 408 with `Connection: close` (protocol: `ERR_BAD_FRAME`);
+ * - `BodyTimeoutError`: 408 with `Connection: close` (protocol: `ERR_BODY_TIMEOUT`, which a client tries again);
  * - `BodyAbortedError`: 400, not logged (protocol: `ERR_BAD_FRAME`);
  * - `ProtocolError`: its status ({@link protocolStatusOf}) and its error packet, either way;
  * - anything else: 500, reported to `options.logger` (protocol: `ERR_BAD_FRAME`, "the server

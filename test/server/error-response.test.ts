@@ -53,7 +53,7 @@ describe("errorResponse", () => {
     assert.deepEqual(packetOf(tooLarge.body).slice(0, 2), ["error", "ERR_MESSAGE_TOO_LARGE"]);
     const slow = errorResponse(new BodyTimeoutError(300), protocol);
     assert.equal(slow.status, 408);
-    assert.deepEqual(packetOf(slow.body).slice(0, 2), ["error", "ERR_BAD_FRAME"]);
+    assert.deepEqual(packetOf(slow.body).slice(0, 2), ["error", "ERR_BODY_TIMEOUT"]);
     assert.equal(errorResponse(new BodyAbortedError(), protocol).status, 400);
     assert.equal(logger.lines.length, 0, "nothing logged");
     const failed = errorResponse(new Error("secret detail"), protocol);

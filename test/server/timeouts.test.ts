@@ -79,7 +79,7 @@ describe("slow request bodies (B10)", { timeout: 60_000 }, () => {
     await until(() => slow.closed, "the connection to close", BOUND);
     assert.match(slow.received, /^HTTP\/1\.1 \d{3} /);
     assert.match(slow.received, /content-type: application\/json/i);
-    assert.match(slow.received, /\r\n\r\n\[\["error","ERR_BAD_FRAME",/);
+    assert.match(slow.received, /\r\n\r\n\[\["error","ERR_BODY_TIMEOUT",/);
     await assertSlotFree(server, port);
   });
 
