@@ -11,7 +11,8 @@ export interface HelloBody {
   recv: number;
   /**
    * The largest packet the client accepts, in UTF-8 bytes, when smaller than what a server may
-   * send: the server then packs under it. Absent: the server's own `maxMessageSize`.
+   * send: the server then packs under it (never under 64 KiB). Absent: the server's own
+   * `maxMessageSize`.
    */
   maxMessageSize?: number;
 }

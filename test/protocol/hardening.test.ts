@@ -11,6 +11,7 @@ import { chan, type Channel } from "../../src/csp/index.js";
 import { connect, ProtocolError, type Session, type StateChange } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
 import { createServer, type RemoteChannel, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
+import { MIN_CLIENT_PACKET_LIMIT, packetLimitFor } from "../../src/server/protocol/sessions.js";
 import { MAX_PACKET_NODES } from "../../src/wire/protocol.js";
 import { settle, until } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
@@ -103,23 +104,30 @@ describe("the client's own limit", TEST, () => {
     it(`${transport}: a client whose maxMessageSize is below the server's gets packets it accepts (its hello says its limit)`, async (t) => {
       const { server, url } = await start(t);
       const feed = server.channel<RemoteChannel<string>>("feed");
-      const session = await connect(url, { transports: [transport], upgradeProbeInterval: 0, connectTimeout: 5_000, maxMessageSize: 4096 });
+      const session = await connect(url, { transports: [transport], upgradeProbeInterval: 0, connectTimeout: 5_000, maxMessageSize: KIB64 });
       t.after(() => session.close());
       const changes: StateChange[] = [];
       session.onState((change) => changes.push(change));
-      const mine = chan<string>(64);
+      const mine = chan<string>(128);
       const asked = session.serverChan<Channel<string>>("feed").put(mine);
       const to = await within(feed.take(), "the client's channel");
       await within(asked, "the feed request");
-      // Twenty 1,000-byte values at once: the server would have packed them into one 20 KB packet.
-      const values = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(1000, "x"));
+      // A hundred 1,000-byte values at once: the server would have packed them into one 100 KB packet.
+      const values = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(1000, "x"));
       const puts = values.map((value) => (to as RemoteChannel<string>).put(value));
-      assert.deepEqual(await takeN(mine, 20, "the server's values"), values, "every value, in order");
+      assert.deepEqual(await takeN(mine, 100, "the server's values"), values, "every value, in order");
       assert.deepEqual(await within(Promise.all(puts), "the server's puts"), values.map(() => true));
-      assert.throws(() => (to as RemoteChannel<string>).put("y".repeat(5000)), /maxMessageSize 4096/, "a value over the client's limit fails at the server, typed");
+      assert.throws(() => (to as RemoteChannel<string>).put("y".repeat(KIB64)), /maxMessageSize 65536/, "a value over the client's limit fails at the server, typed");
       assert.deepEqual(changes, [], "the session was never lost");
     });
   }
+
+  it("a hello cannot make the server pack under 64 KiB: a hostile limit would make the server's own puts throw", () => {
+    assert.equal(packetLimitFor(1024 * 1024, 0), MIN_CLIENT_PACKET_LIMIT, "a limit of 0 is raised to the floor");
+    assert.equal(packetLimitFor(1024 * 1024, 200_000), 200_000, "a limit above the floor is kept");
+    assert.equal(packetLimitFor(1024 * 1024, undefined), 1024 * 1024, "no limit said: the server's");
+    assert.equal(packetLimitFor(1000, 0), 1000, "a server limit below the floor stays the server's");
+  });
 });
 
 describe("resume (B5, B7)", TEST, () => {

@@ -55,6 +55,23 @@ class PublicSessionInfo implements SessionInfo {
   }
 }
 
+/**
+ * The smallest limit a client may ask the server to pack under: below it, the server's own puts
+ * of ordinary values to that client would throw in server code (a loop serving every client
+ * could be stopped by one hostile hello).
+ */
+export const MIN_CLIENT_PACKET_LIMIT = 64 * 1024;
+
+/**
+ * The largest packet the server sends a client: the smaller of its own limit and the client's
+ * (a packet the client would refuse would lose the session), but never below
+ * {@link MIN_CLIENT_PACKET_LIMIT} unless the server's own limit is.
+ */
+export function packetLimitFor(serverLimit: number, clientLimit: number | undefined): number {
+  if (clientLimit === undefined) return serverLimit;
+  return Math.min(serverLimit, Math.max(clientLimit, MIN_CLIENT_PACKET_LIMIT));
+}
+
 /** What a session needs from its table. */
 interface SessionOwner {
   readonly options: ResolvedServerOptions;
@@ -94,8 +111,7 @@ export class ServerSession {
       exportPrefix: `s.${randomBytes(6).toString("base64url")}.`,
       window: options.window,
       maxChannels: options.maxChannelsPerSession,
-      // The smaller of the two limits: a packet the client would refuse would lose the session.
-      maxMessageSize: Math.min(options.maxMessageSize, clientMaxMessageSize ?? Number.POSITIVE_INFINITY),
+      maxMessageSize: packetLimitFor(options.maxMessageSize, clientMaxMessageSize),
       ackDelay: ACK_DELAY_MS,
       replay: { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: owner.replayCost },
       codec: options.codec,
