@@ -4,23 +4,23 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer as createHttpServer, get, type IncomingMessage, type Server as HttpServer } from "node:http";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Server } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
 import { FaultProxy } from "./fault-proxy.js";
+import { type ClientResult, EchoServer, FirehoseServer, RawClient as Client } from "./loopback-peers.js";
 import { until } from "./async.js";
 import { within as withinLimit } from "./async.js";
 
 const TEST = { timeout: 30_000 };
 const MiB = 1024 * 1024;
 
-/** Waits, a few ms at a time, until `condition` holds; fails after about 10 s so nothing hangs. */
+/** Waits `ms`: lets what could still (wrongly) happen happen before a count is checked. */
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** `promise`, or a failure naming `what` if it hasn't settled after `ms`. */
-/** This file's argument order, on the shared helper. */
+/** `promise`, or a failure naming `what` if it hasn't settled after `ms` (this file's argument order, on the shared helper). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return withinLimit(promise, what, ms);
 }
@@ -40,120 +40,6 @@ async function listen(server: Server | HttpServer): Promise<void> {
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/** What one server-side connection saw. */
-interface ServerConnection {
-  socket: Socket;
-  received: number;
-  /** The error code it ended with, e.g. ECONNRESET when the proxy cut it. */
-  error: string | undefined;
-  closed: boolean;
-}
-
-/** A TCP echo server that records every connection, in accept order. */
-class EchoServer {
-  readonly connections: ServerConnection[] = [];
-  private readonly server = createServer(this.onConnection.bind(this));
-
-  get port(): number {
-    return portOf(this.server);
-  }
-
-  async listen(): Promise<void> {
-    await listen(this.server);
-  }
-
-  close(): Promise<void> {
-    for (const c of this.connections) c.socket.destroy();
-    return closeServer(this.server);
-  }
-
-  private onConnection(socket: Socket): void {
-    const record: ServerConnection = { socket, received: 0, error: undefined, closed: false };
-    this.connections.push(record);
-    socket.on("data", (chunk: Buffer) => {
-      record.received += chunk.length;
-    });
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      record.error = error.code;
-    });
-    socket.on("close", () => {
-      record.closed = true;
-    });
-    socket.pipe(socket); // echoes, with pipe's back-pressure
-  }
-}
-
-/** What a client connection saw by the time it closed. */
-interface ClientResult {
-  data: Buffer;
-  error: string | undefined;
-  ended: boolean;
-}
-
-/** Connects a raw client to `port` and collects what comes back until the socket closes. */
-class Client {
-  readonly socket: Socket;
-  readonly closed: Promise<ClientResult>;
-  /** Bytes received so far. */
-  received = 0;
-  isClosed = false;
-  private readonly chunks: Buffer[] = [];
-  private error: string | undefined;
-  private ended = false;
-  private waiter: { target: number; wake: () => void } | undefined;
-
-  constructor(port: number) {
-    this.socket = connect({ port, host: "127.0.0.1" });
-    this.socket.on("data", this.onData.bind(this));
-    this.socket.on("error", this.onError.bind(this));
-    this.socket.on("end", this.onEnd.bind(this));
-    // Not events.once: it rejects on 'error', and a reset is an outcome to record here, not a failure.
-    this.closed = new Promise((resolve) => this.socket.once("close", () => resolve(this.onClose())));
-  }
-
-  /** Resolves once `target` bytes in all have arrived, or the socket closed first. */
-  waitForBytes(target: number): Promise<void> {
-    if (this.received >= target || this.isClosed) return Promise.resolve();
-    return new Promise((wake) => {
-      this.waiter = { target, wake };
-    });
-  }
-
-  /** Sends `data` and waits until it has all come back. */
-  async roundTrip(data: Buffer): Promise<void> {
-    const target = this.received + data.length;
-    this.socket.write(data);
-    await within(this.waitForBytes(target), 5_000, "the echo");
-    assert.ok(this.received >= target, `the echo came back (${this.received} of ${target} bytes)`);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.received += chunk.length;
-    if (this.waiter !== undefined && this.received >= this.waiter.target) this.wakeWaiter();
-  }
-
-  private onError(error: NodeJS.ErrnoException): void {
-    this.error = error.code;
-  }
-
-  private onEnd(): void {
-    this.ended = true;
-  }
-
-  private onClose(): ClientResult {
-    this.isClosed = true;
-    this.wakeWaiter();
-    return { data: Buffer.concat(this.chunks), error: this.error, ended: this.ended };
-  }
-
-  private wakeWaiter(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.wake();
-  }
 }
 
 /** Bytes a ReconnectLoop sends before waiting for their echo. */
@@ -208,46 +94,6 @@ class ReconnectLoop {
   private onClosed(result: ClientResult): void {
     this.results.push(result);
     if (!this.stopped) this.open();
-  }
-}
-
-/** A server that writes `total` bytes to each connection as fast as back-pressure allows. */
-class FirehoseServer {
-  written = 0;
-  private readonly server = createServer(this.onConnection.bind(this));
-  private readonly chunk = randomBytes(64 * 1024);
-  private socket: Socket | undefined;
-
-  constructor(readonly total: number) {}
-
-  get port(): number {
-    return portOf(this.server);
-  }
-
-  async listen(): Promise<void> {
-    await listen(this.server);
-  }
-
-  close(): Promise<void> {
-    this.socket?.destroy();
-    return closeServer(this.server);
-  }
-
-  private onConnection(socket: Socket): void {
-    this.socket = socket;
-    socket.on("error", () => {}); // reset when the test ends
-    socket.on("drain", this.pump.bind(this));
-    this.pump();
-  }
-
-  private pump(): void {
-    const socket = this.socket;
-    if (socket === undefined) return;
-    while (this.written < this.total) {
-      this.written += this.chunk.length;
-      if (!socket.write(this.chunk)) return;
-    }
-    socket.end();
   }
 }
 
