@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { Agent, createServer as createHttpServer, get, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
-import WebSocket, { WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { until, within } from "./async.js";
 import { BUFFERING_PROXY_LIMITS, BufferingProxy } from "./buffering-proxy.js";
 import { type BodyMode, declaredBody, HttpFramer, type MessageHead } from "./http-framer.js";
-import { RawClient, RecordingServer } from "./loopback-peers.js";
+import { openWebSocket, RawClient, RecordingServer } from "./loopback-peers.js";
 import { closeServer, listenOnLoopback } from "./tcp-kit.js";
 
 const TEST = { timeout: 30_000 };
@@ -371,19 +371,3 @@ function httpGet(port: number, path: string, agent: Agent | false = false): Prom
   });
 }
 
-/** Opens a `ws` WebSocket: "open" if it opened (then closes it), or the HTTP status it got instead. */
-function openWebSocket(url: string): Promise<"open" | number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on("open", () => {
-      ws.close();
-      resolve("open");
-    });
-    ws.on("unexpected-response", (_req, res: IncomingMessage) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on("error", reject);
-  });
-}

@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer as createHttpServer, get, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, get, type Server as HttpServer } from "node:http";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { describe, it, type TestContext } from "node:test";
-import WebSocket, { WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { FaultProxy } from "./fault-proxy.js";
-import { type ClientResult, EchoServer, FirehoseServer, RawClient as Client } from "./loopback-peers.js";
+import { type ClientResult, EchoServer, FirehoseServer, openWebSocket, RawClient as Client } from "./loopback-peers.js";
 import { until } from "./async.js";
 import { within as withinLimit } from "./async.js";
 
@@ -406,22 +406,6 @@ async function untilStalled(firehose: FirehoseServer, proxy: FaultProxy): Promis
   return maxBuffered;
 }
 
-/** Opens a `ws` WebSocket: "open" if it opened (then closes it), or the HTTP status it got instead. */
-function openWebSocket(url: string): Promise<"open" | number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on("open", () => {
-      ws.close();
-      resolve("open");
-    });
-    ws.on("unexpected-response", (_req, res: IncomingMessage) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on("error", (error) => reject(error));
-  });
-}
 
 /** A GET over a fresh connection: "STATUS BODY". */
 function httpGet(url: string): Promise<string> {

@@ -1,9 +1,12 @@
-// Raw TCP peers on 127.0.0.1 for the proxy self-tests (latency-relay, buffering-proxy): a client
-// that records what it gets and how it ended, an echo server that records every connection, and
-// a firehose server that writes as fast as back-pressure lets it.
+// Raw peers on 127.0.0.1 for the proxy self-tests (fault-proxy, latency-relay, buffering-proxy):
+// a client that records what it gets and how it ended, an echo server that records every
+// connection, a firehose server that writes as fast as back-pressure lets it, and a WebSocket
+// opener that says whether the upgrade went through.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import WebSocket from "ws";
 import { within } from "./async.js";
 import { closeServer, listenOnLoopback } from "./tcp-kit.js";
 
@@ -161,4 +164,21 @@ export class FirehoseServer extends RecordingServer {
 /** Lets the event loop poll a few times: enough for bytes already written on loopback to be read. */
 export async function pollTurns(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** Opens a `ws` WebSocket: "open" if it opened (then closes it), or the HTTP status it got instead. */
+export function openWebSocket(url: string): Promise<"open" | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on("open", () => {
+      ws.close();
+      resolve("open");
+    });
+    ws.on("unexpected-response", (_req, res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on("error", reject);
+  });
 }
