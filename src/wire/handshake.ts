@@ -30,9 +30,8 @@ export function readHelloAnswer(text: string, maxMessageSize: number): HelloAnsw
 
 // The server's half.
 
-/** A hello, and the frames that came after it in the same packet (a WebSocket may carry both). */
+/** A hello of this protocol version, and the frames that came after it in the same packet (a WebSocket may carry both). */
 export interface Hello {
-  version: number;
   body: HelloBody;
   rest: Frame[];
 }
@@ -48,7 +47,7 @@ export function readHello(text: string, maxMessageSize: number): Hello {
   if (first.version !== PROTOCOL_VERSION) {
     throw new ProtocolError("ERR_VERSION", `this server speaks wirechan protocol ${PROTOCOL_VERSION}, not ${first.version}`);
   }
-  return { version: first.version, body: first.body, rest };
+  return { body: first.body, rest };
 }
 
 /** The packet answering a hello: `[["welcome", 1, body]]`. */
