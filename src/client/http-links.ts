@@ -9,6 +9,7 @@ import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } fro
 import { helloPacket, readHelloAnswer } from "../wire/handshake.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import { endpointPath, HEADERS } from "../wire/protocol.js";
+import { HeldPackets, MAX_HELD_PACKETS } from "./held-packets.js";
 import { type ClientLink, describe, type HttpRequest, type LinkDown, type LinkEvents, type TransportContext, TransportError } from "./link.js";
 import { httpRefusal } from "./refusals.js";
 import { SseParser } from "./sse-parser.js";
@@ -236,9 +237,8 @@ abstract class HttpLink implements ClientLink {
 class SseLink extends HttpLink {
   readonly transport = "sse" as const;
   private heard = false;
-  private started = false;
   /** Events before `start()`: the session is not ready for them yet. */
-  private early: string[] = [];
+  private readonly early = new HeldPackets();
   /** While the stream has not delivered its first event: how `listen` settles. */
   private proof: { resolve: () => void; reject: (error: TransportError) => void; timer: ReturnType<typeof setTimeout>; timeout: number } | null = null;
 
@@ -260,14 +260,12 @@ class SseLink extends HttpLink {
   }
 
   start(): void {
-    this.started = true;
-    const early = this.early;
-    this.early = [];
-    for (const text of early) {
-      if (this.closed) return;
-      this.events.onPacket(this, text);
-    }
+    this.early.release(this.deliver, this.isOpen);
   }
+
+  private readonly deliver = (packet: string): void => this.events.onPacket(this, packet);
+
+  private readonly isOpen = (): boolean => !this.closed;
 
   protected override down(down: LinkDown): void {
     if (this.proof === null) {
@@ -288,8 +286,8 @@ class SseLink extends HttpLink {
     if (this.closed) return;
     this.heard = true;
     this.settle(null);
-    if (this.started) this.events.onPacket(this, data);
-    else this.early.push(data);
+    if (this.early.released) this.events.onPacket(this, data);
+    else if (!this.early.hold(data)) this.down({ reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
   };
 
   /** Ends the wait of `listen`: resolved (`null`) or rejected. */

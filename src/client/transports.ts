@@ -4,6 +4,7 @@
 // are loaded only where the browser API is missing.
 import type { HelloBody, WelcomeBody } from "../wire/frames.js";
 import { helloPacket, readHelloAnswer } from "../wire/handshake.js";
+import { HeldPackets, MAX_HELD_PACKETS } from "./held-packets.js";
 import { openHttp } from "./http-links.js";
 import { type ClientLink, describe, type LinkEvents, type TransportContext, TransportError, type WebSocketLike } from "./link.js";
 import { closeRefusal } from "./refusals.js";
@@ -57,9 +58,9 @@ class WebSocketLink implements ClientLink {
   /** A WebSocket has no request waiting for an answer: what it sends, TCP carries or resets. */
   readonly upstreamWaitingSince = null;
   private welcomed = false;
-  private started = false;
   private closedByUs = false;
-  private early: string[] = [];
+  /** Packets before `start()`: the session is not ready for them yet. */
+  private readonly early = new HeldPackets();
 
   constructor(
     private readonly socket: InstanceType<WebSocketLike>,
@@ -102,8 +103,8 @@ class WebSocketLink implements ClientLink {
       const text = typeof event.data === "string" ? event.data : null;
       if (this.welcomed) {
         if (text === null) return;
-        if (this.started) this.events.onPacket(this, text);
-        else this.early.push(text);
+        if (this.early.released) this.events.onPacket(this, text);
+        else if (!this.early.hold(text)) this.overflowed();
         return;
       }
       let answer;
@@ -124,13 +125,17 @@ class WebSocketLink implements ClientLink {
   }
 
   start(): void {
-    this.started = true;
-    const early = this.early;
-    this.early = [];
-    for (const text of early) {
-      if (this.closedByUs) return;
-      this.events.onPacket(this, text);
-    }
+    this.early.release(this.deliver, this.isOpen);
+  }
+
+  private readonly deliver = (packet: string): void => this.events.onPacket(this, packet);
+
+  private readonly isOpen = (): boolean => !this.closedByUs;
+
+  /** More packets before `start()` than a link holds: it goes down, as a cut link would. */
+  private overflowed(): void {
+    this.close();
+    this.events.onDown(this, { reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
   }
 
   send(packet: string): void {
