@@ -5,7 +5,7 @@
  *   npm run example -- echo --port 9090
  *   npm run example -- streaming --port 0 --every 50 --close-after 2000
  *
- * `--port` defaults to 8080; `--port 0` picks a free port. Once the server accepts connections
+ * `--port` defaults to `PORT` (as `npm start` reads it), else 8080; `--port 0` picks a free port. Once the server accepts connections
  * this prints `listening on http://127.0.0.1:P` (the real port). SIGINT (Ctrl-C) or SIGTERM
  * closes the server gracefully and exits 0; a second signal exits at once with 1. An unknown
  * NAME or flag prints the list of examples and exits 2.
@@ -52,7 +52,7 @@ const examples: Readonly<Record<string, Example>> = {
     load: async () => (await import("./polling.js")).start,
   },
   happiness: {
-    summary: "/happiness pushes {\"happiness\": x} to WebSocket clients; a plain GET long-polls (seed 004)",
+    summary: "/happiness pushes {\"happiness\": x} to WebSocket clients; a plain GET long-polls (the live dashboard article)",
     flags: { interval: "the gap between readings (5000)" },
     load: async () => (await import("./happiness.js")).start,
   },
@@ -76,7 +76,7 @@ function usage(): string {
     lines.push(`  ${name.padEnd(14)} ${example.summary}`);
     for (const [flag, help] of Object.entries(example.flags)) lines.push(`  ${"".padEnd(14)}   --${flag} MS: ${help}`);
   }
-  lines.push("", "--port P: the port to listen on, on 127.0.0.1 (default 8080; 0 picks a free one)");
+  lines.push("", "--port P: the port to listen on, on 127.0.0.1 (default PORT, else 8080; 0 picks a free one)");
   return lines.join("\n");
 }
 
@@ -112,11 +112,13 @@ function parse(argv: readonly string[]): { name: string; example: Example; optio
   const example = Object.hasOwn(examples, name) ? examples[name] : undefined;
   if (example === undefined) fail(`unknown example ${JSON.stringify(name)}`);
   const options: ExampleOptions & Record<string, number> = { port: 8080 };
+  const envPort = process.env.PORT;
+  if (envPort !== undefined && envPort !== "" && !values.has("port")) values.set("port", envPort);
   for (const [flag, value] of values) {
     if (flag !== "port" && !Object.hasOwn(example.flags, flag)) fail(`${name} takes no --${flag}`);
     const max = flag === "port" ? 65_535 : MAX_MS;
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!(n <= max)) fail(`--${flag} must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
+    if (!(n <= max)) fail(`--${flag}${flag === "port" ? " (or PORT)" : ""} must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
     options[camel(flag)] = n;
   }
   return { name, example, options };
