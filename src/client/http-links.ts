@@ -27,6 +27,7 @@ export interface SessionCredentials {
  * another.
  */
 export async function openHttp(transport: "sse" | "longpoll", context: TransportContext, hello: HelloBody, events: LinkEvents): Promise<{ welcome: WelcomeBody; link: ClientLink }> {
+  if (transport === "sse" && !context.eventStreams) throw new TransportError("sse", "no EventSource in this environment");
   const started = Date.now();
   const welcome = await openRequest(transport, context, hello);
   const credentials = { id: welcome.sid, secret: welcome.secret ?? hello.secret ?? "" };
@@ -76,7 +77,8 @@ async function openRequest(transport: "sse" | "longpoll", context: TransportCont
 /**
  * Sends `packet` to `path/send` by a request of its own, given `connectTimeout`, its answer
  * read and dropped: the `bye` of a session that has no link to carry it (closed while
- * reconnecting, given up). Never throws, never reports: the session is over either way.
+ * reconnecting, given up, or on an HTTP link). `keepalive`, so that it leaves even when the
+ * page is going away (`pagehide`). Never throws, never reports: the session is over either way.
  */
 export function postAlone(context: TransportContext, credentials: SessionCredentials, packet: string): void {
   const abort = new AbortController();
@@ -87,6 +89,7 @@ export function postAlone(context: TransportContext, credentials: SessionCredent
       headers: { [HEADERS.session]: credentials.id, [HEADERS.secret]: credentials.secret, "content-type": "application/json" },
       body: packet,
       signal: abort.signal,
+      keepalive: true,
     })
     .then(readAndDrop)
     .catch(ignore)

@@ -76,6 +76,11 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /**
+   * Outlive the page: the browser sends the request even if the page is going away (the
+   * `bye` of a session closed on `pagehide`). Node's fetch in node-http.ts ignores it.
+   */
+  keepalive?: boolean;
 }
 
 /** What they read of an answer. */
@@ -95,7 +100,10 @@ export interface TransportContext {
   connectTimeout: number;
   /** Largest packet accepted before the welcome says the server's, in UTF-8 bytes. */
   maxMessageSize: number;
+  /** The WebSocket class; undefined where there is none: the websocket transport fails at once. */
   WebSocket: WebSocketLike | undefined;
+  /** Whether SSE may be tried (platform.ts): if not, it fails at once. */
+  eventStreams: boolean;
   fetch: HttpFetch;
   /** The session's codec, for the packets a transport sends on its own (the `bye` of a session it gives up). */
   codec: Codec;

@@ -1,7 +1,8 @@
 // The HTTP requests of the SSE and long-polling transports, in Node, over node:http with a
 // keep-alive agent. Node's global fetch (undici and web streams) costs the client about 2 ms
 // of CPU per long-poll round trip on the benchmark machine, node:http about a quarter of it
-// (bench/protocol/README.md). Browsers never load this: `connect` imports it only in Node.
+// (bench/protocol/README.md). Browsers never load this: node-platform.ts, the Node entry's
+// platform, imports it only in Node.
 import type { HttpAnswer, HttpFetch, HttpRequest } from "./transports.js";
 
 /** A fetch for the transports' few needs (method, headers, a text body, abort; status, text, stream) over node:http. */

@@ -48,7 +48,7 @@ export interface ConnectOptions {
   replayBytes?: number;
   /** Default {@link jsonCodec}. */
   codec?: Codec;
-  /** The WebSocket class. Default the global one, or the `ws` package in Node without one. */
+  /** The WebSocket class. Default the global one, or the `ws` package in Node without one; in a browser the global one only. */
   WebSocket?: WebSocketLike;
   /**
    * How the SSE and long-polling transports make HTTP requests. Default: the global `fetch` in
@@ -56,6 +56,13 @@ export interface ConnectOptions {
    * CPU per request). Pass `fetch` to use it in Node too.
    */
   fetch?: typeof fetch;
+  /**
+   * In a browser, close the session (telling the server `bye`) when the page is hidden for
+   * good or for the back/forward cache (`pagehide`), so a closed tab ends its server session at
+   * once instead of leaving it waiting to be resumed. A page restored from that cache
+   * (`pageshow` with `persisted`) connects again. No effect outside a page. Default `true`.
+   */
+  closeOnPageHide?: boolean;
 }
 
 /** The defaults of {@link ConnectOptions}. */
@@ -70,6 +77,7 @@ export const connectDefaults = {
   replayBytes: protocolDefaults.replayBytes,
   codec: jsonCodec,
   logger: consoleLogger,
+  closeOnPageHide: true,
 } as const;
 
 export interface ResolvedConnectOptions {
@@ -86,6 +94,7 @@ export interface ResolvedConnectOptions {
   replayMessages: number;
   replayBytes: number;
   codec: Codec;
+  closeOnPageHide: boolean;
 }
 
 /** Fills in defaults; throws a `RangeError` or `TypeError` (`ERR_CONNECT_OPTION`) naming a bad option. */
@@ -117,6 +126,7 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
     replayMessages: integer("replayMessages", options.replayMessages ?? connectDefaults.replayMessages, 1, Number.MAX_SAFE_INTEGER),
     replayBytes: integer("replayBytes", options.replayBytes ?? connectDefaults.replayBytes, 1, Number.MAX_SAFE_INTEGER),
     codec: options.codec ?? connectDefaults.codec,
+    closeOnPageHide: boolean("closeOnPageHide", options.closeOnPageHide ?? connectDefaults.closeOnPageHide),
   };
   if (!resolved.path.startsWith("/") || resolved.path.endsWith("/")) {
     throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option path must start with / and not end with one, such as "/wirechan"; got ${JSON.stringify(resolved.path)}`);
@@ -157,6 +167,13 @@ function integer(name: string, value: number, min: number, max: number): number 
 function fraction(name: string, value: number): number {
   if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
     throw new WirechanRangeError("ERR_CONNECT_OPTION", `connect option ${name} must be a number from 0 to 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function boolean(name: string, value: boolean): boolean {
+  if (typeof value !== "boolean") {
+    throw new WirechanTypeError("ERR_CONNECT_OPTION", `connect option ${name} must be true or false, got ${typeof value}`);
   }
   return value;
 }

@@ -340,7 +340,9 @@ export class Session {
     const heartbeat = this.heartbeatMs;
     this.heartbeatTimer = setInterval(this.beat, heartbeat);
     unref(this.heartbeatTimer);
-    if (this.link?.transport !== "websocket" && this.options.transports.includes("websocket") && this.options.upgradeProbeInterval > 0) {
+    // No probe where there is no WebSocket at all (a browser without one): it could only fail.
+    const canProbe = this.context.WebSocket !== undefined && this.options.transports.includes("websocket") && this.options.upgradeProbeInterval > 0;
+    if (this.link?.transport !== "websocket" && canProbe) {
       this.probeTimer = setInterval(this.probe, this.options.upgradeProbeInterval);
       unref(this.probeTimer);
     }

@@ -1,7 +1,7 @@
 // The client's three ways to reach a server (docs/protocol.md section 3), behind one small
 // contract (link.ts): open (handshake), start (downstream flows), send (upstream), close. The
-// WebSocket link is here; the HTTP ones are in http-links.ts. Browser-safe: Node-only modules
-// are loaded only where the browser API is missing.
+// WebSocket link is here; the HTTP ones are in http-links.ts. Browser-safe: the WebSocket class
+// comes from the platform (platform.ts), never from an import here.
 import type { HelloBody, WelcomeBody } from "../wire/frames.js";
 import { helloPacket, readHelloAnswer } from "../wire/handshake.js";
 import { HeldPackets, MAX_HELD_PACKETS } from "./held-packets.js";
@@ -25,7 +25,7 @@ export function openTransport(
 // WebSocket.
 
 async function openWebSocket(context: TransportContext, hello: HelloBody, events: LinkEvents): Promise<{ welcome: WelcomeBody; link: ClientLink }> {
-  const WebSocketClass = context.WebSocket ?? (await nodeWebSocket());
+  const WebSocketClass = context.WebSocket;
   if (WebSocketClass === undefined) throw new TransportError("websocket", "no WebSocket in this environment");
   const url = new URL(context.endpoint);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -33,18 +33,6 @@ async function openWebSocket(context: TransportContext, hello: HelloBody, events
     const link = new WebSocketLink(new WebSocketClass(url.href), events);
     link.handshake(helloPacket(hello), context, resolve, reject);
   });
-}
-
-/** Node 20 has no global WebSocket: the `ws` package stands in (loaded only there). */
-async function nodeWebSocket(): Promise<WebSocketLike | undefined> {
-  const global = (globalThis as { WebSocket?: WebSocketLike }).WebSocket;
-  if (global !== undefined) return global;
-  try {
-    const module = (await import("ws")) as unknown as { default: WebSocketLike };
-    return module.default;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The close code and reason of a close event (the browser's CloseEvent, or ws's). */
