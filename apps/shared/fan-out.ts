@@ -1,0 +1,192 @@
+/**
+ * One producer, many listeners, and no listener able to hold the producer back: the chat's and
+ * the dashboard's broadcast. Each listener (a local channel, or the proxy of a page's channel
+ * that arrived over the wire) gets its own bounded queue and its own pump, so `broadcast` only
+ * ever appends to queues and returns: it never awaits a listener.
+ *
+ * Why not `mult`: a mult waits for every tap to accept a value before the next, so one page that
+ * stopped reading (a frozen tab, a session waiting to be resumed) stops every other page too.
+ * Here such a listener's queue fills instead, and it is dropped when full.
+ */
+import { RingQueue } from "../../src/csp/ring-queue.js";
+
+/**
+ * Where a listener gets its values: anything with `put` and `close`, such as a `Channel` or a
+ * `RemoteChannel`. The signal, when the listener takes one, withdraws a put still waiting once
+ * the listener is dropped, so its pump does not wait on a channel nobody reads.
+ */
+export interface Listener<T> {
+  put(value: T, options?: { signal?: AbortSignal }): Promise<boolean>;
+  close(): unknown;
+}
+
+/** Why a listener left (the reason `onDrop` gets). */
+export type DropReason =
+  /** Its queue was full when a value came: it fell `queueLength` values behind. */
+  | "behind"
+  /** Its put resolved `false`: its channel is closed, or its session ended. */
+  | "closed"
+  /** Its put threw or rejected (a value too large for that client, a session gone …). */
+  | "failed"
+  /** `remove` or `close` was called. */
+  | "removed";
+
+/** The bounds of a {@link FanOut}. */
+export interface FanOutOptions {
+  /**
+   * Values waiting for one listener. A listener whose queue is full when another value comes
+   * has fallen too far behind: it is dropped and its channel closed (a page then joins again).
+   * Values sent in one burst, before the pumps run, count too: this is also the largest burst.
+   * Default 256.
+   */
+  queueLength?: number;
+  /** Listeners at once; a further `add` gets its channel closed and returns false. Default 10,000. */
+  maxListeners?: number;
+}
+
+/** The defaults of {@link FanOutOptions}. */
+export const fanOutDefaults: Required<FanOutOptions> = {
+  queueLength: 256,
+  maxListeners: 10_000,
+};
+
+/** Told once per listener that leaves, with why and, for `"failed"`, what was thrown. */
+export type DropHandler<T> = (listener: Listener<T>, reason: DropReason, error?: unknown) => void;
+
+/** One listener's queue and pump. */
+class Outlet<T> {
+  readonly queue = new RingQueue<T>(8);
+  readonly stop = new AbortController();
+  pumping = false;
+
+  constructor(readonly listener: Listener<T>) {}
+}
+
+/**
+ * A broadcast to listeners, each with its own bounded queue. `send` and `broadcast` never wait;
+ * a listener whose put fails, resolves false, or that falls `queueLength` values behind is
+ * dropped (closed, its pump stopped) and only it. Throws a `RangeError` for a bound that is not
+ * a positive integer.
+ */
+export class FanOut<T> {
+  private readonly outlets = new Map<Listener<T>, Outlet<T>>();
+  private readonly queueLength: number;
+  private readonly maxListeners: number;
+  private closed = false;
+
+  constructor(
+    options: FanOutOptions = {},
+    private readonly onDrop: DropHandler<T> = ignoreDrop,
+  ) {
+    const resolved = { ...fanOutDefaults, ...options };
+    this.queueLength = positiveInteger("queueLength", resolved.queueLength);
+    this.maxListeners = positiveInteger("maxListeners", resolved.maxListeners);
+  }
+
+  /** Listeners now. */
+  get size(): number {
+    return this.outlets.size;
+  }
+
+  /** Whether `listener` is still here. */
+  has(listener: Listener<T>): boolean {
+    return this.outlets.has(listener);
+  }
+
+  /**
+   * Adds a listener: true if added (or already here); false if the fan-out is full or closed,
+   * and then the listener's channel is closed, so that its reader learns at once.
+   */
+  add(listener: Listener<T>): boolean {
+    if (this.outlets.has(listener)) return true;
+    if (this.closed || this.outlets.size >= this.maxListeners) {
+      closeQuietly(listener);
+      return false;
+    }
+    this.outlets.set(listener, new Outlet(listener));
+    return true;
+  }
+
+  /** Queues `value` for one listener; false if it is not here (or was dropped by this value). */
+  send(listener: Listener<T>, value: T): boolean {
+    const outlet = this.outlets.get(listener);
+    return outlet === undefined ? false : this.enqueue(outlet, value);
+  }
+
+  /** Queues `value` for every listener; never waits. */
+  broadcast(value: T): void {
+    for (const outlet of [...this.outlets.values()]) this.enqueue(outlet, value);
+  }
+
+  /** Drops a listener and closes its channel. */
+  remove(listener: Listener<T>): void {
+    const outlet = this.outlets.get(listener);
+    if (outlet !== undefined) this.drop(outlet, "removed");
+  }
+
+  /** Drops every listener (each channel closed); later `add`s are refused. */
+  close(): void {
+    this.closed = true;
+    for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed");
+  }
+
+  private enqueue(outlet: Outlet<T>, value: T): boolean {
+    if (outlet.queue.length >= this.queueLength) {
+      this.drop(outlet, "behind");
+      return false;
+    }
+    outlet.queue.push(value);
+    if (!outlet.pumping) void this.pump(outlet);
+    return true;
+  }
+
+  /** Puts one queued value at a time, in order, until the queue is empty or the listener is dropped. */
+  private async pump(outlet: Outlet<T>): Promise<void> {
+    outlet.pumping = true;
+    const { signal } = outlet.stop;
+    try {
+      for (let value = outlet.queue.shift(); value !== undefined && !signal.aborted; value = outlet.queue.shift()) {
+        let taken: boolean;
+        try {
+          taken = await outlet.listener.put(value, { signal });
+        } catch (error) {
+          if (!signal.aborted) this.drop(outlet, "failed", error);
+          return;
+        }
+        if (!taken) {
+          this.drop(outlet, "closed");
+          return;
+        }
+      }
+    } finally {
+      outlet.pumping = false;
+    }
+  }
+
+  private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown): void {
+    if (this.outlets.get(outlet.listener) !== outlet) return;
+    this.outlets.delete(outlet.listener);
+    outlet.queue.clear();
+    outlet.stop.abort();
+    closeQuietly(outlet.listener);
+    this.onDrop(outlet.listener, reason, error);
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`FanOut: ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** A listener's close must not stop the loop that drops it (a proxy of a session already gone …). */
+function closeQuietly(listener: Listener<unknown>): void {
+  try {
+    listener.close();
+  } catch {
+    // Nothing more to tell it: it is gone either way.
+  }
+}
+
+function ignoreDrop(): void {
+  // Nobody asked to hear about drops.
+}

@@ -1,0 +1,142 @@
+// The apps' fan-out: a queue and a pump per listener, so that the broadcasting loop never waits.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type DropReason, FanOut, type Listener } from "../../apps/shared/fan-out.js";
+import { chan } from "../../src/index.js";
+import { drainAll, settle } from "../helpers/async.js";
+
+/** A listener whose puts never settle (a session waiting to be resumed), counting them. */
+class StuckListener implements Listener<number> {
+  puts = 0;
+  closed = false;
+  aborted = 0;
+
+  put(_value: number, options?: { signal?: AbortSignal }): Promise<boolean> {
+    this.puts++;
+    return new Promise<boolean>((_resolve, reject) => {
+      options?.signal?.addEventListener("abort", () => {
+        this.aborted++;
+        reject(new Error("withdrawn"));
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function recordDrops(): { drops: Array<[unknown, DropReason]>; onDrop: (listener: unknown, reason: DropReason) => void } {
+  const drops: Array<[unknown, DropReason]> = [];
+  return { drops, onDrop: (listener, reason) => drops.push([listener, reason]) };
+}
+
+describe("FanOut", () => {
+  it("gives every listener every value, in order", async () => {
+    const fan = new FanOut<number>();
+    const a = chan<number>(100);
+    const b = chan<number>(100);
+    fan.add(a);
+    fan.add(b);
+    for (let i = 1; i <= 50; i++) fan.broadcast(i);
+    await settle(20);
+    fan.close();
+    const expected = Array.from({ length: 50 }, (_, i) => i + 1);
+    assert.deepEqual(await drainAll(a), expected);
+    assert.deepEqual(await drainAll(b), expected);
+  });
+
+  it("a stuck listener fills its own queue and is dropped when full; the others get every value meanwhile", async () => {
+    const { drops, onDrop } = recordDrops();
+    const fan = new FanOut<number>({ queueLength: 4 }, onDrop);
+    const stuck = new StuckListener();
+    const fine = chan<number>(100);
+    fan.add(stuck);
+    fan.add(fine);
+    // The first value is in the stuck put, four more fill its queue, the sixth finds it full.
+    // The loop lets the pumps run between values, as a chat does between lines.
+    for (let i = 1; i <= 10; i++) {
+      fan.broadcast(i);
+      if (i === 5) assert.equal(fan.has(stuck), true, "five values fit: one in its put, four queued");
+      await settle(1);
+    }
+    assert.equal(fan.has(stuck), false, "dropped once its queue was full");
+    assert.equal(stuck.closed, true, "its channel closed");
+    assert.deepEqual(drops, [[stuck, "behind"]]);
+    await settle();
+    assert.equal(stuck.puts, 1, "its pump stopped: no put after the stuck one");
+    assert.equal(stuck.aborted, 1, "its waiting put was withdrawn");
+    fan.close();
+    assert.deepEqual(await drainAll(fine), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("a put that throws or rejects drops only that listener", async () => {
+    const { drops, onDrop } = recordDrops();
+    const fan = new FanOut<number>({}, onDrop);
+    const throwing: Listener<number> = {
+      put: () => {
+        throw new RangeError("too large for this client");
+      },
+      close: () => undefined,
+    };
+    const rejecting: Listener<number> = { put: () => Promise.reject(new Error("session gone")), close: () => undefined };
+    const fine = chan<number>(10);
+    for (const listener of [throwing, rejecting, fine]) fan.add(listener);
+    fan.broadcast(1);
+    fan.broadcast(2);
+    await settle();
+    assert.deepEqual(drops, [
+      [throwing, "failed"],
+      [rejecting, "failed"],
+    ]);
+    assert.equal(fan.size, 1);
+    fan.close();
+    assert.deepEqual(await drainAll(fine), [1, 2]);
+  });
+
+  it("a listener whose channel closed is dropped at its next value", async () => {
+    const { drops, onDrop } = recordDrops();
+    const fan = new FanOut<number>({}, onDrop);
+    const gone = chan<number>(10);
+    fan.add(gone);
+    gone.close();
+    fan.broadcast(1);
+    await settle();
+    assert.deepEqual(drops, [[gone, "closed"]]);
+  });
+
+  it("refuses listeners past maxListeners by closing their channel, and after close", () => {
+    const fan = new FanOut<number>({ maxListeners: 2 });
+    const [a, b, c] = [chan<number>(1), chan<number>(1), chan<number>(1)];
+    assert.equal(fan.add(a), true);
+    assert.equal(fan.add(b), true);
+    assert.equal(fan.add(a), true, "the same listener again is no new one");
+    assert.equal(fan.add(c), false);
+    assert.equal(c.closed, true, "the refused listener learns at once");
+    assert.equal(fan.size, 2);
+    fan.close();
+    assert.equal(a.closed && b.closed, true, "close closes every listener");
+    const late = chan<number>(1);
+    assert.equal(fan.add(late), false);
+    assert.equal(late.closed, true);
+  });
+
+  it("send reaches one listener only", async () => {
+    const fan = new FanOut<string>();
+    const a = chan<string>(4);
+    const b = chan<string>(4);
+    fan.add(a);
+    fan.add(b);
+    assert.equal(fan.send(a, "just a"), true);
+    assert.equal(fan.send(chan<string>(1), "nobody"), false);
+    await settle();
+    fan.close();
+    assert.deepEqual(await drainAll(a), ["just a"]);
+    assert.deepEqual(await drainAll(b), []);
+  });
+
+  it("rejects bounds that are not positive integers", () => {
+    assert.throws(() => new FanOut({ queueLength: 0 }), RangeError);
+    assert.throws(() => new FanOut({ maxListeners: 1.5 }), RangeError);
+  });
+});
