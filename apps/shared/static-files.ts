@@ -80,7 +80,6 @@ export class StaticFiles {
 
   /** The route handler: a page, an asset, or a file of the folder; 404 for anything else. */
   readonly serve = async (req: ServerRequest): Promise<ResponseParts> => {
-    if (req.method !== "GET" && req.method !== "HEAD") return NOT_ALLOWED;
     if (req.transport === "websocket") return NOT_FOUND;
     // The raw target, not req.path: the router's URL parser has already resolved `..` there.
     const names = fileSegments(req.url);
@@ -88,6 +87,8 @@ export class StaticFiles {
     const path = `/${names.join("/")}`;
     const file = this.assets.get(path) ?? (await this.folder.read(this.pages.get(path) ?? names));
     if (file === null) return NOT_FOUND;
+    // 404 before 405: a POST to a path that names nothing is told so, not that it may GET it.
+    if (req.method !== "GET" && req.method !== "HEAD") return NOT_ALLOWED;
     return answerWith(file, req);
   };
 }

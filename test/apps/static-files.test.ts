@@ -171,6 +171,8 @@ describe("static files over HTTP", () => {
       assert.equal(res.headers.allow, "GET, HEAD");
       assert.equal(res.headers["x-content-type-options"], "nosniff");
     }
+    assert.equal((await send(fx.handle.port, { method: "POST", path: "/nothing.txt", body: "x" })).status, 404, "a path that names nothing: 404 whatever the method");
+    assert.equal((await rawGet(fx.handle.port, "/../secret.txt", "POST")).status, 404);
   });
 
   it("does not serve a file over the size limit, nor a folder", async () => {
