@@ -114,7 +114,7 @@ function refused(id: string, reason: string): void {
   const mine = outgoing.get(id);
   outgoing.delete(id);
   mine?.item.remove();
-  const what = mine === undefined ? "A line was not sent" : `“${shorten(mine.say.text)}” was not sent`;
+  const what = mine === undefined ? "A line was not sent" : mine.say.text.trim() === "" ? "An empty line was not sent" : `“${shorten(mine.say.text)}” was not sent`;
   notice.textContent = `${what}: ${reason}`;
   notice.hidden = false;
 }
