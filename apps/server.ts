@@ -86,10 +86,11 @@ export async function startApps(options: AppsOptions = {}): Promise<RunningApps>
   const assets = await buildAppAssets(options.pageEntries ?? appsDefaults.pageEntries);
   const files = await StaticFiles.create({ ...options.files, root: options.publicDir ?? appsDefaults.publicDir, pages: PAGES, assets });
   const server = createServer(options.server);
-  const apps = (options.mount ?? mountApps)(server, { interval: options.interval ?? appsDefaults.interval });
-  for (const path of files.paths) server.route(path, files.serve);
-  server.route("*", files.serve);
+  let apps: MountedApp[] = [];
   try {
+    apps = (options.mount ?? mountApps)(server, { interval: options.interval ?? appsDefaults.interval });
+    for (const path of files.paths) server.route(path, files.serve);
+    server.route("*", files.serve);
     const handle = await server.listen({ port: options.port ?? appsDefaults.port, host: options.host ?? appsDefaults.host });
     return { url: handle.url, port: handle.port, close: () => closeAll(server, apps) };
   } catch (error) {

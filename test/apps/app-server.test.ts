@@ -167,6 +167,17 @@ describe("startApps starts cleanly or not at all", () => {
   });
 });
 
+describe("startApps when an app cannot mount", () => {
+  it("rejects with the app's error and listens on nothing", async (t) => {
+    const fixture = await makeFixture();
+    t.after(() => rm(fixture.dir, { recursive: true, force: true }));
+    const refusing = (): MountedApp[] => {
+      throw new RangeError("the chat's history limit must be positive");
+    };
+    await assert.rejects(startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries, mount: refusing }), /history limit/);
+  });
+});
+
 describe("startApps with the real pages", () => {
   it("serves apps/public and builds apps/chat/page.ts and apps/dashboard/page.ts", async (t) => {
     const present = await Promise.all(
