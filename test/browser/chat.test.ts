@@ -1,0 +1,135 @@
+/**
+ * The chat page in headless Chromium, two people each with a browser of their own, on the
+ * server `npm start` runs (startApps on a free port): they see each other's lines once, over
+ * each transport; what they type is shown as text; the server's transducers show in the page;
+ * the page works at a phone's width. Screenshots go to test-results/ and docs/chat.png.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type RunningApps, startApps } from "../../apps/server.js";
+import { assertNoDuplicateIds, assertShownOnce, openChat, say, waitForLine } from "./chat-page.js";
+import { type BrowserUser, closeAll, launchUser, screenshot, WITHOUT_WEBSOCKET, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
+
+/** Generous: two browsers on a loaded 2-core machine. Never an assertion on how long anything took. */
+const TEST_TIMEOUT_MS = 120_000;
+
+describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
+  let apps: RunningApps;
+  before(async () => {
+    apps = await startApps({ port: 0 });
+  });
+  after(async () => {
+    await apps?.close();
+  });
+
+  for (const { transport, initScript } of [
+    { transport: "websocket", initScript: undefined },
+    { transport: "sse", initScript: WITHOUT_WEBSOCKET },
+    { transport: "longpoll", initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE },
+  ]) {
+    it(`two people chat over ${transport}: each sees both lines, once, and the status line names ${transport}`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      const users: BrowserUser[] = [];
+      try {
+        const ann = await launchUser(initScript === undefined ? {} : { initScript });
+        users.push(ann);
+        const bob = await launchUser(initScript === undefined ? {} : { initScript });
+        users.push(bob);
+        await openChat(ann.page, apps.url, "ann");
+        await openChat(bob.page, apps.url, "bob");
+        for (const user of users) {
+          assert.equal(await user.page.locator("#status").getAttribute("data-transport"), transport);
+          assert.match((await user.page.locator("#status").textContent()) ?? "", new RegExp(`^${transport} · connected`));
+        }
+        const fromAnn = `hello from ann over ${transport}`;
+        const fromBob = `hello from bob over ${transport}`;
+        await say(ann.page, fromAnn);
+        await say(bob.page, fromBob);
+        for (const user of users) {
+          await waitForLine(user.page, fromAnn);
+          await waitForLine(user.page, fromBob);
+        }
+        // A last line after both: once it is shown, anything the first two would bring twice has come.
+        const last = `the end over ${transport}`;
+        await say(ann.page, last);
+        for (const [user, who] of [[ann, "ann"], [bob, "bob"]] as const) {
+          await waitForLine(user.page, last);
+          await assertShownOnce(user.page, [fromAnn, fromBob, last], `${who}'s page`);
+          await assertNoDuplicateIds(user.page, `${who}'s page`);
+          assert.deepEqual(user.pageErrors, [], `${who}'s page threw`);
+        }
+      } finally {
+        await closeAll(users);
+      }
+    });
+  }
+
+  it("shows an injected line as text, runs nothing, and shows the censor, the emoticons and auto-correct", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      const bob = await launchUser();
+      users.push(bob);
+      await openChat(ann.page, apps.url, "ann");
+      await openChat(bob.page, apps.url, "bob");
+      const injected = "<img src=x onerror=alert(1)>";
+      await say(ann.page, injected);
+      await say(bob.page, "i recieve teh news :) <3");
+      await say(ann.page, "what the heck :(");
+      for (const [user, who] of [[ann, "ann"], [bob, "bob"]] as const) {
+        const page = user.page;
+        await waitForLine(page, injected);
+        await waitForLine(page, "i receive the news 🙂 ❤️");
+        await waitForLine(page, "what the **** 🙁");
+        assert.equal(await page.locator("#lines img, #lines script").count(), 0, `${who}'s page made an element of a line`);
+        assert.deepEqual(user.dialogs, [], `${who}'s page opened a dialog`);
+        assert.deepEqual(user.pageErrors, [], `${who}'s page threw`);
+      }
+      await screenshot(bob.page, "chat");
+    } finally {
+      await closeAll(users);
+    }
+  });
+
+  it("shows the server's reason for a refused line", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      await openChat(ann.page, apps.url, "ann");
+      await say(ann.page, "x".repeat(501));
+      const notice = ann.page.getByRole("alert");
+      await notice.waitFor({ timeout: 30_000 });
+      assert.match((await notice.textContent()) ?? "", /not sent: .+/);
+      assert.equal(await ann.page.locator("#outbox li").count(), 0, "the refused line is still shown as sending");
+    } finally {
+      await closeAll(users);
+    }
+  });
+
+  it("works at a phone's width, by keyboard alone, and remembers the nickname", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser({ viewport: { width: 360, height: 640 } });
+      users.push(ann);
+      const page = ann.page;
+      await openChat(page, apps.url, "ann on a phone");
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at 360 px wide`);
+      // Keyboard only: from the nickname, Tab reaches the message field, then Send.
+      await page.getByLabel("Nickname").focus();
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "message");
+      await page.keyboard.type("typed on a phone");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Send");
+      await page.keyboard.press("Enter");
+      await waitForLine(page, "typed on a phone");
+      await page.reload();
+      assert.equal(await page.getByLabel("Nickname").inputValue(), "ann on a phone");
+      await waitForLine(page, "typed on a phone");
+    } finally {
+      await closeAll(users);
+    }
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The dashboard page in headless Chromium on the server `npm start` runs, with a short
+ * reading interval: its chart gains points, it shows the current value, the latency and the
+ * transport, and with two pages open each shows 2 viewers. A screenshot goes to test-results/
+ * and docs/dashboard.png.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { type RunningApps, startApps } from "../../apps/server.js";
+import { type BrowserUser, closeAll, launchUser, screenshot, WAIT_MS, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
+
+const TEST_TIMEOUT_MS = 120_000;
+/** Short, so that points come quickly. */
+const INTERVAL_MS = 100;
+
+async function openDashboard(page: Page, origin: string): Promise<void> {
+  await page.goto(`${origin}/dashboard`);
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: WAIT_MS });
+}
+
+function points(page: Page): Promise<number> {
+  return page.locator("#chart").evaluate((chart) => Number((chart as HTMLElement).dataset.points));
+}
+
+async function waitForPoints(page: Page, atLeast: number): Promise<void> {
+  await page.waitForFunction((least) => Number(document.getElementById("chart")?.dataset.points) >= least, atLeast, { timeout: WAIT_MS });
+}
+
+async function waitForViewers(page: Page, viewers: string): Promise<void> {
+  await page.waitForFunction((wanted) => document.getElementById("viewers")?.textContent === wanted, viewers, { timeout: WAIT_MS });
+}
+
+describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 3 }, () => {
+  let apps: RunningApps;
+  before(async () => {
+    apps = await startApps({ port: 0, interval: INTERVAL_MS });
+  });
+  after(async () => {
+    await apps?.close();
+  });
+
+  it("draws a live chart that gains points, with the value, the latency and the transport; two pages each show 2 viewers", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      await openDashboard(ann.page, apps.url);
+      const first = await points(ann.page);
+      await waitForPoints(ann.page, first + 3);
+      // The chart's canvas is drawn, and the same said in words.
+      assert.equal(await ann.page.locator("#chart canvas").count(), 1);
+      assert.match((await ann.page.locator("#chart-caption").textContent()) ?? "", /\d+ readings, from \d+\.\d to \d+\.\d/);
+      assert.match((await ann.page.locator("#current").textContent()) ?? "", /^\d\.\d\d$/);
+      assert.match((await ann.page.locator("#latency").textContent()) ?? "", /^\d+ ms$/);
+      assert.equal(await ann.page.locator("#transport").textContent(), "websocket");
+
+      const bob = await launchUser();
+      users.push(bob);
+      await openDashboard(bob.page, apps.url);
+      await waitForViewers(ann.page, "2");
+      await waitForViewers(bob.page, "2");
+      // Bob's chart starts with the history and gains points too.
+      await waitForPoints(bob.page, (await points(bob.page)) + 3);
+      await screenshot(ann.page, "dashboard");
+      for (const user of users) assert.deepEqual(user.pageErrors, []);
+    } finally {
+      await closeAll(users);
+    }
+  });
+
+  it("works over long-polling, where neither WebSocket nor EventSource exists", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser({ initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE });
+      users.push(ann);
+      await openDashboard(ann.page, apps.url);
+      assert.equal(await ann.page.locator("#status").getAttribute("data-transport"), "longpoll");
+      await waitForPoints(ann.page, (await points(ann.page)) + 3);
+      assert.deepEqual(ann.pageErrors, []);
+    } finally {
+      await closeAll(users);
+    }
+  });
+});
