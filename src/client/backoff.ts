@@ -16,28 +16,31 @@ export interface BackoffOptions {
 
 /** The count of tries since a link last made progress, and the delay of the next one. */
 export class Backoff {
-  private tries = 0;
+  #tries = 0;
 
-  constructor(
-    private readonly options: BackoffOptions,
-    private readonly random: () => number = Math.random,
-  ) {}
+  readonly #options: BackoffOptions;
+  readonly #random: () => number;
+
+  constructor(options: BackoffOptions, random: () => number = Math.random) {
+    this.#options = options;
+    this.#random = random;
+  }
 
   /**
    * A link went down after `upFor` ms; `proven`: its downstream delivered something. Only a link
    * that did both for long enough starts the delays again.
    */
   linkEnded(upFor: number, proven: boolean): void {
-    if (proven && upFor >= this.options.stableAfter) this.tries = 0;
+    if (proven && upFor >= this.#options.stableAfter) this.#tries = 0;
   }
 
   /** The next try: its number (1 for the first since progress) and how long to wait before it, in ms. */
   next(): { attempt: number; delay: number } {
-    this.tries++;
-    const { initial, max, jitter } = this.options;
+    this.#tries++;
+    const { initial, max, jitter } = this.#options;
     // 2 ** 1100 is Infinity, and min() takes it: no overflow to guard.
-    const base = Math.min(max, initial * 2 ** (this.tries - 1));
-    const delay = Math.max(0, Math.round(base * (1 + jitter * (this.random() * 2 - 1))));
-    return { attempt: this.tries, delay };
+    const base = Math.min(max, initial * 2 ** (this.#tries - 1));
+    const delay = Math.max(0, Math.round(base * (1 + jitter * (this.#random() * 2 - 1))));
+    return { attempt: this.#tries, delay };
   }
 }

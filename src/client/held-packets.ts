@@ -10,16 +10,16 @@ export const MAX_HELD_PACKETS = 1024;
 
 /** The packets of one link until its session starts reading, then none: they go straight through. */
 export class HeldPackets {
-  private held: string[] | null = [];
+  #held: string[] | null = [];
 
   /** Whether the session reads packets now (after {@link release}). */
   get released(): boolean {
-    return this.held === null;
+    return this.#held === null;
   }
 
   /** Keeps a packet for later; false when {@link MAX_HELD_PACKETS} are held already (the link should go down). */
   hold(packet: string): boolean {
-    const held = this.held;
+    const held = this.#held;
     if (held === null || held.length >= MAX_HELD_PACKETS) return false;
     held.push(packet);
     return true;
@@ -27,8 +27,8 @@ export class HeldPackets {
 
   /** Hands every held packet to `deliver`, in order, while `open()` says the link is open; from now on nothing is held. */
   release(deliver: (packet: string) => void, open: () => boolean): void {
-    const held = this.held ?? [];
-    this.held = null;
+    const held = this.#held ?? [];
+    this.#held = null;
     for (const packet of held) {
       if (!open()) return;
       deliver(packet);

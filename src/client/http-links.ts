@@ -114,18 +114,18 @@ abstract class HttpLink implements ClientLink {
   /** A real private field: neither util.inspect of a session nor a log line shows the secret. */
   readonly #credentials: SessionCredentials;
   /** One controller per request: a signal shared by many fetches collects a listener per fetch. */
-  private readonly requests = new Set<AbortController>();
+  readonly #requests = new Set<AbortController>();
   /** Packets waiting for the POST in flight: what one held flush wrote (the packer's split of it). */
-  private queue: string[] = [];
-  private posting = false;
+  #queue: string[] = [];
+  #posting = false;
   /** When the POST in flight was sent. */
-  private postedAt: number | null = null;
+  #postedAt: number | null = null;
 
   get upstreamWaitingSince(): number | null {
-    return this.postedAt;
+    return this.#postedAt;
   }
   /** The session's flush, held until the POST in flight is answered. */
-  private waitingFlush: (() => void) | null = null;
+  #waitingFlush: (() => void) | null = null;
 
   constructor(
     protected readonly context: TransportContext,
@@ -139,12 +139,12 @@ abstract class HttpLink implements ClientLink {
 
   send(packet: string): void {
     if (this.closed) return;
-    this.queue.push(packet);
-    if (!this.posting) void this.post();
+    this.#queue.push(packet);
+    if (!this.#posting) void this.#post();
   }
 
   defer(flush: () => void): void {
-    if (this.posting) this.waitingFlush = flush;
+    if (this.#posting) this.#waitingFlush = flush;
     else queueMicrotask(flush);
   }
 
@@ -154,10 +154,10 @@ abstract class HttpLink implements ClientLink {
    */
   close(): void {
     this.closed = true;
-    this.queue = [];
-    this.waitingFlush = null;
-    for (const request of this.requests) request.abort();
-    this.requests.clear();
+    this.#queue = [];
+    this.#waitingFlush = null;
+    for (const request of this.#requests) request.abort();
+    this.#requests.clear();
   }
 
   /** A request whose whole answer is read as text; `close()` aborts it. */
@@ -174,12 +174,12 @@ abstract class HttpLink implements ClientLink {
   /** A controller `close()` aborts; the caller hands it to `untrack` when done. */
   protected track(): AbortController {
     const controller = new AbortController();
-    this.requests.add(controller);
+    this.#requests.add(controller);
     return controller;
   }
 
   protected untrack(controller: AbortController): void {
-    this.requests.delete(controller);
+    this.#requests.delete(controller);
   }
 
   protected headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -204,25 +204,25 @@ abstract class HttpLink implements ClientLink {
     this.down(refusal === null ? { code: status, reason } : { code: status, reason, refusal });
   }
 
-  private async post(): Promise<void> {
-    this.posting = true;
+  async #post(): Promise<void> {
+    this.#posting = true;
     try {
-      for (let packet = this.queue.shift(); packet !== undefined && !this.closed; packet = this.queue.shift()) {
-        await this.postOne(packet);
+      for (let packet = this.#queue.shift(); packet !== undefined && !this.closed; packet = this.#queue.shift()) {
+        await this.#postOne(packet);
         // What the session held back meanwhile is written now, into the queue this loop sends next.
-        const flush = this.waitingFlush;
-        this.waitingFlush = null;
+        const flush = this.#waitingFlush;
+        this.#waitingFlush = null;
         if (flush !== null && !this.closed) flush();
       }
     } finally {
-      this.posting = false;
-      this.postedAt = null;
+      this.#posting = false;
+      this.#postedAt = null;
     }
   }
 
-  private async postOne(packet: string): Promise<void> {
+  async #postOne(packet: string): Promise<void> {
     let answer;
-    this.postedAt = Date.now();
+    this.#postedAt = Date.now();
     try {
       answer = await this.fetchText(this.url("send"), { method: "POST", headers: this.headers({ "content-type": "application/json" }), body: packet });
     } catch (error) {
@@ -239,14 +239,14 @@ abstract class HttpLink implements ClientLink {
 /** An SSE downstream: each event's data is one packet. Opened by {@link listen}. */
 class SseLink extends HttpLink {
   readonly transport = "sse" as const;
-  private heard = false;
+  #heard = false;
   /** Events before `start()`: the session is not ready for them yet. */
-  private readonly early = new HeldPackets();
+  readonly #early = new HeldPackets();
   /** While the stream has not delivered its first event: how `listen` settles. */
-  private proof: { resolve: () => void; reject: (error: TransportError) => void; timer: ReturnType<typeof setTimeout>; timeout: number } | null = null;
+  #proof: { resolve: () => void; reject: (error: TransportError) => void; timer: ReturnType<typeof setTimeout>; timeout: number } | null = null;
 
   get proven(): boolean {
-    return this.heard;
+    return this.#heard;
   }
 
   /**
@@ -257,53 +257,53 @@ class SseLink extends HttpLink {
   listen(recv: number, timeout: number): Promise<void> {
     const wait = Math.max(0, timeout);
     return new Promise<void>((resolve, reject) => {
-      this.proof = { resolve, reject, timer: setTimeout(this.silent, wait), timeout: wait };
-      void this.read(recv);
+      this.#proof = { resolve, reject, timer: setTimeout(this.#silent, wait), timeout: wait };
+      void this.#read(recv);
     });
   }
 
   start(): void {
-    this.early.release(this.deliver, this.isOpen);
+    this.#early.release(this.#deliver, this.#isOpen);
   }
 
-  private readonly deliver = (packet: string): void => this.events.onPacket(this, packet);
+  readonly #deliver = (packet: string): void => this.events.onPacket(this, packet);
 
-  private readonly isOpen = (): boolean => !this.closed;
+  readonly #isOpen = (): boolean => !this.closed;
 
   protected override down(down: LinkDown): void {
-    if (this.proof === null) {
+    if (this.#proof === null) {
       super.down(down);
       return;
     }
     this.close();
-    this.settle(new TransportError("sse", down.reason, down.refusal));
+    this.#settle(new TransportError("sse", down.reason, down.refusal));
   }
 
-  private readonly silent = (): void => {
-    const timeout = this.proof?.timeout ?? 0;
+  readonly #silent = (): void => {
+    const timeout = this.#proof?.timeout ?? 0;
     this.close();
-    this.settle(new TransportError("sse", `the event stream delivered nothing within ${timeout} ms (a proxy that holds responses until they end?)`));
+    this.#settle(new TransportError("sse", `the event stream delivered nothing within ${timeout} ms (a proxy that holds responses until they end?)`));
   };
 
-  private readonly onEvent = (data: string): void => {
+  readonly #onEvent = (data: string): void => {
     if (this.closed) return;
-    this.heard = true;
-    this.settle(null);
-    if (this.early.released) this.events.onPacket(this, data);
-    else if (!this.early.hold(data)) this.down({ reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
+    this.#heard = true;
+    this.#settle(null);
+    if (this.#early.released) this.events.onPacket(this, data);
+    else if (!this.#early.hold(data)) this.down({ reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
   };
 
   /** Ends the wait of `listen`: resolved (`null`) or rejected. */
-  private settle(error: TransportError | null): void {
-    const proof = this.proof;
+  #settle(error: TransportError | null): void {
+    const proof = this.#proof;
     if (proof === null) return;
-    this.proof = null;
+    this.#proof = null;
     clearTimeout(proof.timer);
     if (error === null) proof.resolve();
     else proof.reject(error);
   }
 
-  private async read(recv: number): Promise<void> {
+  async #read(recv: number): Promise<void> {
     const controller = this.track();
     try {
       const response = await this.context.fetch(this.url("sse"), {
@@ -314,7 +314,7 @@ class SseLink extends HttpLink {
         this.refused("sse", response.status, await response.text());
         return;
       }
-      const parser = new SseParser(this.onEvent, this.context.maxMessageSize + 64);
+      const parser = new SseParser(this.#onEvent, this.context.maxMessageSize + 64);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { done, value } = await reader.read();
@@ -335,17 +335,17 @@ class SseLink extends HttpLink {
 /** A long-polling downstream: each answer is one packet, and the next poll asks for what follows. */
 class LongPollLink extends HttpLink {
   readonly transport = "longpoll" as const;
-  private heard = false;
+  #heard = false;
 
   get proven(): boolean {
-    return this.heard;
+    return this.#heard;
   }
 
   start(): void {
-    void this.poll();
+    void this.#poll();
   }
 
-  private async poll(): Promise<void> {
+  async #poll(): Promise<void> {
     while (!this.closed) {
       let answer;
       try {
@@ -359,7 +359,7 @@ class LongPollLink extends HttpLink {
         this.refused("poll", answer.status, answer.text);
         return;
       }
-      this.heard = true;
+      this.#heard = true;
       this.events.onPacket(this, answer.text);
     }
   }

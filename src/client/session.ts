@@ -56,42 +56,44 @@ interface Farewell {
  * closed and the app connects afresh.
  */
 export class Session {
-  private current: SessionState = "connecting";
-  private latest: StateChange = { state: "connecting" };
-  private readonly listeners = new Set<(change: StateChange) => void>();
+  #current: SessionState = "connecting";
+  #latest: StateChange = { state: "connecting" };
+  readonly #listeners = new Set<(change: StateChange) => void>();
   private peer: Peer | null = null;
-  private sid: string | null = null;
+  #sid: string | null = null;
   /** A real private field: neither util.inspect of the session nor a log line shows the secret. */
   #secret: string | null = null;
-  private link: ClientLink | null = null;
+  #link: ClientLink | null = null;
   /** When the current link was adopted (ms since epoch). */
-  private linkSince = 0;
+  #linkSince = 0;
   /** The transport that worked last: reconnects start with it. */
-  private preferred: TransportName;
-  private readonly backoff: Backoff;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
-  private probeTimer: ReturnType<typeof setInterval> | null = null;
-  private probing = false;
+  #preferred: TransportName;
+  readonly #backoff: Backoff;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  #probeTimer: ReturnType<typeof setInterval> | null = null;
+  #probing = false;
   /** When the current link's downstream last delivered a packet (answers to POSTs do not count). */
-  private lastHeard = Date.now();
-  private heartbeatMs = 25_000;
-  private pingToken = 0;
+  #lastHeard = Date.now();
+  #heartbeatMs = 25_000;
+  #pingToken = 0;
   /** What every link tells this session; each call names its link, and a link that is not the current one is ignored. */
-  private readonly events: LinkEvents;
+  readonly #events: LinkEvents;
 
   /** @internal Made by `connect`. */
-  constructor(
-    private readonly options: ResolvedConnectOptions,
-    private readonly context: TransportContext,
-  ) {
-    this.preferred = options.transports[0] as TransportName;
-    this.backoff = new Backoff(options.reconnect);
-    this.events = { onPacket: this.linkPacket, onAnswer: this.linkAnswer, onDown: this.linkDown, received: this.received };
+  readonly #options: ResolvedConnectOptions;
+  readonly #context: TransportContext;
+
+  constructor(options: ResolvedConnectOptions, context: TransportContext) {
+    this.#options = options;
+    this.#context = context;
+    this.#preferred = options.transports[0] as TransportName;
+    this.#backoff = new Backoff(options.reconnect);
+    this.#events = { onPacket: this.#linkPacket, onAnswer: this.#linkAnswer, onDown: this.#linkDown, received: this.#received };
   }
 
   get state(): SessionState {
-    return this.current;
+    return this.#current;
   }
 
   /**
@@ -100,23 +102,23 @@ export class Session {
    * before it attached a listener).
    */
   get lastChange(): StateChange {
-    return this.latest;
+    return this.#latest;
   }
 
   /** The transport of the current link, or null between links. */
   get transport(): TransportName | null {
-    return this.link?.transport ?? null;
+    return this.#link?.transport ?? null;
   }
 
   /** The session id (null before the first welcome). */
   get id(): string | null {
-    return this.sid;
+    return this.#sid;
   }
 
   /** Calls `fn` on every state change; returns a function that stops it. */
   onState(fn: (change: StateChange) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /**
@@ -133,60 +135,60 @@ export class Session {
    * and every proxy. Idempotent.
    */
   close(): void {
-    this.finish("closed", {}, { reason: "closed by the client" });
+    this.#finish("closed", {}, { reason: "closed by the client" });
   }
 
   /** @internal The first connect: every transport in order, once. Rejects if none opens. */
   async start(): Promise<void> {
     const failures: string[] = [];
-    for (const transport of this.options.transports) {
+    for (const transport of this.#options.transports) {
       try {
-        await this.open(transport);
+        await this.#open(transport);
         return;
       } catch (error) {
         if (error instanceof TransportError && error.protocolError !== undefined) {
-          this.finish("closed", {}, null);
+          this.#finish("closed", {}, null);
           throw error.protocolError;
         }
         failures.push(describe(error));
       }
     }
-    this.finish("closed", {}, null);
-    throw new TransportError(this.options.transports[0] as TransportName, `could not connect with any transport: ${failures.join("; ")}`);
+    this.#finish("closed", {}, null);
+    throw new TransportError(this.#options.transports[0] as TransportName, `could not connect with any transport: ${failures.join("; ")}`);
   }
 
-  private get ended(): boolean {
-    return this.current === "closed" || this.current === "lost";
+  get #ended(): boolean {
+    return this.#current === "closed" || this.#current === "lost";
   }
 
   /** Opens `transport`, resuming the session if there is one, and makes it the link. */
-  private async open(transport: TransportName): Promise<void> {
-    const hello = { sid: this.sid, secret: this.#secret, recv: this.peer?.received ?? 0, maxMessageSize: this.options.maxMessageSize };
-    const { welcome, link } = await openTransport(transport, this.context, hello, this.events);
-    if (this.ended) {
+  async #open(transport: TransportName): Promise<void> {
+    const hello = { sid: this.#sid, secret: this.#secret, recv: this.peer?.received ?? 0, maxMessageSize: this.#options.maxMessageSize };
+    const { welcome, link } = await openTransport(transport, this.#context, hello, this.#events);
+    if (this.#ended) {
       link.close();
       return;
     }
-    this.adopt(welcome, link);
+    this.#adopt(welcome, link);
   }
 
-  private adopt(welcome: WelcomeBody, link: ClientLink): void {
-    if (this.sid !== null && welcome.sid !== this.sid) {
+  #adopt(welcome: WelcomeBody, link: ClientLink): void {
+    if (this.#sid !== null && welcome.sid !== this.#sid) {
       link.close();
-      this.lose(new ProtocolError("ERR_SESSION_LOST", "the server answered with another session"), null);
+      this.#lose(new ProtocolError("ERR_SESSION_LOST", "the server answered with another session"), null);
       return;
     }
     if (this.peer === null) {
-      this.sid = welcome.sid;
+      this.#sid = welcome.sid;
       this.#secret = welcome.secret;
-      this.heartbeatMs = welcome.heartbeat;
-      this.peer = this.makePeer(welcome);
+      this.#heartbeatMs = welcome.heartbeat;
+      this.peer = this.#makePeer(welcome);
     }
-    const old = this.link;
-    this.link = link;
-    this.linkSince = Date.now();
-    this.lastHeard = this.linkSince;
-    this.preferred = link.transport;
+    const old = this.#link;
+    this.#link = link;
+    this.#linkSince = Date.now();
+    this.#lastHeard = this.#linkSince;
+    this.#preferred = link.transport;
     const peer = this.peer;
     if (old !== null && old !== link) {
       peer.detach(linkOf(old));
@@ -196,215 +198,215 @@ export class Session {
       peer.attach(linkOf(link), welcome.recv);
     } catch (error) {
       const lost = error instanceof ProtocolError ? error : new ProtocolError("ERR_SESSION_LOST", describe(error));
-      this.lose(lost, { reason: lost.message, error: lost });
+      this.#lose(lost, { reason: lost.message, error: lost });
       return;
     }
-    this.startTimers();
-    this.setState("open");
+    this.#startTimers();
+    this.#setState("open");
     // Packets that came before the adoption flow now; one of them may end the session, so the
     // state is set first, and a listener that closed the session meanwhile stops the link.
-    if (this.link === link) link.start();
+    if (this.#link === link) link.start();
   }
 
-  private makePeer(welcome: WelcomeBody): Peer {
+  #makePeer(welcome: WelcomeBody): Peer {
     return new Peer({
       side: "client",
       exportPrefix: "c.",
       window: welcome.window,
       maxChannels: welcome.limits.maxChannels,
-      maxMessageSize: Math.min(welcome.limits.maxMessageSize, this.options.maxMessageSize),
+      maxMessageSize: Math.min(welcome.limits.maxMessageSize, this.#options.maxMessageSize),
       ackDelay: ACK_DELAY_MS,
-      replay: { messages: this.options.replayMessages, bytes: this.options.replayBytes },
-      codec: this.options.codec,
-      onFatal: this.peerFatal,
-      onPeerError: this.peerReported,
-      onBye: this.peerSaidBye,
-      logger: this.options.logger,
+      replay: { messages: this.#options.replayMessages, bytes: this.#options.replayBytes },
+      codec: this.#options.codec,
+      onFatal: this.#peerFatal,
+      onPeerError: this.#peerReported,
+      onBye: this.#peerSaidBye,
+      logger: this.#options.logger,
     });
   }
 
   /** This side cannot go on (its replay buffer overflowed): the server is told. */
-  private readonly peerFatal = (error: ProtocolError): void => {
-    this.lose(error, { reason: error.message, error });
+  readonly #peerFatal = (error: ProtocolError): void => {
+    this.#lose(error, { reason: error.message, error });
   };
 
   /** A fatal error frame: the server ended the session already. */
-  private readonly peerReported = (code: string, message: string, fatal: boolean): void => {
-    if (fatal) this.lose(peerError({ code, message, fatal }), null);
+  readonly #peerReported = (code: string, message: string, fatal: boolean): void => {
+    if (fatal) this.#lose(peerError({ code, message, fatal }), null);
   };
 
-  private readonly peerSaidBye = (): void => {
-    this.lose(new ProtocolError("ERR_SESSION_LOST", "the server ended the session"), null);
+  readonly #peerSaidBye = (): void => {
+    this.#lose(new ProtocolError("ERR_SESSION_LOST", "the server ended the session"), null);
   };
 
   /** A packet from the current link's downstream: it lives. */
-  private readonly linkPacket = (link: ClientLink, text: string): void => {
-    if (link !== this.link) return;
-    this.lastHeard = Date.now();
-    this.receive(text);
+  readonly #linkPacket = (link: ClientLink, text: string): void => {
+    if (link !== this.#link) return;
+    this.#lastHeard = Date.now();
+    this.#receive(text);
   };
 
   /** The answer to an upstream POST: read, but it says nothing of the downstream (a proxy may hold that back). */
-  private readonly linkAnswer = (link: ClientLink, text: string): void => {
-    if (link === this.link) this.receive(text);
+  readonly #linkAnswer = (link: ClientLink, text: string): void => {
+    if (link === this.#link) this.#receive(text);
   };
 
-  private readonly received = (): number => this.peer?.received ?? 0;
+  readonly #received = (): number => this.peer?.received ?? 0;
 
   /**
    * Reads a packet. Whatever it throws ends the session here, never in the socket's or
    * fetch's callback that delivered it: a protocol error is told to the server; anything else
    * (a bug) goes to the logger too.
    */
-  private receive(text: string): void {
+  #receive(text: string): void {
     const peer = this.peer;
     if (peer === null) return;
     try {
       peer.receive(text);
     } catch (error) {
       if (error instanceof ProtocolError) {
-        this.lose(error, { reason: error.message, error });
+        this.#lose(error, { reason: error.message, error });
         return;
       }
-      this.options.logger.error("a packet from the server could not be handled; the session ends:", error);
+      this.#options.logger.error("a packet from the server could not be handled; the session ends:", error);
       const failed = new ProtocolError("ERR_BAD_FRAME", `the client could not handle a packet from the server (${describe(error)}); the logger has the error`);
-      this.lose(failed, { reason: failed.message, error: failed });
+      this.#lose(failed, { reason: failed.message, error: failed });
     }
   }
 
   /** The current link went down: the session ends if resending cannot cure why, else it reconnects. */
-  private readonly linkDown = (link: ClientLink, down: LinkDown): void => {
-    if (link !== this.link) return;
-    this.backoff.linkEnded(Date.now() - this.linkSince, link.proven);
+  readonly #linkDown = (link: ClientLink, down: LinkDown): void => {
+    if (link !== this.#link) return;
+    this.#backoff.linkEnded(Date.now() - this.#linkSince, link.proven);
     this.peer?.detach(linkOf(link));
-    this.link = null;
-    this.stopTimers();
+    this.#link = null;
+    this.#stopTimers();
     const refusal = down.refusal;
     if (refusal !== undefined && endsSession(refusal)) {
-      this.lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
+      this.#lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
       return;
     }
-    this.retry(down.code === undefined ? { transport: link.transport, reason: down.reason } : { transport: link.transport, code: down.code, reason: down.reason });
+    this.#retry(down.code === undefined ? { transport: link.transport, reason: down.reason } : { transport: link.transport, code: down.code, reason: down.reason });
   };
 
   /** Schedules the next try, if `shouldReconnect` agrees; else the session closes. */
-  private retry(what: Omit<ReconnectCause, "attempt" | "delay">): void {
-    if (this.ended || this.retryTimer !== null) return;
-    const cause: ReconnectCause = { ...what, ...this.backoff.next() };
-    if (!this.mayReconnect(cause)) {
-      this.finish("closed", { cause }, { reason: "the client stopped reconnecting (shouldReconnect)" });
+  #retry(what: Omit<ReconnectCause, "attempt" | "delay">): void {
+    if (this.#ended || this.#retryTimer !== null) return;
+    const cause: ReconnectCause = { ...what, ...this.#backoff.next() };
+    if (!this.#mayReconnect(cause)) {
+      this.#finish("closed", { cause }, { reason: "the client stopped reconnecting (shouldReconnect)" });
       return;
     }
-    this.setState("reconnecting", { cause });
-    this.retryTimer = setTimeout(this.reconnectNow, cause.delay);
+    this.#setState("reconnecting", { cause });
+    this.#retryTimer = setTimeout(this.#reconnectNow, cause.delay);
   }
 
-  private mayReconnect(cause: ReconnectCause): boolean {
+  #mayReconnect(cause: ReconnectCause): boolean {
     try {
-      return this.options.shouldReconnect(cause) !== false;
+      return this.#options.shouldReconnect(cause) !== false;
     } catch (error) {
-      this.options.logger.error("the shouldReconnect option threw; reconnecting, as by default:", error);
+      this.#options.logger.error("the shouldReconnect option threw; reconnecting, as by default:", error);
       return true;
     }
   }
 
-  private readonly reconnectNow = (): void => {
-    this.retryTimer = null;
-    void this.reconnect();
+  readonly #reconnectNow = (): void => {
+    this.#retryTimer = null;
+    void this.#reconnect();
   };
 
   /** Tries the transport that worked last, then the others in order. */
-  private async reconnect(): Promise<void> {
-    const order = [this.preferred, ...this.options.transports.filter((t) => t !== this.preferred)];
-    let failure: Omit<ReconnectCause, "attempt" | "delay"> = { transport: this.preferred, reason: "no transport opened" };
+  async #reconnect(): Promise<void> {
+    const order = [this.#preferred, ...this.#options.transports.filter((t) => t !== this.#preferred)];
+    let failure: Omit<ReconnectCause, "attempt" | "delay"> = { transport: this.#preferred, reason: "no transport opened" };
     for (const transport of order) {
-      if (this.current !== "reconnecting") return;
+      if (this.#current !== "reconnecting") return;
       try {
-        await this.open(transport);
+        await this.#open(transport);
         return;
       } catch (error) {
         const refusal = error instanceof TransportError ? error.protocolError : undefined;
         if (refusal !== undefined && endsSession(refusal)) {
-          this.lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
+          this.#lose(refusal, sessionGone(refusal) ? null : { reason: refusal.message });
           return;
         }
-        if (!(error instanceof TransportError)) this.options.logger.error("a reconnect failed unexpectedly:", error);
+        if (!(error instanceof TransportError)) this.#options.logger.error("a reconnect failed unexpectedly:", error);
         failure = { transport, reason: describe(error) };
       }
     }
-    if (this.current === "reconnecting") this.retry(failure);
+    if (this.#current === "reconnecting") this.#retry(failure);
   }
 
-  private startTimers(): void {
-    this.stopTimers();
-    const heartbeat = this.heartbeatMs;
-    this.heartbeatTimer = setInterval(this.beat, heartbeat);
-    unref(this.heartbeatTimer);
+  #startTimers(): void {
+    this.#stopTimers();
+    const heartbeat = this.#heartbeatMs;
+    this.#heartbeatTimer = setInterval(this.#beat, heartbeat);
+    unref(this.#heartbeatTimer);
     // No probe where there is no WebSocket at all (a browser without one): it could only fail.
-    const canProbe = this.context.WebSocket !== undefined && this.options.transports.includes("websocket") && this.options.upgradeProbeInterval > 0;
-    if (this.link?.transport !== "websocket" && canProbe) {
-      this.probeTimer = setInterval(this.probe, this.options.upgradeProbeInterval);
-      unref(this.probeTimer);
+    const canProbe = this.#context.WebSocket !== undefined && this.#options.transports.includes("websocket") && this.#options.upgradeProbeInterval > 0;
+    if (this.#link?.transport !== "websocket" && canProbe) {
+      this.#probeTimer = setInterval(this.#probe, this.#options.upgradeProbeInterval);
+      unref(this.#probeTimer);
     }
   }
 
-  private stopTimers(): void {
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-    if (this.probeTimer !== null) clearInterval(this.probeTimer);
-    this.heartbeatTimer = null;
-    this.probeTimer = null;
+  #stopTimers(): void {
+    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
+    if (this.#probeTimer !== null) clearInterval(this.#probeTimer);
+    this.#heartbeatTimer = null;
+    this.#probeTimer = null;
   }
 
   /**
    * Pings, and drops a link whose downstream has been silent for `heartbeatTimeout`. The check
    * compares clock times, so a timer a background tab delayed never counts as silence.
    */
-  private readonly beat = (): void => {
-    const link = this.link;
+  readonly #beat = (): void => {
+    const link = this.#link;
     if (link === null || this.peer === null) return;
     const now = Date.now();
-    const timeout = this.options.heartbeatTimeout(this.heartbeatMs);
-    if (now - this.lastHeard > timeout) {
+    const timeout = this.#options.heartbeatTimeout(this.#heartbeatMs);
+    if (now - this.#lastHeard > timeout) {
       link.close();
-      this.linkDown(link, { reason: "nothing arrived from the server within heartbeatTimeout" });
+      this.#linkDown(link, { reason: "nothing arrived from the server within heartbeatTimeout" });
       return;
     }
     const posted = link.upstreamWaitingSince;
     if (posted !== null && now - posted > timeout) {
       link.close();
-      this.linkDown(link, { reason: "a request upstream got no answer within heartbeatTimeout" });
+      this.#linkDown(link, { reason: "a request upstream got no answer within heartbeatTimeout" });
       return;
     }
-    this.peer.sendControl({ kind: "ping", token: ++this.pingToken });
+    this.peer.sendControl({ kind: "ping", token: ++this.#pingToken });
   };
 
   /** On SSE or long-polling: tries WebSocket again, and moves to it (a resume) if it opens. */
-  private readonly probe = (): void => {
-    if (this.probing || this.current !== "open" || this.link?.transport === "websocket") return;
-    this.probing = true;
-    this.open("websocket").catch(ignore).finally(this.probed);
+  readonly #probe = (): void => {
+    if (this.#probing || this.#current !== "open" || this.#link?.transport === "websocket") return;
+    this.#probing = true;
+    this.#open("websocket").catch(ignore).finally(this.#probed);
   };
 
-  private readonly probed = (): void => {
-    this.probing = false;
+  readonly #probed = (): void => {
+    this.#probing = false;
   };
 
   /** Ends the session as `lost` with `error`; `farewell`: the server may still hold it, and is told. */
-  private lose(error: ProtocolError, farewell: Farewell | null): void {
-    this.finish("lost", { error }, farewell);
+  #lose(error: ProtocolError, farewell: Farewell | null): void {
+    this.#finish("lost", { error }, farewell);
   }
 
-  private finish(state: "closed" | "lost", detail: Omit<StateChange, "state">, farewell: Farewell | null): void {
-    if (this.ended) return;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.stopTimers();
-    const link = this.link;
-    this.link = null;
-    if (farewell !== null) this.sayBye(link, farewell);
+  #finish(state: "closed" | "lost", detail: Omit<StateChange, "state">, farewell: Farewell | null): void {
+    if (this.#ended) return;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#stopTimers();
+    const link = this.#link;
+    this.#link = null;
+    if (farewell !== null) this.#sayBye(link, farewell);
     link?.close();
     this.peer?.end();
-    this.setState(state, detail);
+    this.#setState(state, detail);
   }
 
   /**
@@ -412,9 +414,9 @@ export class Session {
    * one (an HTTP link, or none while reconnecting) by a POST of its own to `path/send`, which
    * the server takes from any link of the session.
    */
-  private sayBye(link: ClientLink | null, farewell: Farewell): void {
+  #sayBye(link: ClientLink | null, farewell: Farewell): void {
     const peer = this.peer;
-    const sid = this.sid;
+    const sid = this.#sid;
     const secret = this.#secret;
     if (peer === null || sid === null || secret === null) return;
     const frames: ControlFrame[] = farewell.error === undefined ? [] : [errorFrame(farewell.error)];
@@ -423,20 +425,20 @@ export class Session {
       for (const frame of frames) peer.sendControl(frame);
       peer.flushNow();
     } else {
-      postAlone(this.context, { id: sid, secret }, controlPacket(this.options.codec, frames));
+      postAlone(this.#context, { id: sid, secret }, controlPacket(this.#options.codec, frames));
     }
   }
 
-  private setState(state: SessionState, detail: Omit<StateChange, "state"> = {}): void {
-    if (this.current === state) return;
-    this.current = state;
+  #setState(state: SessionState, detail: Omit<StateChange, "state"> = {}): void {
+    if (this.#current === state) return;
+    this.#current = state;
     const change: StateChange = { state, ...detail };
-    this.latest = change;
-    for (const fn of [...this.listeners]) {
+    this.#latest = change;
+    for (const fn of [...this.#listeners]) {
       try {
         fn(change);
       } catch (thrown) {
-        this.options.logger.error("an onState listener threw:", thrown);
+        this.#options.logger.error("an onState listener threw:", thrown);
       }
     }
   }

@@ -45,19 +45,22 @@ class WebSocketLink implements ClientLink {
   readonly transport = "websocket" as const;
   /** A WebSocket has no request waiting for an answer: what it sends, TCP carries or resets. */
   readonly upstreamWaitingSince = null;
-  private welcomed = false;
-  private closedByUs = false;
+  #welcomed = false;
+  #closedByUs = false;
   /** Packets before `start()`: the session is not ready for them yet. */
-  private readonly early = new HeldPackets();
+  readonly #early = new HeldPackets();
 
-  constructor(
-    private readonly socket: InstanceType<WebSocketLike>,
-    private readonly events: LinkEvents,
-  ) {}
+  readonly #socket: InstanceType<WebSocketLike>;
+  readonly #events: LinkEvents;
+
+  constructor(socket: InstanceType<WebSocketLike>, events: LinkEvents) {
+    this.#socket = socket;
+    this.#events = events;
+  }
 
   /** The welcome came on the socket itself: the downstream delivered. */
   get proven(): boolean {
-    return this.welcomed;
+    return this.#welcomed;
   }
 
   handshake(
@@ -66,11 +69,11 @@ class WebSocketLink implements ClientLink {
     resolve: (value: { welcome: WelcomeBody; link: ClientLink }) => void,
     reject: (error: unknown) => void,
   ): void {
-    const socket = this.socket;
+    const socket = this.#socket;
     const timer = setTimeout(() => fail(new TransportError("websocket", `did not open within ${context.connectTimeout} ms`)), context.connectTimeout);
     const fail = (error: unknown): void => {
       clearTimeout(timer);
-      this.closedByUs = true;
+      this.#closedByUs = true;
       socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
       try {
         socket.close();
@@ -81,18 +84,18 @@ class WebSocketLink implements ClientLink {
     };
     socket.onopen = () => socket.send(hello);
     socket.onerror = () => {
-      if (!this.welcomed) fail(new TransportError("websocket", "could not connect (refused, blocked, or no upgrade)"));
+      if (!this.#welcomed) fail(new TransportError("websocket", "could not connect (refused, blocked, or no upgrade)"));
     };
     socket.onclose = (event) => {
-      if (!this.welcomed) fail(new TransportError("websocket", "closed before the welcome"));
-      else this.closed(event);
+      if (!this.#welcomed) fail(new TransportError("websocket", "closed before the welcome"));
+      else this.#closed(event);
     };
     socket.onmessage = (event) => {
       const text = typeof event.data === "string" ? event.data : null;
-      if (this.welcomed) {
+      if (this.#welcomed) {
         if (text === null) return;
-        if (this.early.released) this.events.onPacket(this, text);
-        else if (!this.early.hold(text)) this.overflowed();
+        if (this.#early.released) this.#events.onPacket(this, text);
+        else if (!this.#early.hold(text)) this.#overflowed();
         return;
       }
       let answer;
@@ -107,27 +110,27 @@ class WebSocketLink implements ClientLink {
         return;
       }
       clearTimeout(timer);
-      this.welcomed = true;
+      this.#welcomed = true;
       resolve({ welcome: answer.welcome, link: this });
     };
   }
 
   start(): void {
-    this.early.release(this.deliver, this.isOpen);
+    this.#early.release(this.#deliver, this.#isOpen);
   }
 
-  private readonly deliver = (packet: string): void => this.events.onPacket(this, packet);
+  readonly #deliver = (packet: string): void => this.#events.onPacket(this, packet);
 
-  private readonly isOpen = (): boolean => !this.closedByUs;
+  readonly #isOpen = (): boolean => !this.#closedByUs;
 
   /** More packets before `start()` than a link holds: it goes down, as a cut link would. */
-  private overflowed(): void {
+  #overflowed(): void {
     this.close();
-    this.events.onDown(this, { reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
+    this.#events.onDown(this, { reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
   }
 
   send(packet: string): void {
-    if (this.socket.readyState === 1) this.socket.send(packet);
+    if (this.#socket.readyState === 1) this.#socket.send(packet);
   }
 
   /** At the end of the tick: the socket buffers what it cannot write yet. */
@@ -136,17 +139,17 @@ class WebSocketLink implements ClientLink {
   }
 
   close(): void {
-    this.closedByUs = true;
-    this.socket.close(1000, "");
+    this.#closedByUs = true;
+    this.#socket.close(1000, "");
   }
 
   /** The socket closed after the welcome: down, with what its close code means (1009: a packet over the server's limit). */
-  private closed(event: unknown): void {
-    if (this.closedByUs) return;
-    this.closedByUs = true;
+  #closed(event: unknown): void {
+    if (this.#closedByUs) return;
+    this.#closedByUs = true;
     const { code, reason } = closeDetails(event);
     const refusal = closeRefusal(code, reason);
     const down = { code, reason: `the WebSocket closed with ${code}${reason === "" ? "" : ` (${reason})`}` };
-    this.events.onDown(this, refusal === null ? down : { ...down, refusal });
+    this.#events.onDown(this, refusal === null ? down : { ...down, refusal });
   }
 }
