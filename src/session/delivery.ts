@@ -14,41 +14,45 @@ export type Delivered = (ok: boolean) => void;
  * credit: each session has at most `window` values per channel on their way here.
  */
 class Pump {
-  private readonly queue = new RingQueue<Delivery>(8);
-  private running = false;
+  readonly #queue = new RingQueue<Delivery>(8);
+  #running = false;
 
-  constructor(private readonly channel: Channel<unknown, unknown>) {}
+  readonly #channel: Channel<unknown, unknown>;
+
+  constructor(channel: Channel<unknown, unknown>) {
+    this.#channel = channel;
+  }
 
   push(delivery: Delivery): void {
-    if (this.running) {
-      this.queue.push(delivery);
+    if (this.#running) {
+      this.#queue.push(delivery);
       return;
     }
-    this.running = true;
-    this.start(delivery);
+    this.#running = true;
+    this.#start(delivery);
   }
 
   /**
    * Puts one value; the next queued one follows when it settled. A value that a taker or the
    * buffer takes at once is delivered in this call, without a promise.
    */
-  private start(delivery: Delivery): void {
+  #start(delivery: Delivery): void {
     for (;;) {
-      const outcome = this.offer(delivery);
+      const outcome = this.#offer(delivery);
       if (outcome instanceof Promise) {
         outcome.then(
-          (ok) => this.settled(delivery, ok),
+          (ok) => this.#settled(delivery, ok),
           (error: unknown) => {
             delivery.logger.error("putting a value that arrived from the wire failed:", error);
-            this.settled(delivery, false);
+            this.#settled(delivery, false);
           },
         );
         return;
       }
       tell(delivery, outcome);
-      const next = this.queue.shift();
+      const next = this.#queue.shift();
       if (next === undefined) {
-        this.running = false;
+        this.#running = false;
         return;
       }
       delivery = next;
@@ -56,10 +60,10 @@ class Pump {
   }
 
   /** Whether the channel took the value now, or the put that waits for it. */
-  private offer({ value, logger }: Delivery): boolean | Promise<boolean> {
-    if (this.channel.closed) return false;
+  #offer({ value, logger }: Delivery): boolean | Promise<boolean> {
+    if (this.#channel.closed) return false;
     try {
-      return this.channel.offer(value) || this.channel.put(value);
+      return this.#channel.offer(value) || this.#channel.put(value);
     } catch (error) {
       // A transducer's exHandler error: the value is lost to the channel either way.
       logger.error("putting a value that arrived from the wire failed:", error);
@@ -67,11 +71,11 @@ class Pump {
     }
   }
 
-  private settled(delivery: Delivery, ok: boolean): void {
+  #settled(delivery: Delivery, ok: boolean): void {
     tell(delivery, ok);
-    const next = this.queue.shift();
-    if (next === undefined) this.running = false;
-    else this.start(next);
+    const next = this.#queue.shift();
+    if (next === undefined) this.#running = false;
+    else this.#start(next);
   }
 }
 

@@ -17,43 +17,47 @@ interface PacketSink {
  * one byte each), which every codec's packet may take at most.
  */
 export class PacketPacker {
-  private readonly frames: string[] = [];
+  readonly #frames: string[] = [];
   /** The packet's size so far: the brackets, and each frame with its separator. */
-  private bytes = 2;
+  #bytes = 2;
   /** The packet's own array, and the arrays and objects of its frames. */
-  private nodes = 1;
+  #nodes = 1;
 
-  constructor(
-    private readonly link: PacketSink,
-    private readonly codec: Codec,
-    private readonly maxMessageSize: number,
-  ) {}
+  readonly #link: PacketSink;
+  readonly #codec: Codec;
+  readonly #maxMessageSize: number;
+
+  constructor(link: PacketSink, codec: Codec, maxMessageSize: number) {
+    this.#link = link;
+    this.#codec = codec;
+    this.#maxMessageSize = maxMessageSize;
+  }
 
   /** Adds a frame of `bytes` UTF-8 bytes holding `nodes` arrays and objects; false when it does not fit in the one packet of a one-shot link. */
   add(text: string, bytes: number, nodes: number): boolean {
-    if (this.frames.length > 0 && !this.fits(bytes, nodes)) {
-      if (this.link.oneShot) return false;
-      this.emit();
+    if (this.#frames.length > 0 && !this.#fits(bytes, nodes)) {
+      if (this.#link.oneShot) return false;
+      this.#emit();
     }
-    this.frames.push(text);
-    this.bytes += bytes + 1;
-    this.nodes += nodes;
+    this.#frames.push(text);
+    this.#bytes += bytes + 1;
+    this.#nodes += nodes;
     return true;
   }
 
   /** Writes what is left. */
   finish(): void {
-    if (this.frames.length > 0) this.emit();
+    if (this.#frames.length > 0) this.#emit();
   }
 
-  private fits(bytes: number, nodes: number): boolean {
-    return this.bytes + bytes + 1 <= this.maxMessageSize && this.frames.length < MAX_FRAMES_PER_PACKET && this.nodes + nodes <= MAX_PACKET_NODES;
+  #fits(bytes: number, nodes: number): boolean {
+    return this.#bytes + bytes + 1 <= this.#maxMessageSize && this.#frames.length < MAX_FRAMES_PER_PACKET && this.#nodes + nodes <= MAX_PACKET_NODES;
   }
 
-  private emit(): void {
-    this.link.send(this.codec.joinPacket(this.frames));
-    this.frames.length = 0;
-    this.bytes = 2;
-    this.nodes = 1;
+  #emit(): void {
+    this.#link.send(this.#codec.joinPacket(this.#frames));
+    this.#frames.length = 0;
+    this.#bytes = 2;
+    this.#nodes = 1;
   }
 }

@@ -74,63 +74,63 @@ const SEQ_DIGITS_SLACK = 15;
  * replay buffer and are sent when a link attaches.
  */
 export class Peer implements ProxyHost {
-  private readonly outbox: Outbox;
-  private readonly inbox = new Inbox();
-  private readonly writer: Writer;
-  private ended = false;
+  readonly #outbox: Outbox;
+  readonly #inbox = new Inbox();
+  readonly #writer: Writer;
+  #ended = false;
   /** A packet is being read: unblocking waits for its end. */
-  private receiving = false;
+  #receiving = false;
 
-  private readonly references: References;
+  readonly #references: References;
   /** Puts sent and not yet answered, by sequence number. */
-  private readonly inflight = new Map<number, RemoteChannel<never>>();
+  readonly #inflight = new Map<number, RemoteChannel<never>>();
   /** Proxies waiting for room in the replay buffer, or for credit of their target. */
-  private readonly blocked = new Set<RemoteChannel<never>>();
+  readonly #blocked = new Set<RemoteChannel<never>>();
   /** Puts sent and not yet answered, per target: at most `window` each, whichever proxy sent them. */
-  private readonly sentTo = new Map<string, number>();
+  readonly #sentTo = new Map<string, number>();
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
-  private readonly credit = new Map<string, number>();
+  readonly #credit = new Map<string, number>();
 
   constructor(readonly options: PeerOptions) {
-    this.outbox = new Outbox(options.replay);
-    this.writer = new Writer(this.outbox, this.inbox, {
+    this.#outbox = new Outbox(options.replay);
+    this.#writer = new Writer(this.#outbox, this.#inbox, {
       codec: options.codec,
       maxMessageSize: options.maxMessageSize,
       ackDelay: options.ackDelay ?? 0,
       // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
       lazyLimit: Math.max(1, Math.floor(options.window / 4)),
     });
-    this.references = new References({
+    this.#references = new References({
       side: options.side,
       exportPrefix: options.exportPrefix,
       maxChannels: options.maxChannels,
       host: this,
-      send: (operation) => this.sendOp(operation),
+      send: (operation) => this.#sendOp(operation),
     });
   }
 
   /** Highest sequence number received in order: the `recv` of hello and welcome. */
   get received(): number {
-    return this.inbox.received;
+    return this.#inbox.received;
   }
 
   /** Unacknowledged frames in the replay buffer. */
   get unacknowledged(): number {
-    return this.outbox.pending;
+    return this.#outbox.pending;
   }
 
   /** What the replay buffer costs now, in bytes (UTF-8 plus the overhead of each frame). */
   get replayCost(): number {
-    return this.outbox.pendingBytes;
+    return this.#outbox.pendingBytes;
   }
 
   /** Exported plus imported channels. */
   get channelCount(): number {
-    return this.references.count;
+    return this.#references.count;
   }
 
   get hasEnded(): boolean {
-    return this.ended;
+    return this.#ended;
   }
 
   /**
@@ -141,10 +141,10 @@ export class Peer implements ProxyHost {
   attach(link: Link, peerRecv: number): void {
     const from = this.resumePoint(peerRecv);
     if (from === null) {
-      throw new ProtocolError("ERR_SESSION_LOST", `cannot resume: the peer says it received up to frame ${peerRecv}, but the last one sent is ${this.outbox.nextSeq - 1}`);
+      throw new ProtocolError("ERR_SESSION_LOST", `cannot resume: the peer says it received up to frame ${peerRecv}, but the last one sent is ${this.#outbox.nextSeq - 1}`);
     }
     this.acknowledged(from);
-    this.writer.attach(link, from);
+    this.#writer.attach(link, from);
   }
 
   /**
@@ -153,30 +153,30 @@ export class Peer implements ProxyHost {
    * cannot go on. A server asks before it answers a hello, so a refused resume is refused.
    */
   resumePoint(peerRecv: number): number | null {
-    return this.outbox.resumePoint(peerRecv);
+    return this.#outbox.resumePoint(peerRecv);
   }
 
   /** Stops writing to `link` (it closed); frames wait for the next one. */
   detach(link: Link): void {
-    this.writer.detach(link);
+    this.#writer.detach(link);
   }
 
   /** Whether anything waits to be written (for a long-poll deciding to answer now or hold). */
   get hasOutput(): boolean {
-    return this.writer.hasOutput;
+    return this.#writer.hasOutput;
   }
 
   /** The peer acknowledged our frames up to `seq` (an `ack` frame, or a long-poll's recv header). */
   acknowledged(seq: number): void {
-    this.outbox.ack(seq);
-    this.unblock();
+    this.#outbox.ack(seq);
+    this.#unblock();
   }
 
   /** Lets proxies that waited for room or credit try again (after the packet being read). */
-  private unblock(): void {
-    if (this.blocked.size === 0 || this.receiving) return;
-    const blocked = [...this.blocked];
-    this.blocked.clear();
+  #unblock(): void {
+    if (this.#blocked.size === 0 || this.#receiving) return;
+    const blocked = [...this.#blocked];
+    this.#blocked.clear();
     for (const proxy of blocked) proxy.pump();
   }
 
@@ -186,31 +186,31 @@ export class Peer implements ProxyHost {
   }
 
   receiveFrames(frames: readonly Frame[]): void {
-    if (this.ended) return;
+    if (this.#ended) return;
     // Credit and room freed by the frames of one packet are handed out once, after all of them.
-    this.receiving = true;
+    this.#receiving = true;
     try {
       for (const frame of frames) {
         if (frame.kind === "seq") {
-          if (this.inbox.accept(frame.seq)) this.apply(frame);
-        } else this.onControl(frame);
-        if (this.ended) return;
+          if (this.#inbox.accept(frame.seq)) this.#apply(frame);
+        } else this.#onControl(frame);
+        if (this.#ended) return;
       }
     } finally {
-      this.receiving = false;
+      this.#receiving = false;
     }
-    this.unblock();
-    this.writer.received();
+    this.#unblock();
+    this.#writer.received();
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */
   sendControl(frame: ControlFrame): void {
-    this.writer.sendControl(frame);
+    this.#writer.sendControl(frame);
   }
 
   /** Client: the proxy of the server channel `name`. */
   serverChan<T>(name: string): RemoteChannel<T> {
-    return this.references.namedProxy(name) as RemoteChannel<T>;
+    return this.#references.namedProxy(name) as RemoteChannel<T>;
   }
 
   /**
@@ -218,21 +218,21 @@ export class Peer implements ProxyHost {
    * channel is forgotten (the channels themselves stay open), nothing more is sent.
    */
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.writer.end();
-    this.outbox.clear();
-    this.references.end();
-    for (const proxy of this.inflight.values()) proxy.shut(true);
-    this.inflight.clear();
-    this.blocked.clear();
-    this.sentTo.clear();
-    this.credit.clear();
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#writer.end();
+    this.#outbox.clear();
+    this.#references.end();
+    for (const proxy of this.#inflight.values()) proxy.shut(true);
+    this.#inflight.clear();
+    this.#blocked.clear();
+    this.#sentTo.clear();
+    this.#credit.clear();
   }
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
   flushNow(): void {
-    this.writer.flushNow();
+    this.#writer.flushNow();
   }
 
   // ProxyHost: called by this session's proxies.
@@ -241,21 +241,21 @@ export class Peer implements ProxyHost {
     const refs: string[] = [];
     try {
       const counter = { nodes: 1 };
-      const wire = encodeValue(value, (object) => this.references.refFor(object, refs), counter);
+      const wire = encodeValue(value, (object) => this.#references.refFor(object, refs), counter);
       // A BigInt, or what else the codec cannot write, throws here: nothing is sent.
       const text = this.options.codec.encodeFrame(sequencedFrame(0, { op: "p", target, value: wire }));
       const bytes = utf8Length(text);
-      this.checkSendable(bytes, counter.nodes);
+      this.#checkSendable(bytes, counter.nodes);
       return { text, bytes, nodes: counter.nodes, refs };
     } catch (error) {
       // Channels counted before the failure will never be sent.
-      this.references.unsend(refs);
+      this.#references.unsend(refs);
       throw error;
     }
   }
 
   /** Throws the `RangeError` for a put frame that could never be sent: too large for a packet or the replay buffer, or too complex. */
-  private checkSendable(bytes: number, nodes: number): void {
+  #checkSendable(bytes: number, nodes: number): void {
     const { maxMessageSize, replay } = this.options;
     // The packet's brackets, and the digits the sequence number may add.
     const packetBytes = bytes + 2 + SEQ_DIGITS_SLACK;
@@ -277,34 +277,34 @@ export class Peer implements ProxyHost {
   }
 
   discard(encoded: unknown): void {
-    this.references.unsend((encoded as EncodedPut).refs);
+    this.#references.unsend((encoded as EncodedPut).refs);
   }
 
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number {
-    if (this.ended) return 0;
+    if (this.#ended) return 0;
     const put = encoded as EncodedPut;
-    if ((this.sentTo.get(target) ?? 0) >= this.options.window || !this.outbox.hasRoom(put.bytes + SEQ_DIGITS_SLACK)) {
-      this.blocked.add(proxy);
+    if ((this.#sentTo.get(target) ?? 0) >= this.options.window || !this.#outbox.hasRoom(put.bytes + SEQ_DIGITS_SLACK)) {
+      this.#blocked.add(proxy);
       return 0;
     }
     const { codec } = this.options;
-    const { seq } = this.outbox.append((n) => codec.renumber(put.text, n), put.nodes, put.bytes - 1 + digits(this.outbox.nextSeq));
+    const { seq } = this.#outbox.append((n) => codec.renumber(put.text, n), put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
     const refs = put.refs;
-    this.inflight.set(seq, proxy);
-    this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
-    this.references.sent(refs);
-    this.writer.schedule(true);
+    this.#inflight.set(seq, proxy);
+    this.#sentTo.set(target, (this.#sentTo.get(target) ?? 0) + 1);
+    this.#references.sent(refs);
+    this.#writer.schedule(true);
     return seq;
   }
 
   released(proxy: RemoteChannel<never>): void {
-    this.blocked.delete(proxy);
-    this.references.released(proxy);
+    this.#blocked.delete(proxy);
+    this.#references.released(proxy);
   }
 
   // Receiving.
 
-  private onControl(frame: ControlFrame): void {
+  #onControl(frame: ControlFrame): void {
     switch (frame.kind) {
       case "ack":
         this.acknowledged(frame.seq);
@@ -326,66 +326,66 @@ export class Peer implements ProxyHost {
     }
   }
 
-  private apply(frame: SequencedFrame): void {
+  #apply(frame: SequencedFrame): void {
     switch (frame.op) {
       case "p":
-        this.onPut(frame.seq, frame.target, frame.value);
+        this.#onPut(frame.seq, frame.target, frame.value);
         return;
       case "a": {
         // Answering put n means the peer received every frame up to n.
-        this.outbox.ack(frame.putSeq);
-        const proxy = this.inflight.get(frame.putSeq);
+        this.#outbox.ack(frame.putSeq);
+        const proxy = this.#inflight.get(frame.putSeq);
         if (proxy === undefined) return;
-        this.inflight.delete(frame.putSeq);
-        const left = (this.sentTo.get(proxy.target) ?? 1) - 1;
-        if (left === 0) this.sentTo.delete(proxy.target);
-        else this.sentTo.set(proxy.target, left);
+        this.#inflight.delete(frame.putSeq);
+        const left = (this.#sentTo.get(proxy.target) ?? 1) - 1;
+        if (left === 0) this.#sentTo.delete(proxy.target);
+        else this.#sentTo.set(proxy.target, left);
         proxy.settle(frame.putSeq, frame.ok);
-        this.unblock();
+        this.#unblock();
         return;
       }
       case "c":
-        this.references.remoteClosed(frame.ref);
+        this.#references.remoteClosed(frame.ref);
         return;
       case "r":
-        this.references.peerReleased(frame.ref, frame.count);
+        this.#references.peerReleased(frame.ref, frame.count);
         return;
     }
   }
 
-  private onPut(seq: number, target: string, wireValue: unknown): void {
+  #onPut(seq: number, target: string, wireValue: unknown): void {
     let destination: NamedTarget | undefined;
     if (target.startsWith("n:")) {
       if (this.options.side !== "server") throw new ProtocolError("ERR_BAD_FRAME", "a client has no named channels");
       destination = this.options.resolveName?.(target.slice(2));
     } else {
-      const channel = this.references.exported(target);
+      const channel = this.#references.exported(target);
       if (channel !== undefined) destination = { channel };
     }
     // Decoded even when it goes nowhere: the references in it were received, and are released.
-    const value = decodeValue(wireValue, (ref) => this.references.readRef(ref));
+    const value = decodeValue(wireValue, (ref) => this.#references.readRef(ref));
     if (destination === undefined) {
       if (target.startsWith("n:")) {
         this.sendControl({ kind: "error", code: "ERR_UNKNOWN_CHANNEL", message: `no server channel is named ${JSON.stringify(target.slice(2, 66))}`, fatal: false });
       }
-      this.sendOp({ op: "a", putSeq: seq, ok: false });
+      this.#sendOp({ op: "a", putSeq: seq, ok: false });
       return;
     }
-    const used = this.credit.get(target) ?? 0;
+    const used = this.#credit.get(target) ?? 0;
     if (used >= this.options.window) {
       throw new ProtocolError("ERR_CREDIT", `more than ${this.options.window} puts in flight to one channel (the window)`);
     }
-    this.credit.set(target, used + 1);
+    this.#credit.set(target, used + 1);
     const { wrap } = destination;
-    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.delivered(seq, target, ok), this.options.logger);
+    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.#delivered(seq, target, ok), this.options.logger);
   }
 
-  private delivered(seq: number, target: string, ok: boolean): void {
-    if (this.ended) return;
-    const used = (this.credit.get(target) ?? 1) - 1;
-    if (used === 0) this.credit.delete(target);
-    else this.credit.set(target, used);
-    this.sendOp({ op: "a", putSeq: seq, ok });
+  #delivered(seq: number, target: string, ok: boolean): void {
+    if (this.#ended) return;
+    const used = (this.#credit.get(target) ?? 1) - 1;
+    if (used === 0) this.#credit.delete(target);
+    else this.#credit.set(target, used);
+    this.#sendOp({ op: "a", putSeq: seq, ok });
   }
 
   // Sending.
@@ -395,9 +395,9 @@ export class Peer implements ProxyHost {
    * may wait a little for a packet to ride with (see {@link Writer}); closes and releases go
    * at once.
    */
-  private sendOp(operation: Operation): void {
+  #sendOp(operation: Operation): void {
     try {
-      this.outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)), 1);
+      this.#outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)), 1);
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.options.onFatal(error);
@@ -405,8 +405,8 @@ export class Peer implements ProxyHost {
       }
       throw error;
     }
-    if (operation.op === "a") this.writer.answered(operation.putSeq);
-    this.writer.schedule(operation.op !== "a");
+    if (operation.op === "a") this.#writer.answered(operation.putSeq);
+    this.#writer.schedule(operation.op !== "a");
   }
 }
 

@@ -33,32 +33,36 @@ interface Import {
 
 /** Exports, imports and named proxies of a session, bounded together by `maxChannels`. */
 export class References {
-  private readonly exportsByRef = new Map<string, Export>();
-  private readonly exportsByChannel = new Map<Channel<unknown, unknown>, Export>();
-  private nextExport = 1;
-  private readonly imports = new Map<string, Import>();
-  private readonly named = new Map<string, RemoteChannel<never>>();
-  private readonly finalizer = new FinalizationRegistry<string>((ref) => this.importCollected(ref));
-  private ended = false;
+  readonly #exportsByRef = new Map<string, Export>();
+  readonly #exportsByChannel = new Map<Channel<unknown, unknown>, Export>();
+  #nextExport = 1;
+  readonly #imports = new Map<string, Import>();
+  readonly #named = new Map<string, RemoteChannel<never>>();
+  readonly #finalizer = new FinalizationRegistry<string>((ref) => this.#importCollected(ref));
+  #ended = false;
 
-  constructor(private readonly options: ReferenceOptions) {}
+  readonly #options: ReferenceOptions;
+
+  constructor(options: ReferenceOptions) {
+    this.#options = options;
+  }
 
   /** Exported plus imported channels, plus named proxies. */
   get count(): number {
-    return this.exportsByRef.size + this.imports.size + this.named.size;
+    return this.#exportsByRef.size + this.#imports.size + this.#named.size;
   }
 
   /** Client: the proxy of the server channel `name` (one per name while it is open). */
   namedProxy(name: string): RemoteChannel<never> {
-    let proxy = this.named.get(name);
+    let proxy = this.#named.get(name);
     if (proxy !== undefined && !proxy.closed) return proxy;
-    proxy = new RemoteChannel<never>(this.options.host, `n:${name}`);
-    if (this.ended) {
+    proxy = new RemoteChannel<never>(this.#options.host, `n:${name}`);
+    if (this.#ended) {
       proxy.shut(true);
       return proxy;
     }
-    this.checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
-    this.named.set(name, proxy);
+    this.#checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
+    this.#named.set(name, proxy);
     return proxy;
   }
 
@@ -69,12 +73,12 @@ export class References {
    */
   refFor(object: object, counted: string[]): string | undefined {
     if (object instanceof Channel) {
-      const ref = this.exportChannel(object as Channel<unknown, unknown>);
+      const ref = this.#exportChannel(object as Channel<unknown, unknown>);
       counted.push(ref);
       return ref;
     }
     if (object instanceof RemoteChannel) {
-      const entry = this.imports.get(object.target);
+      const entry = this.#imports.get(object.target);
       if (entry !== undefined && entry.proxy.deref() === object) return object.target;
       throw new WirechanTypeError(
         "ERR_WIRE_VALUE",
@@ -86,22 +90,22 @@ export class References {
 
   /** What a reference read from the wire stands for here: our own channel, or a proxy of the peer's. */
   readRef(ref: string): unknown {
-    if (ref.startsWith(this.options.exportPrefix)) {
+    if (ref.startsWith(this.#options.exportPrefix)) {
       // One of ours coming back: the channel itself, or a closed one if it is no longer exported.
-      return this.exportsByRef.get(ref)?.channel ?? closedChannel();
+      return this.#exportsByRef.get(ref)?.channel ?? closedChannel();
     }
-    this.checkPeerRef(ref);
-    const known = this.imports.get(ref);
+    this.#checkPeerRef(ref);
+    const known = this.#imports.get(ref);
     const alive = known?.proxy.deref();
     if (known !== undefined && alive !== undefined) {
       known.received++;
       return alive;
     }
     // New, or collected while this copy was on its way (its release has not gone out yet).
-    if (known === undefined) this.checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
-    const proxy = new RemoteChannel<never>(this.options.host, ref);
-    this.finalizer.register(proxy, ref, proxy);
-    this.imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
+    if (known === undefined) this.#checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
+    const proxy = new RemoteChannel<never>(this.#options.host, ref);
+    this.#finalizer.register(proxy, ref, proxy);
+    this.#imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
     return proxy;
   }
 
@@ -111,44 +115,44 @@ export class References {
    * another session's).
    */
   exported(target: string): Channel<unknown, unknown> | undefined {
-    this.checkOwnRef(target);
-    return this.exportsByRef.get(target)?.channel;
+    this.#checkOwnRef(target);
+    return this.#exportsByRef.get(target)?.channel;
   }
 
   /** A proxy of this session was closed by its holder: tell the owner. */
   released(proxy: RemoteChannel<never>): void {
     const target = proxy.target;
     if (target.startsWith("n:")) {
-      if (this.named.get(target.slice(2)) === proxy) this.named.delete(target.slice(2));
+      if (this.#named.get(target.slice(2)) === proxy) this.#named.delete(target.slice(2));
       return;
     }
-    const entry = this.imports.get(target);
+    const entry = this.#imports.get(target);
     if (entry === undefined || entry.proxy.deref() !== proxy) return;
-    this.finalizer.unregister(proxy);
-    this.release(target, entry);
+    this.#finalizer.unregister(proxy);
+    this.#release(target, entry);
   }
 
   /** The peer closed its channel `ref`: our proxy closes and is released. */
   remoteClosed(ref: string): void {
-    const entry = this.imports.get(ref);
+    const entry = this.#imports.get(ref);
     if (entry === undefined) return;
     const proxy = entry.proxy.deref();
     if (proxy !== undefined) {
       proxy.shut(false);
-      this.finalizer.unregister(proxy);
+      this.#finalizer.unregister(proxy);
     }
-    this.release(ref, entry);
+    this.#release(ref, entry);
   }
 
   /** The peer dropped `count` copies of our reference `ref`; forgotten when none is left. */
   peerReleased(ref: string, count: number): void {
-    this.checkOwnRef(ref);
-    this.uncount(ref, count);
+    this.#checkOwnRef(ref);
+    this.#uncount(ref, count);
   }
 
   /** Copies counted for a put that was never sent: the peer will never release them. */
   unsend(refs: readonly string[]): void {
-    for (const ref of refs) this.uncount(ref, 1);
+    for (const ref of refs) this.#uncount(ref, 1);
   }
 
   /**
@@ -158,87 +162,87 @@ export class References {
    */
   sent(refs: readonly string[]): void {
     for (const ref of refs) {
-      const entry = this.exportsByRef.get(ref);
-      if (entry !== undefined && entry.channel.closed) this.options.send({ op: "c", ref });
+      const entry = this.#exportsByRef.get(ref);
+      if (entry !== undefined && entry.channel.closed) this.#options.send({ op: "c", ref });
     }
   }
 
-  private uncount(ref: string, count: number): void {
-    const entry = this.exportsByRef.get(ref);
+  #uncount(ref: string, count: number): void {
+    const entry = this.#exportsByRef.get(ref);
     if (entry === undefined) return;
     entry.sent -= count;
     if (entry.sent > 0) return;
     entry.unwatch();
-    this.exportsByRef.delete(ref);
-    this.exportsByChannel.delete(entry.channel);
+    this.#exportsByRef.delete(ref);
+    this.#exportsByChannel.delete(entry.channel);
   }
 
   /** The session ended: every proxy closes, every table empties. */
   end(): void {
-    this.ended = true;
-    for (const entry of this.imports.values()) entry.proxy.deref()?.shut(true);
-    for (const proxy of this.named.values()) proxy.shut(true);
-    for (const entry of this.exportsByRef.values()) entry.unwatch();
-    this.imports.clear();
-    this.named.clear();
-    this.exportsByRef.clear();
-    this.exportsByChannel.clear();
+    this.#ended = true;
+    for (const entry of this.#imports.values()) entry.proxy.deref()?.shut(true);
+    for (const proxy of this.#named.values()) proxy.shut(true);
+    for (const entry of this.#exportsByRef.values()) entry.unwatch();
+    this.#imports.clear();
+    this.#named.clear();
+    this.#exportsByRef.clear();
+    this.#exportsByChannel.clear();
   }
 
-  private exportChannel(channel: Channel<unknown, unknown>): string {
-    if (this.ended) throw new WirechanTypeError("ERR_WIRE_VALUE", "the session has ended");
-    let entry = this.exportsByChannel.get(channel);
+  #exportChannel(channel: Channel<unknown, unknown>): string {
+    if (this.#ended) throw new WirechanTypeError("ERR_WIRE_VALUE", "the session has ended");
+    let entry = this.#exportsByChannel.get(channel);
     if (entry === undefined) {
-      this.checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.tooMany()));
-      const ref = `${this.options.exportPrefix}${this.nextExport++}`;
+      this.#checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
+      const ref = `${this.#options.exportPrefix}${this.#nextExport++}`;
       const created: Export = { ref, channel, sent: 0, unwatch: noop };
       // A channel closed already is announced after each put that carries it (see `sent`).
-      if (!channel.closed) created.unwatch = channel.watchClose(() => this.exportClosed(created));
+      if (!channel.closed) created.unwatch = channel.watchClose(() => this.#exportClosed(created));
       entry = created;
-      this.exportsByRef.set(ref, entry);
-      this.exportsByChannel.set(channel, entry);
+      this.#exportsByRef.set(ref, entry);
+      this.#exportsByChannel.set(channel, entry);
     }
     entry.sent++;
     return entry.ref;
   }
 
-  private exportClosed(entry: Export): void {
-    if (this.ended || this.exportsByRef.get(entry.ref) !== entry) return;
-    this.options.send({ op: "c", ref: entry.ref });
+  #exportClosed(entry: Export): void {
+    if (this.#ended || this.#exportsByRef.get(entry.ref) !== entry) return;
+    this.#options.send({ op: "c", ref: entry.ref });
   }
 
-  private importCollected(ref: string): void {
-    const entry = this.imports.get(ref);
-    if (entry !== undefined && entry.proxy.deref() === undefined) this.release(ref, entry);
+  #importCollected(ref: string): void {
+    const entry = this.#imports.get(ref);
+    if (entry !== undefined && entry.proxy.deref() === undefined) this.#release(ref, entry);
   }
 
-  private release(ref: string, entry: Import): void {
-    this.imports.delete(ref);
-    if (!this.ended) this.options.send({ op: "r", ref, count: entry.received });
+  #release(ref: string, entry: Import): void {
+    this.#imports.delete(ref);
+    if (!this.#ended) this.#options.send({ op: "r", ref, count: entry.received });
   }
 
   /** A target or released reference must be one this side exported, in this session. */
-  private checkOwnRef(ref: string): void {
-    if (ref.startsWith(this.options.exportPrefix)) return;
-    if (this.options.side === "server" && ref.startsWith("s.")) throw foreign();
+  #checkOwnRef(ref: string): void {
+    if (ref.startsWith(this.#options.exportPrefix)) return;
+    if (this.#options.side === "server" && ref.startsWith("s.")) throw foreign();
     throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a reference this side exported`);
   }
 
   /** A reference read inside a value that is not ours must be the peer's kind. */
-  private checkPeerRef(ref: string): void {
-    if (this.options.side === "server") {
+  #checkPeerRef(ref: string): void {
+    if (this.#options.side === "server") {
       if (ref.startsWith("c.")) return;
       if (ref.startsWith("s.")) throw foreign();
     } else if (ref.startsWith("s.")) return;
     throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a channel reference`);
   }
 
-  private checkRoom(error: () => Error): void {
-    if (this.count >= this.options.maxChannels) throw error();
+  #checkRoom(error: () => Error): void {
+    if (this.count >= this.#options.maxChannels) throw error();
   }
 
-  private tooMany(): string {
-    return `a session may hold at most ${this.options.maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
+  #tooMany(): string {
+    return `a session may hold at most ${this.#options.maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
   }
 }
 

@@ -30,36 +30,40 @@ export interface KeptFrame {
  * acknowledges it, so it can be sent again after a reconnect.
  */
 export class Outbox {
-  private next = 1;
+  #next = 1;
   /** Highest sequence number the peer acknowledged. */
-  private acked = 0;
-  private readonly entries = new RingQueue<KeptFrame>(16);
+  #acked = 0;
+  readonly #entries = new RingQueue<KeptFrame>(16);
   /** UTF-8 bytes plus the overhead of each entry. */
-  private size = 0;
+  #size = 0;
 
-  constructor(private readonly limits: ReplayLimits) {}
+  readonly #limits: ReplayLimits;
+
+  constructor(limits: ReplayLimits) {
+    this.#limits = limits;
+  }
 
   /** Frames kept for replay, and their size. */
   get pending(): number {
-    return this.entries.length;
+    return this.#entries.length;
   }
 
   get pendingBytes(): number {
-    return this.size;
+    return this.#size;
   }
 
   /** The number the next frame will get. */
   get nextSeq(): number {
-    return this.next;
+    return this.#next;
   }
 
   get lastAcked(): number {
-    return this.acked;
+    return this.#acked;
   }
 
   /** Whether a frame of `bytes` UTF-8 bytes fits without passing a limit. */
   hasRoom(bytes: number): boolean {
-    return this.entries.length < this.limits.messages && this.size + bytes + REPLAY_ENTRY_OVERHEAD <= this.limits.bytes;
+    return this.#entries.length < this.#limits.messages && this.#size + bytes + REPLAY_ENTRY_OVERHEAD <= this.#limits.bytes;
   }
 
   /**
@@ -69,31 +73,31 @@ export class Outbox {
    * room (`hasRoom`) where it can, so this only happens when the peer stops acknowledging.
    */
   append(encode: (seq: number) => string, nodes = 1, bytes?: number): KeptFrame {
-    const seq = this.next;
+    const seq = this.#next;
     const text = encode(seq);
     const size = bytes ?? utf8Length(text);
     if (!this.hasRoom(size)) {
       throw new ProtocolError(
         "ERR_SESSION_LOST",
-        `the replay buffer is full (${this.entries.length} frames, ${this.size} bytes; limits replayMessages ${this.limits.messages}, replayBytes ${this.limits.bytes}): the peer stopped acknowledging`,
+        `the replay buffer is full (${this.#entries.length} frames, ${this.#size} bytes; limits replayMessages ${this.#limits.messages}, replayBytes ${this.#limits.bytes}): the peer stopped acknowledging`,
       );
     }
-    this.next++;
+    this.#next++;
     const frame: KeptFrame = { seq, text, bytes: size, nodes };
-    this.entries.push(frame);
-    this.grow(size + REPLAY_ENTRY_OVERHEAD);
+    this.#entries.push(frame);
+    this.#grow(size + REPLAY_ENTRY_OVERHEAD);
     return frame;
   }
 
   /** Forgets every frame (the session ended): what they cost is given back to the budget. */
   clear(): void {
-    this.entries.clear();
-    this.grow(-this.size);
+    this.#entries.clear();
+    this.#grow(-this.#size);
   }
 
-  private grow(delta: number): void {
-    this.size += delta;
-    this.limits.onCostChange?.(delta);
+  #grow(delta: number): void {
+    this.#size += delta;
+    this.#limits.onCostChange?.(delta);
   }
 
   /**
@@ -101,21 +105,21 @@ export class Outbox {
    * never sent is a protocol error (`ERR_SEQUENCE`); an old acknowledgement changes nothing.
    */
   ack(seq: number): void {
-    if (seq >= this.next) throw new ProtocolError("ERR_SEQUENCE", `acknowledged frame ${seq}, but the last one sent is ${this.next - 1}`);
-    if (seq <= this.acked) return;
-    this.acked = seq;
+    if (seq >= this.#next) throw new ProtocolError("ERR_SEQUENCE", `acknowledged frame ${seq}, but the last one sent is ${this.#next - 1}`);
+    if (seq <= this.#acked) return;
+    this.#acked = seq;
     let freed = 0;
-    for (let head = this.entries.peek(); head !== undefined && head.seq <= seq; head = this.entries.peek()) {
-      this.entries.shift();
+    for (let head = this.#entries.peek(); head !== undefined && head.seq <= seq; head = this.#entries.peek()) {
+      this.#entries.shift();
       freed += head.bytes + REPLAY_ENTRY_OVERHEAD;
     }
-    if (freed > 0) this.grow(-freed);
+    if (freed > 0) this.#grow(-freed);
   }
 
   /** The frame numbered `seq`, if it is still kept. */
   frame(seq: number): KeptFrame | undefined {
-    const first = this.entries.peek();
-    return first === undefined ? undefined : this.entries.at(seq - first.seq);
+    const first = this.#entries.peek();
+    return first === undefined ? undefined : this.#entries.at(seq - first.seq);
   }
 
   /**
@@ -127,8 +131,8 @@ export class Outbox {
    * peer of this session, or its state is corrupt.
    */
   resumePoint(peerRecv: number): number | null {
-    if (peerRecv >= this.next) return null;
-    return Math.max(peerRecv, this.acked);
+    if (peerRecv >= this.#next) return null;
+    return Math.max(peerRecv, this.#acked);
   }
 }
 

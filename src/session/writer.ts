@@ -56,67 +56,71 @@ export interface WriterOptions {
  * back without waiting for the timer.
  */
 export class Writer {
-  private link: Link | null = null;
+  #link: Link | null = null;
   /** Highest sequence number written to the current link. */
-  private sentUpTo = 0;
+  #sentUpTo = 0;
   /** Highest sequence number of the peer's that we acknowledged on the current link. */
-  private ackSent = 0;
+  #ackSent = 0;
   /**
    * The newest put we answered: the `"a"` frame, once written, acknowledges that put and every
    * frame before it, so no `ack` frame is needed for them.
    */
-  private lastAnswerPut = 0;
+  #lastAnswerPut = 0;
   /** Encoded control frames with their UTF-8 sizes (each is one array: one node). */
-  private control: Array<{ text: string; bytes: number }> = [];
-  private flushScheduled = false;
+  #control: Array<{ text: string; bytes: number }> = [];
+  #flushScheduled = false;
   /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
-  private lazyTimer: ReturnType<typeof setTimeout> | null = null;
+  #lazyTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(
-    private readonly outbox: Outbox,
-    private readonly inbox: Inbox,
-    private readonly options: WriterOptions,
-  ) {}
+  readonly #outbox: Outbox;
+  readonly #inbox: Inbox;
+  readonly #options: WriterOptions;
+
+  constructor(outbox: Outbox, inbox: Inbox, options: WriterOptions) {
+    this.#outbox = outbox;
+    this.#inbox = inbox;
+    this.#options = options;
+  }
 
   /** Starts writing to `link`, whose peer received our frames up to `peerRecv`: the frames after it go again. */
   attach(link: Link, peerRecv: number): void {
-    this.link = link;
-    this.sentUpTo = peerRecv;
-    this.ackSent = 0;
-    this.flush();
+    this.#link = link;
+    this.#sentUpTo = peerRecv;
+    this.#ackSent = 0;
+    this.#flush();
   }
 
   /** Stops writing to `link` (it closed); frames wait for the next one. */
   detach(link: Link): void {
-    if (this.link === link) this.link = null;
+    if (this.#link === link) this.#link = null;
   }
 
   /** Whether anything waits to be written (for a long-poll deciding to answer now or hold). */
   get hasOutput(): boolean {
-    return this.control.length > 0 || this.ackDue || this.sentUpTo < this.outbox.nextSeq - 1;
+    return this.#control.length > 0 || this.#ackDue || this.#sentUpTo < this.#outbox.nextSeq - 1;
   }
 
   /** Frames arrived: their acknowledgement is owed, within `ackDelay` if nothing else goes sooner. */
   received(): void {
-    if (this.ackDue) this.schedule(false);
+    if (this.#ackDue) this.schedule(false);
   }
 
   /** An `ack` frame is owed on the current link (never on one that acknowledges by itself). */
-  private get ackDue(): boolean {
-    return this.inbox.received > this.ackSent && this.link?.acksItself !== true;
+  get #ackDue(): boolean {
+    return this.#inbox.received > this.#ackSent && this.#link?.acksItself !== true;
   }
 
   /** Queues a control frame (ping, pong, error, bye); past {@link MAX_QUEUED_CONTROL} the oldest goes. */
   sendControl(frame: ControlFrame): void {
-    if (this.control.length >= MAX_QUEUED_CONTROL) this.control.shift();
-    const text = this.options.codec.encodeFrame(controlFrame(frame));
-    this.control.push({ text, bytes: utf8Length(text) });
+    if (this.#control.length >= MAX_QUEUED_CONTROL) this.#control.shift();
+    const text = this.#options.codec.encodeFrame(controlFrame(frame));
+    this.#control.push({ text, bytes: utf8Length(text) });
     this.schedule(true);
   }
 
   /** An `"a"` frame answering put `putSeq` was appended to the outbox. */
   answered(putSeq: number): void {
-    if (putSeq > this.lastAnswerPut) this.lastAnswerPut = putSeq;
+    if (putSeq > this.#lastAnswerPut) this.#lastAnswerPut = putSeq;
   }
 
   /**
@@ -124,72 +128,72 @@ export class Writer {
    * release, a control frame) or when enough answers wait, else within `ackDelay`.
    */
   schedule(urgent: boolean): void {
-    if (this.flushScheduled || this.link === null) return;
-    const lazyFrames = this.outbox.nextSeq - 1 - this.sentUpTo + (this.ackDue ? this.inbox.received - this.ackSent : 0);
-    if (urgent || lazyFrames >= this.options.lazyLimit || this.options.ackDelay === 0) {
-      this.requestFlush();
+    if (this.#flushScheduled || this.#link === null) return;
+    const lazyFrames = this.#outbox.nextSeq - 1 - this.#sentUpTo + (this.#ackDue ? this.#inbox.received - this.#ackSent : 0);
+    if (urgent || lazyFrames >= this.#options.lazyLimit || this.#options.ackDelay === 0) {
+      this.#requestFlush();
       return;
     }
-    this.lazyTimer ??= setTimeout(() => {
-      this.lazyTimer = null;
-      this.requestFlush();
-    }, this.options.ackDelay);
+    this.#lazyTimer ??= setTimeout(() => {
+      this.#lazyTimer = null;
+      this.#requestFlush();
+    }, this.#options.ackDelay);
   }
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
   flushNow(): void {
-    this.flush();
+    this.#flush();
   }
 
   /** Nothing more will be written: the timer goes. */
   end(): void {
-    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
-    this.lazyTimer = null;
+    if (this.#lazyTimer !== null) clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = null;
   }
 
   /** One flush, when the link's `defer` says (only one is ever waiting). */
-  private requestFlush(): void {
-    if (this.flushScheduled || this.link === null) return;
-    this.flushScheduled = true;
-    (this.link.defer ?? queueMicrotask)(this.flushLater);
+  #requestFlush(): void {
+    if (this.#flushScheduled || this.#link === null) return;
+    this.#flushScheduled = true;
+    (this.#link.defer ?? queueMicrotask)(this.#flushLater);
   }
 
   /** {@link flush} as a callback for the link's `defer`, made once. */
-  private readonly flushLater = (): void => this.flush();
+  readonly #flushLater = (): void => this.#flush();
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
-  private flush(): void {
+  #flush(): void {
     // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
     // setting a timer on every exchange cost more than one spare wake-up per ackDelay.
-    this.flushScheduled = false;
-    const link = this.link;
+    this.#flushScheduled = false;
+    const link = this.#link;
     if (link === null || !this.hasOutput) return;
-    const packer = new PacketPacker(link, this.options.codec, this.options.maxMessageSize);
-    const last = this.outbox.nextSeq - 1;
+    const packer = new PacketPacker(link, this.#options.codec, this.#options.maxMessageSize);
+    const last = this.#outbox.nextSeq - 1;
     // On a link that is not one-shot every frame goes out now (the packer splits packets), the
     // newest answer with them, and it acknowledges for us. A one-shot link takes what fits: its
     // acknowledgement goes first, so that it surely does.
-    if (!link.oneShot && this.lastAnswerPut > this.ackSent) this.ackSent = this.lastAnswerPut;
-    if (this.ackDue) {
-      const ack = this.options.codec.encodeFrame(["ack", this.inbox.received]);
+    if (!link.oneShot && this.#lastAnswerPut > this.#ackSent) this.#ackSent = this.#lastAnswerPut;
+    if (this.#ackDue) {
+      const ack = this.#options.codec.encodeFrame(["ack", this.#inbox.received]);
       packer.add(ack, ack.length, 1);
-      this.ackSent = this.inbox.received;
+      this.#ackSent = this.#inbox.received;
     }
-    const control = this.control;
-    this.control = [];
+    const control = this.#control;
+    this.#control = [];
     for (let i = 0; i < control.length; i++) {
       const { text, bytes } = control[i] as { text: string; bytes: number };
       if (!packer.add(text, bytes, 1)) {
-        this.control = control.slice(i);
+        this.#control = control.slice(i);
         break;
       }
     }
-    while (this.sentUpTo < last) {
-      const frame = this.outbox.frame(this.sentUpTo + 1);
+    while (this.#sentUpTo < last) {
+      const frame = this.#outbox.frame(this.#sentUpTo + 1);
       if (frame === undefined || !packer.add(frame.text, frame.bytes, frame.nodes)) break;
-      this.sentUpTo++;
+      this.#sentUpTo++;
     }
     packer.finish();
-    if (link.oneShot) this.link = null;
+    if (link.oneShot) this.#link = null;
   }
 }

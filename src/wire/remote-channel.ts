@@ -51,45 +51,46 @@ const FALSE = Promise.resolve(false);
  * A proxy that becomes unreachable is released by itself (`FinalizationRegistry`).
  */
 export class RemoteChannel<T> {
-  private readonly inflight = new Map<number, (ok: boolean) => void>();
-  private readonly waiting = new RingQueue<Waiting>(4);
-  private isClosed = false;
+  readonly #inflight = new Map<number, (ok: boolean) => void>();
+  readonly #waiting = new RingQueue<Waiting>(4);
+  #isClosed = false;
 
   /** @internal Made by the session. */
-  constructor(
-    private readonly host: ProxyHost,
-    /** The reference id (`s.…`, `c.…`) or `n:` and the name of a named server channel. */
-    readonly target: string,
-  ) {}
+  readonly #host: ProxyHost;
+
+  constructor(host: ProxyHost, /** The reference id (`s.…`, `c.…`) or `n:` and the name of a named server channel. */
+    readonly target: string) {
+    this.#host = host;
+  }
 
   /** True once closed here, closed by its owner, or when the session ended. */
   get closed(): boolean {
-    return this.isClosed;
+    return this.#isClosed;
   }
 
   put(value: T, options?: { signal?: AbortSignal }): Promise<boolean> {
     checkPutValue(value);
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
-    if (this.isClosed) return FALSE;
-    if (this.waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
-    const wire = this.host.encodePut(this.target, value);
-    if (this.waiting.length === 0) {
-      const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, wire);
-      if (seq > 0) return new Promise<boolean>((resolve) => this.inflight.set(seq, resolve));
+    if (this.#isClosed) return FALSE;
+    if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
+    const wire = this.#host.encodePut(this.target, value);
+    if (this.#waiting.length === 0) {
+      const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, wire);
+      if (seq > 0) return new Promise<boolean>((resolve) => this.#inflight.set(seq, resolve));
     }
     return new Promise<boolean>((resolve, reject) => {
       const item: Waiting = { wire, resolve, reject };
-      this.waiting.push(item);
-      if (signal !== undefined) this.withdrawOnAbort(item, signal);
+      this.#waiting.push(item);
+      if (signal !== undefined) this.#withdrawOnAbort(item, signal);
     });
   }
 
   /** Takes a waiting put back when `signal` aborts before it was sent. */
-  private withdrawOnAbort(item: Waiting, signal: AbortSignal): void {
+  #withdrawOnAbort(item: Waiting, signal: AbortSignal): void {
     const onAbort = (): void => {
-      if (!this.waiting.delete(item)) return; // sent already: its answer settles it
-      this.host.discard(item.wire);
+      if (!this.#waiting.delete(item)) return; // sent already: its answer settles it
+      this.#host.discard(item.wire);
       item.reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
@@ -107,21 +108,21 @@ export class RemoteChannel<T> {
 
   offer(value: T): boolean {
     checkPutValue(value);
-    if (this.isClosed || this.waiting.length > 0) return false;
-    const encoded = this.host.encodePut(this.target, value);
-    const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, encoded);
+    if (this.#isClosed || this.#waiting.length > 0) return false;
+    const encoded = this.#host.encodePut(this.target, value);
+    const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, encoded);
     if (seq === 0) {
-      this.host.discard(encoded);
+      this.#host.discard(encoded);
       return false;
     }
-    this.inflight.set(seq, ignoreOutcome);
+    this.#inflight.set(seq, ignoreOutcome);
     return true;
   }
 
   close(): boolean {
-    if (this.isClosed) return false;
+    if (this.#isClosed) return false;
     this.shut(false);
-    this.host.released(this as RemoteChannel<never>);
+    this.#host.released(this as RemoteChannel<never>);
     return true;
   }
 
@@ -131,21 +132,21 @@ export class RemoteChannel<T> {
 
   /** @internal The put `seq` was taken (`ok`) or refused: settle it and send what waits. */
   settle(seq: number, ok: boolean): void {
-    const resolve = this.inflight.get(seq);
+    const resolve = this.#inflight.get(seq);
     if (resolve === undefined) return;
-    this.inflight.delete(seq);
+    this.#inflight.delete(seq);
     resolve(ok);
     this.pump();
   }
 
   /** @internal Sends waiting puts while there is credit and room in the session. */
   pump(): void {
-    while (!this.isClosed && this.waiting.length > 0) {
-      const next = this.waiting.peek() as Waiting;
-      const seq = this.host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
+    while (!this.#isClosed && this.#waiting.length > 0) {
+      const next = this.#waiting.peek() as Waiting;
+      const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
       if (seq === 0) return;
-      this.waiting.shift();
-      this.inflight.set(seq, next.resolve);
+      this.#waiting.shift();
+      this.#inflight.set(seq, next.resolve);
     }
   }
 
@@ -154,15 +155,15 @@ export class RemoteChannel<T> {
    * already sent still get their answer, unless `sessionEnded`: then nothing will answer them.
    */
   shut(sessionEnded: boolean): void {
-    this.isClosed = true;
-    for (let item = this.waiting.shift(); item !== undefined; item = this.waiting.shift()) {
+    this.#isClosed = true;
+    for (let item = this.#waiting.shift(); item !== undefined; item = this.#waiting.shift()) {
       // When the session ended its tables are gone with it; otherwise the copies must be given back.
-      if (!sessionEnded) this.host.discard(item.wire);
+      if (!sessionEnded) this.#host.discard(item.wire);
       item.resolve(false);
     }
     if (sessionEnded) {
-      for (const resolve of this.inflight.values()) resolve(false);
-      this.inflight.clear();
+      for (const resolve of this.#inflight.values()) resolve(false);
+      this.#inflight.clear();
     }
   }
 }

@@ -47,12 +47,15 @@ class Encoder {
    * The objects on the path from the top to the current one: a cycle would loop forever. An
    * array, not a Set: it is at most MAX_DEPTH long, usually one or two, and made for every put.
    */
-  private readonly path: object[] = [];
+  readonly #path: object[] = [];
 
-  constructor(
-    private readonly writeRef: RefWriter,
-    private readonly counter: NodeCounter | undefined,
-  ) {}
+  readonly #writeRef: RefWriter;
+  readonly #counter: NodeCounter | undefined;
+
+  constructor(writeRef: RefWriter, counter: NodeCounter | undefined) {
+    this.#writeRef = writeRef;
+    this.#counter = counter;
+  }
 
   /**
    * What `JSON.stringify` would serialise in place of `value`: the result of its `toJSON`, if
@@ -69,18 +72,18 @@ class Encoder {
   encode(value: unknown, key: string, depth: number): unknown {
     if (typeof value !== "object" || value === null) return checkPrimitive(value);
     // Every array and object of the wire form, a reference's `{"~c": id}` included.
-    if (this.counter !== undefined) this.counter.nodes++;
-    const ref = this.writeRef(value);
+    if (this.#counter !== undefined) this.#counter.nodes++;
+    const ref = this.#writeRef(value);
     if (ref !== undefined) return { [REF_KEY]: ref };
     if (depth >= MAX_DEPTH) throw new WirechanTypeError("ERR_WIRE_VALUE", `cannot send a value nested deeper than ${MAX_DEPTH} levels`);
-    if (this.path.includes(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
-    this.path.push(value);
-    const out = Array.isArray(value) ? this.encodeArray(value, depth) : this.encodeObject(value, depth);
-    this.path.pop();
+    if (this.#path.includes(value)) throw new WirechanTypeError("ERR_WIRE_VALUE", "cannot send a value with a cycle");
+    this.#path.push(value);
+    const out = Array.isArray(value) ? this.#encodeArray(value, depth) : this.#encodeObject(value, depth);
+    this.#path.pop();
     return out;
   }
 
-  private encodeArray(array: readonly unknown[], depth: number): unknown[] {
+  #encodeArray(array: readonly unknown[], depth: number): unknown[] {
     // A toJSON result that has a toJSON of its own: JSON.stringify would not call it, so the copy must not carry it.
     let copy: unknown[] | null = hasToJson(array) ? [] : null;
     for (let i = 0; i < array.length; i++) {
@@ -92,7 +95,7 @@ class Encoder {
     return copy ?? (array as unknown[]);
   }
 
-  private encodeObject(object: object, depth: number): object {
+  #encodeObject(object: object, depth: number): object {
     let copy: Record<string, unknown> | null = hasToJson(object) ? {} : null;
     const keys = Object.keys(object);
     for (let i = 0; i < keys.length; i++) {
