@@ -70,7 +70,7 @@ function join(session: Session): void {
   const current: Joined = { session, chat, inbox };
   joined = current;
   void read(current);
-  void chat.put({ join: inbox });
+  chat.put({ join: inbox }).catch((error: unknown) => console.error("joining the chat failed:", error));
 }
 
 /** The session is lost: its inbox will hear nothing more, and puts not yet done are made again after the next join. */
@@ -148,9 +148,20 @@ function put(line: Outgoing): void {
   if (current === null) return;
   const session = current.session;
   line.on = session;
-  void current.chat.put({ say: line.say }).then((ok) => {
-    if (!ok && line.on === session) line.on = null;
-  });
+  let putting: Promise<boolean>;
+  try {
+    putting = current.chat.put({ say: line.say });
+  } catch (error) {
+    // The client refuses at once what it cannot send at all (a line over the message limit).
+    refused(line.say.id, error instanceof Error ? error.message : String(error));
+    return;
+  }
+  putting.then(
+    (ok) => {
+      if (!ok && line.on === session) line.on = null;
+    },
+    (error: unknown) => refused(line.say.id, error instanceof Error ? error.message : String(error)),
+  );
 }
 
 function loadNick(): string {

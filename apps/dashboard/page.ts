@@ -39,13 +39,16 @@ const caption = element("chart-caption");
 /** The readings shown, oldest first: times in seconds (uPlot's unit) and values. */
 const times: number[] = [];
 const values: number[] = [];
+/** uPlot draws on a canvas, which CSS does not reach: the axes take the page's own colours (light or dark). */
+const ink = getComputedStyle(document.body).color;
+const axis = { stroke: ink, grid: { stroke: "rgba(128, 128, 128, 0.25)" }, ticks: { stroke: "rgba(128, 128, 128, 0.4)" } };
 const plot = new uPlot(
   {
     width: chartWidth(),
     height: CHART_HEIGHT,
     scales: { y: { range: [0, 10] } },
-    series: [{}, { label: "happiness", stroke: "#2f6fbf", width: 2, points: { show: false } }],
-    axes: [{}, { size: 40 }],
+    series: [{}, { label: "happiness", stroke: getComputedStyle(chartBox).getPropertyValue("--accent").trim() || "#2f6fbf", width: 2, points: { show: false } }],
+    axes: [axis, { ...axis, size: 40 }],
     legend: { show: false },
   },
   [times, values],

@@ -91,7 +91,7 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
     }
   });
 
-  it("shows the server's reason for a refused line", { timeout: TEST_TIMEOUT_MS }, async () => {
+  it("shows why a line was refused: the server's reason, or the client's for a line past the message limit", { timeout: TEST_TIMEOUT_MS }, async () => {
     const users: BrowserUser[] = [];
     try {
       const ann = await launchUser();
@@ -102,6 +102,12 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
       await notice.waitFor({ timeout: 30_000 });
       assert.match((await notice.textContent()) ?? "", /not sent: .+/);
       assert.equal(await ann.page.locator("#outbox li").count(), 0, "the refused line is still shown as sending");
+      // Past the message limit, the client itself refuses the put: the page says why and goes on.
+      await say(ann.page, "z".repeat(1_100_000));
+      await ann.page.waitForFunction(() => /not sent: .*maxMessageSize/.test(document.getElementById("notice")?.textContent ?? ""), undefined, { timeout: 30_000 });
+      await say(ann.page, "a line after the refused ones");
+      await waitForLine(ann.page, "a line after the refused ones");
+      assert.deepEqual(ann.pageErrors, []);
     } finally {
       await closeAll(users);
     }
