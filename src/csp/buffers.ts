@@ -107,29 +107,29 @@ export class SlidingBuffer<T> extends RingBuffer<T> {
  * before a value arrived, it hands out `undefined`. Behind {@link promiseChan}.
  */
 export class PromiseBuffer<T> implements Buffer<T> {
-  private delivered = false;
-  private value: T | undefined = undefined;
+  #delivered = false;
+  #value: T | undefined = undefined;
 
   full(): boolean {
     return false;
   }
 
   count(): number {
-    return this.delivered ? 1 : 0;
+    return this.#delivered ? 1 : 0;
   }
 
   add(value: T): void {
-    if (this.delivered) return;
-    this.delivered = true;
-    this.value = value;
+    if (this.#delivered) return;
+    this.#delivered = true;
+    this.#value = value;
   }
 
   remove(): T {
-    return this.value as T;
+    return this.#value as T;
   }
 
   close(): void {
-    this.delivered = true;
+    this.#delivered = true;
   }
 }
 

@@ -71,16 +71,16 @@ export function checkPutValue(value: unknown): void {
  * Make channels with {@link chan} or {@link promiseChan}.
  */
 export class Channel<T, In = T> {
-  private buf: Buffer<unknown> | null;
-  private readonly puts = new RingQueue<Waiter>(4);
-  private readonly takes = new RingQueue<Waiter>(4);
-  private readonly xform: Transformer<Buffer<unknown>, unknown> | null;
-  private readonly exHandler: ExHandler<unknown>;
-  private isClosed = false;
+  #buf: Buffer<unknown> | null;
+  readonly #puts = new RingQueue<Waiter>(4);
+  readonly #takes = new RingQueue<Waiter>(4);
+  readonly #xform: Transformer<Buffer<unknown>, unknown> | null;
+  readonly #exHandler: ExHandler<unknown>;
+  #isClosed = false;
   /** The transducer's completion step has run (it must run exactly once). */
-  private completed = false;
+  #completed = false;
   /** Who wants to know when the channel closes (the wire layer, for proxies on the other side); usually none. */
-  private closeWatchers: Array<() => void> | null = null;
+  #closeWatchers: Array<() => void> | null = null;
 
   /** Most code calls {@link chan} or {@link promiseChan}, which build the buffer from a size. */
   constructor(
@@ -91,14 +91,14 @@ export class Channel<T, In = T> {
     if (xform !== undefined && buf === null) {
       throw new WirechanTypeError("ERR_XFORM_NEEDS_BUFFER", "a channel with a transducer needs a buffer: chan(n, xform) with n >= 1");
     }
-    this.buf = buf as Buffer<unknown> | null;
-    this.xform = xform === undefined ? null : (xform(addToBuffer as Transformer<Buffer<unknown>, T>) as Transformer<Buffer<unknown>, unknown>);
-    this.exHandler = (exHandler as ExHandler<unknown> | undefined) ?? reportTransducerError;
+    this.#buf = buf as Buffer<unknown> | null;
+    this.#xform = xform === undefined ? null : (xform(addToBuffer as Transformer<Buffer<unknown>, T>) as Transformer<Buffer<unknown>, unknown>);
+    this.#exHandler = (exHandler as ExHandler<unknown> | undefined) ?? reportTransducerError;
   }
 
   /** True as soon as `close()` was called, even while values remain to be taken. */
   get closed(): boolean {
-    return this.isClosed;
+    return this.#isClosed;
   }
 
   /**
@@ -113,8 +113,8 @@ export class Channel<T, In = T> {
     const done = this.tryPut(value);
     if (done === true) return TRUE;
     if (done === false) return FALSE;
-    this.reserve(this.puts, "puts");
-    return parkWaiter<boolean>(this.puts, value, signal);
+    this.#reserve(this.#puts, "puts");
+    return parkWaiter<boolean>(this.#puts, value, signal);
   }
 
   /**
@@ -126,8 +126,8 @@ export class Channel<T, In = T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as unknown);
     const value = this.tryTake();
     if (value !== PENDING) return value === undefined ? UNDEFINED : Promise.resolve(value as T);
-    this.reserve(this.takes, "takes");
-    return parkWaiter<T | undefined>(this.takes, undefined, signal);
+    this.#reserve(this.#takes, "takes");
+    return parkWaiter<T | undefined>(this.#takes, undefined, signal);
   }
 
   /** Puts only if that can happen now; never waits. True if the value was accepted. */
@@ -147,19 +147,19 @@ export class Channel<T, In = T> {
    * puts are still delivered to takers; once drained, takes resolve `undefined`.
    */
   close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    const buf = this.buf;
-    if (buf !== null && this.puts.length === 0) this.complete();
-    const takes = this.takes;
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const buf = this.#buf;
+    if (buf !== null && this.#puts.length === 0) this.#complete();
+    const takes = this.#takes;
     while (takes.length > 0) {
       const taker = takes.shift() as Waiter;
       if (!taker.isActive()) continue;
       taker.fire(buf !== null && buf.count() > 0 ? buf.remove() : undefined);
     }
     if (buf !== null) buf.close();
-    const watchers = this.closeWatchers;
-    this.closeWatchers = null;
+    const watchers = this.#closeWatchers;
+    this.#closeWatchers = null;
     if (watchers !== null) for (const fn of watchers) fn();
   }
 
@@ -170,13 +170,13 @@ export class Channel<T, In = T> {
    * @internal For the wire layer, which tells proxies on the other side; not part of the API.
    */
   watchClose(fn: () => void): () => void {
-    if (this.isClosed) {
+    if (this.#isClosed) {
       queueMicrotask(fn);
       return noop;
     }
-    (this.closeWatchers ??= []).push(fn);
+    (this.#closeWatchers ??= []).push(fn);
     return () => {
-      const watchers = this.closeWatchers;
+      const watchers = this.#closeWatchers;
       const at = watchers === null ? -1 : watchers.indexOf(fn);
       if (at !== -1) watchers?.splice(at, 1);
     };
@@ -197,8 +197,8 @@ export class Channel<T, In = T> {
   takeResult(): Promise<IteratorResult<T, undefined>> {
     const value = this.tryTake();
     if (value !== PENDING) return value === undefined ? done() : Promise.resolve({ value: value as T, done: false });
-    this.reserve(this.takes, "takes");
-    return parkWaiter<IteratorResult<T, undefined>>(this.takes, undefined, undefined, toIteratorResult);
+    this.#reserve(this.#takes, "takes");
+    return parkWaiter<IteratorResult<T, undefined>>(this.#takes, undefined, undefined, toIteratorResult);
   }
 
   /**
@@ -206,15 +206,15 @@ export class Channel<T, In = T> {
    * {@link PENDING} and nothing changed.
    */
   tryPut(value: unknown): boolean | Pending {
-    if (this.isClosed) return false;
-    const buf = this.buf;
+    if (this.#isClosed) return false;
+    const buf = this.#buf;
     if (buf !== null && !buf.full()) {
-      const done = this.add(value);
-      if (this.takes.length > 0) this.serveTakersFromBuffer(buf);
-      if (done) this.abort();
+      const done = this.#add(value);
+      if (this.#takes.length > 0) this.#serveTakersFromBuffer(buf);
+      if (done) this.#abort();
       return true;
     }
-    const takes = this.takes;
+    const takes = this.#takes;
     while (takes.length > 0) {
       const taker = takes.shift() as Waiter;
       if (!taker.isActive()) continue;
@@ -229,43 +229,43 @@ export class Channel<T, In = T> {
    * when it completed now, else {@link PENDING} and nothing changed.
    */
   tryTake(): unknown {
-    const buf = this.buf;
+    const buf = this.#buf;
     if (buf !== null && buf.count() > 0) {
       const value = buf.remove();
-      if (this.puts.length > 0) this.refillFromPuts(buf);
+      if (this.#puts.length > 0) this.#refillFromPuts(buf);
       return value;
     }
-    const puts = this.puts;
+    const puts = this.#puts;
     while (puts.length > 0) {
       const putter = puts.shift() as Waiter;
       if (!putter.isActive()) continue;
       putter.fire(true);
       return putter.value;
     }
-    if (!this.isClosed) return PENDING;
+    if (!this.#isClosed) return PENDING;
     if (buf === null) return undefined;
-    this.complete();
+    this.#complete();
     return buf.count() > 0 ? buf.remove() : undefined;
   }
 
   /** @internal Parks an `alts` operation (after `tryPut`/`tryTake` said it must wait). */
   parkAlt(waiter: Waiter, isPut: boolean): void {
-    const queue = isPut ? this.puts : this.takes;
-    this.reserve(queue, isPut ? "puts" : "takes");
+    const queue = isPut ? this.#puts : this.#takes;
+    this.#reserve(queue, isPut ? "puts" : "takes");
     queue.push(waiter);
   }
 
   /** Makes room for one more waiter, dropping dead `alts` entries first; throws at the limit. */
-  private reserve(queue: RingQueue<Waiter>, kind: "puts" | "takes"): void {
+  #reserve(queue: RingQueue<Waiter>, kind: "puts" | "takes"): void {
     if (queue.length < MAX_PENDING) return;
     queue.removeWhere(isInactive);
     if (queue.length >= MAX_PENDING) throw new TooManyPendingError(kind, MAX_PENDING);
   }
 
   /** Adds through the transducer. Returns true when the transducer said "reduced". */
-  private add(value: unknown): boolean {
-    const buf = this.buf as Buffer<unknown>;
-    const xform = this.xform;
+  #add(value: unknown): boolean {
+    const buf = this.#buf as Buffer<unknown>;
+    const xform = this.#xform;
     if (xform === null) {
       buf.add(value);
       return false;
@@ -273,58 +273,58 @@ export class Channel<T, In = T> {
     try {
       return isReduced(xform["@@transducer/step"](buf, value));
     } catch (error) {
-      this.handle(error);
+      this.#handle(error);
       return false;
     }
   }
 
   /** Runs the transducer's completion step, once, so stateful transducers flush. */
-  private complete(): void {
-    if (this.completed) return;
-    this.completed = true;
-    const xform = this.xform;
+  #complete(): void {
+    if (this.#completed) return;
+    this.#completed = true;
+    const xform = this.#xform;
     if (xform === null) return;
     try {
-      xform["@@transducer/result"](this.buf as Buffer<unknown>);
+      xform["@@transducer/result"](this.#buf as Buffer<unknown>);
     } catch (error) {
-      this.handle(error);
+      this.#handle(error);
     }
   }
 
-  private handle(error: unknown): void {
+  #handle(error: unknown): void {
     let replacement: unknown;
     try {
-      replacement = this.exHandler(error);
+      replacement = this.#exHandler(error);
     } catch (handlerError) {
       replacement = reportTransducerError(handlerError);
     }
-    if (replacement !== undefined) (this.buf as Buffer<unknown>).add(replacement);
+    if (replacement !== undefined) (this.#buf as Buffer<unknown>).add(replacement);
   }
 
-  private serveTakersFromBuffer(buf: Buffer<unknown>): void {
-    const takes = this.takes;
+  #serveTakersFromBuffer(buf: Buffer<unknown>): void {
+    const takes = this.#takes;
     while (takes.length > 0 && buf.count() > 0) {
       const taker = takes.shift() as Waiter;
       if (taker.isActive()) taker.fire(buf.remove());
     }
   }
 
-  private refillFromPuts(buf: Buffer<unknown>): void {
-    const puts = this.puts;
+  #refillFromPuts(buf: Buffer<unknown>): void {
+    const puts = this.#puts;
     while (puts.length > 0 && !buf.full()) {
       const putter = puts.shift() as Waiter;
       if (!putter.isActive()) continue;
       putter.fire(true);
-      if (this.add(putter.value)) {
-        this.abort();
+      if (this.#add(putter.value)) {
+        this.#abort();
         return;
       }
     }
   }
 
   /** A transducer said "reduced": parked puts succeed (their values dropped), then close. */
-  private abort(): void {
-    const puts = this.puts;
+  #abort(): void {
+    const puts = this.#puts;
     while (puts.length > 0) {
       const putter = puts.shift() as Waiter;
       if (putter.isActive()) putter.fire(true);
@@ -337,10 +337,14 @@ function noop(): void {}
 
 /** The iterator of {@link Channel}'s `for await`. */
 class ChannelIterator<T> implements AsyncIterableIterator<T> {
-  constructor(private readonly channel: Channel<T, unknown>) {}
+  readonly #channel: Channel<T, unknown>;
+
+  constructor(channel: Channel<T, unknown>) {
+    this.#channel = channel;
+  }
 
   next(): Promise<IteratorResult<T, undefined>> {
-    return this.channel.takeResult();
+    return this.#channel.takeResult();
   }
 
   /** Leaving the loop early: the channel stays open, nothing is taken. */

@@ -46,64 +46,68 @@ export function mix<T>(out: Channel<unknown, T>): Mix<T> {
 
 class MixImpl<T> implements Mix<T> {
   private readonly inputs = new Map<Channel<T, unknown>, MixAttrs>();
-  private mode: SoloMode = "mute";
+  #mode: SoloMode = "mute";
   /** Wakes the loop so it recomputes what to read; one pending wake-up is enough. */
-  private readonly changed = chan<true>(slidingBuffer<true>(1));
+  readonly #changed = chan<true>(slidingBuffer<true>(1));
 
-  constructor(private readonly out: Channel<unknown, T>) {}
+  readonly #out: Channel<unknown, T>;
+
+  constructor(out: Channel<unknown, T>) {
+    this.#out = out;
+  }
 
   admix(ch: Channel<T, unknown>): void {
     this.inputs.set(ch, {});
-    this.changed.offer(true);
+    this.#changed.offer(true);
   }
 
   unmix(ch: Channel<T, unknown>): void {
     this.inputs.delete(ch);
-    this.changed.offer(true);
+    this.#changed.offer(true);
   }
 
   unmixAll(): void {
     this.inputs.clear();
-    this.changed.offer(true);
+    this.#changed.offer(true);
   }
 
   toggle(changes: ReadonlyMap<Channel<T, unknown>, MixAttrs>): void {
     for (const [ch, attrs] of changes) this.inputs.set(ch, { ...this.inputs.get(ch), ...attrs });
-    this.changed.offer(true);
+    this.#changed.offer(true);
   }
 
   soloMode(mode: SoloMode): void {
     if (mode !== "mute" && mode !== "pause") {
       throw new WirechanTypeError("ERR_SOLO_MODE", `soloMode must be "mute" or "pause", got ${String(mode)}`);
     }
-    this.mode = mode;
-    this.changed.offer(true);
+    this.#mode = mode;
+    this.#changed.offer(true);
   }
 
   async run(): Promise<void> {
-    let state = this.state();
+    let state = this.#state();
     for (;;) {
       const { value, channel } = await alts<unknown>(state.reads);
-      if (channel === this.changed || value === undefined) {
+      if (channel === this.#changed || value === undefined) {
         if (value === undefined) this.inputs.delete(channel as Channel<T, unknown>);
-        state = this.state();
+        state = this.#state();
         continue;
       }
       const input = channel as Channel<T, unknown>;
       const heard = state.solos.size > 0 ? state.solos.has(input) : !state.mutes.has(input);
-      if (heard && !(await this.out.put(value as T))) return;
+      if (heard && !(await this.#out.put(value as T))) return;
     }
   }
 
-  private state(): { solos: Set<Channel<T, unknown>>; mutes: Set<Channel<T, unknown>>; reads: Array<Channel<unknown, unknown>> } {
+  #state(): { solos: Set<Channel<T, unknown>>; mutes: Set<Channel<T, unknown>>; reads: Array<Channel<unknown, unknown>> } {
     const solos = new Set<Channel<T, unknown>>();
     const mutes = new Set<Channel<T, unknown>>();
-    const reads: Array<Channel<unknown, unknown>> = [this.changed];
+    const reads: Array<Channel<unknown, unknown>> = [this.#changed];
     for (const [ch, attrs] of this.inputs) {
       if (attrs.solo === true) solos.add(ch);
       if (attrs.mute === true) mutes.add(ch);
     }
-    const pauseOthers = this.mode === "pause" && solos.size > 0;
+    const pauseOthers = this.#mode === "pause" && solos.size > 0;
     for (const [ch, attrs] of this.inputs) {
       if (pauseOthers ? solos.has(ch) : attrs.pause !== true) reads.push(ch);
     }

@@ -30,51 +30,55 @@ export function mult<T>(source: Channel<T, unknown>): Mult<T> {
 }
 
 class MultImpl<T> implements Mult<T> {
-  private readonly taps = new Map<Channel<unknown, T>, boolean>();
-  private sourceClosed = false;
+  readonly #taps = new Map<Channel<unknown, T>, boolean>();
+  #sourceClosed = false;
   /** @internal called when removing closed taps left none, so pub can forget the topic. */
   onEmpty: (() => void) | null = null;
 
-  constructor(private readonly source: Channel<T, unknown>) {}
+  readonly #source: Channel<T, unknown>;
+
+  constructor(source: Channel<T, unknown>) {
+    this.#source = source;
+  }
 
   /** @internal number of taps, for pub's bookkeeping. */
   get size(): number {
-    return this.taps.size;
+    return this.#taps.size;
   }
 
   tap<C extends Channel<unknown, T>>(ch: C, close = true): C {
-    if (this.sourceClosed) {
+    if (this.#sourceClosed) {
       if (close) ch.close();
     } else {
-      this.taps.set(ch, close);
+      this.#taps.set(ch, close);
     }
     return ch;
   }
 
   untap(ch: Channel<unknown, T>): void {
-    this.taps.delete(ch);
+    this.#taps.delete(ch);
   }
 
   untapAll(): void {
-    this.taps.clear();
+    this.#taps.clear();
   }
 
   async run(): Promise<void> {
     for (;;) {
-      const value = await this.source.take();
+      const value = await this.#source.take();
       if (value === undefined) {
-        this.sourceClosed = true;
-        for (const [ch, close] of this.taps) if (close) ch.close();
+        this.#sourceClosed = true;
+        for (const [ch, close] of this.#taps) if (close) ch.close();
         return;
       }
-      if (this.taps.size === 0) continue;
-      const targets = [...this.taps.keys()];
+      if (this.#taps.size === 0) continue;
+      const targets = [...this.#taps.keys()];
       const accepted = await Promise.all(targets.map((ch) => putOrFalse(ch, value)));
       let removed = false;
       for (let i = 0; i < targets.length; i++) {
-        if (!accepted[i]) removed = this.taps.delete(targets[i] as Channel<unknown, T>) || removed;
+        if (!accepted[i]) removed = this.#taps.delete(targets[i] as Channel<unknown, T>) || removed;
       }
-      if (removed && this.taps.size === 0) this.onEmpty?.();
+      if (removed && this.#taps.size === 0) this.onEmpty?.();
     }
   }
 }

@@ -45,81 +45,85 @@ function noBuffer(): null {
 }
 
 class PubImpl<T, Topic> implements Pub<T, Topic> {
-  private readonly topics = new Map<Topic, TopicEntry<T>>();
-  private sourceClosed = false;
+  readonly #topics = new Map<Topic, TopicEntry<T>>();
+  #sourceClosed = false;
 
-  constructor(
-    private readonly source: Channel<T, unknown>,
-    private readonly topicFn: (value: T) => Topic,
-    private readonly bufFn: (topic: Topic) => number | Buffer<T> | null | undefined,
-  ) {}
+  readonly #source: Channel<T, unknown>;
+  readonly #topicFn: (value: T) => Topic;
+  readonly #bufFn: (topic: Topic) => number | Buffer<T> | null | undefined;
+
+  constructor(source: Channel<T, unknown>, topicFn: (value: T) => Topic, bufFn: (topic: Topic) => number | Buffer<T> | null | undefined) {
+    this.#source = source;
+    this.#topicFn = topicFn;
+    this.#bufFn = bufFn;
+  }
 
   sub<C extends Channel<unknown, T>>(topic: Topic, ch: C, close = true): C {
-    if (this.sourceClosed) {
+    if (this.#sourceClosed) {
       if (close) ch.close();
       return ch;
     }
-    let entry = this.topics.get(topic);
+    let entry = this.#topics.get(topic);
     if (entry === undefined) {
-      const topicCh = chan<T>(this.bufFn(topic));
+      const topicCh = chan<T>(this.#bufFn(topic));
       const m = new MultImpl(topicCh);
       spawn(m.run(), "pub topic");
       const created: TopicEntry<T> = { ch: topicCh, mult: m };
       // A subscriber that closed its channel has left too: forget the topic if it was the last.
       m.onEmpty = () => {
-        if (this.topics.get(topic) === created) this.forget(topic, created);
+        if (this.#topics.get(topic) === created) this.#forget(topic, created);
       };
       entry = created;
-      this.topics.set(topic, entry);
+      this.#topics.set(topic, entry);
     }
     return entry.mult.tap(ch, close);
   }
 
   unsub(topic: Topic, ch: Channel<unknown, T>): void {
-    const entry = this.topics.get(topic);
+    const entry = this.#topics.get(topic);
     if (entry === undefined) return;
     entry.mult.untap(ch);
-    if (entry.mult.size === 0) this.forget(topic, entry);
+    if (entry.mult.size === 0) this.#forget(topic, entry);
   }
 
   unsubAll(topic?: Topic): void {
     if (arguments.length === 0) {
-      for (const [t, entry] of this.topics) this.forget(t, entry);
+      for (const [t, entry] of this.#topics) this.#forget(t, entry);
       return;
     }
-    const entry = this.topics.get(topic as Topic);
-    if (entry !== undefined) this.forget(topic as Topic, entry);
+    const entry = this.#topics.get(topic as Topic);
+    if (entry !== undefined) this.#forget(topic as Topic, entry);
   }
 
   /** A throwing `topicFn` loses that one value (reported), not the whole pub. */
-  private topicOf(value: T): Topic | typeof NO_TOPIC {
+  #topicOf(value: T): Topic | typeof NO_TOPIC {
     try {
-      return this.topicFn(value);
+      return this.#topicFn(value);
     } catch (error) {
       console.error("wirechan: pub's topicFn threw; the value was dropped:", error);
       return NO_TOPIC;
     }
   }
 
-  private forget(topic: Topic, entry: TopicEntry<T>): void {
+  #forget(topic: Topic, entry: TopicEntry<T>): void {
     entry.mult.untapAll(); // so closing the topic channel closes no subscriber
     entry.ch.close();
-    this.topics.delete(topic);
+    this.#topics.delete(topic);
   }
 
   async run(): Promise<void> {
     for (;;) {
-      const value = await this.source.take();
+      const value = await this.#source.take();
       if (value === undefined) {
-        this.sourceClosed = true;
-        for (const entry of this.topics.values()) entry.ch.close();
+        this.#sourceClosed = true;
+        for (const entry of this.#topics.values()) entry.ch.close();
         return;
       }
-      const topic = this.topicOf(value);
+      const topic = this.#topicOf(value);
       if (topic === NO_TOPIC) continue;
-      const entry = this.topics.get(topic);
-      if (entry !== undefined && !(await entry.ch.put(value)) && this.topics.get(topic) === entry) {
-        this.topics.delete(topic); // a topic channel closed under us: forget it, as core.async does
+      const entry = this.#topics.get(topic);
+      if (entry !== undefined && !(await entry.ch.put(value)) && this.#topics.get(topic) === entry) {
+        this.#topics.delete(topic); // a topic channel closed under us: forget it, as core.async does
       }
     }
   }
