@@ -31,7 +31,7 @@ async function waitForViewers(page: Page, viewers: string): Promise<void> {
   await page.waitForFunction((wanted) => document.getElementById("viewers")?.textContent === wanted, viewers, { timeout: WAIT_MS });
 }
 
-describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 3 }, () => {
+describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   let apps: RunningApps;
   before(async () => {
     apps = await startApps({ port: 0, interval: INTERVAL_MS });
@@ -64,6 +64,25 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 3 }, () => {
       await waitForPoints(bob.page, (await points(bob.page)) + 3);
       await screenshot(ann.page, "dashboard");
       for (const user of users) assert.deepEqual(user.pageErrors, []);
+    } finally {
+      await closeAll(users);
+    }
+  });
+
+  it("the index page links both apps, and the keyboard follows a link", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      const page = ann.page;
+      await page.goto(`${apps.url}/`);
+      assert.equal(await page.getByRole("link", { name: "Chat" }).getAttribute("href"), "/chat");
+      assert.equal(await page.getByRole("link", { name: "Dashboard" }).getAttribute("href"), "/dashboard");
+      await page.getByRole("link", { name: "Dashboard" }).focus();
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${apps.url}/dashboard`, { timeout: WAIT_MS });
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: WAIT_MS });
+      assert.deepEqual(ann.pageErrors, []);
     } finally {
       await closeAll(users);
     }
