@@ -1,0 +1,43 @@
+// The size budget of the browser client (issue 10), min+gzip: the served /wirechan/client.js
+// and a minimal app (chan + connect), measured as `npm run size` measures them
+// (scripts/bundle-size.ts).
+//
+// The budget does not hold yet, and cannot by trimming alone: with every error message removed
+// the served client would still be about 17.0 KB and the minimal app 13.6 KB (a WebSocket-only
+// client 11.8 KB). So the budget check is a `todo` (it runs and reports, the suite stays green),
+// and a ratchet just above today's sizes keeps the bundles from growing meanwhile. Lower the ratchet
+// with every cut; drop `todo` once the budget holds.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { type BundleWeight, kb, measureSizes, type SizeReport } from "../../scripts/bundle-size.js";
+
+/**
+ * Today's sizes, min+gzip, in bytes (20,507 and 16,692), plus about 2% for a fix that needs a
+ * few bytes: a change that adds more than that shows up here.
+ */
+const RATCHET = { servedClient: 21_000, minimalApp: 17_000 } as const;
+
+let report: SizeReport;
+
+before(async () => {
+  report = await measureSizes();
+});
+
+function within(weight: BundleWeight, limit: number, what: string): void {
+  assert.ok(weight.gzip <= limit, `${weight.name} is ${kb(weight.gzip)} (${weight.gzip} bytes) min+gzip, over its ${what} of ${kb(limit)} (${limit} bytes); npm run size shows where it stands`);
+}
+
+describe("the browser bundles' size", { timeout: 60_000 }, () => {
+  it("the served client is within its budget of 16 KB min+gzip", { todo: "over budget: see the comment at the top of this file" }, () => {
+    within(report.servedClient, report.servedClient.budget, "budget");
+  });
+
+  it("a minimal app (chan + connect) is within its budget of 11 KB min+gzip", { todo: "over budget: see the comment at the top of this file" }, () => {
+    within(report.minimalApp, report.minimalApp.budget, "budget");
+  });
+
+  it("neither grows past today's size (the ratchet)", () => {
+    within(report.servedClient, RATCHET.servedClient, "ratchet");
+    within(report.minimalApp, RATCHET.minimalApp, "ratchet");
+  });
+});
