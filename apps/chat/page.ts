@@ -58,6 +58,11 @@ nickField.value = loadNick();
 nickField.addEventListener("change", () => saveNick(nickField.value.trim()));
 form.addEventListener("submit", (event) => {
   event.preventDefault();
+  // Enter in the nickname field, with nothing typed yet, moves on rather than sending an empty line.
+  if (document.activeElement === nickField && messageField.value === "") {
+    messageField.focus();
+    return;
+  }
   say(messageField.value);
 });
 
