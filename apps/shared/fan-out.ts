@@ -36,18 +36,25 @@ export interface FanOutOptions {
   /**
    * Values waiting for one listener. A listener whose queue is full when another value comes
    * has fallen too far behind: it is dropped and its channel closed (a page then joins again).
-   * Values sent in one burst, before the pumps run, count too: this is also the largest burst.
+   * Values sent in one burst, before any put is answered, count too (past `maxInFlight`).
    * Default 256.
    */
   queueLength?: number;
   /** Listeners at once; a further `add` gets its channel closed and returns false. Default 10,000. */
   maxListeners?: number;
+  /**
+   * Puts to one listener made and not yet answered. A remote put is answered after a round
+   * trip, so several go at once; kept well under the 1,024 puts a channel or a proxy lets wait.
+   * Default 64.
+   */
+  maxInFlight?: number;
 }
 
 /** The defaults of {@link FanOutOptions}. */
 export const fanOutDefaults: Required<FanOutOptions> = {
   queueLength: 256,
   maxListeners: 10_000,
+  maxInFlight: 64,
 };
 
 /** Told once per listener that leaves, with why and, for `"failed"`, what was thrown. */
@@ -57,7 +64,8 @@ export type DropHandler<T> = (listener: Listener<T>, reason: DropReason, error?:
 class Outlet<T> {
   readonly queue = new RingQueue<T>(8);
   readonly stop = new AbortController();
-  pumping = false;
+  /** Puts made and not answered yet. */
+  inFlight = 0;
 
   constructor(readonly listener: Listener<T>) {}
 }
@@ -72,6 +80,7 @@ export class FanOut<T> {
   private readonly outlets = new Map<Listener<T>, Outlet<T>>();
   private readonly queueLength: number;
   private readonly maxListeners: number;
+  private readonly maxInFlight: number;
   private closed = false;
 
   constructor(
@@ -81,6 +90,7 @@ export class FanOut<T> {
     const resolved = { ...fanOutDefaults, ...options };
     this.queueLength = positiveInteger("queueLength", resolved.queueLength);
     this.maxListeners = positiveInteger("maxListeners", resolved.maxListeners);
+    this.maxInFlight = positiveInteger("maxInFlight", resolved.maxInFlight);
   }
 
   /** Listeners now. */
@@ -136,31 +146,43 @@ export class FanOut<T> {
       return false;
     }
     outlet.queue.push(value);
-    if (!outlet.pumping) void this.pump(outlet);
+    this.pump(outlet);
     return true;
   }
 
-  /** Puts one queued value at a time, in order, until the queue is empty or the listener is dropped. */
-  private async pump(outlet: Outlet<T>): Promise<void> {
-    outlet.pumping = true;
-    const { signal } = outlet.stop;
-    try {
-      for (let value = outlet.queue.shift(); value !== undefined && !signal.aborted; value = outlet.queue.shift()) {
-        let taken: boolean;
-        try {
-          taken = await outlet.listener.put(value, { signal });
-        } catch (error) {
-          if (!signal.aborted) this.drop(outlet, "failed", error);
-          return;
-        }
-        if (!taken) {
-          this.drop(outlet, "closed");
-          return;
-        }
+  /**
+   * Puts queued values, in order, keeping at most `maxInFlight` unanswered: a remote put is
+   * answered only after a round trip, so one at a time would let a listener that reads at once
+   * fall behind a busy room. Both kinds of channel keep the order of puts made one after another.
+   */
+  private pump(outlet: Outlet<T>): void {
+    while (outlet.inFlight < this.maxInFlight && outlet.queue.length > 0 && this.outlets.get(outlet.listener) === outlet) {
+      const value = outlet.queue.shift() as T;
+      outlet.inFlight++;
+      let answer: Promise<boolean>;
+      try {
+        answer = outlet.listener.put(value, { signal: outlet.stop.signal });
+      } catch (error) {
+        this.drop(outlet, "failed", error);
+        return;
       }
-    } finally {
-      outlet.pumping = false;
+      answer.then(
+        (taken) => this.answered(outlet, taken),
+        (error: unknown) => this.failed(outlet, error),
+      );
     }
+  }
+
+  private answered(outlet: Outlet<T>, taken: boolean): void {
+    outlet.inFlight--;
+    if (taken) this.pump(outlet);
+    else this.drop(outlet, "closed");
+  }
+
+  private failed(outlet: Outlet<T>, error: unknown): void {
+    outlet.inFlight--;
+    // A put withdrawn because the listener was dropped already says nothing new.
+    if (!outlet.stop.signal.aborted) this.drop(outlet, "failed", error);
   }
 
   private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown): void {

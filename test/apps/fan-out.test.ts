@@ -48,24 +48,24 @@ describe("FanOut", () => {
 
   it("a stuck listener fills its own queue and is dropped when full; the others get every value meanwhile", async () => {
     const { drops, onDrop } = recordDrops();
-    const fan = new FanOut<number>({ queueLength: 4 }, onDrop);
+    const fan = new FanOut<number>({ queueLength: 4, maxInFlight: 2 }, onDrop);
     const stuck = new StuckListener();
     const fine = chan<number>(100);
     fan.add(stuck);
     fan.add(fine);
-    // The first value is in the stuck put, four more fill its queue, the sixth finds it full.
-    // The loop lets the pumps run between values, as a chat does between lines.
+    // Two values are in stuck puts, four more fill its queue, the seventh finds it full. The
+    // loop lets puts be answered between values, as a room does between lines.
     for (let i = 1; i <= 10; i++) {
       fan.broadcast(i);
-      if (i === 5) assert.equal(fan.has(stuck), true, "five values fit: one in its put, four queued");
+      if (i === 6) assert.equal(fan.has(stuck), true, "six values fit: two in its puts, four queued");
       await settle(1);
     }
     assert.equal(fan.has(stuck), false, "dropped once its queue was full");
     assert.equal(stuck.closed, true, "its channel closed");
     assert.deepEqual(drops, [[stuck, "behind"]]);
     await settle();
-    assert.equal(stuck.puts, 1, "its pump stopped: no put after the stuck one");
-    assert.equal(stuck.aborted, 1, "its waiting put was withdrawn");
+    assert.equal(stuck.puts, 2, "its pump stopped: no put after the stuck ones");
+    assert.equal(stuck.aborted, 2, "its waiting puts were withdrawn");
     fan.close();
     assert.deepEqual(await drainAll(fine), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
@@ -135,7 +135,21 @@ describe("FanOut", () => {
     assert.deepEqual(await drainAll(b), []);
   });
 
+  it("keeps the order with many puts in flight to a channel that takes slowly", async () => {
+    const fan = new FanOut<number>({ queueLength: 1000, maxInFlight: 64 });
+    const slow = chan<number>(0);
+    fan.add(slow);
+    for (let i = 0; i < 500; i++) fan.broadcast(i);
+    const got: number[] = [];
+    for (let i = 0; i < 500; i++) got.push((await slow.take()) as number);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+  });
+
   it("rejects bounds that are not positive integers", () => {
+    assert.throws(() => new FanOut({ maxInFlight: 0 }), RangeError);
     assert.throws(() => new FanOut({ queueLength: 0 }), RangeError);
     assert.throws(() => new FanOut({ maxListeners: 1.5 }), RangeError);
   });
