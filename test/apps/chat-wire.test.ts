@@ -1,112 +1,226 @@
-// The seed's chat over the network: what `npm start` serves, driven by Node clients on
-// different transports through a proxy that cuts their connections.
+// The chat over the network: a real server on 127.0.0.1 with mountChat, and real Node clients
+// (src/client) on each transport. Each "survives its users" case was first seen failing against
+// the old chat loop (a crash, a 10 s stall per stuck or vanished client); here they are counted.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { describe, it } from "node:test";
-import { parseArgs, startChatApp } from "../../apps/chat/server.js";
-import { type Channel, chan } from "../../src/csp/index.js";
+import { describe, it, type TestContext } from "node:test";
+import { type ChatOptions, mountChat } from "../../apps/chat/chat-app.js";
+import type { ChatEvent, ChatLine, ChatRequest } from "../../apps/chat/chat-messages.js";
 import { connect, type Session } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
+import { type Channel, chan } from "../../src/csp/index.js";
+import { createServer, type Logger, type ServerHandle, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { until } from "../helpers/async.js";
 
-type ChatRequest = { add: Channel<string[]> } | { msg: string };
+const quiet: Logger = { error: () => undefined, warn: () => undefined };
+const LIMIT_MS = 60_000;
 
-/** A chat client: its listener channel, and every line it has received, history included. */
+interface Running {
+  server: WirechanServer;
+  handle: ServerHandle;
+}
+
+async function start(t: TestContext, chat: ChatOptions = {}, server: ServerOptions = {}): Promise<Running> {
+  const wirechan = createServer({ logger: quiet, ...server });
+  const mounted = mountChat(wirechan, chat);
+  const handle = await wirechan.listen({ port: 0 });
+  t.after(async () => {
+    mounted.close();
+    await handle.close();
+  });
+  return { server: wirechan, handle };
+}
+
+/** A chat client: a session, an inbox, and every event that arrived on it. */
 class ChatClient {
-  readonly lines: string[] = [];
-  private readonly inbox = chan<string[]>(16);
+  readonly events: ChatEvent[] = [];
+  private counter = 0;
 
   private constructor(
     readonly name: string,
     readonly session: Session,
+    readonly inbox: Channel<ChatEvent>,
   ) {}
 
-  static async join(name: string, url: string, transport: TransportName): Promise<ChatClient> {
-    const session = await connect(url, { transports: [transport], reconnect: { initial: 5, max: 50, jitter: 0.5 }, upgradeProbeInterval: 0 });
-    const client = new ChatClient(name, session);
-    void client.listen();
-    await session.serverChan<ChatRequest>("chat").put({ add: client.inbox });
+  /** Connects and joins; `read: false` leaves the inbox unread (a page whose tab froze). */
+  static async join(t: TestContext, name: string, url: string, options: { transport?: TransportName; read?: boolean; buffer?: number } = {}): Promise<ChatClient> {
+    const session = await connect(url, { transports: [options.transport ?? "websocket"], reconnect: { initial: 5, max: 50, jitter: 0.5 }, upgradeProbeInterval: 0, logger: quiet });
+    t.after(() => session.close());
+    const client = new ChatClient(name, session, chan<ChatEvent>(options.buffer ?? 1024));
+    if (options.read !== false) void client.read();
+    await client.chat.put({ join: client.inbox });
     return client;
   }
 
-  say(text: string): Promise<boolean> {
-    return this.session.serverChan<ChatRequest>("chat").put({ msg: `${this.name}: ${text}` });
+  get chat(): { put(request: ChatRequest): Promise<boolean> } {
+    return this.session.serverChan<ChatRequest>("chat");
   }
 
-  private async listen(): Promise<void> {
-    for await (const batch of this.inbox) this.lines.push(...batch);
+  say(text: string, id = `${this.name}-${++this.counter}`): Promise<boolean> {
+    return this.chat.put({ say: { id, nick: this.name, text } });
+  }
+
+  lines(): ChatLine[] {
+    return this.events.flatMap((event) => ("line" in event ? [event.line] : []));
+  }
+
+  history(): Array<{ history: ChatLine[]; done: boolean }> {
+    return this.events.flatMap((event) => ("history" in event ? [event] : []));
+  }
+
+  refusals(): Array<{ id: string; reason: string }> {
+    return this.events.flatMap((event) => ("refused" in event ? [event.refused] : []));
+  }
+
+  async read(): Promise<void> {
+    for await (const event of this.inbox) this.events.push(event);
   }
 }
 
-describe("the chat over the network", { timeout: 120_000 }, () => {
-  it("two clients on different transports, through random cuts: every line once, in order, the censor applied", async (t) => {
-    const handle = await startChatApp({ port: 0, server: { heartbeat: 500, heartbeatTimeout: 2_000, pollTimeout: 1_000 } });
+describe("the chat over the network", { timeout: 180_000 }, () => {
+  it("two clients on different transports, through random cuts: every line once, in order, through the pipeline", async (t) => {
+    const { handle } = await start(t, {}, { heartbeat: 500, heartbeatTimeout: 2_000, pollTimeout: 1_000 });
     const proxy = await FaultProxy.start({ targetPort: handle.port });
-    t.after(async () => {
-      await proxy.close();
-      await handle.close();
-    });
-    const alice = await ChatClient.join("alice", proxy.url, "websocket");
-    const bob = await ChatClient.join("bob", proxy.url, "longpoll");
-    t.after(() => {
-      alice.session.close();
-      bob.session.close();
-    });
-    const cutting = proxy.cutRandomly({ count: 30, minBytes: 500, maxBytes: 5_000 });
+    t.after(() => proxy.close());
+    const alice = await ChatClient.join(t, "alice", proxy.url, { transport: "websocket" });
+    const bob = await ChatClient.join(t, "bob", proxy.url, { transport: "longpoll" });
+    const cutting = proxy.cutRandomly({ count: 20, minBytes: 500, maxBytes: 5_000 });
     cutting.catch(() => undefined);
     const expected: string[] = [];
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 120; i++) {
       const speaker = i % 2 === 0 ? alice : bob;
-      const text = i % 50 === 0 ? `line ${i}, heck` : `line ${i}`;
+      const text = i % 30 === 0 ? `line ${i}, teh heck :)` : `line ${i}`;
       assert.equal(await speaker.say(text), true, `${speaker.name}'s line ${i} was taken`);
-      expected.push(`${speaker.name}: ${text.replace("heck", "****")}`);
+      expected.push(i % 30 === 0 ? `line ${i}, the **** \u{1F642}` : `line ${i}`);
     }
-    await until(() => alice.lines.length >= expected.length && bob.lines.length >= expected.length, "both clients to get every line", 60_000);
+    await until(() => alice.lines().length >= expected.length && bob.lines().length >= expected.length, "both clients to get every line", LIMIT_MS);
     proxy.stopCutting();
     t.diagnostic(`${proxy.cuts} cuts`);
-    assert.ok(proxy.cuts > 0, "the connections were cut");
-    assert.deepEqual(alice.lines, expected, "alice got every line once, in order");
-    assert.deepEqual(bob.lines, expected, "bob got every line once, in order");
+    assert.deepEqual(
+      alice.lines().map((line) => line.text),
+      expected,
+    );
+    assert.deepEqual(
+      bob.lines().map((line) => line.text),
+      expected,
+    );
   });
 
-  it("a late joiner gets the history first; requests that are not chat requests are ignored", async (t) => {
-    const handle = await startChatApp({ port: 0 });
-    t.after(() => handle.close());
-    const first = await ChatClient.join("first", handle.url, "sse");
-    t.after(() => first.session.close());
-    await first.say("hello");
-    assert.equal(await first.session.serverChan<unknown>("chat").put({ add: "not a channel" }), true, "taken, and ignored");
+  it("a late joiner gets the history, done on the last batch; a refusal reaches only its sender; a resent id shows once", async (t) => {
+    const { handle } = await start(t);
+    const first = await ChatClient.join(t, "first", handle.url, { transport: "sse" });
+    await until(() => first.history().length === 1, "the empty history", LIMIT_MS);
+    assert.deepEqual(first.history(), [{ history: [], done: true }]);
+    await first.say("hello", "id-1");
+    await first.say("hello", "id-1");
+    await first.say("   ", "id-2");
+    assert.equal(await first.session.serverChan<unknown>("chat").put({ join: "not a channel" }), true, "taken, and ignored");
     assert.equal(await first.session.serverChan<unknown>("chat").put(42), true);
-    const late = await ChatClient.join("late", handle.url, "websocket");
-    t.after(() => late.session.close());
-    await until(() => late.lines.length === 1, "the history", 60_000);
-    assert.deepEqual(late.lines, ["first: hello"]);
+    const late = await ChatClient.join(t, "late", handle.url);
+    await until(() => late.history().length === 1 && first.refusals().length === 1, "the history and the refusal", LIMIT_MS);
+    assert.deepEqual(
+      late.history()[0]?.history.map((line) => [line.id, line.nick, line.text]),
+      [["id-1", "first", "hello"]],
+    );
+    assert.deepEqual(first.refusals(), [{ id: "id-2", reason: "a line may not be empty" }]);
+    assert.equal(first.lines().length, 1, "the resent id was not added again");
+    assert.deepEqual(late.refusals(), [], "another session hears nothing of it");
   });
 
-  it("npm start's program prints where it listens and serves the chat", async (t) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "apps/chat/server.ts", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-    t.after(() => child.kill("SIGKILL"));
-    let output = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => (output += chunk));
-    await until(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(output), "the listening line", 60_000);
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] as string;
-    const client = await ChatClient.join("cli", url, "websocket");
-    await client.say("over the real program");
-    await until(() => client.lines.length === 1, "the line back", 60_000);
-    assert.deepEqual(client.lines, ["cli: over the real program"]);
-    client.session.close();
-    child.kill("SIGTERM");
-    const [code] = (await once(child, "exit")) as [number | null];
-    assert.equal(code, 0, "SIGTERM stops it cleanly");
+  it("two 600,000-character lines and a join: refused by default, and the server goes on", async (t) => {
+    const { handle } = await start(t);
+    const talker = await ChatClient.join(t, "talker", handle.url);
+    const long = "x".repeat(600_000);
+    assert.equal(await talker.say(long), true);
+    assert.equal(await talker.say(long), true);
+    const joiner = await ChatClient.join(t, "joiner", handle.url);
+    await talker.say("still here");
+    await until(() => joiner.lines().length === 1 && talker.refusals().length === 2, "the next line and both refusals", LIMIT_MS);
+    assert.deepEqual(joiner.history(), [{ history: [], done: true }]);
+    assert.equal(talker.refusals()[0]?.reason, "a line may have at most 500 characters");
   });
 
-  it("reads --port, then PORT, then 3000", () => {
-    assert.deepEqual(parseArgs(["--port", "4000"], { PORT: "5000" }), { port: 4000, host: "127.0.0.1" });
-    assert.deepEqual(parseArgs([], { PORT: "5000" }), { port: 5000, host: "127.0.0.1" });
-    assert.deepEqual(parseArgs([], {}), { port: 3000, host: "127.0.0.1" });
-    assert.throws(() => parseArgs(["--port", "x"], {}), RangeError);
+  it("with limits raised, 600,000-character lines are kept under the byte bound and a join gets them in batches under the message limit", async (t) => {
+    const historyBytes = 3 * 1024 * 1024;
+    const { handle } = await start(t, { maxLineLength: 700_000, historyBytes });
+    const talker = await ChatClient.join(t, "talker", handle.url);
+    const long = "x".repeat(600_000);
+    for (let i = 0; i < 7; i++) assert.equal(await talker.say(long), true);
+    // Seven lines of 600 KB are 4.2 MB: the history keeps five (3 MB), and one message could never carry them.
+    const joiner = await ChatClient.join(t, "joiner", handle.url);
+    await until(() => joiner.history().at(-1)?.done === true, "the whole history", LIMIT_MS);
+    const batches = joiner.history();
+    assert.deepEqual(
+      batches.map((batch) => batch.history.length),
+      [1, 1, 1, 1, 1],
+      "each batch under the 1 MiB message limit: one long line each",
+    );
+    assert.ok(batches.flatMap((batch) => batch.history).reduce((total, line) => total + Buffer.byteLength(JSON.stringify(line)), 0) <= historyBytes);
+    await talker.say("after");
+    await until(() => joiner.lines().length === 1, "the next line", LIMIT_MS);
+  });
+
+  it("1,000 long lines: the history stays under its byte bound, and a join gets it all in batches", async (t) => {
+    const historyBytes = 256 * 1024;
+    const batchBytes = 16 * 1024;
+    const { handle } = await start(t, { historyBytes, batchBytes });
+    const talker = await ChatClient.join(t, "talker", handle.url);
+    const text = "\u00e9".repeat(500); // 500 characters, 1,000 bytes
+    const taken = await Promise.all(Array.from({ length: 1000 }, (_, i) => talker.say(text, `l${i}`)));
+    assert.ok(taken.every(Boolean));
+    const joiner = await ChatClient.join(t, "joiner", handle.url);
+    await until(() => joiner.history().at(-1)?.done === true, "the whole history", LIMIT_MS);
+    const lines = joiner.history().flatMap((batch) => batch.history);
+    const bytes = lines.reduce((total, line) => total + Buffer.byteLength(JSON.stringify(line)), 0);
+    assert.ok(bytes <= historyBytes, `${bytes} <= ${historyBytes}`);
+    assert.ok(lines.length > 200 && lines.length < 1000, `${lines.length} lines kept`);
+    assert.equal(lines.at(-1)?.id, "l999", "the newest kept, the oldest dropped");
+    for (const batch of joiner.history()) assert.ok(Buffer.byteLength(JSON.stringify(batch.history)) <= batchBytes + 1000);
+  });
+
+  it("a listener whose inbox nobody reads is dropped once its queue is full; the others get every line", async (t) => {
+    const queueLength = 20;
+    const { handle } = await start(t, { queueLength, historyBytes: 64 * 1024 });
+    const frozen = await ChatClient.join(t, "frozen", handle.url, { read: false, buffer: 0 });
+    const alice = await ChatClient.join(t, "alice", handle.url);
+    const bob = await ChatClient.join(t, "bob", handle.url, { transport: "sse" });
+    const count = 10 * queueLength;
+    for (let i = 0; i < count; i++) assert.equal(await (i % 2 === 0 ? alice : bob).say(`line ${i}`), true);
+    await until(() => alice.lines().length === count && bob.lines().length === count, "every line at both readers", LIMIT_MS);
+    // Now the frozen page reads: it was dropped long ago, so it finds what was in flight and no more.
+    void frozen.read();
+    await until(() => frozen.events.length > 0, "what reached the frozen inbox", LIMIT_MS);
+    await alice.say("one more");
+    await until(() => alice.lines().length === count + 1, "one more line", LIMIT_MS);
+    assert.ok(frozen.lines().length < count / 2, `the frozen listener got ${frozen.lines().length} of ${count} lines: it was dropped`);
+  });
+
+  it("a client that vanishes without goodbye does not stall the others: every line arrives while its session waits to be resumed", async (t) => {
+    const { server, handle } = await start(t, { queueLength: 40, historyBytes: 64 * 1024 }, { sessionTtl: 120_000 });
+    const proxy = await FaultProxy.start({ targetPort: handle.port });
+    t.after(() => proxy.close());
+    const vanishing = await ChatClient.join(t, "vanishing", proxy.url);
+    const alice = await ChatClient.join(t, "alice", handle.url);
+    const bob = await ChatClient.join(t, "bob", handle.url, { transport: "longpoll" });
+    await until(() => vanishing.history().length === 1, "the vanishing client's history", LIMIT_MS);
+    // The process is gone: its socket reset, and no way back to the server.
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    const count = 200;
+    for (let i = 0; i < count; i++) assert.equal(await (i % 2 === 0 ? alice : bob).say(`line ${i}`), true);
+    await until(() => alice.lines().length === count && bob.lines().length === count, "every line at both others", LIMIT_MS);
+    assert.equal(server.sessionCount, 3, "the vanished client's session still exists, waiting to be resumed, while the others got every line");
+  });
+
+  it("close() stops the chat: puts on \"chat\" then resolve false", async (t) => {
+    const wirechan = createServer({ logger: quiet });
+    const mounted = mountChat(wirechan);
+    const handle = await wirechan.listen({ port: 0 });
+    t.after(() => handle.close());
+    const client = await ChatClient.join(t, "ann", handle.url);
+    await until(() => client.history().length === 1, "the history", LIMIT_MS);
+    mounted.close();
+    assert.equal(await client.say("anyone?"), false);
+    assert.throws(() => mountChat(wirechan), /already named "chat"/, "one chat per server");
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * The chat's messages, as docs/apps.md sets them down ("Chat: the messages"): what a page puts
+ * on the named server channel "chat", and what it gets on the inbox it joined with.
+ */
+import type { Listener } from "../shared/fan-out.js";
+
+/** A line as a page says it: `id` unique per line, chosen by the page. */
+export interface Say {
+  id: string;
+  nick: string;
+  text: string;
+}
+
+/** A line of the room: what the server kept of a `Say`, with the time it took it. */
+export interface ChatLine {
+  id: string;
+  nick: string;
+  text: string;
+  /** Set by the server: ms since the epoch. */
+  ts: number;
+}
+
+/** What a page's inbox gets. */
+export type ChatEvent =
+  /** On join, in batches under the batch limit; `done` on the last (also when it is empty). */
+  | { history: ChatLine[]; done: boolean }
+  /** Each new line, after the history. */
+  | { line: ChatLine }
+  /** A line of this session that the server refused, with a reason a page can show. */
+  | { refused: { id: string; reason: string } };
+
+/** A page's inbox: its own channel (a proxy of it, on the server) or a local one. */
+export type ChatInbox = Listener<ChatEvent>;
+
+/** What a page puts on "chat". */
+export type ChatRequest = { join: ChatInbox } | { say: Say };

@@ -1,0 +1,86 @@
+/** The chat's options and their defaults: one object, every bound named (docs/apps.md). */
+import type { Logger } from "../../src/server/index.js";
+import { fanOutDefaults } from "../shared/fan-out.js";
+import { defaultCensoredWords } from "./censor.js";
+
+/** How `mountChat` runs the chat; see {@link chatDefaults} for each default. */
+export interface ChatOptions {
+  /** Longest line, in code points after trimming; longer ones are refused. Default 500. */
+  maxLineLength?: number;
+  /** Longest nickname, in code points after trimming. Default 32. */
+  maxNickLength?: number;
+  /** Longest line id, in code points. Default 64. */
+  maxIdLength?: number;
+  /** Lines the history keeps; the oldest go first. Default 1000. */
+  historyLines?: number;
+  /** Bytes the history keeps (each line's UTF-8 JSON); the oldest go first. Default 1 MiB. */
+  historyBytes?: number;
+  /**
+   * Largest history batch sent on join, in the same bytes. Default 32 KiB: half the smallest
+   * message limit a client may ask the server for (64 KiB), so a batch fits every client with
+   * room for its framing. A single line larger than this goes alone.
+   */
+  batchBytes?: number;
+  /**
+   * Events waiting for one listener; a listener that falls this far behind is dropped and its
+   * inbox closed. The whole history must fit it when a listener joins. Default 256.
+   */
+  queueLength?: number;
+  /** Listeners at once; a further join gets its inbox closed. Default 10,000. */
+  maxListeners?: number;
+  /** Buffer of the named channel "chat". Default 64. */
+  buffer?: number;
+  /** Words the censor masks. Default {@link defaultCensoredWords}. */
+  censoredWords?: readonly string[];
+  /** Where ignored requests and dropped listeners are reported. Default: the server's logger. */
+  logger?: Logger;
+}
+
+/** The defaults of {@link ChatOptions} (`logger` defaults to the server's). */
+export const chatDefaults = {
+  maxLineLength: 500,
+  maxNickLength: 32,
+  maxIdLength: 64,
+  historyLines: 1000,
+  historyBytes: 1024 * 1024,
+  batchBytes: 32 * 1024,
+  queueLength: fanOutDefaults.queueLength,
+  maxListeners: fanOutDefaults.maxListeners,
+  buffer: 64,
+  censoredWords: defaultCensoredWords,
+} satisfies Required<Omit<ChatOptions, "logger">>;
+
+/** {@link ChatOptions} with every default applied. */
+export type ResolvedChatOptions = Required<ChatOptions>;
+
+const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "buffer"] as const;
+
+/**
+ * Applies the defaults and checks the result: a `RangeError` for a bound that is not a positive
+ * integer, or a `queueLength` too short for the history's batches (a newcomer would be dropped
+ * while its history is still queued).
+ */
+export function resolveChatOptions(options: ChatOptions, serverLogger: Logger): ResolvedChatOptions {
+  const resolved: ResolvedChatOptions = { ...chatDefaults, logger: serverLogger, ...stripUndefined(options) };
+  for (const name of COUNTS) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`chat: ${name} must be a positive integer, got ${String(value)}`);
+  }
+  const worstBatches = maxBatches(resolved.historyBytes, resolved.batchBytes, resolved.historyLines);
+  if (resolved.queueLength <= worstBatches) {
+    throw new RangeError(`chat: queueLength (${resolved.queueLength}) must exceed the most history batches a join may need (${worstBatches} for historyBytes ${resolved.historyBytes} in batches of ${resolved.batchBytes})`);
+  }
+  return resolved;
+}
+
+/**
+ * The most batches a history may take: packing is greedy, so two batches in a row hold more than
+ * `batchBytes` together, and no batch is empty.
+ */
+export function maxBatches(historyBytes: number, batchBytes: number, historyLines: number): number {
+  return Math.min(historyLines, 2 * Math.ceil(historyBytes / batchBytes) + 1);
+}
+
+function stripUndefined(options: ChatOptions): ChatOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ChatOptions;
+}

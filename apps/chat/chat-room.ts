@@ -1,0 +1,96 @@
+/**
+ * The chat's state and what each input does to it: joins, lines, refusals. `handle` never
+ * waits (the fan-out queues, per listener), so the loop feeding it takes the next request at
+ * once whatever any page does.
+ */
+import { type DropReason, FanOut } from "../shared/fan-out.js";
+import type { ChatInput } from "./chat-input.js";
+import { ChatHistory } from "./chat-history.js";
+import type { ChatEvent, ChatInbox } from "./chat-messages.js";
+import type { ResolvedChatOptions } from "./chat-options.js";
+
+/** Ignored requests are logged the first time and then once in this many, not each. */
+const LOG_IGNORED_EVERY = 1000;
+
+/** One chat room: its history and its listeners. */
+export class ChatRoom {
+  readonly history: ChatHistory;
+  private readonly listeners: FanOut<ChatEvent>;
+  /** The inboxes each session joined with: where its refusals go. Bounded by the fan-out's listeners. */
+  private readonly inboxesOf = new Map<string, Set<ChatInbox>>();
+  private readonly sessionOf = new Map<ChatInbox, string>();
+  private ignoredCount = 0;
+
+  constructor(
+    private readonly options: ResolvedChatOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.history = new ChatHistory(options.historyLines, options.historyBytes);
+    this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, this.onDrop);
+  }
+
+  /** Listeners now. */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Requests ignored so far (not chat requests at all). */
+  get ignored(): number {
+    return this.ignoredCount;
+  }
+
+  handle(input: ChatInput): void {
+    switch (input.kind) {
+      case "join":
+        return this.join(input.inbox, input.session);
+      case "say":
+        return this.say(input);
+      case "refused":
+        return this.refuse(input.session, { refused: { id: input.id, reason: input.reason } });
+      case "ignored":
+        return this.ignore(input.why);
+    }
+  }
+
+  /** Closes every listener's inbox; later joins get theirs closed at once. */
+  close(): void {
+    this.listeners.close();
+  }
+
+  private join(inbox: ChatInbox, session: string): void {
+    if (this.listeners.has(inbox)) return this.ignore("joined twice with the same inbox");
+    if (!this.listeners.add(inbox)) return;
+    this.sessionOf.set(inbox, session);
+    const inboxes = this.inboxesOf.get(session) ?? new Set<ChatInbox>();
+    inboxes.add(inbox);
+    this.inboxesOf.set(session, inboxes);
+    const batches = this.history.batches(this.options.batchBytes);
+    batches.forEach((history, i) => this.listeners.send(inbox, { history, done: i === batches.length - 1 }));
+  }
+
+  private say(input: Extract<ChatInput, { kind: "say" }>): void {
+    const line = { ...input.say, ts: this.now() };
+    // A page resending a line it is unsure of (its session was lost) must not show it twice.
+    if (!this.history.add(line)) return;
+    this.listeners.broadcast({ line });
+  }
+
+  private refuse(session: string, event: ChatEvent): void {
+    for (const inbox of this.inboxesOf.get(session) ?? []) this.listeners.send(inbox, event);
+  }
+
+  private ignore(why: string): void {
+    if (this.ignoredCount++ % LOG_IGNORED_EVERY === 0) this.options.logger.warn(`chat: ignored a request (${why}); ${this.ignoredCount} so far`);
+  }
+
+  private readonly onDrop = (inbox: ChatInbox, reason: DropReason, error?: unknown): void => {
+    const session = this.sessionOf.get(inbox);
+    this.sessionOf.delete(inbox);
+    if (session !== undefined) {
+      const inboxes = this.inboxesOf.get(session);
+      inboxes?.delete(inbox);
+      if (inboxes?.size === 0) this.inboxesOf.delete(session);
+    }
+    if (reason === "failed") this.options.logger.warn("chat: dropped a listener whose put failed", error);
+  };
+}

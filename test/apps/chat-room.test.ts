@@ -1,0 +1,98 @@
+// The chat room in-process, with local channels for inboxes: what each input does.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ChatInput } from "../../apps/chat/chat-input.js";
+import type { ChatEvent } from "../../apps/chat/chat-messages.js";
+import { type ChatOptions, resolveChatOptions } from "../../apps/chat/chat-options.js";
+import { ChatRoom } from "../../apps/chat/chat-room.js";
+import { type Channel, chan } from "../../src/index.js";
+import type { Logger } from "../../src/server/index.js";
+import { pollAll, settle } from "../helpers/async.js";
+
+const quiet: Logger = { error: () => undefined, warn: () => undefined };
+
+function room(options: ChatOptions = {}): ChatRoom {
+  return new ChatRoom(resolveChatOptions(options, quiet), () => 1000);
+}
+
+function join(r: ChatRoom, session: string, buffer = 1000): Channel<ChatEvent> {
+  const inbox = chan<ChatEvent>(buffer);
+  r.handle({ kind: "join", inbox, session });
+  return inbox;
+}
+
+function say(id: string, text: string, session = "s1"): ChatInput {
+  return { kind: "say", say: { id, nick: "ann", text }, session };
+}
+
+describe("ChatRoom", () => {
+  it("a join gets one empty history with done when nothing was said, then each line", async () => {
+    const r = room();
+    const inbox = join(r, "s1");
+    r.handle(say("a", "hello"));
+    await settle();
+    assert.deepEqual(pollAll(inbox), [{ history: [], done: true }, { line: { id: "a", nick: "ann", text: "hello", ts: 1000 } }]);
+  });
+
+  it("a say whose id is in the history is not added again", async () => {
+    const r = room();
+    const inbox = join(r, "s1");
+    r.handle(say("a", "hello"));
+    r.handle(say("a", "hello"));
+    await settle();
+    assert.equal(pollAll(inbox).length, 2, "the empty history and one line");
+    assert.equal(r.history.length, 1);
+  });
+
+  it("a refusal goes to every inbox of the session that sent it, and only there", async () => {
+    const r = room();
+    const mine = [join(r, "s1"), join(r, "s1")];
+    const theirs = join(r, "s2");
+    r.handle({ kind: "refused", id: "x", reason: "a line may not be empty", session: "s1" });
+    await settle();
+    for (const inbox of mine) assert.deepEqual(pollAll(inbox).at(-1), { refused: { id: "x", reason: "a line may not be empty" } });
+    assert.deepEqual(pollAll(theirs), [{ history: [], done: true }]);
+  });
+
+  it("a large history comes in batches under batchBytes, done on the last only", async () => {
+    const r = room({ batchBytes: 4096, historyBytes: 200_000 });
+    for (let i = 0; i < 200; i++) r.handle(say(`l${i}`, "w".repeat(400)));
+    const inbox = join(r, "s1");
+    await settle();
+    const events = pollAll(inbox) as Array<{ history: unknown[]; done: boolean }>;
+    assert.ok(events.length > 10, `${events.length} batches`);
+    for (const event of events) assert.ok(Buffer.byteLength(JSON.stringify(event.history)) <= 4096 + 100);
+    assert.deepEqual(
+      events.map((event) => event.done),
+      [...Array<boolean>(events.length - 1).fill(false), true],
+    );
+    assert.equal(events.flatMap((event) => event.history).length, 200);
+  });
+
+  it("a listener nobody reads is dropped once its queue is full, and the others get every line", async () => {
+    const r = room({ queueLength: 150 });
+    const stuck = join(r, "s1", 0); // unbuffered, and nobody takes: its pump waits on the first put
+    const reader = join(r, "s2");
+    for (let i = 0; i < 400; i++) {
+      r.handle(say(`l${i}`, `line ${i}`, "s2"));
+      await settle(1);
+    }
+    assert.equal(r.listenerCount, 1, "the stuck listener is gone");
+    assert.equal(stuck.closed, true, "its inbox closed");
+    const got = pollAll(reader).filter((event) => "line" in event);
+    assert.equal(got.length, 400, "every line reached the reader");
+  });
+
+  it("a join past maxListeners gets its inbox closed; joining twice with one inbox is ignored", () => {
+    const r = room({ maxListeners: 2 });
+    const a = join(r, "s1");
+    r.handle({ kind: "join", inbox: a, session: "s1" });
+    join(r, "s2");
+    const third = join(r, "s3");
+    assert.equal(third.closed, true);
+    assert.equal(r.listenerCount, 2);
+    assert.equal(r.ignored, 1);
+    r.close();
+    assert.equal(a.closed, true, "close closes every inbox");
+  });
+});
