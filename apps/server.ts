@@ -12,6 +12,7 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createServer, type ServerOptions, type WirechanServer } from "../src/server/index.js";
+import { mountChat } from "./chat/chat-app.js";
 import { appArgsDefaults, parseArgs, UsageError } from "./shared/app-args.js";
 import { buildAppAssets, pageEntries } from "./shared/page-bundles.js";
 import { StaticFiles, type StaticFilesOptions } from "./shared/static-files.js";
@@ -70,11 +71,19 @@ export interface RunningApps {
 
 /**
  * The chat and the dashboard, each on its named channel. This is where an app plugs in: it
- * gets the server and returns how to stop it.
+ * gets the server and returns how to stop it. If one throws (a bad option, a name taken), the
+ * ones mounted before it are stopped and the error goes on.
  */
-export function mountApps(_server: WirechanServer, _settings: MountSettings): MountedApp[] {
-  // apps/chat/chat-app.ts (mountChat) and apps/dashboard/dashboard-app.ts (mountDashboard) go here.
-  return [];
+export function mountApps(server: WirechanServer, _settings: MountSettings): MountedApp[] {
+  const mounted: MountedApp[] = [];
+  try {
+    mounted.push(mountChat(server));
+    // apps/dashboard/dashboard-app.ts: mountDashboard(server, { interval: settings.interval }) goes here.
+    return mounted;
+  } catch (error) {
+    for (const app of mounted) app.close();
+    throw error;
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { type MountedApp, type MountSettings, type RunningApps, startApps } from
 import { type AppArgs, appArgsDefaults, parseArgs, UsageError } from "../../apps/shared/app-args.js";
 import { PageBuildError } from "../../apps/shared/page-bundles.js";
 import { connect } from "../../src/client/index.js";
-import type { Channel } from "../../src/index.js";
+import { type Channel, chan } from "../../src/index.js";
 import type { WirechanServer } from "../../src/server/index.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -205,6 +205,18 @@ describe("startApps with the real pages", () => {
       assert.equal(res.status, 200, path);
       await res.text();
     }
+  });
+
+  it("mounts the chat: a page that joins gets the history", async (t) => {
+    const fixture = await makeFixture();
+    t.after(() => rm(fixture.dir, { recursive: true, force: true }));
+    const apps = await startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries });
+    t.after(() => apps.close());
+    const session = await connect(apps.url, { transports: ["websocket"] });
+    t.after(() => session.close());
+    const inbox = chan<unknown>(8);
+    await session.serverChan<unknown>("chat").put({ join: inbox });
+    assert.deepEqual(await inbox.take(), { history: [], done: true });
   });
 });
 
