@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -41,7 +41,15 @@ void taken;
 void ch.put("not a number");
 `;
 
+/** The README's TypeScript examples, each checked as a module of the consumer project. */
+async function readmeExamples(): Promise<string[]> {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => `${match[1] ?? ""}\nexport {};\n`);
+}
+
 describe("the built package, imported by name from another project", () => {
+  let examples: string[] = [];
+
   before(async () => {
     assert.ok(
       existsSync(join(root, "dist/index.js")) && existsSync(join(root, "dist/index.d.ts")),
@@ -55,11 +63,13 @@ describe("the built package, imported by name from another project", () => {
     await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", type: "module", private: true }));
     await writeFile(join(project, "consumer.mjs"), consumerJs);
     await writeFile(join(project, "consumer.ts"), consumerTs);
+    examples = await readmeExamples();
+    await Promise.all(examples.map((text, i) => writeFile(join(project, `readme-${i}.ts`), text)));
     await writeFile(
       join(project, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: ["node"] },
-        files: ["consumer.ts"],
+        files: ["consumer.ts", ...examples.map((_, i) => `readme-${i}.ts`)],
       }),
     );
   });
@@ -73,7 +83,8 @@ describe("the built package, imported by name from another project", () => {
     assert.deepEqual(JSON.parse(stdout), { got: [10, 20], seq: [7, 8], pong: "pong" });
   });
 
-  it("type-checks against the published .d.ts files", async () => {
+  it("type-checks against the published .d.ts files, and so do the README's TypeScript examples", async () => {
+    assert.ok(examples.length >= 2, `expected the README's server and Node client examples, found ${examples.length} TypeScript blocks`);
     const tsc = join(root, "node_modules/typescript/bin/tsc");
     await run(process.execPath, [tsc, "-p", project], { cwd: project }).catch((error: { stdout?: string }) => {
       assert.fail(`tsc rejected the consumer:\n${error.stdout ?? String(error)}`);
