@@ -12,7 +12,8 @@
  *   curl -N -H 'Accept: text/event-stream' http://127.0.0.1:8080/happiness
  * In a browser: new WebSocket("ws://127.0.0.1:8080/happiness").onmessage = (e) => console.log(JSON.parse(e.data).happiness)
  */
-import { type Connection, createServer, withChannel } from "../src/server/index.js";
+import { JsonFeed } from "../apps/dashboard/json-feed.js";
+import { createServer } from "../src/server/index.js";
 import type { ExampleOptions, Running } from "./run.js";
 
 export interface HappinessOptions extends ExampleOptions {
@@ -21,33 +22,17 @@ export interface HappinessOptions extends ExampleOptions {
 }
 
 export async function start({ port, interval = 5000 }: HappinessOptions): Promise<Running> {
-  const clients = new Set<Connection>();
-  const server = createServer({ cors: true }).route("/happiness", (req) =>
-    withChannel(req, (conn) => {
-      clients.add(conn);
-      console.log(`${conn.transport} client connected from ${conn.request.remoteAddress}`);
-      conn.onClose((status) => {
-        clients.delete(conn);
-        console.log(`${conn.transport} client disconnected, status:`, status);
-      });
-    }),
-  );
+  // The feed keeps the clients of every transport and answers each the way it expects (the
+  // dashboard `npm start` serves uses the same one): a frame, an event, or a long-poll's answer.
+  const feed = new JsonFeed();
+  const server = createServer({ cors: true }).route("/happiness", feed.handler);
   const handle = await server.listen({ port });
-  const readings = setInterval(() => {
-    const json = JSON.stringify({ happiness: Math.random() * 10 });
-    for (const conn of [...clients]) {
-      if (conn.transport === "http") {
-        // A long-poll: answer with this reading and close.
-        conn.send({ status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body: json });
-      } else {
-        conn.send(json); // a WebSocket frame or an SSE event; the connection stays open
-      }
-    }
-  }, interval);
+  const readings = setInterval(() => feed.publish(JSON.stringify({ happiness: Math.random() * 10 })), interval);
   return {
     url: handle.url,
     close: async () => {
       clearInterval(readings);
+      feed.close();
       await handle.close();
     },
   };
