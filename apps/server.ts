@@ -13,6 +13,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createServer, type ServerOptions, type WirechanServer } from "../src/server/index.js";
 import { mountChat } from "./chat/chat-app.js";
+import { mountDashboard } from "./dashboard/dashboard-app.js";
 import { appArgsDefaults, parseArgs, UsageError } from "./shared/app-args.js";
 import { buildAppAssets, pageEntries } from "./shared/page-bundles.js";
 import { StaticFiles, type StaticFilesOptions } from "./shared/static-files.js";
@@ -74,11 +75,11 @@ export interface RunningApps {
  * gets the server and returns how to stop it. If one throws (a bad option, a name taken), the
  * ones mounted before it are stopped and the error goes on.
  */
-export function mountApps(server: WirechanServer, _settings: MountSettings): MountedApp[] {
+export function mountApps(server: WirechanServer, settings: MountSettings): MountedApp[] {
   const mounted: MountedApp[] = [];
   try {
     mounted.push(mountChat(server));
-    // apps/dashboard/dashboard-app.ts: mountDashboard(server, { interval: settings.interval }) goes here.
+    mounted.push(mountDashboard(server, { interval: settings.interval }));
     return mounted;
   } catch (error) {
     for (const app of mounted) app.close();

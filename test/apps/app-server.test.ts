@@ -207,16 +207,24 @@ describe("startApps with the real pages", () => {
     }
   });
 
-  it("mounts the chat: a page that joins gets the history", async (t) => {
+  it("mounts the chat and the dashboard (with the interval), and /happiness answers", async (t) => {
     const fixture = await makeFixture();
     t.after(() => rm(fixture.dir, { recursive: true, force: true }));
-    const apps = await startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries });
+    const apps = await startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries, interval: 20 });
     t.after(() => apps.close());
     const session = await connect(apps.url, { transports: ["websocket"] });
     t.after(() => session.close());
-    const inbox = chan<unknown>(8);
-    await session.serverChan<unknown>("chat").put({ join: inbox });
-    assert.deepEqual(await inbox.take(), { history: [], done: true });
+    const chatInbox = chan<unknown>(8);
+    await session.serverChan<unknown>("chat").put({ join: chatInbox });
+    assert.deepEqual(await chatInbox.take(), { history: [], done: true }, "a page that joins the chat gets the history");
+    const dashboardInbox = chan<Record<string, unknown>>(64);
+    await session.serverChan<unknown>("dashboard").put({ watch: dashboardInbox });
+    let event = await dashboardInbox.take();
+    while (event !== undefined && !("reading" in event)) event = await dashboardInbox.take();
+    assert.ok(event !== undefined && "reading" in event, "a watching page gets readings");
+    const plain = await fetch(`${apps.url}/happiness`);
+    assert.equal(plain.status, 200);
+    assert.equal(typeof (JSON.parse(await plain.text()) as { happiness: unknown }).happiness, "number", "the plain endpoint: a long-poll answered with the next reading");
   });
 });
 
