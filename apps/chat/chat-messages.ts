@@ -27,7 +27,12 @@ export type ChatEvent =
   /** Each new line, after the history. */
   | { line: ChatLine }
   /** A line of this session that the server refused, with a reason a page can show. */
-  | { refused: { id: string; reason: string } };
+  | { refused: { id: string; reason: string } }
+  /**
+   * The last event of an inbox the server dropped (it fell too far behind): close it and join
+   * again. The server cannot close a page's channel itself, only stop using it.
+   */
+  | { dropped: { reason: string } };
 
 /** A page's inbox: its own channel (a proxy of it, on the server) or a local one. */
 export type ChatInbox = Listener<ChatEvent>;

@@ -12,6 +12,11 @@ import type { ResolvedChatOptions } from "./chat-options.js";
 /** Ignored requests are logged the first time and then once in this many, not each. */
 const LOG_IGNORED_EVERY = 1000;
 
+/** What a dropped page is told: its inbox will hear nothing more, so it closes it and joins again. */
+function chatFarewell(reason: DropReason): ChatEvent {
+  return { dropped: { reason: reason === "behind" ? "this page fell too far behind; join again" : "this page could not be sent a line; join again" } };
+}
+
 /** One chat room: its history and its listeners. */
 export class ChatRoom {
   readonly history: ChatHistory;
@@ -26,7 +31,7 @@ export class ChatRoom {
     private readonly now: () => number = Date.now,
   ) {
     this.history = new ChatHistory(options.historyLines, options.historyBytes);
-    this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, this.onDrop);
+    this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, { onDrop: this.onDrop, farewell: chatFarewell });
   }
 
   /** Listeners now. */

@@ -32,7 +32,9 @@ async function listen(name: string, inbox: Channel<ChatEvent>): Promise<void> {
         ? `history (${event.history.length} lines${event.done ? ", done" : ""}): ${JSON.stringify(event.history.map((line) => `${line.nick}: ${line.text}`))}`
         : "line" in event
           ? `${event.line.nick}: ${event.line.text}`
-          : `refused ${event.refused.id}: ${event.refused.reason}`;
+          : "refused" in event
+            ? `refused ${event.refused.id}: ${event.refused.reason}`
+            : `dropped: ${event.dropped.reason}`;
     console.log(`  ${name.padEnd(5)} <- ${what}`);
   }
 }

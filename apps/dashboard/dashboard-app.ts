@@ -47,6 +47,11 @@ export function mountDashboard(server: WirechanServer, options: DashboardOptions
   };
 }
 
+/** What a dropped page is told, so that it watches again. */
+function dashboardFarewell(): DashboardEvent {
+  return { dropped: { reason: "this page fell too far behind; watch again" } };
+}
+
 /** The dashboard's state: its readings, its watchers and its feed. */
 class Dashboard {
   readonly feed: JsonFeed;
@@ -57,7 +62,7 @@ class Dashboard {
 
   constructor(private readonly options: ResolvedDashboardOptions) {
     this.feed = new JsonFeed({ maxClients: options.maxFeedClients });
-    this.watchers = new FanOut<DashboardEvent>({ queueLength: options.queueLength, maxListeners: options.maxViewers }, this.onLeave);
+    this.watchers = new FanOut<DashboardEvent>({ queueLength: options.queueLength, maxListeners: options.maxViewers }, { onDrop: this.onLeave, farewell: dashboardFarewell });
     this.history = new ReadingHistory(options.historyMs, options.maxHistory);
     this.happiness = options.random() * 10;
   }

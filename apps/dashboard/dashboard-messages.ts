@@ -11,7 +11,9 @@ export type DashboardEvent =
   /** Every interval, with the viewers watching now. */
   | { reading: Reading; viewers: number }
   /** When a viewer comes or goes. */
-  | { viewers: number };
+  | { viewers: number }
+  /** The last event of an inbox the server dropped (it fell too far behind): close it and watch again. */
+  | { dropped: { reason: string } };
 
 /** A page's inbox: the proxy of its own channel, or a local channel. */
 export type DashboardInbox = Listener<DashboardEvent>;

@@ -60,6 +60,19 @@ export const fanOutDefaults: Required<FanOutOptions> = {
 /** Told once per listener that leaves, with why and, for `"failed"`, what was thrown. */
 export type DropHandler<T> = (listener: Listener<T>, reason: DropReason, error?: unknown) => void;
 
+/** What a {@link FanOut} tells about the listeners it drops. */
+export interface FanOutHooks<T> {
+  /** Called once per listener that leaves. */
+  onDrop?: DropHandler<T>;
+  /**
+   * The last value a listener dropped as `"behind"` or `"failed"` is sent, after what it was
+   * already sent and before its channel is closed; undefined sends nothing. Why: closing the
+   * proxy of a page's channel only releases it (docs/protocol.md section 5: only its owner
+   * closes a channel), so without a word the page would never learn to join again.
+   */
+  farewell?: (reason: DropReason) => T | undefined;
+}
+
 /** One listener's queue and pump. */
 class Outlet<T> {
   readonly queue = new RingQueue<T>(8);
@@ -83,10 +96,12 @@ export class FanOut<T> {
   private readonly maxInFlight: number;
   private closed = false;
 
-  constructor(
-    options: FanOutOptions = {},
-    private readonly onDrop: DropHandler<T> = ignoreDrop,
-  ) {
+  private readonly onDrop: DropHandler<T>;
+  private readonly farewell: (reason: DropReason) => T | undefined;
+
+  constructor(options: FanOutOptions = {}, hooks: FanOutHooks<T> = {}) {
+    this.onDrop = hooks.onDrop ?? ignoreDrop;
+    this.farewell = hooks.farewell ?? noFarewell;
     const resolved = { ...fanOutDefaults, ...options };
     this.queueLength = positiveInteger("queueLength", resolved.queueLength);
     this.maxListeners = positiveInteger("maxListeners", resolved.maxListeners);
@@ -189,7 +204,10 @@ export class FanOut<T> {
     if (this.outlets.get(outlet.listener) !== outlet) return;
     this.outlets.delete(outlet.listener);
     outlet.queue.clear();
+    // Withdraws the puts still waiting (in a channel's or a proxy's queue) before the farewell.
     outlet.stop.abort();
+    const last = reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined;
+    if (last !== undefined) putQuietly(outlet.listener, last);
     closeQuietly(outlet.listener);
     this.onDrop(outlet.listener, reason, error);
   }
@@ -207,6 +225,19 @@ function closeQuietly(listener: Listener<unknown>): void {
   } catch {
     // Nothing more to tell it: it is gone either way.
   }
+}
+
+/** A put nobody waits for: the listener is being dropped, whatever becomes of it. */
+function putQuietly<T>(listener: Listener<T>, value: T): void {
+  try {
+    listener.put(value).catch(ignoreDrop);
+  } catch {
+    // Too large, or the session is gone: it leaves without the word.
+  }
+}
+
+function noFarewell(): undefined {
+  return undefined;
 }
 
 function ignoreDrop(): void {

@@ -187,12 +187,23 @@ describe("the chat over the network", { timeout: 180_000 }, () => {
     const count = 10 * queueLength;
     for (let i = 0; i < count; i++) assert.equal(await (i % 2 === 0 ? alice : bob).say(`line ${i}`), true);
     await until(() => alice.lines().length === count && bob.lines().length === count, "every line at both readers", LIMIT_MS);
-    // Now the frozen page reads: it was dropped long ago, so it finds what was in flight and no more.
+    // Now the frozen page reads: it was dropped long ago, so it finds what was in flight, then
+    // the word that it was dropped, and no more.
     void frozen.read();
-    await until(() => frozen.events.length > 0, "what reached the frozen inbox", LIMIT_MS);
-    await alice.say("one more");
-    await until(() => alice.lines().length === count + 1, "one more line", LIMIT_MS);
+    await until(() => frozen.events.some((event) => "dropped" in event), "the dropped event", LIMIT_MS);
+    assert.ok("dropped" in (frozen.events.at(-1) as ChatEvent), "the last event");
     assert.ok(frozen.lines().length < count / 2, `the frozen listener got ${frozen.lines().length} of ${count} lines: it was dropped`);
+    // A page then joins again with a new inbox, as apps/chat/page.ts does when its inbox closes.
+    const again = chan<ChatEvent>(1024);
+    const events: ChatEvent[] = [];
+    void (async () => {
+      for await (const event of again) events.push(event);
+    })();
+    await frozen.chat.put({ join: again });
+    await alice.say("welcome back");
+    await until(() => events.some((event) => "line" in event && event.line.text === "welcome back"), "the next line after joining again", LIMIT_MS);
+    const history = events.flatMap((event) => ("history" in event ? event.history : []));
+    assert.equal(history.length, count, "the history reloaded");
   });
 
   it("a client that vanishes without goodbye does not stall the others: every line arrives while its session waits to be resumed", async (t) => {
@@ -210,6 +221,10 @@ describe("the chat over the network", { timeout: 180_000 }, () => {
     for (let i = 0; i < count; i++) assert.equal(await (i % 2 === 0 ? alice : bob).say(`line ${i}`), true);
     await until(() => alice.lines().length === count && bob.lines().length === count, "every line at both others", LIMIT_MS);
     assert.equal(server.sessionCount, 3, "the vanished client's session still exists, waiting to be resumed, while the others got every line");
+    // It comes back (the network returns): what was in flight, then the word that it was dropped.
+    proxy.setRefusing(false);
+    await until(() => vanishing.events.some((event) => "dropped" in event), "the dropped event after the resume", LIMIT_MS);
+    assert.ok(vanishing.lines().length < count, `it got ${vanishing.lines().length} of ${count} lines before being dropped`);
   });
 
   it("close() stops the chat: puts on \"chat\" then resolve false", async (t) => {

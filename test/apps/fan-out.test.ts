@@ -48,7 +48,7 @@ describe("FanOut", () => {
 
   it("a stuck listener fills its own queue and is dropped when full; the others get every value meanwhile", async () => {
     const { drops, onDrop } = recordDrops();
-    const fan = new FanOut<number>({ queueLength: 4, maxInFlight: 2 }, onDrop);
+    const fan = new FanOut<number>({ queueLength: 4, maxInFlight: 2 }, { onDrop });
     const stuck = new StuckListener();
     const fine = chan<number>(100);
     fan.add(stuck);
@@ -72,7 +72,7 @@ describe("FanOut", () => {
 
   it("a put that throws or rejects drops only that listener", async () => {
     const { drops, onDrop } = recordDrops();
-    const fan = new FanOut<number>({}, onDrop);
+    const fan = new FanOut<number>({}, { onDrop });
     const throwing: Listener<number> = {
       put: () => {
         throw new RangeError("too large for this client");
@@ -96,7 +96,7 @@ describe("FanOut", () => {
 
   it("a listener whose channel closed is dropped at its next value", async () => {
     const { drops, onDrop } = recordDrops();
-    const fan = new FanOut<number>({}, onDrop);
+    const fan = new FanOut<number>({}, { onDrop });
     const gone = chan<number>(10);
     fan.add(gone);
     gone.close();
@@ -146,6 +146,23 @@ describe("FanOut", () => {
       got,
       Array.from({ length: 500 }, (_, i) => i),
     );
+  });
+
+  it("a listener dropped as behind gets the farewell after what it was sent, then its channel closes", async () => {
+    const fan = new FanOut<string>({ queueLength: 2, maxInFlight: 1 }, { farewell: (reason) => `dropped: ${reason}` });
+    const slow = chan<string>(0);
+    fan.add(slow);
+    for (const value of ["a", "b", "c", "d"]) fan.broadcast(value);
+    assert.equal(fan.has(slow), false, "one put in flight and two queued: the fourth value finds the queue full");
+    const got: string[] = [];
+    for (let v = await slow.take(); v !== undefined; v = await slow.take()) got.push(v);
+    // A local channel's parked put is withdrawn with the rest (a remote put already sent is not:
+    // the chat's wire tests see those arrive before the farewell).
+    assert.deepEqual(got, ["dropped: behind"], "only the farewell; the values it fell behind on are gone");
+    const removed = chan<string>(4);
+    fan.add(removed);
+    fan.remove(removed);
+    assert.deepEqual(await drainAll(removed), [], "no farewell for a listener removed on purpose");
   });
 
   it("rejects bounds that are not positive integers", () => {
