@@ -3,7 +3,10 @@
  * A file is served only if its real path (every symlink resolved) is inside the folder's real
  * path, it is a regular file, and it is at most `maxFileSize` bytes. Files are read at request
  * time, so an edited page is served without a restart, through a cache bounded in entries and
- * in bytes, checked against the file's inode, size and mtime on every request.
+ * in bytes, checked against the file's inode, size and mtime on every request. Requests for
+ * the same file while it is being read share that one read, so the memory of reads in flight
+ * is at most the folder's files once each (each at most `maxFileSize`), however many clients
+ * ask at once.
  */
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, open, realpath, stat } from "node:fs/promises";
@@ -42,6 +45,9 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 export class FolderFiles {
   private readonly cache = new Map<string, CacheEntry>();
   private cacheBytes = 0;
+  /** Reads in flight, by real path: at most one per file of the folder. */
+  private readonly reading = new Map<string, Promise<ServedFile | null>>();
+  private diskReads = 0;
 
   private constructor(
     /** The folder's real path, ending in the path separator. */
@@ -56,9 +62,9 @@ export class FolderFiles {
     return new FolderFiles(root.endsWith(sep) ? root : root + sep, limits);
   }
 
-  /** What the cache holds now: for tests and for a reader checking the bound. */
-  get cached(): { entries: number; bytes: number } {
-    return { entries: this.cache.size, bytes: this.cacheBytes };
+  /** What the cache holds now, and how many files were read from disk so far: for tests and for a reader checking the bounds. */
+  get cached(): { entries: number; bytes: number; diskReads: number } {
+    return { entries: this.cache.size, bytes: this.cacheBytes, diskReads: this.diskReads };
   }
 
   /**
@@ -79,6 +85,14 @@ export class FolderFiles {
   private async readInside(candidate: string): Promise<ServedFile | null> {
     const real = await realpath(candidate);
     if (!real.startsWith(this.root)) return null;
+    const pending = this.reading.get(real);
+    if (pending !== undefined) return pending;
+    const read = this.readReal(real).finally(() => this.reading.delete(real));
+    this.reading.set(real, read);
+    return read;
+  }
+
+  private async readReal(real: string): Promise<ServedFile | null> {
     const handle = await open(real, OPEN_FLAGS);
     try {
       const info = await handle.stat();
@@ -89,6 +103,7 @@ export class FolderFiles {
         this.cache.set(real, hit);
         return hit;
       }
+      this.diskReads++;
       const bytes = await readExactly(handle, info.size);
       const entry: CacheEntry = { bytes, etag: etagOf(bytes), contentType: contentTypeOf(real), ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
       this.remember(real, entry);

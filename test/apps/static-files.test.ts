@@ -265,6 +265,18 @@ describe("the cache stays within its bounds", () => {
     assert.ok(files.folder.cached.bytes <= 500);
   });
 
+  it("reads a file once for many requests at the same time, and not again while it is unchanged", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "wirechan-flight-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, "page.html"), "p".repeat(900));
+    const files = await StaticFiles.create({ root: dir });
+    const served = await Promise.all(Array.from({ length: 50 }, () => files.folder.read(["page.html"])));
+    assert.ok(served.every((file) => file?.bytes.length === 900));
+    assert.equal(files.folder.cached.diskReads, 1);
+    await files.folder.read(["page.html"]);
+    assert.equal(files.folder.cached.diskReads, 1, "served from the cache");
+  });
+
   it("refuses limits that are not positive integers and paths no request could reach", async () => {
     await assert.rejects(StaticFiles.create({ root: tmpdir(), maxFileSize: 0 }), TypeError);
     await assert.rejects(StaticFiles.create({ root: tmpdir(), maxCacheEntries: Number.NaN }), TypeError);
