@@ -8,6 +8,11 @@
  */
 export const MAX_HELD_PACKETS = 1024;
 
+/** Why a link that received more than {@link MAX_HELD_PACKETS} before `start()` goes down. */
+export function heldOverflow(): { reason: string } {
+  return { reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` };
+}
+
 /** The packets of one link until its session starts reading, then none: they go straight through. */
 export class HeldPackets {
   #held: string[] | null = [];

@@ -6,11 +6,11 @@
 import { isWirechanError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } from "../wire/frames.js";
-import { helloPacket, readHelloAnswer } from "../wire/handshake.js";
+import { helloPacket } from "../wire/handshake.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import { endpointPath, HEADERS } from "../wire/protocol.js";
-import { HeldPackets, MAX_HELD_PACKETS } from "./held-packets.js";
-import { type ClientLink, describe, type HttpRequest, type LinkDown, type LinkEvents, type TransportContext, TransportError } from "./link.js";
+import { HeldPackets, heldOverflow } from "./held-packets.js";
+import { type ClientLink, describe, type HttpRequest, type LinkDown, type LinkEvents, openTimedOut, type TransportContext, TransportError, welcomeIn } from "./link.js";
 import { httpRefusal } from "./refusals.js";
 import { SseParser } from "./sse-parser.js";
 
@@ -44,11 +44,10 @@ export async function openHttp(transport: "sse" | "longpoll", context: Transport
 
 /** `POST path/open` with the hello: the welcome, or a TransportError (carrying the server's refusal, if it refused). */
 async function openRequest(transport: "sse" | "longpoll", context: TransportContext, hello: HelloBody): Promise<WelcomeBody> {
-  const abort = new AbortController();
-  const timer = setTimeout(abortWith, context.connectTimeout, abort);
+  const [abort, timer] = timedAbort(context);
   let answer: { ok: boolean; status: number; text: string };
   try {
-    const response = await context.fetch(new URL(endpointPath(context.endpoint.pathname, "open"), context.endpoint), {
+    const response = await context.fetch(endpointUrl(context, "open"), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: helloPacket(hello),
@@ -56,7 +55,7 @@ async function openRequest(transport: "sse" | "longpoll", context: TransportCont
     });
     answer = { ok: response.ok, status: response.status, text: await response.text() };
   } catch (error) {
-    throw new TransportError(transport, abort.signal.aborted ? `did not open within ${context.connectTimeout} ms` : `could not connect (${describe(error)})`);
+    throw abort.signal.aborted ? openTimedOut(transport, context) : new TransportError(transport, `could not connect (${describe(error)})`);
   } finally {
     clearTimeout(timer);
   }
@@ -64,14 +63,7 @@ async function openRequest(transport: "sse" | "longpoll", context: TransportCont
     const refusal = httpRefusal(answer.status, answer.text);
     throw new TransportError(transport, `open answered ${answer.status}${refusal === null ? "" : `: ${refusal.code} ${refusal.message}`}`, refusal ?? undefined);
   }
-  let read;
-  try {
-    read = readHelloAnswer(answer.text, context.maxMessageSize);
-  } catch (error) {
-    throw new TransportError(transport, `the server's answer is not a wirechan welcome (${describe(error)})`);
-  }
-  if (read.kind === "refused") throw new TransportError(transport, `refused: ${read.error.code} ${read.error.message}`, read.error);
-  return read.welcome;
+  return welcomeIn(transport, answer.text, context.maxMessageSize);
 }
 
 /**
@@ -81,10 +73,9 @@ async function openRequest(transport: "sse" | "longpoll", context: TransportCont
  * page is going away (`pagehide`). Never throws, never reports: the session is over either way.
  */
 export function postAlone(context: TransportContext, credentials: SessionCredentials, packet: string): void {
-  const abort = new AbortController();
-  const timer = setTimeout(abortWith, context.connectTimeout, abort);
+  const [abort, timer] = timedAbort(context);
   context
-    .fetch(new URL(endpointPath(context.endpoint.pathname, "send"), context.endpoint), {
+    .fetch(endpointUrl(context, "send"), {
       method: "POST",
       headers: { [HEADERS.session]: credentials.id, [HEADERS.secret]: credentials.secret, "content-type": "application/json" },
       body: packet,
@@ -187,7 +178,7 @@ abstract class HttpLink implements ClientLink {
   }
 
   protected url(endpoint: "sse" | "poll" | "send"): URL {
-    return new URL(endpointPath(this.context.endpoint.pathname, endpoint), this.context.endpoint);
+    return endpointUrl(this.context, endpoint);
   }
 
   /** The link failed: report once, stop everything. */
@@ -290,7 +281,7 @@ class SseLink extends HttpLink {
     this.#heard = true;
     this.#settle(null);
     if (this.#early.released) this.events.onPacket(this, data);
-    else if (!this.#early.hold(data)) this.down({ reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
+    else if (!this.#early.hold(data)) this.down(heldOverflow());
   };
 
   /** Ends the wait of `listen`: resolved (`null`) or rejected. */
@@ -363,6 +354,17 @@ class LongPollLink extends HttpLink {
       this.events.onPacket(this, answer.text);
     }
   }
+}
+
+/** The URL of one of the protocol's HTTP endpoints. */
+function endpointUrl(context: TransportContext, endpoint: "open" | "sse" | "poll" | "send"): URL {
+  return new URL(endpointPath(context.endpoint.pathname, endpoint), context.endpoint);
+}
+
+/** A controller aborted after `connectTimeout`, and its timer (to clear once answered). */
+function timedAbort(context: TransportContext): [AbortController, ReturnType<typeof setTimeout>] {
+  const abort = new AbortController();
+  return [abort, setTimeout(abortWith, context.connectTimeout, abort)];
 }
 
 function abortWith(controller: AbortController): void {

@@ -4,6 +4,8 @@
 // in transports.ts (WebSocket) and http-links.ts (SSE and long-polling). Browser-safe.
 import { WirechanError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
+import type { WelcomeBody } from "../wire/frames.js";
+import { readHelloAnswer } from "../wire/handshake.js";
 import type { ProtocolError } from "../wire/protocol-error.js";
 import type { TransportName } from "../wire/protocol.js";
 
@@ -128,4 +130,24 @@ export class TransportError extends WirechanError {
 /** `error`'s message, for a sentence about it. */
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The welcome in the server's answer to a hello, for every transport alike. Throws a
+ * {@link TransportError}: carrying the server's refusal, or saying why the answer is not one.
+ */
+export function welcomeIn(transport: TransportName, text: string, maxMessageSize: number): WelcomeBody {
+  let answer;
+  try {
+    answer = readHelloAnswer(text, maxMessageSize);
+  } catch (error) {
+    throw new TransportError(transport, `the server's answer is not a wirechan welcome (${describe(error)})`);
+  }
+  if (answer.kind === "refused") throw new TransportError(transport, `refused: ${answer.error.code} ${answer.error.message}`, answer.error);
+  return answer.welcome;
+}
+
+/** The error of a transport whose handshake took longer than `connectTimeout`. */
+export function openTimedOut(transport: TransportName, context: TransportContext): TransportError {
+  return new TransportError(transport, `did not open within ${context.connectTimeout} ms`);
 }

@@ -3,10 +3,10 @@
 // WebSocket link is here; the HTTP ones are in http-links.ts. Browser-safe: the WebSocket class
 // comes from the platform (platform.ts), never from an import here.
 import type { HelloBody, WelcomeBody } from "../wire/frames.js";
-import { helloPacket, readHelloAnswer } from "../wire/handshake.js";
-import { HeldPackets, MAX_HELD_PACKETS } from "./held-packets.js";
+import { helloPacket } from "../wire/handshake.js";
+import { HeldPackets, heldOverflow } from "./held-packets.js";
 import { openHttp } from "./http-links.js";
-import { type ClientLink, describe, type LinkEvents, type TransportContext, TransportError, type WebSocketLike } from "./link.js";
+import { type ClientLink, type LinkEvents, openTimedOut, type TransportContext, TransportError, type WebSocketLike, welcomeIn } from "./link.js";
 import { closeRefusal } from "./refusals.js";
 
 export type { TransportName } from "../wire/protocol.js";
@@ -70,7 +70,7 @@ class WebSocketLink implements ClientLink {
     reject: (error: unknown) => void,
   ): void {
     const socket = this.#socket;
-    const timer = setTimeout(() => fail(new TransportError("websocket", `did not open within ${context.connectTimeout} ms`)), context.connectTimeout);
+    const timer = setTimeout(() => fail(openTimedOut("websocket", context)), context.connectTimeout);
     const fail = (error: unknown): void => {
       clearTimeout(timer);
       this.#closedByUs = true;
@@ -98,20 +98,16 @@ class WebSocketLink implements ClientLink {
         else if (!this.#early.hold(text)) this.#overflowed();
         return;
       }
-      let answer;
+      let welcome;
       try {
-        answer = readHelloAnswer(text ?? "", context.maxMessageSize);
+        welcome = welcomeIn("websocket", text ?? "", context.maxMessageSize);
       } catch (error) {
-        fail(new TransportError("websocket", `the server's answer is not a wirechan welcome (${describe(error)})`));
-        return;
-      }
-      if (answer.kind === "refused") {
-        fail(new TransportError("websocket", `refused: ${answer.error.code} ${answer.error.message}`, answer.error));
+        fail(error);
         return;
       }
       clearTimeout(timer);
       this.#welcomed = true;
-      resolve({ welcome: answer.welcome, link: this });
+      resolve({ welcome, link: this });
     };
   }
 
@@ -126,7 +122,7 @@ class WebSocketLink implements ClientLink {
   /** More packets before `start()` than a link holds: it goes down, as a cut link would. */
   #overflowed(): void {
     this.close();
-    this.#events.onDown(this, { reason: `the server sent more than ${MAX_HELD_PACKETS} packets before the session started` });
+    this.#events.onDown(this, heldOverflow());
   }
 
   send(packet: string): void {
