@@ -2,15 +2,7 @@
  * The chat page's list of lines: each line once (by id), with its time and nickname, its text
  * set as textContent only (a line of HTML shows as written and runs nothing).
  */
-
-/** A line of the chat as the server sends it (docs/apps.md). */
-export interface ChatLine {
-  id: string;
-  nick: string;
-  text: string;
-  /** ms since epoch, set by the server. */
-  ts: number;
-}
+import type { ChatLine } from "./chat-messages.js";
 
 /** A reader this close to the bottom (px) is following the conversation: new lines keep it there. */
 const FOLLOW_SLACK_PX = 48;

@@ -10,11 +10,8 @@
  */
 import { chan, type Channel, type RemoteChannel, type Session } from "/wirechan/client.js";
 import { keepConnected, StatusLine } from "../page-connection.js";
-import { LineList, type ChatLine } from "./page-lines.js";
-
-type ChatEvent = { history: ChatLine[]; done: boolean } | { line: ChatLine } | { refused: { id: string; reason: string } };
-type Say = { id: string; nick: string; text: string };
-type ChatRequest = { join: Channel<ChatEvent> } | { say: Say };
+import type { ChatEvent, ChatLine, ChatRequest, Say } from "./chat-messages.js";
+import { LineList } from "./page-lines.js";
 
 /** A line said and not yet seen back (nor refused), and the session its put was made on. */
 interface Outgoing {
@@ -97,12 +94,16 @@ async function read(current: Joined): Promise<void> {
       if (event.done) sendWaiting();
     } else if ("line" in event) {
       shown(event.line);
-    } else {
+    } else if ("refused" in event) {
       refused(event.refused.id, event.refused.reason);
+    } else {
+      // The server dropped this inbox (it fell too far behind) and will put nothing more on it;
+      // only the page can close its own channel. Closing ends this loop, which joins again.
+      current.inbox.close();
     }
   }
-  // The server closes a listener's inbox when it falls too far behind: join again, which
-  // reloads the history. A lost session's inbox is closed by `forget`, and a new session joins.
+  // An inbox the server dropped joins again, which reloads the history. A lost session's inbox
+  // is closed by `forget`, and the new session joins.
   const state = current.session.state;
   if (joined === current && (state === "open" || state === "reconnecting")) join(current.session);
 }

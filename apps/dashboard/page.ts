@@ -8,13 +8,7 @@
 import uPlot from "uplot";
 import { chan, type Channel, type Session } from "/wirechan/client.js";
 import { keepConnected, StatusLine } from "../page-connection.js";
-
-interface Reading {
-  happiness: number;
-  ts: number;
-}
-type DashboardEvent = { history: Reading[] } | { reading: Reading; viewers: number } | { viewers: number };
-type DashboardRequest = { watch: Channel<DashboardEvent> };
+import type { DashboardEvent, DashboardRequest, Reading } from "./dashboard-messages.js";
 
 /** What the chart shows: the last five minutes. */
 const WINDOW_MS = 5 * 60_000;
@@ -77,7 +71,7 @@ function forget(lost: Session): void {
   inbox = null;
 }
 
-/** Reads one watch's inbox; if the server closes it while the session lives on, watches again. */
+/** Reads one watch's inbox; once it is closed while the session lives on, watches again. */
 async function read(on: Session, own: Channel<DashboardEvent>): Promise<void> {
   for await (const event of own) {
     if ("history" in event) {
@@ -91,8 +85,12 @@ async function read(on: Session, own: Channel<DashboardEvent>): Promise<void> {
       current.textContent = event.reading.happiness.toFixed(2);
       latency.textContent = `${Math.max(0, Date.now() - event.reading.ts)} ms`;
       viewers.textContent = String(event.viewers);
-    } else {
+    } else if ("viewers" in event) {
       viewers.textContent = String(event.viewers);
+    } else {
+      // Dropped: the server puts nothing more on this inbox (it fell behind); closing it ends
+      // this loop, which watches again and gets the history afresh.
+      own.close();
     }
   }
   const state = on.state;
