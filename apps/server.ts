@@ -127,6 +127,9 @@ async function main(): Promise<void> {
 
 function closeOnSignals(apps: RunningApps): void {
   const stop = (): void => {
+    // From the first signal on, no listener: a second one ends the process at once (Node's default).
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
     apps.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -135,9 +138,8 @@ function closeOnSignals(apps: RunningApps): void {
       },
     );
   };
-  // once: a second Ctrl-C finds no listener and ends the process at once.
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 function reportStartFailure(error: unknown): void {

@@ -1,8 +1,9 @@
 /**
  * Serves a folder's files and a few assets built in memory, as a wirechan route handler:
  * content types, a strong `ETag` and `304` on `If-None-Match`, `Cache-Control: no-cache`,
- * `HEAD`, `405` for other methods, `X-Content-Type-Options: nosniff` on every answer and the
- * pages' Content-Security-Policy (page-policy.ts) on HTML and SVG. No request ever reads
+ * `HEAD`, `405` for other methods (on a file that exists; 404 otherwise), `X-Content-Type-
+ * Options: nosniff` on every answer, and the pages' Content-Security-Policy (page-policy.ts) on
+ * HTML and SVG. No request ever reads
  * outside the folder: the raw path is checked by safe-path.ts, symlinks by folder-files.ts,
  * and every refusal is the same plain 404.
  *
@@ -10,8 +11,7 @@
  * ETag makes the answer a 304 without a body). The files' names carry no content hash, so a
  * longer `max-age` would keep an old page script after the server changed.
  */
-import type { ResponseParts } from "../../src/server/index.js";
-import type { ServerRequest } from "../../src/server/index.js";
+import type { ResponseParts, ServerRequest } from "../../src/server/index.js";
 import { contentTypeOf, isDocumentType } from "./content-types.js";
 import { etagOf, ifNoneMatchHits } from "./etag.js";
 import { FolderFiles, type ServedFile } from "./folder-files.js";
