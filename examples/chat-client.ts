@@ -21,7 +21,11 @@ interface ChatLine {
   text: string;
   ts: number;
 }
-type ChatEvent = { history: ChatLine[]; done: boolean } | { line: ChatLine } | { refused: { id: string; reason: string } };
+type ChatEvent =
+  | { history: ChatLine[]; done: boolean }
+  | { line: ChatLine }
+  | { refused: { id: string; reason: string } }
+  | { dropped: { reason: string } };
 /** How often one line is tried across lost sessions before `say` gives up. */
 const MAX_SAY_ATTEMPTS = 3;
 
@@ -70,9 +74,14 @@ export class ChatClient {
     this.session = session;
     this.chat = session.serverChan<ChatRequest>("chat");
     session.onState(this.stateChanged);
+    await this.enter(this.chat);
+  }
+
+  /** Sends a fresh inbox to the room; resolves once its history has arrived. */
+  private async enter(chat: RemoteChannel<ChatRequest>): Promise<void> {
     const inbox = chan<ChatEvent>(64);
     const historyDone = this.read(inbox);
-    await this.chat.put({ join: inbox });
+    await chat.put({ join: inbox });
     await historyDone;
   }
 
@@ -106,13 +115,27 @@ export class ChatClient {
             if (event.done) historyDone();
           } else if ("line" in event) {
             this.show(event.line);
-          } else {
+          } else if ("refused" in event) {
             this.print(`! refused: ${event.refused.reason}`);
+          } else {
+            this.rejoin(inbox, event.dropped.reason);
           }
         }
         historyDone();
       })();
     });
+  }
+
+  /**
+   * The server dropped this inbox (it fell behind): only its owner can close it, so the client
+   * does, and joins again on the same session; the history it gets fills what it missed.
+   */
+  private rejoin(inbox: Channel<ChatEvent>, reason: string): void {
+    inbox.close();
+    const chat = this.chat;
+    if (chat === null || this.leaving) return;
+    this.print(`… dropped by the server (${reason}); joining again`);
+    void this.enter(chat).catch((failure: unknown) => this.print(`! could not join again: ${String(failure)}`));
   }
 
   private readonly show = (line: ChatLine): void => {
