@@ -56,6 +56,7 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
           await assertShownOnce(user.page, [fromAnn, fromBob, last], `${who}'s page`);
           await assertNoDuplicateIds(user.page, `${who}'s page`);
           assert.deepEqual(user.pageErrors, [], `${who}'s page threw`);
+          assert.deepEqual(user.consoleErrors, [], `${who}'s page logged errors`);
         }
       } finally {
         await closeAll(users);
@@ -84,6 +85,7 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
         assert.equal(await page.locator("#lines img, #lines script").count(), 0, `${who}'s page made an element of a line`);
         assert.deepEqual(user.dialogs, [], `${who}'s page opened a dialog`);
         assert.deepEqual(user.pageErrors, [], `${who}'s page threw`);
+        assert.deepEqual(user.consoleErrors, [], `${who}'s page logged errors (a Content-Security-Policy violation?)`);
       }
       await screenshot(bob.page, "chat");
     } finally {

@@ -41,6 +41,8 @@ export interface BrowserUser {
   readonly dialogs: string[];
   /** Uncaught errors in the page. */
   readonly pageErrors: string[];
+  /** What the page logged as errors: a refused resource, a Content-Security-Policy violation … */
+  readonly consoleErrors: string[];
   close(): Promise<void>;
 }
 
@@ -81,11 +83,16 @@ export async function launchUser(options: UserOptions = {}): Promise<BrowserUser
     void dialog.dismiss();
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  const consoleErrors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
   return {
     context,
     page,
     dialogs,
     pageErrors,
+    consoleErrors,
     close: async () => {
       await context.close();
       await rm(profile, { recursive: true, force: true });

@@ -63,7 +63,10 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       // Bob's chart starts with the history and gains points too.
       await waitForPoints(bob.page, (await points(bob.page)) + 3);
       await screenshot(ann.page, "dashboard");
-      for (const user of users) assert.deepEqual(user.pageErrors, []);
+      for (const user of users) {
+        assert.deepEqual(user.pageErrors, []);
+        assert.deepEqual(user.consoleErrors, [], "the page logged errors (a Content-Security-Policy violation?)");
+      }
     } finally {
       await closeAll(users);
     }
@@ -97,6 +100,7 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.equal(await ann.page.locator("#status").getAttribute("data-transport"), "longpoll");
       await waitForPoints(ann.page, (await points(ann.page)) + 3);
       assert.deepEqual(ann.pageErrors, []);
+      assert.deepEqual(ann.consoleErrors, []);
     } finally {
       await closeAll(users);
     }
