@@ -40,7 +40,7 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
     await apps?.close();
   });
 
-  it("draws a live chart that gains points, with the value, the latency and the transport; two pages each show 2 viewers", { timeout: TEST_TIMEOUT_MS }, async () => {
+  it("draws a live chart that gains points, with the value, the latency and the transport; two pages each show 2 viewers, then 1 when one leaves", { timeout: TEST_TIMEOUT_MS }, async () => {
     const users: BrowserUser[] = [];
     try {
       const ann = await launchUser();
@@ -63,6 +63,10 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       // Bob's chart starts with the history and gains points too.
       await waitForPoints(bob.page, (await points(bob.page)) + 3);
       await screenshot(ann.page, "dashboard");
+      // Bob leaves for the index page: his page's session ends with it (the client says goodbye
+      // on pagehide), and Ann's page counts one viewer.
+      await bob.page.goto(`${apps.url}/`);
+      await waitForViewers(ann.page, "1");
       for (const user of users) {
         assert.deepEqual(user.pageErrors, []);
         assert.deepEqual(user.consoleErrors, [], "the page logged errors (a Content-Security-Policy violation?)");
