@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type BuildOptions, transform } from "esbuild";
 import { buildBrowserClient } from "./browser-bundle.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -59,19 +59,58 @@ socket.on("message", (m) => console.log(m));
 
 /** Minified ESM for the browser of a module given as text, resolved from the repository. */
 export async function bundleApp(source: string): Promise<string> {
-  const result = await build({
-    stdin: { contents: source, resolveDir: REPO, loader: "ts", sourcefile: "app.ts" },
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    write: false,
-    logLevel: "silent",
-  });
-  const [file] = result.outputFiles;
+  return bundleText({ stdin: { contents: source, resolveDir: REPO, loader: "ts", sourcefile: "app.ts" }, minify: true });
+}
+
+async function bundleText(options: BuildOptions): Promise<string> {
+  const result = await build({ ...options, bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+  const [file] = result.outputFiles ?? [];
   if (file === undefined) throw new Error("esbuild produced no output");
   return file.text;
+}
+
+/** A bundle's part without its whitespace; the export list that ends the served file does not parse alone (its names are declared elsewhere), so it is squeezed by hand. */
+async function minifyPart(part: string): Promise<string> {
+  try {
+    return (await transform(part, { loader: "js", format: "esm", minifyWhitespace: true, logLevel: "silent" })).code;
+  } catch {
+    return part.replace(/^\/\/.*$/gm, "").replace(/\s+/g, "");
+  }
+}
+
+/** One source file's share of a bundle. */
+export interface ModuleWeight {
+  /** Its path in the repository (`<stdin>` for the app itself). */
+  path: string;
+  /** Its minified bytes in the bundle. */
+  raw: number;
+  /**
+   * What the bundle's gzip size would lose without it, everything else kept: what a cut of the
+   * whole file would save against the budget. Shared text (a name used across files) counts for
+   * none of them, so these add up to a little less than the whole.
+   */
+  gzip: number;
+}
+
+/**
+ * Each source file's share of the served client (`"served"`) or the minimal app, heaviest first:
+ * esbuild's module comments mark where each file's code starts in a bundle minified but for its
+ * whitespace; each part is then minified on its own (names were already shortened across the
+ * bundle) and left out in turn.
+ */
+export async function moduleWeights(bundle: "served" | "minimal"): Promise<ModuleWeight[]> {
+  const entry: BuildOptions =
+    bundle === "served" ? { entryPoints: [fileURLToPath(new URL("../src/browser.ts", import.meta.url))] } : { stdin: { contents: MINIMAL_APP, resolveDir: REPO, loader: "ts" } };
+  const text = await bundleText({ ...entry, minifySyntax: true, minifyIdentifiers: true });
+  const parts = text.split(/^(?=\/\/ (?:src\/|<stdin>))/m).filter((part) => part.startsWith("// "));
+  const minified = await Promise.all(parts.map(minifyPart));
+  const whole = gzipSync(minified.join("")).length;
+  const weights = parts.map((part, i) => ({
+    path: part.slice(3, part.indexOf("\n")),
+    raw: Buffer.byteLength(minified[i] ?? "", "utf8"),
+    gzip: whole - gzipSync(minified.filter((_, j) => j !== i).join("")).length,
+  }));
+  return weights.sort((a, b) => b.gzip - a.gzip);
 }
 
 /** Builds the three bundles and weighs them. */
