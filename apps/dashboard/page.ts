@@ -114,6 +114,7 @@ function add(reading: Reading): void {
 function draw(): void {
   plot.setData([times, values]);
   chartBox.dataset.points = String(times.length);
+  chartBox.dataset.oldest = times.length === 0 ? "" : String(Math.round((times[0] as number) * 1_000));
   if (values.length === 0) {
     caption.textContent = "Happiness over the last five minutes: no readings yet.";
     return;

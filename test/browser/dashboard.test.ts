@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import { type RunningApps, startApps } from "../../apps/server.js";
-import { type BrowserUser, closeAll, launchUser, screenshot, WAIT_MS, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
+import { type BrowserUser, closeAll, launchUser, screenshot, WAIT_MS, waitForStates, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
 
 const TEST_TIMEOUT_MS = 120_000;
 /** Short, so that points come quickly. */
@@ -107,6 +107,33 @@ describe("the dashboard in Chromium", { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.deepEqual(ann.consoleErrors, []);
     } finally {
       await closeAll(users);
+    }
+  });
+
+  it("connects afresh when its session is lost (the server restarted) and draws the new server's readings", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const users: BrowserUser[] = [];
+    let own: RunningApps | undefined = await startApps({ port: 0, interval: INTERVAL_MS });
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      await openDashboard(ann.page, own.url);
+      await waitForPoints(ann.page, (await points(ann.page)) + 3);
+      const { port } = own;
+      await own.close();
+      own = undefined;
+      const restarted = Date.now();
+      await waitForStates(ann.page, ["connected", "lost"]);
+      own = await startApps({ port, interval: INTERVAL_MS });
+      await waitForStates(ann.page, ["connected", "lost", "connected"]);
+      // The new server's history replaced the old one (the oldest reading shown is the new
+      // server's), and its readings come on.
+      await ann.page.waitForFunction((since) => Number(document.getElementById("chart")?.dataset.oldest) >= since, restarted, { timeout: WAIT_MS });
+      await waitForPoints(ann.page, 3);
+      await waitForViewers(ann.page, "1");
+      assert.deepEqual(ann.pageErrors, []);
+    } finally {
+      await closeAll(users);
+      await own?.close();
     }
   });
 });
