@@ -12,7 +12,7 @@ import { constants, type Stats } from "node:fs";
 import { type FileHandle, open, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { contentTypeOf } from "./content-types.js";
-import { etagOf } from "./etag.js";
+import { etagOf } from "../../src/server/etag.js";
 
 /** A file ready to serve: its bytes, their strong ETag and their content type. */
 export interface ServedFile {

@@ -13,7 +13,7 @@
  */
 import type { ResponseParts, ServerRequest } from "../../src/server/index.js";
 import { contentTypeOf, isDocumentType } from "./content-types.js";
-import { etagOf, ifNoneMatchHits } from "./etag.js";
+import { etagOf, ifNoneMatchHits } from "../../src/server/etag.js";
 import { FolderFiles, type ServedFile } from "./folder-files.js";
 import { pagePolicy } from "./page-policy.js";
 import { fileSegments } from "./safe-path.js";

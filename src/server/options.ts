@@ -99,6 +99,13 @@ export interface ServerOptions {
   /** Where the protocol's endpoints are: `path` (WebSocket), `path/open`, `/sse`, `/poll`, `/send`. Default `"/wirechan"`. */
   path?: string;
   /**
+   * Serves the browser client (the channel library and `connect`, one ES module) at
+   * `path/client.js`, so a page with no bundler can import it from the server it talks to.
+   * Only from the built package (`npm run build` writes it); from the sources that path is a
+   * 404 saying so. Default true.
+   */
+  serveClient?: boolean;
+  /**
    * Runs on every WebSocket upgrade and every `path/open` request, before any session exists:
    * return a principal (what `server.channel(name, { envelope: true })` hands over with each
    * value) or throw to refuse (401, `ERR_UNAUTHORIZED`); throw a `ProtocolError` to refuse with
@@ -185,6 +192,7 @@ export const serverDefaults = {
   headersTimeout: 10_000,
   bodyTimeout: 30_000,
   path: protocolDefaults.path,
+  serveClient: true,
   sessionTtl: 120_000,
   maxSessions: 10_000,
   maxSessionsPerAddress: 1_000,
@@ -255,7 +263,8 @@ function typeError(message: string): WirechanTypeError {
  * not above `heartbeat`, `headersTimeout` above `requestTimeout` (both on), or a `path` that
  * is not a plain absolute path without a trailing slash; a `TypeError` (`ERR_SERVER_OPTION`)
  * for `allowedHosts` that is not `true` or a list of host names (see `resolveAllowedHosts`),
- * `authenticate`, `clientAddress` or `samePrincipal` that is not a function, or a `logger`
+ * `authenticate`, `clientAddress` or `samePrincipal` that is not a function, `perMessageDeflate`
+ * or `serveClient` that is not a boolean, or a `logger`
  * without `error` and `warn` methods. An option given as `undefined` gets its default.
  */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -282,6 +291,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   for (const key of FUNCTION_OPTIONS) {
     if (typeof merged[key] !== "function") throw typeError(`${key} must be a function, got ${typeof merged[key]}`);
   }
+  for (const key of BOOLEAN_OPTIONS) {
+    if (typeof merged[key] !== "boolean") throw typeError(`${key} must be true or false, got ${typeof merged[key]}`);
+  }
   if (merged.authenticate !== undefined && typeof merged.authenticate !== "function") {
     throw typeError(`authenticate must be a function, got ${typeof merged.authenticate}`);
   }
@@ -290,6 +302,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   // A copy: the list the server checks against cannot be changed behind its back.
   return { ...merged, allowedHosts: merged.allowedHosts === true ? true : Object.freeze([...merged.allowedHosts]) };
 }
+
+const BOOLEAN_OPTIONS = ["perMessageDeflate", "serveClient"] as const;
 
 function isLogger(value: unknown): value is Logger {
   const candidate = value as Partial<Record<keyof Logger, unknown>> | null;

@@ -16,6 +16,7 @@ import { createHttpConnection } from "./http-connection.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
 import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-channels.js";
 import { ProtocolEndpoints } from "./protocol/endpoints.js";
+import { clientScriptHandler } from "./client-script.js";
 import { IncomingRequest, isUnderPath, pathOf } from "./request.js";
 import { rejectUpgrade, upgradeProblem, writeResponse } from "./responses.js";
 import { SocketTracker } from "./socket-tracker.js";
@@ -78,6 +79,7 @@ export class WirechanServer {
     };
     this.protocol = new ProtocolEndpoints(this.options, this.named.resolve);
     for (const [path, handler] of this.protocol.routes()) this.routes.set(path, handler);
+    if (this.options.serveClient) this.routes.set(`${this.options.path}/client.js`, clientScriptHandler());
   }
 
   /** Sessions of the wirechan protocol at once. */

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ifNoneMatchHits } from "../../apps/shared/etag.js";
+import { ifNoneMatchHits } from "../../src/server/etag.js";
 import { pagePolicy } from "../../apps/shared/page-policy.js";
 import { fileSegments } from "../../apps/shared/safe-path.js";
 import { StaticFiles } from "../../apps/shared/static-files.js";

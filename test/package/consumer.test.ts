@@ -19,14 +19,18 @@ import { chan, xf } from "wirechan";
 import { runServer } from "wirechan/server";
 const server = await runServer(() => ({ body: "pong" }));
 const pong = await (await fetch(server.url)).text();
+const served = await fetch(server.url + "/wirechan/client.js");
+const servedClient = served.status + " " + served.headers.get("content-type") + " " + (await served.text()).length;
 await server.close();
+const browser = await import("wirechan/browser");
+const browserBuild = typeof browser.connect + " " + typeof browser.chan;
 const ch = chan(2, xf.map((n) => n * 10));
 await ch.put(1);
 await ch.put(2);
 ch.close();
 const got = [];
 for await (const v of ch) got.push(v);
-console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]), pong }));
+console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]), pong, servedClient, browserBuild }));
 `;
 
 const consumerTs = `
@@ -78,9 +82,18 @@ describe("the built package, imported by name from another project", () => {
     if (project !== "") await rm(project, { recursive: true, force: true });
   });
 
-  it("runs `import { chan, xf } from \"wirechan\"` and wirechan/server in plain Node", async () => {
+  it("runs `import { chan, xf } from \"wirechan\"` and wirechan/server in plain Node; the server serves the built browser client, also exported as wirechan/browser", async () => {
     const { stdout } = await run(process.execPath, ["consumer.mjs"], { cwd: project });
-    assert.deepEqual(JSON.parse(stdout), { got: [10, 20], seq: [7, 8], pong: "pong" });
+    const result = JSON.parse(stdout) as { servedClient: string };
+    const size = Number(/ (\d+)$/.exec(result.servedClient)?.[1]);
+    assert.ok(size > 10_000, `the served browser client is only ${size} bytes`);
+    assert.deepEqual(result, {
+      got: [10, 20],
+      seq: [7, 8],
+      pong: "pong",
+      servedClient: `200 text/javascript; charset=utf-8 ${size}`,
+      browserBuild: "function function",
+    });
   });
 
   it("type-checks against the published .d.ts files, and so do the README's TypeScript examples", async () => {
