@@ -17,10 +17,19 @@ export class LineList {
     private readonly scroller: HTMLElement,
   ) {}
 
-  /** Empties the list before a history is loaded again (a new join). */
+  /**
+   * Empties the list before a history is loaded again (a new join). The list is busy until
+   * {@link loaded}: a screen reader announces the new lines of a live log, not a whole history.
+   */
   clear(): void {
     this.seen.clear();
     this.list.replaceChildren();
+    this.list.setAttribute("aria-busy", "true");
+  }
+
+  /** The history is in: new lines are announced again. */
+  loaded(): void {
+    this.list.setAttribute("aria-busy", "false");
   }
 
   /** Shows `line` unless its id is shown already. */

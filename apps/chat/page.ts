@@ -91,7 +91,9 @@ async function read(current: Joined): Promise<void> {
       if (reloading) lines.clear();
       reloading = false;
       for (const line of event.history) shown(line);
-      if (event.done) sendWaiting();
+      if (!event.done) continue;
+      lines.loaded();
+      sendWaiting();
     } else if ("line" in event) {
       shown(event.line);
     } else if ("refused" in event) {

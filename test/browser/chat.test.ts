@@ -115,7 +115,7 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
     }
   });
 
-  it("works at a phone's width, by keyboard alone, and remembers the nickname", { timeout: TEST_TIMEOUT_MS }, async () => {
+  it("works at a phone's width, by keyboard alone, remembers the nickname, and marks the log busy only while the history loads", { timeout: TEST_TIMEOUT_MS }, async () => {
     const users: BrowserUser[] = [];
     try {
       const ann = await launchUser({ viewport: { width: 360, height: 640 } });
@@ -136,6 +136,8 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
       await page.reload();
       assert.equal(await page.getByLabel("Nickname").inputValue(), "ann on a phone");
       await waitForLine(page, "typed on a phone");
+      // The reloaded history is in: the live log announces new lines again.
+      await page.locator('#lines[aria-busy="false"]').waitFor({ timeout: 30_000 });
     } finally {
       await closeAll(users);
     }
