@@ -41,8 +41,11 @@ export interface KeepConnectedOptions {
   status: StatusLine;
   /** Called with each new session, once it is open: join, watch, make proxies. */
   ready: (session: Session) => void;
-  /** Called when a session is lost, before the page connects afresh: drop what belonged to it. */
-  lost?: (session: Session) => void;
+  /**
+   * Called when a session ends, lost (before the page connects afresh) or closed as the page was
+   * hidden (it connects again if the back/forward cache brings it back): drop what belonged to it.
+   */
+  ended?: (session: Session) => void;
   connect?: ConnectOptions;
 }
 
@@ -56,8 +59,9 @@ const RETRY_MAX_MS = 5_000;
 const REFRESH_MS = 1_000;
 
 /**
- * Connects to the page's own server and keeps a session: on `lost`, connects afresh (with
- * growing waits while the server is away) and calls `ready` again. Never resolves: a page
+ * Connects to the page's own server and keeps a session: on `lost`, or when the page comes back
+ * from the back/forward cache, connects afresh (with growing waits while the server is away)
+ * and calls `ready` again. Never resolves: a page
  * stays connected for as long as it is open.
  */
 export function keepConnected(options: KeepConnectedOptions): void {
@@ -66,6 +70,11 @@ export function keepConnected(options: KeepConnectedOptions): void {
     if (current !== null && current.state === "open") options.status.show("open", current);
   };
   setInterval(refresh, REFRESH_MS);
+  // The client closes its session on pagehide (its closeOnPageHide option), also when the page
+  // goes into the back/forward cache; brought back, the page connects again.
+  addEventListener("pageshow", (event) => {
+    if (event.persisted && current?.state === "closed") void start(true);
+  });
 
   const start = async (afterLoss: boolean): Promise<void> => {
     let wait = RETRY_FIRST_MS;
@@ -85,9 +94,9 @@ export function keepConnected(options: KeepConnectedOptions): void {
     session.onState(({ state }) => {
       if (session !== current) return;
       options.status.show(state, session, state === "lost" ? "connecting afresh" : "");
-      if (state !== "lost") return;
-      options.lost?.(session);
-      void start(true);
+      if (state !== "lost" && state !== "closed") return;
+      options.ended?.(session);
+      if (state === "lost") void start(true);
     });
     options.status.show(session.state, session);
     options.ready(session);

@@ -63,7 +63,7 @@ form.addEventListener("submit", (event) => {
   say(messageField.value);
 });
 
-keepConnected({ status, ready: join, lost: forget });
+keepConnected({ status, ready: join, ended: forget });
 
 /** Joins on `session`: a fresh inbox, put on "chat" with `join`. */
 function join(session: Session): void {
@@ -75,7 +75,7 @@ function join(session: Session): void {
   chat.put({ join: inbox }).catch((error: unknown) => console.error("joining the chat failed:", error));
 }
 
-/** The session is lost: its inbox will hear nothing more, and puts not yet done are made again after the next join. */
+/** The session ended (lost, or closed with the page): its inbox hears nothing more, and puts not yet done are made again after the next join. */
 function forget(session: Session): void {
   if (joined?.session !== session) return;
   joined.inbox.close();

@@ -53,7 +53,7 @@ new ResizeObserver(() => plot.setSize({ width: chartWidth(), height: CHART_HEIGH
 let inbox: Channel<DashboardEvent> | null = null;
 let session: Session | null = null;
 
-keepConnected({ status, ready: watch, lost: forget });
+keepConnected({ status, ready: watch, ended: forget });
 setInterval(showTransport, 1_000);
 
 function watch(fresh: Session): void {

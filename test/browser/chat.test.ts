@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type RunningApps, startApps } from "../../apps/server.js";
-import { assertNoDuplicateIds, assertShownOnce, openChat, say, waitForLine } from "./chat-page.js";
+import { assertNoDuplicateIds, assertShownOnce, openChat, say, waitForLine, waitForState } from "./chat-page.js";
 import { type BrowserUser, closeAll, launchUser, screenshot, WITHOUT_WEBSOCKET, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
 
 /** Generous: two browsers on a loaded 2-core machine. Never an assertion on how long anything took. */
 const TEST_TIMEOUT_MS = 120_000;
 
-describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
+describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 7 }, () => {
   let apps: RunningApps;
   before(async () => {
     apps = await startApps({ port: 0 });
@@ -138,6 +138,34 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 6 }, () => {
       await waitForLine(page, "typed on a phone");
       // The reloaded history is in: the live log announces new lines again.
       await page.locator('#lines[aria-busy="false"]').waitFor({ timeout: 30_000 });
+    } finally {
+      await closeAll(users);
+    }
+  });
+
+  it("a page hidden into the back/forward cache closes its session, and connects again when shown", { timeout: TEST_TIMEOUT_MS }, async () => {
+    // Playwright runs Chromium without the back/forward cache, so the page gets the two events
+    // the cache would fire: pagehide (the client closes its session) and pageshow, persisted.
+    const users: BrowserUser[] = [];
+    try {
+      const ann = await launchUser();
+      users.push(ann);
+      const bob = await launchUser();
+      users.push(bob);
+      await openChat(ann.page, apps.url, "ann");
+      await openChat(bob.page, apps.url, "bob");
+      await ann.page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true })));
+      await waitForState(ann.page, "closed");
+      await say(bob.page, "said while ann's page was hidden");
+      await ann.page.evaluate(() => dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true })));
+      await waitForState(ann.page, "connected");
+      await waitForLine(ann.page, "said while ann's page was hidden");
+      await say(ann.page, "ann's page is back");
+      for (const [user, who] of [[ann, "ann"], [bob, "bob"]] as const) {
+        await waitForLine(user.page, "ann's page is back");
+        await assertShownOnce(user.page, ["said while ann's page was hidden", "ann's page is back"], `${who}'s page`);
+        assert.deepEqual(user.pageErrors, [], `${who}'s page threw`);
+      }
     } finally {
       await closeAll(users);
     }
