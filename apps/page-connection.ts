@@ -61,47 +61,53 @@ const REFRESH_MS = 1_000;
 /**
  * Connects to the page's own server and keeps a session: on `lost`, or when the page comes back
  * from the back/forward cache, connects afresh (with growing waits while the server is away)
- * and calls `ready` again. Never resolves: a page
- * stays connected for as long as it is open.
+ * and calls `ready` again. A page stays connected for as long as it is open.
  */
 export function keepConnected(options: KeepConnectedOptions): void {
   let current: Session | null = null;
-  const refresh = (): void => {
-    if (current !== null && current.state === "open") options.status.show("open", current);
-  };
-  setInterval(refresh, REFRESH_MS);
-  // The client closes its session on pagehide (its closeOnPageHide option), also when the page
-  // goes into the back/forward cache; brought back, the page connects again.
-  addEventListener("pageshow", (event) => {
-    if (event.persisted && current?.state === "closed") void start(true);
-  });
+  /** A connect loop is running: a second one (a pageshow meanwhile) would make two sessions. */
+  let starting = false;
 
-  const start = async (afterLoss: boolean): Promise<void> => {
+  /** Connects, trying again until it works; the status line says `waiting` between tries. */
+  const start = async (waiting: "connecting" | "lost"): Promise<void> => {
+    if (starting) return;
+    starting = true;
     let wait = RETRY_FIRST_MS;
+    let session: Session;
     for (;;) {
-      if (!afterLoss) options.status.show("connecting", null);
+      if (waiting === "connecting") options.status.show("connecting", null);
       try {
-        current = await connect(location.origin, options.connect);
+        session = await connect(location.origin, options.connect);
         break;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        options.status.show(afterLoss ? "lost" : "connecting", null, `trying again: ${shorten(reason)}`);
+        options.status.show(waiting, null, `trying again: ${shorten(reason)}`);
         await sleep(wait);
         wait = Math.min(wait * 2, RETRY_MAX_MS);
       }
     }
-    const session = current;
+    starting = false;
+    current = session;
     session.onState(({ state }) => {
       if (session !== current) return;
       options.status.show(state, session, state === "lost" ? "connecting afresh" : "");
       if (state !== "lost" && state !== "closed") return;
       options.ended?.(session);
-      if (state === "lost") void start(true);
+      if (state === "lost") void start("lost");
     });
     options.status.show(session.state, session);
     options.ready(session);
   };
-  void start(false);
+
+  setInterval(() => {
+    if (current?.state === "open") options.status.show("open", current);
+  }, REFRESH_MS);
+  // The client closes its session on pagehide (its closeOnPageHide option), also when the page
+  // goes into the back/forward cache; brought back, the page connects again.
+  addEventListener("pageshow", (event) => {
+    if (event.persisted && current?.state === "closed") void start("connecting");
+  });
+  void start("connecting");
 }
 
 function sleep(ms: number): Promise<void> {
