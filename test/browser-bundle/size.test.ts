@@ -8,9 +8,9 @@
 // gzip bytes. What the levers would give, served / minimal: every error and log message left
 // out 18.1 / 14.5 KB; the HTTP transports left out (WebSocket only) 18.5 / 14.6;
 // internal property names mangled 20.1 / 16.3; the first two together 16.2 / 12.5, all three
-// 15.8 / 12.2. So the budget checks are `todo` (they run and report, the suite stays green), and
-// a ratchet just above today's sizes keeps the bundles from growing meanwhile. Lower the ratchet
-// with every cut; drop `todo` once a budget holds.
+// 15.8 / 12.2. So there is no budget check here yet (a check marked `todo` could never fail):
+// `npm run size` reports the budgets, and a ratchet just above today's sizes keeps the bundles
+// from growing meanwhile. Lower the ratchet with every cut; once a budget holds, check it here.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { type BundleWeight, kb, measureSizes, type SizeReport } from "../../scripts/bundle-size.js";
@@ -32,14 +32,6 @@ function within(weight: BundleWeight, limit: number, what: string): void {
 }
 
 describe("the browser bundles' size", { timeout: 60_000 }, () => {
-  it("the served client is within its budget of 16 KB min+gzip", { todo: "over budget: see the comment at the top of this file" }, () => {
-    within(report.servedClient, report.servedClient.budget, "budget");
-  });
-
-  it("a minimal app (chan + connect) is within its budget of 11 KB min+gzip", { todo: "over budget: see the comment at the top of this file" }, () => {
-    within(report.minimalApp, report.minimalApp.budget, "budget");
-  });
-
   it("neither grows past today's size (the ratchet)", () => {
     within(report.servedClient, RATCHET.servedClient, "ratchet");
     within(report.minimalApp, RATCHET.minimalApp, "ratchet");
