@@ -52,14 +52,19 @@ export interface UserOptions {
   viewport?: { width: number; height: number };
 }
 
+/** Throws, saying how to install it, when there is no browser at `path`: the browser tests fail rather than skip. */
+export function requireChromium(path = CHROMIUM): void {
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: the browser tests need Debian's chromium; install it with \`apt-get install -y chromium\` (they never download a browser)`);
+  }
+}
+
 /**
  * Starts a browser with a fresh profile and opens one page. Throws, saying how to install it,
  * when /usr/bin/chromium is missing: the browser tests fail rather than skip.
  */
 export async function launchUser(options: UserOptions = {}): Promise<BrowserUser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium; install it with \`apt-get install -y chromium\` (they never download a browser)`);
-  }
+  requireChromium();
   const profile = await mkdtemp(join(tmpdir(), "wirechan-chromium-"));
   let context: BrowserContext;
   try {
