@@ -8,6 +8,7 @@
  * stopped reading (a frozen tab, a session waiting to be resumed) stops every other page too.
  * Here such a listener's queue fills instead, and it is dropped when full.
  */
+import { setMaxListeners } from "node:events";
 import { RingQueue } from "../../src/csp/ring-queue.js";
 
 /**
@@ -80,7 +81,14 @@ class Outlet<T> {
   /** Puts made and not answered yet. */
   inFlight = 0;
 
-  constructor(readonly listener: Listener<T>) {}
+  constructor(
+    readonly listener: Listener<T>,
+    maxInFlight: number,
+  ) {
+    // Each put in flight listens on the signal (and stops listening when answered): up to
+    // maxInFlight at once is the design, not a leak for Node to warn of.
+    setMaxListeners(maxInFlight, this.stop.signal);
+  }
 }
 
 /**
@@ -128,7 +136,7 @@ export class FanOut<T> {
       closeQuietly(listener);
       return false;
     }
-    this.outlets.set(listener, new Outlet(listener));
+    this.outlets.set(listener, new Outlet(listener, this.maxInFlight));
     return true;
   }
 

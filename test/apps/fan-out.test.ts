@@ -148,6 +148,23 @@ describe("FanOut", () => {
     );
   });
 
+  it("many puts in flight on one listener's abort signal warn of no leak (MaxListenersExceededWarning)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      const fan = new FanOut<number>({ queueLength: 100, maxInFlight: 64 });
+      const slow = chan<number>(0);
+      fan.add(slow);
+      for (let i = 0; i < 64; i++) fan.broadcast(i);
+      for (let i = 0; i < 64; i++) await slow.take();
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it("a listener dropped as behind gets the farewell after what it was sent, then its channel closes", async () => {
     const fan = new FanOut<string>({ queueLength: 2, maxInFlight: 1 }, { farewell: (reason) => `dropped: ${reason}` });
     const slow = chan<string>(0);
