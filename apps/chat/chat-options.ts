@@ -26,8 +26,17 @@ export interface ChatOptions {
    * inbox closed. The whole history must fit it when a listener joins. Default 256.
    */
   queueLength?: number;
-  /** Listeners at once; a further join gets its inbox closed. Default 10,000. */
+  /**
+   * Listeners at once. A further join is told why (`{ refused: { id: "", reason } }`, which the
+   * page shows) and its inbox released. Default 10,000.
+   */
   maxListeners?: number;
+  /**
+   * Inboxes one session may have joined at once. A page reads only the inbox of its latest
+   * join, so a join past this replaces the session's oldest (released without a word): one
+   * session cannot fill the room. Default 4.
+   */
+  maxJoinsPerSession?: number;
   /** Buffer of the named channel "chat". Default 64. */
   buffer?: number;
   /** Words the censor masks. Default {@link defaultCensoredWords}. */
@@ -46,6 +55,7 @@ export const chatDefaults = {
   batchBytes: 32 * 1024,
   queueLength: fanOutDefaults.queueLength,
   maxListeners: fanOutDefaults.maxListeners,
+  maxJoinsPerSession: 4,
   buffer: 64,
   censoredWords: defaultCensoredWords,
 } satisfies Required<Omit<ChatOptions, "logger">>;
@@ -53,7 +63,7 @@ export const chatDefaults = {
 /** {@link ChatOptions} with every default applied. */
 export type ResolvedChatOptions = Required<ChatOptions>;
 
-const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "buffer"] as const;
+const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "buffer"] as const;
 
 /**
  * Applies the defaults and checks the result: a `RangeError` for a bound that is not a positive

@@ -3,7 +3,7 @@
  * waits (the fan-out queues, per listener), so the loop feeding it takes the next request at
  * once whatever any page does.
  */
-import { type DropReason, FanOut } from "../shared/fan-out.js";
+import { type DropReason, FanOut, putQuietly } from "../shared/fan-out.js";
 import type { ChatInput } from "./chat-input.js";
 import { ChatHistory } from "./chat-history.js";
 import type { ChatEvent, ChatInbox } from "./chat-messages.js";
@@ -64,6 +64,11 @@ export class ChatRoom {
 
   private join(inbox: ChatInbox, session: string): void {
     if (this.listeners.has(inbox)) return this.ignore("joined twice with the same inbox");
+    const earlier = this.inboxesOf.get(session);
+    // Sets keep insertion order: the first is the session's oldest join.
+    const oldest = earlier !== undefined && earlier.size >= this.options.maxJoinsPerSession ? earlier.values().next().value : undefined;
+    if (oldest !== undefined) this.listeners.remove(oldest);
+    if (this.listeners.size >= this.options.maxListeners) return this.full(inbox);
     if (!this.listeners.add(inbox)) return;
     this.sessionOf.set(inbox, session);
     const inboxes = this.inboxesOf.get(session) ?? new Set<ChatInbox>();
@@ -71,6 +76,16 @@ export class ChatRoom {
     this.inboxesOf.set(session, inboxes);
     const batches = this.history.batches(this.options.batchBytes);
     batches.forEach((history, i) => this.listeners.send(inbox, { history, done: i === batches.length - 1 }));
+  }
+
+  /**
+   * The room is full: the newcomer is told why, once, and its inbox released. Not `dropped`,
+   * which asks the page to join again at once: it would come straight back.
+   */
+  private full(inbox: ChatInbox): void {
+    const reason = `the chat is full (${this.options.maxListeners} listeners, maxListeners): try again later`;
+    putQuietly(inbox, { refused: { id: "", reason } });
+    inbox.close();
   }
 
   private say(input: Extract<ChatInput, { kind: "say" }>): void {

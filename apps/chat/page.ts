@@ -122,7 +122,8 @@ function refused(id: string, reason: string): void {
   const mine = outgoing.get(id);
   outgoing.delete(id);
   mine?.item.remove();
-  const what = mine === undefined ? "A line was not sent" : mine.say.text.trim() === "" ? "An empty line was not sent" : `“${shorten(mine.say.text)}” was not sent`;
+  // An empty id is the room refusing the join itself (it is full): the reason says it all.
+  const what = id === "" ? "Not joined" : mine === undefined ? "A line was not sent" : mine.say.text.trim() === "" ? "An empty line was not sent" : `“${shorten(mine.say.text)}” was not sent`;
   notice.textContent = `${what}: ${reason}`;
   notice.hidden = false;
 }

@@ -235,8 +235,8 @@ function closeQuietly(listener: Listener<unknown>): void {
   }
 }
 
-/** A put nobody waits for: the listener is being dropped, whatever becomes of it. */
-function putQuietly<T>(listener: Listener<T>, value: T): void {
+/** A put nobody waits for: the listener is being dropped (or refused), whatever becomes of it. */
+export function putQuietly<T>(listener: Listener<T>, value: T): void {
   try {
     listener.put(value).catch(ignoreDrop);
   } catch {

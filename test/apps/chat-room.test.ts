@@ -83,16 +83,33 @@ describe("ChatRoom", () => {
     assert.equal(got.length, 400, "every line reached the reader");
   });
 
-  it("a join past maxListeners gets its inbox closed; joining twice with one inbox is ignored", () => {
+  it("a join past maxListeners is told the room is full and its inbox closed; joining twice with one inbox is ignored", async () => {
     const r = room({ maxListeners: 2 });
     const a = join(r, "s1");
     r.handle({ kind: "join", inbox: a, session: "s1" });
     join(r, "s2");
     const third = join(r, "s3");
+    await settle();
     assert.equal(third.closed, true);
+    assert.deepEqual(pollAll(third), [{ refused: { id: "", reason: "the chat is full (2 listeners, maxListeners): try again later" } }]);
     assert.equal(r.listenerCount, 2);
     assert.equal(r.ignored, 1);
     r.close();
     assert.equal(a.closed, true, "close closes every inbox");
+  });
+
+  it("one session joining again and again holds at most maxJoinsPerSession inboxes: each new join replaces its oldest", async () => {
+    const r = room({ maxJoinsPerSession: 3, maxListeners: 5 });
+    const other = join(r, "s2");
+    const inboxes = Array.from({ length: 50 }, () => join(r, "s1"));
+    assert.equal(r.listenerCount, 4, "three of s1's and one of s2's");
+    const kept = inboxes.slice(-3);
+    assert.ok(inboxes.slice(0, -3).every((inbox) => inbox.closed), "the older inboxes are released");
+    assert.ok(kept.every((inbox) => !inbox.closed));
+    r.handle(say("a", "still here", "s2"));
+    await settle();
+    for (const inbox of [other, ...kept]) assert.deepEqual(pollAll(inbox).at(-1), { line: { id: "a", nick: "ann", text: "still here", ts: 1000 } });
+    const newcomer = join(r, "s3");
+    assert.equal(newcomer.closed, false, "the room still has room for another session");
   });
 });
