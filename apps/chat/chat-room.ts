@@ -4,13 +4,12 @@
  * once whatever any page does.
  */
 import { type DropReason, FanOut, putQuietly } from "../shared/fan-out.js";
+import { SessionInboxes } from "../shared/session-inboxes.js";
+import { ThrottledWarning } from "../shared/throttled-warning.js";
 import type { ChatInput } from "./chat-input.js";
 import { ChatHistory } from "./chat-history.js";
 import type { ChatEvent, ChatInbox } from "./chat-messages.js";
 import type { ResolvedChatOptions } from "./chat-options.js";
-
-/** Ignored requests are logged the first time and then once in this many, not each. */
-const LOG_IGNORED_EVERY = 1000;
 
 /** What a dropped page is told: its inbox will hear nothing more, so it closes it and joins again. */
 function chatFarewell(reason: DropReason): ChatEvent {
@@ -21,16 +20,17 @@ function chatFarewell(reason: DropReason): ChatEvent {
 export class ChatRoom {
   readonly history: ChatHistory;
   private readonly listeners: FanOut<ChatEvent>;
-  /** The inboxes each session joined with: where its refusals go. Bounded by the fan-out's listeners. */
-  private readonly inboxesOf = new Map<string, Set<ChatInbox>>();
-  private readonly sessionOf = new Map<ChatInbox, string>();
-  private ignoredCount = 0;
+  /** The inboxes each session joined with: where its refusals go, at most maxJoinsPerSession each. */
+  private readonly joins: SessionInboxes<ChatInbox>;
+  private readonly ignoring: ThrottledWarning;
 
   constructor(
     private readonly options: ResolvedChatOptions,
     private readonly now: () => number = Date.now,
   ) {
     this.history = new ChatHistory(options.historyLines, options.historyBytes);
+    this.joins = new SessionInboxes(options.maxJoinsPerSession);
+    this.ignoring = new ThrottledWarning(options.logger, "chat: ignored a request");
     this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, { onDrop: this.onDrop, farewell: chatFarewell });
   }
 
@@ -41,7 +41,7 @@ export class ChatRoom {
 
   /** Requests ignored so far (not chat requests at all). */
   get ignored(): number {
-    return this.ignoredCount;
+    return this.ignoring.noted;
   }
 
   handle(input: ChatInput): void {
@@ -64,16 +64,11 @@ export class ChatRoom {
 
   private join(inbox: ChatInbox, session: string): void {
     if (this.listeners.has(inbox)) return this.ignore("joined twice with the same inbox");
-    const earlier = this.inboxesOf.get(session);
-    // Sets keep insertion order: the first is the session's oldest join.
-    const oldest = earlier !== undefined && earlier.size >= this.options.maxJoinsPerSession ? earlier.values().next().value : undefined;
+    const oldest = this.joins.oldestOver(session);
     if (oldest !== undefined) this.listeners.remove(oldest);
     if (this.listeners.size >= this.options.maxListeners) return this.full(inbox);
     if (!this.listeners.add(inbox)) return;
-    this.sessionOf.set(inbox, session);
-    const inboxes = this.inboxesOf.get(session) ?? new Set<ChatInbox>();
-    inboxes.add(inbox);
-    this.inboxesOf.set(session, inboxes);
+    this.joins.add(session, inbox);
     const batches = this.history.batches(this.options.batchBytes);
     batches.forEach((history, i) => this.listeners.send(inbox, { history, done: i === batches.length - 1 }));
   }
@@ -96,21 +91,15 @@ export class ChatRoom {
   }
 
   private refuse(session: string, event: ChatEvent): void {
-    for (const inbox of this.inboxesOf.get(session) ?? []) this.listeners.send(inbox, event);
+    for (const inbox of this.joins.of(session)) this.listeners.send(inbox, event);
   }
 
   private ignore(why: string): void {
-    if (this.ignoredCount++ % LOG_IGNORED_EVERY === 0) this.options.logger.warn(`chat: ignored a request (${why}); ${this.ignoredCount} so far`);
+    this.ignoring.note(why);
   }
 
   private readonly onDrop = (inbox: ChatInbox, reason: DropReason, error?: unknown): void => {
-    const session = this.sessionOf.get(inbox);
-    this.sessionOf.delete(inbox);
-    if (session !== undefined) {
-      const inboxes = this.inboxesOf.get(session);
-      inboxes?.delete(inbox);
-      if (inboxes?.size === 0) this.inboxesOf.delete(session);
-    }
+    this.joins.remove(inbox);
     if (reason === "failed") this.options.logger.warn("chat: dropped a listener whose put failed", error);
   };
 }

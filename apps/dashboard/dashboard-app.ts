@@ -5,8 +5,10 @@
  * text on `/happiness` for a plain WebSocket, an EventSource or a long-poll GET.
  */
 import type { Channel } from "../../src/index.js";
-import type { WirechanServer } from "../../src/server/index.js";
+import type { Envelope, WirechanServer } from "../../src/server/index.js";
 import { FanOut } from "../shared/fan-out.js";
+import { SessionInboxes } from "../shared/session-inboxes.js";
+import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { type DashboardEvent, type DashboardInbox, isDashboardRequest } from "./dashboard-messages.js";
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from "./dashboard-options.js";
 import { JsonFeed } from "./json-feed.js";
@@ -31,7 +33,7 @@ export interface MountedDashboard {
  */
 export function mountDashboard(server: WirechanServer, options: DashboardOptions = {}): MountedDashboard {
   const resolved = resolveDashboardOptions(options, server.options.logger);
-  const requests = server.channel<unknown>("dashboard", resolved.buffer);
+  const requests = server.channel<unknown>("dashboard", { envelope: true, buffer: resolved.buffer });
   const dashboard = new Dashboard(resolved);
   server.route(HAPPINESS_PATH, dashboard.feed.handler);
   void dashboard.serve(requests);
@@ -57,6 +59,9 @@ class Dashboard {
   readonly feed: JsonFeed;
   private readonly watchers: FanOut<DashboardEvent>;
   private readonly history: ReadingHistory;
+  /** Each session's watching inboxes, at most maxWatchesPerSession. */
+  private readonly watches: SessionInboxes<DashboardInbox>;
+  private readonly ignoring: ThrottledWarning;
   private happiness: number;
   private closed = false;
 
@@ -64,14 +69,16 @@ class Dashboard {
     this.feed = new JsonFeed({ maxClients: options.maxFeedClients });
     this.watchers = new FanOut<DashboardEvent>({ queueLength: options.queueLength, maxListeners: options.maxViewers }, { onDrop: this.onLeave, farewell: dashboardFarewell });
     this.history = new ReadingHistory(options.historyMs, options.maxHistory);
+    this.watches = new SessionInboxes(options.maxWatchesPerSession);
+    this.ignoring = new ThrottledWarning(options.logger, "dashboard: ignored a request that is not { watch: channel }");
     this.happiness = options.random() * 10;
   }
 
   /** Takes watch requests until the channel closes; `watch` never waits, so nobody holds the loop. */
-  async serve(requests: Channel<unknown>): Promise<void> {
-    for await (const request of requests) {
-      if (isDashboardRequest(request)) this.watch(request.watch);
-      else this.options.logger.warn("dashboard: ignored a request that is not { watch: channel }");
+  async serve(requests: Channel<Envelope<unknown>>): Promise<void> {
+    for await (const { value, session } of requests) {
+      if (isDashboardRequest(value)) this.watch(value.watch, session.id);
+      else this.ignoring.note(`from session ${session.id}`);
     }
   }
 
@@ -90,14 +97,19 @@ class Dashboard {
     this.feed.close();
   }
 
-  private watch(inbox: DashboardInbox): void {
-    if (this.watchers.has(inbox) || !this.watchers.add(inbox)) return;
+  private watch(inbox: DashboardInbox, session: string): void {
+    if (this.watchers.has(inbox)) return;
+    const oldest = this.watches.oldestOver(session);
+    if (oldest !== undefined) this.watchers.remove(oldest);
+    if (!this.watchers.add(inbox)) return;
+    this.watches.add(session, inbox);
     this.watchers.send(inbox, { history: this.history.list() });
     this.watchers.broadcast({ viewers: this.watchers.size });
   }
 
-  /** A watcher left (its page went, or fell behind): the others see the count change. */
-  private readonly onLeave = (): void => {
+  /** A watcher left (its page went, fell behind, or watched again): the others see the count change. */
+  private readonly onLeave = (inbox: DashboardInbox): void => {
+    this.watches.remove(inbox);
     if (!this.closed) this.watchers.broadcast({ viewers: this.watchers.size });
   };
 }

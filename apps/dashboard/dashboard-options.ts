@@ -20,6 +20,11 @@ export interface DashboardOptions {
   queueLength?: number;
   /** Watchers at once over the wirechan protocol; a further watch gets its inbox closed. Default 10,000. */
   maxViewers?: number;
+  /**
+   * Inboxes one session may watch with at once; a watch past this replaces the session's
+   * oldest (a page reads only its latest), so one session cannot fill maxViewers. Default 4.
+   */
+  maxWatchesPerSession?: number;
   /** Clients of the plain `/happiness` feed at once; a further one is answered 503. Default 10,000. */
   maxFeedClients?: number;
   /** Buffer of the named channel "dashboard". Default 16. */
@@ -38,6 +43,7 @@ export const dashboardDefaults = {
   maxStep: 0.5,
   queueLength: 64,
   maxViewers: 10_000,
+  maxWatchesPerSession: 4,
   maxFeedClients: jsonFeedDefaults.maxClients,
   buffer: 16,
   random: Math.random,
@@ -45,7 +51,7 @@ export const dashboardDefaults = {
 
 export type ResolvedDashboardOptions = Required<DashboardOptions>;
 
-const COUNTS = ["historyMs", "maxHistory", "queueLength", "maxViewers", "maxFeedClients", "buffer"] as const;
+const COUNTS = ["historyMs", "maxHistory", "queueLength", "maxViewers", "maxWatchesPerSession", "maxFeedClients", "buffer"] as const;
 
 /** Applies the defaults; a `RangeError` names an option out of range. */
 export function resolveDashboardOptions(options: DashboardOptions, serverLogger: Logger): ResolvedDashboardOptions {

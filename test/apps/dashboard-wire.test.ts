@@ -67,6 +67,26 @@ function checkReading(value: unknown): void {
 }
 
 describe("the dashboard over the network", { timeout: 120_000 }, () => {
+  it("one session watching again and again counts at most maxWatchesPerSession viewers, and its latest inbox still gets readings", async (t) => {
+    const { handle } = await start(t, { maxWatchesPerSession: 2 });
+    const other = await Watcher.watch(t, handle.url);
+    const session = await connect(handle.url, { transports: ["websocket"], logger: quiet });
+    t.after(() => session.close());
+    const dashboard = session.serverChan<DashboardRequest>("dashboard");
+    const inboxes = Array.from({ length: 20 }, () => chan<DashboardEvent>(1024));
+    for (const inbox of inboxes) await dashboard.put({ watch: inbox });
+    const latest = inboxes.at(-1);
+    assert.ok(latest !== undefined);
+    let readingAtLatest: { viewers: number } | undefined;
+    await until(() => {
+      for (let event = latest.poll(); event !== undefined; event = latest.poll()) if ("reading" in event) readingAtLatest = event;
+      return readingAtLatest !== undefined;
+    }, "a reading at the session's latest inbox", LIMIT_MS);
+    assert.equal(readingAtLatest?.viewers, 3, "the other page and two of this session's");
+    await until(() => other.viewerCounts().at(-1) === 3, "the other page counts 3 viewers", LIMIT_MS);
+    assert.ok(Math.max(...other.viewerCounts()) <= 3, `never more than 3: ${JSON.stringify(other.viewerCounts())}`);
+  });
+
   it("a watcher gets the history first, then readings with the viewer count; a second watcher makes it 2, and leaving makes it 1", async (t) => {
     const { handle } = await start(t);
     const first = await Watcher.watch(t, handle.url);
