@@ -37,6 +37,14 @@ export interface ChatOptions {
    * session cannot fill the room. Default 4.
    */
   maxJoinsPerSession?: number;
+  /**
+   * Lines one session may say in a burst, then `linesPerSecond`; a line past that is refused
+   * ("too many lines"). Why: one session saying lines in a loop would fill every listener's
+   * queue and have every page dropped. Default 10.
+   */
+  lineBurst?: number;
+  /** Lines per second one session may say after its burst. Default 2. */
+  linesPerSecond?: number;
   /** Buffer of the named channel "chat". Default 64. */
   buffer?: number;
   /** Words the censor masks. Default {@link defaultCensoredWords}. */
@@ -56,6 +64,8 @@ export const chatDefaults = {
   queueLength: fanOutDefaults.queueLength,
   maxListeners: fanOutDefaults.maxListeners,
   maxJoinsPerSession: 4,
+  lineBurst: 10,
+  linesPerSecond: 2,
   buffer: 64,
   censoredWords: defaultCensoredWords,
 } satisfies Required<Omit<ChatOptions, "logger">>;
@@ -63,7 +73,7 @@ export const chatDefaults = {
 /** {@link ChatOptions} with every default applied. */
 export type ResolvedChatOptions = Required<ChatOptions>;
 
-const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "buffer"] as const;
+const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "lineBurst", "linesPerSecond", "buffer"] as const;
 
 /**
  * Applies the defaults and checks the result: a `RangeError` for a bound that is not a positive

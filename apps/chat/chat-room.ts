@@ -6,6 +6,7 @@
 import { type DropReason, FanOut, putQuietly } from "../shared/fan-out.js";
 import { SessionInboxes } from "../shared/session-inboxes.js";
 import { ThrottledWarning } from "../shared/throttled-warning.js";
+import { TokenBuckets } from "../shared/token-buckets.js";
 import type { ChatInput } from "./chat-input.js";
 import { ChatHistory } from "./chat-history.js";
 import type { ChatEvent, ChatInbox } from "./chat-messages.js";
@@ -23,6 +24,8 @@ export class ChatRoom {
   /** The inboxes each session joined with: where its refusals go, at most maxJoinsPerSession each. */
   private readonly joins: SessionInboxes<ChatInbox>;
   private readonly ignoring: ThrottledWarning;
+  /** Each session's allowance of lines (lineBurst, then linesPerSecond). */
+  private readonly allowance: TokenBuckets;
 
   constructor(
     private readonly options: ResolvedChatOptions,
@@ -31,6 +34,7 @@ export class ChatRoom {
     this.history = new ChatHistory(options.historyLines, options.historyBytes);
     this.joins = new SessionInboxes(options.maxJoinsPerSession);
     this.ignoring = new ThrottledWarning(options.logger, "chat: ignored a request");
+    this.allowance = new TokenBuckets(options.linesPerSecond, options.lineBurst, options.maxListeners, now);
     this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, { onDrop: this.onDrop, farewell: chatFarewell });
   }
 
@@ -84,6 +88,10 @@ export class ChatRoom {
   }
 
   private say(input: Extract<ChatInput, { kind: "say" }>): void {
+    if (!this.allowance.take(input.session)) {
+      const reason = `too many lines: at most ${this.options.lineBurst} at once, then ${this.options.linesPerSecond} a second (lineBurst, linesPerSecond)`;
+      return this.refuse(input.session, { refused: { id: input.say.id, reason } });
+    }
     const line = { ...input.say, ts: this.now() };
     // A page resending a line it is unsure of (its session was lost) must not show it twice.
     if (!this.history.add(line)) return;

@@ -12,7 +12,8 @@ import { pollAll, settle } from "../helpers/async.js";
 const quiet: Logger = { error: () => undefined, warn: () => undefined };
 
 function room(options: ChatOptions = {}): ChatRoom {
-  return new ChatRoom(resolveChatOptions(options, quiet), () => 1000);
+  // Lines come in bursts here to test other bounds: the per-session allowance is lifted unless a test sets it.
+  return new ChatRoom(resolveChatOptions({ lineBurst: 1_000_000, linesPerSecond: 1_000_000, ...options }, quiet), () => 1000);
 }
 
 function join(r: ChatRoom, session: string, buffer = 1000): Channel<ChatEvent> {
@@ -111,5 +112,24 @@ describe("ChatRoom", () => {
     for (const inbox of [other, ...kept]) assert.deepEqual(pollAll(inbox).at(-1), { line: { id: "a", nick: "ann", text: "still here", ts: 1000 } });
     const newcomer = join(r, "s3");
     assert.equal(newcomer.closed, false, "the room still has room for another session");
+  });
+
+  it("a session saying lines in a loop gets lineBurst of them, then is refused, naming the options; others still speak", async () => {
+    let now = 1000;
+    const r = new ChatRoom(resolveChatOptions({ lineBurst: 10, linesPerSecond: 2 }, quiet), () => now);
+    const flooder = join(r, "s1");
+    const other = join(r, "s2");
+    for (let i = 0; i < 50; i++) r.handle(say(`f${i}`, `flood ${i}`, "s1"));
+    r.handle(say("o1", "hello", "s2"));
+    await settle();
+    const seen = pollAll(other).filter((event) => "line" in event);
+    assert.equal(seen.length, 11, "ten of the flood and the other session's line");
+    const refused = pollAll(flooder).filter((event): event is { refused: { id: string; reason: string } } => "refused" in event);
+    assert.equal(refused.length, 40);
+    assert.match(refused[0]?.refused.reason ?? "", /at most 10 at once, then 2 a second \(lineBurst, linesPerSecond\)/);
+    now += 1000;
+    r.handle(say("f-later", "a second later", "s1"));
+    await settle();
+    assert.deepEqual(pollAll(other).at(-1), { line: { id: "f-later", nick: "ann", text: "a second later", ts: 2000 } });
   });
 });

@@ -3,7 +3,7 @@
 // the old chat loop (a crash, a 10 s stall per stuck or vanished client); here they are counted.
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { type ChatOptions, mountChat } from "../../apps/chat/chat-app.js";
+import { chatDefaults, type ChatOptions, mountChat } from "../../apps/chat/chat-app.js";
 import type { ChatEvent, ChatLine, ChatRequest } from "../../apps/chat/chat-messages.js";
 import { connect, type Session } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
@@ -20,9 +20,12 @@ interface Running {
   handle: ServerHandle;
 }
 
+/** These tests send lines in bursts to test other bounds: the per-session allowance is lifted unless a test sets it. */
+const UNTHROTTLED: ChatOptions = { lineBurst: 1_000_000, linesPerSecond: 1_000_000 };
+
 async function start(t: TestContext, chat: ChatOptions = {}, server: ServerOptions = {}): Promise<Running> {
   const wirechan = createServer({ logger: quiet, ...server });
-  const mounted = mountChat(wirechan, chat);
+  const mounted = mountChat(wirechan, { ...UNTHROTTLED, ...chat });
   const handle = await wirechan.listen({ port: 0 });
   t.after(async () => {
     mounted.close();
@@ -125,6 +128,24 @@ describe("the chat over the network", { timeout: 180_000 }, () => {
     assert.deepEqual(first.refusals(), [{ id: "id-2", reason: "a line may not be empty" }]);
     assert.equal(first.lines().length, 1, "the resent id was not added again");
     assert.deepEqual(late.refusals(), [], "another session hears nothing of it");
+  });
+
+  it("a session saying 1,000 lines in a burst with the default allowance: refused past lineBurst, and no reader is dropped", async (t) => {
+    const { handle } = await start(t, { lineBurst: chatDefaults.lineBurst, linesPerSecond: chatDefaults.linesPerSecond });
+    const readers = await Promise.all(["ann", "bob"].map((name) => ChatClient.join(t, name, handle.url)));
+    const flooder = await ChatClient.join(t, "flood", handle.url);
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => flooder.say(`flood ${i}`)));
+    assert.ok(results.every((taken) => taken), "the server took every put (and refused most lines)");
+    // Its refusals outrun its own queue, so the flooder itself may be dropped: its problem alone.
+    await until(() => flooder.refusals().length >= 1, "a refusal at the flooder", LIMIT_MS);
+    assert.match(flooder.refusals()[0]?.reason ?? "", /\(lineBurst, linesPerSecond\)/);
+    await readers[0]?.say("still talking");
+    for (const reader of readers) {
+      await until(() => reader.lines().some((line) => line.text === "still talking"), `${reader.name} hears the others`, LIMIT_MS);
+      assert.ok(!reader.events.some((event) => "dropped" in event), `${reader.name} was not dropped`);
+      const flood = reader.lines().filter((line) => line.nick === "flood").length;
+      assert.ok(flood >= chatDefaults.lineBurst && flood <= chatDefaults.lineBurst + 2, `${reader.name} got ${flood} of the flood`);
+    }
   });
 
   it("two 600,000-character lines and a join: refused by default, and the server goes on", async (t) => {
