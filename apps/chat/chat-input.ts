@@ -20,7 +20,8 @@ export interface SayLimits {
 /** What the chat loop does with one value put on "chat"; `session` is the id of the session that put it. */
 export type ChatInput =
   | { kind: "join"; inbox: ChatInbox; session: string }
-  | { kind: "say"; say: Say; session: string }
+  /** `address`: the client address of the session (SessionInfo.address), for the allowance per address. */
+  | { kind: "say"; say: Say; session: string; address: string }
   /** A line refused, to be told to the inboxes of `session`. */
   | { kind: "refused"; id: string; reason: string; session: string }
   /** Not a chat request at all: ignored (logged at most). */
@@ -29,7 +30,7 @@ export type ChatInput =
 /** A value as the server channel delivers it with `envelope: true`, or as a test makes one. */
 export interface Envelope {
   value: unknown;
-  session: { id: string };
+  session: { id: string; address: string };
 }
 
 /** Reads one request; never throws. Trims the nickname and the text it keeps. */
@@ -41,7 +42,7 @@ export function readChatRequest(envelope: Envelope, limits: SayLimits): ChatInpu
   if (keys.length !== 1) return { kind: "ignored", why: "not one of join and say", session };
   const request = value as { join?: unknown; say?: unknown };
   if (keys[0] === "join") return isInbox(request.join) ? { kind: "join", inbox: request.join, session } : { kind: "ignored", why: "join without a channel", session };
-  if (keys[0] === "say") return readSay(request.say, limits, session);
+  if (keys[0] === "say") return readSay(request.say, limits, envelope.session);
   return { kind: "ignored", why: "not one of join and say", session };
 }
 
@@ -50,7 +51,8 @@ export function readRequests(limits: SayLimits): Transducer<Envelope, ChatInput>
   return xf.map((envelope: Envelope) => readChatRequest(envelope, limits));
 }
 
-function readSay(say: unknown, limits: SayLimits, session: string): ChatInput {
+function readSay(say: unknown, limits: SayLimits, from: Envelope["session"]): ChatInput {
+  const session = from.id;
   if (typeof say !== "object" || say === null) return { kind: "ignored", why: "say without a line", session };
   const { id, nick, text } = say as { id?: unknown; nick?: unknown; text?: unknown };
   if (typeof id !== "string" || typeof nick !== "string" || typeof text !== "string") {
@@ -62,7 +64,7 @@ function readSay(say: unknown, limits: SayLimits, session: string): ChatInput {
     // rather than echoed whole (it could be as large as a message).
     return { kind: "refused", id: firstCodePoints(id, limits.maxIdLength), reason, session };
   }
-  return { kind: "say", say: { id, nick: nick.trim(), text: text.trim() }, session };
+  return { kind: "say", say: { id, nick: nick.trim(), text: text.trim() }, session, address: from.address };
 }
 
 /** Why a line is refused, in words a page can show, or null. */

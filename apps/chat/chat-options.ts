@@ -45,6 +45,15 @@ export interface ChatOptions {
   lineBurst?: number;
   /** Lines per second one session may say after its burst. Default 2. */
   linesPerSecond?: number;
+  /**
+   * The same allowance for all the sessions of one client address together (`SessionInfo.address`,
+   * what the server's `clientAddress` option returns): one address may hold many sessions
+   * (`maxSessionsPerAddress`), each with its own burst. Larger, since people behind one NAT
+   * share it. Default 50 at once, then `addressLinesPerSecond`.
+   */
+  addressLineBurst?: number;
+  /** Lines per second of one address after its burst. Default 10. */
+  addressLinesPerSecond?: number;
   /** Buffer of the named channel "chat". Default 64. */
   buffer?: number;
   /** Words the censor masks. Default {@link defaultCensoredWords}. */
@@ -66,6 +75,8 @@ export const chatDefaults = {
   maxJoinsPerSession: 4,
   lineBurst: 10,
   linesPerSecond: 2,
+  addressLineBurst: 50,
+  addressLinesPerSecond: 10,
   buffer: 64,
   censoredWords: defaultCensoredWords,
 } satisfies Required<Omit<ChatOptions, "logger">>;
@@ -73,7 +84,7 @@ export const chatDefaults = {
 /** {@link ChatOptions} with every default applied. */
 export type ResolvedChatOptions = Required<ChatOptions>;
 
-const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "lineBurst", "linesPerSecond", "buffer"] as const;
+const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "lineBurst", "linesPerSecond", "addressLineBurst", "addressLinesPerSecond", "buffer"] as const;
 
 /**
  * Applies the defaults and checks the result: a `RangeError` for a bound that is not a positive

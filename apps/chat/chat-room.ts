@@ -26,6 +26,8 @@ export class ChatRoom {
   private readonly ignoring: ThrottledWarning;
   /** Each session's allowance of lines (lineBurst, then linesPerSecond). */
   private readonly allowance: TokenBuckets;
+  /** Each client address's, over all its sessions (addressLineBurst, addressLinesPerSecond). */
+  private readonly addressAllowance: TokenBuckets;
 
   constructor(
     private readonly options: ResolvedChatOptions,
@@ -35,6 +37,7 @@ export class ChatRoom {
     this.joins = new SessionInboxes(options.maxJoinsPerSession);
     this.ignoring = new ThrottledWarning(options.logger, "chat: ignored a request");
     this.allowance = new TokenBuckets(options.linesPerSecond, options.lineBurst, options.maxListeners, now);
+    this.addressAllowance = new TokenBuckets(options.addressLinesPerSecond, options.addressLineBurst, options.maxListeners, now);
     this.listeners = new FanOut<ChatEvent>({ queueLength: options.queueLength, maxListeners: options.maxListeners }, { onDrop: this.onDrop, farewell: chatFarewell });
   }
 
@@ -90,6 +93,10 @@ export class ChatRoom {
   private say(input: Extract<ChatInput, { kind: "say" }>): void {
     if (!this.allowance.take(input.session)) {
       const reason = `too many lines: at most ${this.options.lineBurst} at once, then ${this.options.linesPerSecond} a second (lineBurst, linesPerSecond)`;
+      return this.refuse(input.session, { refused: { id: input.say.id, reason } });
+    }
+    if (!this.addressAllowance.take(input.address)) {
+      const reason = `too many lines from this address: at most ${this.options.addressLineBurst} at once, then ${this.options.addressLinesPerSecond} a second (addressLineBurst, addressLinesPerSecond)`;
       return this.refuse(input.session, { refused: { id: input.say.id, reason } });
     }
     const line = { ...input.say, ts: this.now() };

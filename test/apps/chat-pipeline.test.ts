@@ -12,11 +12,11 @@ import { chan, xf } from "../../src/index.js";
 const limits: SayLimits = chatDefaults;
 
 function say(text: string, id = "p-1", nick = "ann"): ChatInput {
-  return { kind: "say", say: { id, nick, text }, session: "s1" };
+  return { kind: "say", say: { id, nick, text }, session: "s1", address: "127.0.0.1" };
 }
 
 function from(value: unknown, session = "s1"): Envelope {
-  return { value, session: { id: session } };
+  return { value, session: { id: session, address: "127.0.0.1" } };
 }
 
 function texts(inputs: ChatInput[]): string[] {
@@ -65,7 +65,7 @@ describe("chat pipeline steps on plain arrays", () => {
       from([1]),
     ]);
     assert.deepEqual(out[0], { kind: "join", inbox, session: "s1" });
-    assert.deepEqual(out[1], { kind: "say", say: { id: "a", nick: "ann", text: "hello" }, session: "s1" });
+    assert.deepEqual(out[1], { kind: "say", say: { id: "a", nick: "ann", text: "hello" }, session: "s1", address: "127.0.0.1" });
     const refused = out.slice(2, 8).map((input) => (input.kind === "refused" ? [input.id, input.reason] : input.kind));
     assert.deepEqual(refused, [
       ["b", "a line may not be empty"],

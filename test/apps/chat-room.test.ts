@@ -13,7 +13,8 @@ const quiet: Logger = { error: () => undefined, warn: () => undefined };
 
 function room(options: ChatOptions = {}): ChatRoom {
   // Lines come in bursts here to test other bounds: the per-session allowance is lifted unless a test sets it.
-  return new ChatRoom(resolveChatOptions({ lineBurst: 1_000_000, linesPerSecond: 1_000_000, ...options }, quiet), () => 1000);
+  const unthrottled = { lineBurst: 1_000_000, linesPerSecond: 1_000_000, addressLineBurst: 1_000_000, addressLinesPerSecond: 1_000_000 };
+  return new ChatRoom(resolveChatOptions({ ...unthrottled, ...options }, quiet), () => 1000);
 }
 
 function join(r: ChatRoom, session: string, buffer = 1000): Channel<ChatEvent> {
@@ -23,7 +24,7 @@ function join(r: ChatRoom, session: string, buffer = 1000): Channel<ChatEvent> {
 }
 
 function say(id: string, text: string, session = "s1"): ChatInput {
-  return { kind: "say", say: { id, nick: "ann", text }, session };
+  return { kind: "say", say: { id, nick: "ann", text }, session, address: `address of ${session}` };
 }
 
 describe("ChatRoom", () => {
@@ -131,5 +132,18 @@ describe("ChatRoom", () => {
     r.handle(say("f-later", "a second later", "s1"));
     await settle();
     assert.deepEqual(pollAll(other).at(-1), { line: { id: "f-later", nick: "ann", text: "a second later", ts: 2000 } });
+  });
+
+  it("many sessions of one address share the address's allowance; another address still speaks", async () => {
+    const r = new ChatRoom(resolveChatOptions({ lineBurst: 10, addressLineBurst: 25 }, quiet), () => 1000);
+    const reader = join(r, "reader");
+    for (let n = 0; n < 20; n++) {
+      for (let i = 0; i < 10; i++) r.handle({ kind: "say", say: { id: `s${n}-${i}`, nick: "bot", text: "flood" }, session: `s${n}`, address: "10.0.0.1" });
+    }
+    r.handle({ kind: "say", say: { id: "elsewhere", nick: "ann", text: "hello" }, session: "other", address: "10.0.0.2" });
+    await settle();
+    const lines = pollAll(reader).filter((event) => "line" in event);
+    assert.equal(lines.length, 26, "25 from the flooding address, 1 from the other");
+    assert.deepEqual(lines.at(-1), { line: { id: "elsewhere", nick: "ann", text: "hello", ts: 1000 } });
   });
 });

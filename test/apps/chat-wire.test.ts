@@ -21,7 +21,7 @@ interface Running {
 }
 
 /** These tests send lines in bursts to test other bounds: the per-session allowance is lifted unless a test sets it. */
-const UNTHROTTLED: ChatOptions = { lineBurst: 1_000_000, linesPerSecond: 1_000_000 };
+const UNTHROTTLED: ChatOptions = { lineBurst: 1_000_000, linesPerSecond: 1_000_000, addressLineBurst: 1_000_000, addressLinesPerSecond: 1_000_000 };
 
 async function start(t: TestContext, chat: ChatOptions = {}, server: ServerOptions = {}): Promise<Running> {
   const wirechan = createServer({ logger: quiet, ...server });
@@ -131,7 +131,8 @@ describe("the chat over the network", { timeout: 180_000 }, () => {
   });
 
   it("a session saying 1,000 lines in a burst with the default allowance: refused past lineBurst, and no reader is dropped", async (t) => {
-    const { handle } = await start(t, { lineBurst: chatDefaults.lineBurst, linesPerSecond: chatDefaults.linesPerSecond });
+    const { lineBurst, linesPerSecond, addressLineBurst, addressLinesPerSecond } = chatDefaults;
+    const { handle } = await start(t, { lineBurst, linesPerSecond, addressLineBurst, addressLinesPerSecond });
     const readers = await Promise.all(["ann", "bob"].map((name) => ChatClient.join(t, name, handle.url)));
     const flooder = await ChatClient.join(t, "flood", handle.url);
     const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => flooder.say(`flood ${i}`)));

@@ -69,6 +69,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(envelope.session.id, session.id, "the session id");
       assert.ok(typeof envelope.session.principal === "object" && envelope.session.principal !== null, "the principal authenticate returned");
       assert.equal(envelope.session.transport, transport, "the transport of its link");
+      assert.equal(envelope.session.address, "127.0.0.1", "the client address (clientAddress)");
     });
 
     it("back-pressure: with nobody taking, at most `window` puts reach the server; taking releases the rest in order", async (t) => {

@@ -5,7 +5,7 @@ import { NamedChannels } from "../../src/server/protocol/named-channels.js";
 import type { SessionInfo } from "../../src/server/index.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
-const session: SessionInfo = { id: "s1", principal: "ann", transport: "websocket" };
+const session: SessionInfo = { id: "s1", principal: "ann", transport: "websocket", address: "127.0.0.1" };
 
 describe("NamedChannels", () => {
   it("resolves a plain channel to one shared target, and an unknown name to undefined", () => {

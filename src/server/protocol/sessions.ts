@@ -16,6 +16,12 @@ export interface SessionInfo {
   readonly principal: unknown;
   /** The transport of its current link, or null between links. */
   readonly transport: TransportName | null;
+  /**
+   * The client address it was made from (what the `clientAddress` option returned, the one
+   * `maxSessionsPerAddress` counts): for limits of server code's own per address, since one
+   * address may hold many sessions.
+   */
+  readonly address: string;
 }
 
 /** A link as the session table sees it: the Peer's Link, and how to drop its connection. */
@@ -52,6 +58,10 @@ class PublicSessionInfo implements SessionInfo {
 
   get transport(): TransportName | null {
     return this.#session.transport;
+  }
+
+  get address(): string {
+    return this.#session.address;
   }
 }
 
