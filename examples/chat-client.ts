@@ -28,6 +28,9 @@ type ChatEvent =
   | { dropped: { reason: string } };
 /** How often one line is tried across lost sessions before `say` gives up. */
 const MAX_SAY_ATTEMPTS = 3;
+/** The waits between tries to join afresh while the server is away: 0.25 s, doubling, at most 5 s. */
+const REJOIN_FIRST_MS = 250;
+const REJOIN_MAX_MS = 5_000;
 
 type ChatRequest = { join: Channel<ChatEvent> } | { say: { id: string; nick: string; text: string } };
 
@@ -152,8 +155,21 @@ export class ChatClient {
     this.print(`… session lost (${error?.message ?? "unknown"}); joining again`);
     this.seen.clear();
     this.chat = null;
-    this.rejoined = this.join().catch((failure: unknown) => this.print(`! could not join again: ${String(failure)}`));
+    this.rejoined = this.joinAgain();
   };
+
+  /** Connects and joins afresh, trying again with growing waits while the server is away, until it works or the client leaves. */
+  private async joinAgain(): Promise<void> {
+    for (let wait = REJOIN_FIRST_MS; !this.leaving; wait = Math.min(wait * 2, REJOIN_MAX_MS)) {
+      try {
+        await this.join();
+        return;
+      } catch (failure) {
+        this.print(`! could not join again (${failure instanceof Error ? failure.message : String(failure)}); trying again in ${wait} ms`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
 }
 
 async function main(): Promise<void> {

@@ -71,6 +71,8 @@ describe("examples/chat-client.ts", () => {
       await chat.close(); // the client is told ERR_SERVER_CLOSED: its session is lost
       await until(() => out.lines.some((line) => line.includes("session lost")), "the client saw its session lost");
       const said = client.say("after the restart");
+      // The server stays away until the client has failed to join afresh at least once.
+      await until(() => out.lines.some((line) => line.includes("could not join again")), "a failed try to join afresh");
       chat = await startChat(port);
       assert.equal(await said, true);
       await until(() => out.lines.some((line) => line.endsWith("cy: after the restart")), "the line arrived on the new server");
