@@ -45,12 +45,26 @@ describe("the browser client at path/client.js", () => {
   });
 
   it("answers HEAD with the length and no body, and another method with 405", async () => {
-    const head = await fetch(`${handle.url}/given/client.js`, { method: "HEAD" });
+    const head = await fetch(`${handle.url}/given/client.js`, { method: "HEAD", headers: { "accept-encoding": "identity" } });
     assert.equal(head.status, 200);
     assert.equal(Number(head.headers.get("content-length")), Buffer.byteLength(SCRIPT));
     const post = await fetch(`${handle.url}/given/client.js`, { method: "POST", body: "x" });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get("allow"), "GET, HEAD");
+  });
+
+  it("sends it gzipped to a browser that takes gzip, with a tag of its own, and as is to one that does not", async () => {
+    const zipped = await fetch(`${handle.url}/given/client.js`, { headers: { "accept-encoding": "br, gzip" } });
+    assert.equal(zipped.headers.get("content-encoding"), "gzip");
+    assert.equal(zipped.headers.get("vary"), "Accept-Encoding");
+    assert.equal(await zipped.text(), SCRIPT, "fetch unzips it");
+    const plain = await fetch(`${handle.url}/given/client.js`, { headers: { "accept-encoding": "gzip;q=0, identity" } });
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.equal(await plain.text(), SCRIPT);
+    const zippedTag = zipped.headers.get("etag") ?? "";
+    assert.notEqual(zippedTag, plain.headers.get("etag"), "one strong tag per representation");
+    const again = await fetch(`${handle.url}/given/client.js`, { headers: { "accept-encoding": "gzip", "if-none-match": zippedTag } });
+    assert.equal(again.status, 304);
   });
 
   it("says how to build it when there is no file", async () => {
