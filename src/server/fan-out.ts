@@ -177,10 +177,13 @@ export class FanOut<T> {
     if (outlet !== undefined) this.drop(outlet, "removed");
   }
 
-  /** Drops every listener (each channel closed); later `add`s are refused. */
-  close(): void {
+  /**
+   * Drops every listener (each channel closed, after `lastWord` if given: a topic tells its
+   * clients it closed); later `add`s are refused.
+   */
+  close(lastWord?: T): void {
     this.closed = true;
-    for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed");
+    for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed", undefined, lastWord);
   }
 
   private enqueue(outlet: Outlet<T>, value: T): boolean {
@@ -231,13 +234,13 @@ export class FanOut<T> {
     if (!outlet.stop.signal.aborted) this.drop(outlet, "failed", error);
   }
 
-  private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown): void {
+  private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown, lastWord?: T): void {
     if (this.outlets.get(outlet.listener) !== outlet) return;
     this.outlets.delete(outlet.listener);
     outlet.queue.clear();
     // Withdraws the puts still waiting (in a channel's or a proxy's queue) before the farewell.
     outlet.stop.abort();
-    const last = reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined;
+    const last = lastWord ?? (reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined);
     if (last !== undefined) putQuietly(outlet.listener, last);
     closeQuietly(outlet.listener);
     this.onDrop(outlet.listener, reason, error);

@@ -16,3 +16,6 @@ export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
 export { BodyAbortedError, BodyConsumedError, BodyTimeoutError } from "./request.js";
+export type { WhenFull } from "./fan-out.js";
+export { Topic, topicDefaults, type TopicOptions } from "./topic.js";
+export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";
