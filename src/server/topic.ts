@@ -10,6 +10,7 @@ import { MAX_PACKET_NODES } from "../wire/protocol.js";
 import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
 import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
 import { type DropReason, FanOut, type Listener, WHEN_FULL_POLICIES, type WhenFull } from "./fan-out.js";
+import type { Logger } from "../session/logger.js";
 import type { Envelope } from "./types.js";
 
 /** The options of `server.topic(name, options)`; defaults in {@link topicDefaults}. */
@@ -53,6 +54,8 @@ export interface TopicHost {
   readonly maxMessageSize: number;
   /** Puts in flight to one target per session: `maxInFlight` above it would only wait. */
   readonly window: number;
+  /** Where a request that could not be handled is reported (a bug: the topic goes on). */
+  readonly logger: Logger;
 }
 
 /** One value on its way to the subscribers: as put (for local channels) and encoded once (for clients). */
@@ -231,7 +234,12 @@ export class Topic<T> {
   /** Reads the clients' requests on the topic's name until the channel closes. */
   async #serveRequests(requests: Channel<Envelope<unknown>>): Promise<void> {
     for (let request = await requests.take(); request !== undefined; request = await requests.take()) {
-      this.#onRequest(request);
+      try {
+        this.#onRequest(request);
+      } catch (error) {
+        // One request must not end the loop that serves every client's.
+        this.#host.logger.error(`topic ${JSON.stringify(this.name)}: a request could not be handled:`, error);
+      }
     }
   }
 

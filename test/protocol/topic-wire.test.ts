@@ -121,6 +121,22 @@ describe("topics across the wire", TEST, () => {
     assert.deepEqual(await take(stalled, 12, "the stalled inbox"), [...range(4), ...range(8, 22)]);
   });
 
+  it("a value too large for one client's messages drops that client (told ERR_SUBSCRIBER_FAILED); the others get it", async (t) => {
+    const { server, url } = await start(t);
+    const topic = server.topic<string>("t");
+    const smallSession = await connect(url, { transports: ["websocket"], maxMessageSize: 64 * 1024 });
+    t.after(() => smallSession.close());
+    const small = await subscribe<string>(smallSession, "t");
+    const large = await subscribe<string>(await client(t, url), "t");
+    const big = "x".repeat(100_000);
+    await topic.put(big);
+    assert.deepEqual(await take(large, 1, "the large client"), [big]);
+    const [word] = await take(small, 1, "the small client");
+    assert.ok(isTopicDropped(word));
+    assert.equal(word.dropped.code, "ERR_SUBSCRIBER_FAILED");
+    assert.equal(topic.subscriberCount, 1);
+  });
+
   it("unsubscribe stops a client's values and releases the server's proxy of its inbox", async (t) => {
     const { server, url } = await start(t);
     const topic = server.topic<number>("t");
