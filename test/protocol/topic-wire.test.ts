@@ -87,6 +87,35 @@ describe("topics across the wire", TEST, () => {
     assert.equal(codec.putFrames - before.putFrames, 0, "no put frame encoded per session");
   });
 
+  it("the same fan-out as a loop of proxy puts encodes each value once per client: the cost a topic saves (counted side by side)", async (t) => {
+    const codec = countingCodec();
+    const { server, url } = await start(t, { codec });
+    const topic = server.topic<number>("topic");
+    const joins = server.channel<RemoteChannel<number>>("loop");
+    const proxies: Array<RemoteChannel<number>> = [];
+    const viaTopic: Array<Inbox<number>> = [];
+    const viaLoop: Array<Channel<number>> = [];
+    for (let i = 0; i < 5; i++) {
+      const session = await client(t, url);
+      viaTopic.push(await subscribe<number>(session, "topic"));
+      const inbox = chan<number>(64);
+      viaLoop.push(inbox);
+      const joined = session.serverChan<Channel<number>>("loop").put(inbox);
+      proxies.push((await joins.take()) as RemoteChannel<number>);
+      await joined;
+    }
+    const start0 = { values: codec.values, putFrames: codec.putFrames };
+    for (let v = 0; v < 10; v++) await topic.put(v);
+    for (const inbox of viaTopic) assert.deepEqual(await take(inbox, 10, "topic"), range(10));
+    const topicCost = { values: codec.values - start0.values, putFrames: codec.putFrames - start0.putFrames };
+    const start1 = { values: codec.values, putFrames: codec.putFrames };
+    for (let v = 0; v < 10; v++) for (const proxy of proxies) void proxy.put(v);
+    for (const inbox of viaLoop) assert.deepEqual(await take(inbox, 10, "loop"), range(10));
+    const loopCost = { values: codec.values - start1.values, putFrames: codec.putFrames - start1.putFrames };
+    assert.deepEqual(topicCost, { values: 10, putFrames: 0 }, "a topic: one encoding per value");
+    assert.deepEqual(loopCost, { values: 0, putFrames: 50 }, "a loop of proxy puts: one per value and client");
+  });
+
   it("a stalled client (its inbox not read) delays nobody: the others get every value; it is dropped (disconnect), and told after what was on its way", async (t) => {
     const { server, url } = await start(t);
     const topic = server.topic<number>("t", { queueLength: 8, maxInFlight: 4 });
