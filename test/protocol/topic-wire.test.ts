@@ -8,14 +8,15 @@ import { chan, type Channel } from "../../src/csp/channel.js";
 import { connect, type Session } from "../../src/client/index.js";
 import { type Codec, createServer, type RemoteChannel, isTopicDropped, jsonCodec, type ServerOptions, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
 
 const TEST = { timeout: 60_000 };
 
-async function start(t: TestContext, options: ServerOptions = {}): Promise<{ server: WirechanServer; url: string }> {
-  const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, closeTimeout: 1_000, ...options });
+async function start(t: TestContext, options: ServerOptions = {}): Promise<{ server: WirechanServer; url: string; port: number }> {
+  const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, pollTimeout: 1_000, closeTimeout: 1_000, ...options });
   const handle = await server.listen();
   t.after(() => handle.close());
-  return { server, url: handle.url };
+  return { server, url: handle.url, port: handle.port };
 }
 
 async function client(t: TestContext, url: string): Promise<Session> {
@@ -165,6 +166,28 @@ describe("topics across the wire", TEST, () => {
     assert.equal(word.dropped.code, "ERR_SUBSCRIBER_FAILED");
     assert.equal(topic.subscriberCount, 1);
   });
+
+  for (const transport of ["websocket", "sse", "longpoll"] as const) {
+    it(`a topic's values cross a cut link once each and in order (${transport}): framed per session, they are replayed as any put`, async (t) => {
+      const { server, port } = await start(t);
+      const proxy = await FaultProxy.start({ targetPort: port });
+      t.after(() => proxy.close());
+      const topic = server.topic<number>("t");
+      const session = await connect(proxy.url, { transports: [transport], reconnect: { initial: 20, max: 100, jitter: 0 }, upgradeProbeInterval: 0 });
+      t.after(() => session.close());
+      const states: string[] = [];
+      session.onState((change) => states.push(change.state));
+      const inbox = await subscribe<number>(session, "t");
+      for (let i = 0; i < 10; i++) await topic.put(i);
+      assert.deepEqual(await take(inbox, 5, "before the cut"), range(5));
+      proxy.cutAll();
+      for (let i = 10; i < 20; i++) await topic.put(i);
+      assert.deepEqual(await take(inbox, 15, "after the cut"), range(15, 5));
+      assert.equal(inbox.poll(), undefined, "nothing twice");
+      assert.equal(topic.subscriberCount, 1, "the subscription outlives the link");
+      assert.ok(states.includes("reconnecting"), `the link was really cut: ${states.join(", ")}`);
+    });
+  }
 
   it("unsubscribe stops a client's values and releases the server's proxy of its inbox", async (t) => {
     const { server, url } = await start(t);
