@@ -17,5 +17,6 @@ export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
 export { BodyAbortedError, BodyConsumedError, BodyTimeoutError } from "./request.js";
 export type { WhenFull } from "./fan-out.js";
-export { Topic, topicDefaults, type TopicOptions } from "./topic.js";
+export { Topic } from "./topic.js";
+export { topicDefaults, type TopicOptions } from "./topic-options.js";
 export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";

@@ -3,49 +3,16 @@
 // of them (src/wire/pre-encoded.ts); each subscriber has its own bounded queue (fan-out.ts), so
 // a put never waits for the slowest, and every subscriber sees the topic's one order.
 import type { Channel } from "../csp/channel.js";
-import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { type PreEncodedValue, preEncode } from "../wire/pre-encoded.js";
 import { MAX_PACKET_NODES } from "../wire/protocol.js";
 import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
 import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
-import { type DropReason, FanOut, type Listener, WHEN_FULL_POLICIES, type WhenFull } from "./fan-out.js";
+import { type DropReason, FanOut, type Listener } from "./fan-out.js";
+import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import type { Logger } from "../session/logger.js";
 import type { Envelope } from "./types.js";
-
-/** The options of `server.topic(name, options)`; defaults in {@link topicDefaults}. */
-export interface TopicOptions {
-  /**
-   * Values waiting for one subscriber, past the `maxInFlight` already put to it. Default 256.
-   */
-  queueLength?: number;
-  /**
-   * What becomes of a subscriber whose queue is full when a value comes. `"disconnect"` (the
-   * default): it is dropped; a client's inbox gets `{ dropped }` (code `ERR_SUBSCRIBER_BEHIND`)
-   * after what was already on its way, a local channel is closed. `"drop-oldest"`: the oldest
-   * value of its queue makes room, and it stays (it misses values, never the newest).
-   */
-  whenFull?: WhenFull;
-  /**
-   * Puts to one subscriber made and not yet answered: a client's put is answered after a round
-   * trip, so several go at once. Below the server's `window` (one put of credit is left for
-   * the `{ dropped }` word). Default 64, or `window - 1` when the window is smaller.
-   */
-  maxInFlight?: number;
-  /** Subscribers at once, local and remote. Default 10,000. */
-  maxSubscribers?: number;
-  /** Subscriptions one session holds on this topic at once. Default 4. */
-  maxSubscriptionsPerSession?: number;
-}
-
-/** Every default of {@link TopicOptions}. */
-export const topicDefaults: Required<TopicOptions> = {
-  queueLength: 256,
-  whenFull: "disconnect",
-  maxInFlight: 64,
-  maxSubscribers: 10_000,
-  maxSubscriptionsPerSession: 4,
-};
 
 /** What a topic needs of its server. */
 export interface TopicHost {
@@ -337,19 +304,4 @@ function sendQuietly(subscriber: RemoteSubscriber, item: TopicItem): void {
 
 function ignore(): void {
   // Nobody waits for a farewell's answer.
-}
-
-/** The options with their defaults, checked. */
-export function resolveTopicOptions(options: TopicOptions, window: number): Required<TopicOptions> {
-  const resolved = { ...topicDefaults, maxInFlight: Math.max(1, Math.min(topicDefaults.maxInFlight, window - 1)), ...options };
-  for (const name of ["queueLength", "maxInFlight", "maxSubscribers", "maxSubscriptionsPerSession"] as const) {
-    const value = resolved[name];
-    if (!Number.isSafeInteger(value) || value < 1) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option ${name} must be a positive integer, got ${String(value)}`);
-  }
-  // Below the window, not at it: a dropped subscriber's farewell needs credit left to be sent at once.
-  if (options.maxInFlight !== undefined && resolved.maxInFlight >= window) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option maxInFlight (${resolved.maxInFlight}) must be below the server's window (${window})`);
-  if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
-    throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull must be one of ${WHEN_FULL_POLICIES.map((p) => JSON.stringify(p)).join(", ")}, got ${JSON.stringify(resolved.whenFull)}`);
-  }
-  return resolved;
 }
