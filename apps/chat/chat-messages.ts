@@ -2,7 +2,7 @@
  * The chat's messages, as docs/apps.md sets them down ("Chat: the messages"): what a page puts
  * on the named server channel "chat", and what it gets on the inbox it joined with.
  */
-import type { Listener } from "../shared/fan-out.js";
+import type { Listener } from "../../src/server/fan-out.js";
 
 /** A line as a page says it: `id` unique per line, chosen by the page. */
 export interface Say {

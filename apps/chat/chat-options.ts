@@ -1,6 +1,6 @@
 /** The chat's options and their defaults: one object, every bound named (docs/apps.md). */
 import type { Logger } from "../../src/server/index.js";
-import { fanOutDefaults } from "../shared/fan-out.js";
+import { fanOutDefaults } from "../../src/server/fan-out.js";
 import { defaultCensoredWords } from "./censor.js";
 
 /** How `mountChat` runs the chat; see {@link chatDefaults} for each default. */

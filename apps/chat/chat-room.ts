@@ -3,7 +3,7 @@
  * waits (the fan-out queues, per listener), so the loop feeding it takes the next request at
  * once whatever any page does.
  */
-import { type DropReason, FanOut, putQuietly } from "../shared/fan-out.js";
+import { type DropReason, FanOut, putQuietly } from "../../src/server/fan-out.js";
 import { SessionInboxes } from "../shared/session-inboxes.js";
 import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { TokenBuckets } from "../shared/token-buckets.js";

@@ -6,7 +6,7 @@
  */
 import type { Channel } from "../../src/index.js";
 import type { Envelope, WirechanServer } from "../../src/server/index.js";
-import { FanOut } from "../shared/fan-out.js";
+import { FanOut } from "../../src/server/fan-out.js";
 import { SessionInboxes } from "../shared/session-inboxes.js";
 import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { type DashboardEvent, type DashboardInbox, isDashboardRequest } from "./dashboard-messages.js";

@@ -1,5 +1,5 @@
 /** The dashboard's messages, as docs/apps.md sets them down ("Dashboard: the messages"). */
-import type { Listener } from "../shared/fan-out.js";
+import type { Listener } from "../../src/server/fan-out.js";
 import type { Reading } from "./readings.js";
 
 export type { Reading } from "./readings.js";

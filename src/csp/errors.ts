@@ -41,7 +41,13 @@ export type ErrorCode =
   | "ERR_BODY_ABORTED"
   | "ERR_BODY_TIMEOUT"
   | "ERR_ALREADY_LISTENING"
-  | "ERR_WITH_CHANNEL";
+  | "ERR_WITH_CHANNEL"
+  | "ERR_TOPIC_OPTION"
+  | "ERR_TOO_MANY_SUBSCRIBERS"
+  | "ERR_TOO_MANY_SUBSCRIPTIONS"
+  | "ERR_SUBSCRIBER_BEHIND"
+  | "ERR_SUBSCRIBER_FAILED"
+  | "ERR_TOPIC_CLOSED";
 
 /**
  * The codes of protocol errors: what one side of a session tells the other in an `error`

@@ -16,3 +16,7 @@ export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";
 export { serveChannel, serveChannelDefaults, type ServeChannelOptions } from "./serve-channel.js";
 export { type ChannelStore, GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions } from "./channel-store.js";
 export { BodyAbortedError, BodyConsumedError, BodyTimeoutError } from "./request.js";
+export type { WhenFull } from "./fan-out.js";
+export { Topic } from "./topic.js";
+export { topicDefaults, type TopicOptions } from "./topic-options.js";
+export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";

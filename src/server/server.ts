@@ -15,6 +15,8 @@ import { resolveAllowedHosts } from "./hosts.js";
 import { createHttpConnection } from "./http-connection.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
 import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-channels.js";
+import { Topic } from "./topic.js";
+import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import { ProtocolEndpoints } from "./protocol/endpoints.js";
 import { clientScriptHandler } from "./client-script.js";
 import { IncomingRequest, isUnderPath, pathOf } from "./request.js";
@@ -62,6 +64,8 @@ export class WirechanServer {
   /** Resolves the shutdown's wait once the last connection is gone. */
   private allClosed: (() => void) | null = null;
   private readonly named = new NamedChannels();
+  /** Topics by name; like named channels, declared by server code and never forgotten. */
+  private readonly topics = new Map<string, Topic<never>>();
   private readonly protocol: ProtocolEndpoints;
 
   /** Throws what {@link resolveServerOptions} and `resolveCors` throw for a bad option. */
@@ -77,7 +81,7 @@ export class WirechanServer {
       logger: this.options.logger,
       heartbeat: new HeartbeatSweep(this.options.idleTimeout),
     };
-    this.protocol = new ProtocolEndpoints(this.options, this.named.resolve);
+    this.protocol = new ProtocolEndpoints(this.options, this.named.resolve, this.sessionEnded);
     for (const [path, handler] of this.protocol.routes()) this.routes.set(path, handler);
     if (this.options.serveClient) this.routes.set(`${this.options.path}/client.js`, clientScriptHandler());
   }
@@ -100,6 +104,29 @@ export class WirechanServer {
   channel<T>(name: string, arg?: number | ChannelBuffer<T> | EnvelopeChannelOptions<T>): Channel<T> | Channel<Envelope<T>> {
     return this.named.channel<T>(name, arg);
   }
+
+  /**
+   * The topic `name` (docs/api.md "Topics"): a fan-out whose `put` reaches every subscriber,
+   * encoded once for all clients and never waiting for the slowest. Server code subscribes a
+   * local channel with `topic.subscribe(ch)`; a client puts `{ subscribe: inbox }` (and
+   * `{ unsubscribe: inbox }`) on `session.serverChan(name)`. The name is taken among the
+   * server's channels. Options and defaults: {@link TopicOptions}, `topicDefaults`. Throws a
+   * `TypeError` (`ERR_CHANNEL_NAME`) for a name that is empty, too long or taken, a `TypeError`
+   * or `RangeError` (`ERR_TOPIC_OPTION`) for a bad option.
+   */
+  topic<T>(name: string, options: TopicOptions = {}): Topic<T> {
+    // Checked before the name is taken: a bad option leaves the name free.
+    resolveTopicOptions(options, this.options.window);
+    const requests = this.named.channel<unknown>(name, { envelope: true });
+    const topic = new Topic<T>(name, requests, this.options, options);
+    this.topics.set(name, topic as Topic<never>);
+    return topic;
+  }
+
+  /** A session ended: its subscriptions to every topic go with it. */
+  private readonly sessionEnded = (id: string): void => {
+    for (const topic of this.topics.values()) topic.sessionEnded(id);
+  };
 
   /** Open connections (every transport). */
   get connectionCount(): number {

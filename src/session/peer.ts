@@ -3,11 +3,12 @@
 // Peer never touches a socket (docs/protocol.md sections 4 and 5). Writing to the link, and
 // when, is the Writer's (writer.ts); the Peer reads frames and keeps the tables.
 import type { Channel } from "../csp/channel.js";
-import { WirechanRangeError } from "../csp/errors.js";
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { type ControlFrame, type Frame, type Operation, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
 import { decodePacket, MAX_PACKET_NODES, REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
+import type { PreEncodedValue } from "../wire/pre-encoded.js";
 import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
@@ -62,7 +63,12 @@ interface EncodedPut {
   bytes: number;
   nodes: number;
   refs: string[];
+  /** A value encoded once for many sessions: framed with `Codec.framePut` when sent, `text` unused. */
+  shared: PreEncodedValue | null;
 }
+
+/** A shared value carries no channel, so no copies to count. */
+const NO_REFS: string[] = [];
 
 /** The most a frame grows when numbered: a sequence number has at most 16 digits, 0 has one. */
 const SEQ_DIGITS_SLACK = 15;
@@ -246,12 +252,22 @@ export class Peer implements ProxyHost {
       const text = this.options.codec.encodeFrame(sequencedFrame(0, { op: "p", target, value: wire }));
       const bytes = utf8Length(text);
       this.#checkSendable(bytes, counter.nodes);
-      return { text, bytes, nodes: counter.nodes, refs };
+      return { text, bytes, nodes: counter.nodes, refs, shared: null };
     } catch (error) {
       // Channels counted before the failure will never be sent.
       this.#references.unsend(refs);
       throw error;
     }
+  }
+
+  encodePreEncodedPut(target: string, value: PreEncodedValue): EncodedPut {
+    const { codec } = this.options;
+    if (!value.encodedBy(codec)) throw new WirechanTypeError("ERR_WIRE_VALUE", "a value encoded by another codec than this session's cannot be framed for it");
+    // The value's size was counted once, when it was encoded; only this frame's own bytes are counted here.
+    const bytes = utf8Length(codec.framePut(0, target, "")) + value.bytes;
+    const nodes = value.nodes + 1;
+    this.#checkSendable(bytes, nodes);
+    return { text: "", bytes, nodes, refs: NO_REFS, shared: value };
   }
 
   /** Throws the `RangeError` for a put frame that could never be sent: too large for a packet or the replay buffer, or too complex. */
@@ -288,7 +304,9 @@ export class Peer implements ProxyHost {
       return 0;
     }
     const { codec } = this.options;
-    const { seq } = this.#outbox.append((n) => codec.renumber(put.text, n), put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
+    const { shared } = put;
+    const frame = shared === null ? (n: number): string => codec.renumber(put.text, n) : (n: number): string => codec.framePut(n, target, shared.text);
+    const { seq } = this.#outbox.append(frame, put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
     const refs = put.refs;
     this.#inflight.set(seq, proxy);
     this.#sentTo.set(target, (this.#sentTo.get(target) ?? 0) + 1);

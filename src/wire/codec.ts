@@ -18,6 +18,19 @@ export interface Codec {
    * at once, and numbered when it is sent. Its UTF-8 size changes by the digits of `seq` only.
    */
   renumber(text: string, seq: number): string;
+  /**
+   * The text of a value already in its wire form, made once for many sessions (a topic's put:
+   * see {@link PreEncodedValue}). Throws a `TypeError` for data it cannot represent.
+   */
+  encodeValue(value: unknown): string;
+  /**
+   * The text of the put frame `[seq, "p", target, value]` for a value `encodeValue` wrote as
+   * `valueText`: the very text `encodeFrame` would write for that frame, with `valueText`
+   * inside it as it is (never parsed nor encoded again). So the frame's size is the value's
+   * plus that of the frame made with an empty `valueText`, and each session frames one
+   * shared value with its own sequence number and target at the cost of its few bytes.
+   */
+  framePut(seq: number, target: string, valueText: string): string;
   /** A packet from frames each made by `encodeFrame`. */
   joinPacket(frames: readonly string[]): string;
   /** A packet's frames, not yet validated. Throws on text that is not a packet. */
@@ -35,6 +48,9 @@ export const jsonCodec: Codec = {
   encodeFrame: (frame) => JSON.stringify(frame),
   // "[0,…" becomes "[seq,…".
   renumber: (text, seq) => `[${seq}${text.slice(2)}`,
+  encodeValue: (value) => JSON.stringify(value),
+  // JSON.stringify of an array writes its items' texts joined by commas, without spaces.
+  framePut: (seq, target, valueText) => `[${seq},"p",${JSON.stringify(target)},${valueText}]`,
   joinPacket: (frames) => (frames.length === 1 ? `[${frames[0] ?? ""}]` : `[${frames.join(",")}]`),
   decodePacket: (text) => {
     // Each array or object takes two characters at least: a short text cannot hold too many.

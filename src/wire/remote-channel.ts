@@ -2,6 +2,7 @@
 import { checkPutValue, MAX_PENDING } from "../csp/channel.js";
 import { TooManyPendingError } from "../csp/errors.js";
 import { RingQueue } from "../csp/ring-queue.js";
+import type { PreEncodedValue } from "./pre-encoded.js";
 
 /** What a proxy needs from its session. */
 export interface ProxyHost {
@@ -12,6 +13,12 @@ export interface ProxyHost {
    * large or too complex for one message.
    */
   encodePut(target: string, value: unknown): unknown;
+  /**
+   * A put of a value encoded once for many sessions, framed for `target` without encoding the
+   * value again. Throws a `RangeError` for one too large or too complex for this session's
+   * messages, a `TypeError` for a value another codec wrote.
+   */
+  encodePreEncodedPut(target: string, value: PreEncodedValue): unknown;
   /**
    * Sends an encoded put to `target` if the session has credit for that target and room for
    * the frame now: its sequence number, or 0 when the proxy must wait (the host calls
@@ -74,7 +81,24 @@ export class RemoteChannel<T> {
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.#isClosed) return FALSE;
     if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
-    const wire = this.#host.encodePut(this.target, value);
+    return this.#send(this.#host.encodePut(this.target, value), signal);
+  }
+
+  /**
+   * `put` of a value encoded once for many sessions (a server topic's): the same answer, order
+   * and credit as `put`, but the value is framed for this session without being encoded again.
+   * Throws a `RangeError` for a value too large or too complex for this session's messages.
+   */
+  putEncoded(value: PreEncodedValue, options?: { signal?: AbortSignal }): Promise<boolean> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
+    if (this.#isClosed) return FALSE;
+    if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
+    return this.#send(this.#host.encodePreEncodedPut(this.target, value), signal);
+  }
+
+  /** Sends an encoded put now if the session lets it, else queues it behind the waiting ones. */
+  #send(wire: unknown, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#waiting.length === 0) {
       const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, wire);
       if (seq > 0) return new Promise<boolean>((resolve) => this.#inflight.set(seq, resolve));

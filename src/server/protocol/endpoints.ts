@@ -29,8 +29,10 @@ export class ProtocolEndpoints implements Handshake {
   constructor(
     readonly options: ResolvedServerOptions,
     resolveName: NameResolver,
+    /** Told of each session that ended (see SessionTable). */
+    onSessionEnded?: (id: string) => void,
   ) {
-    this.sessions = new SessionTable(options, resolveName);
+    this.sessions = new SessionTable(options, resolveName, onSessionEnded);
   }
 
   /** The routes to add, by path. */

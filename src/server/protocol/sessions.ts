@@ -242,6 +242,8 @@ export class SessionTable implements SessionOwner {
   constructor(
     readonly options: ResolvedServerOptions,
     readonly resolveName: NameResolver,
+    /** Told of each session that ended, after the table forgot it (a topic's subscriptions go with it). */
+    private readonly onEnded: (id: string) => void = ignoreEnded,
   ) {}
 
   get size(): number {
@@ -319,6 +321,7 @@ export class SessionTable implements SessionOwner {
     if (left === 0) this.perAddress.delete(session.address);
     else this.perAddress.set(session.address, left);
     if (this.sessions.size === 0) this.stopSweep();
+    this.onEnded(session.id);
   };
 
   private startSweep(): void {
@@ -360,4 +363,8 @@ export class SessionTable implements SessionOwner {
       }
     }
   };
+}
+
+function ignoreEnded(): void {
+  // Nobody asked to hear of ended sessions.
 }

@@ -1,9 +1,10 @@
-// The apps' fan-out: a queue and a pump per listener, so that the broadcasting loop never waits.
+// The fan-out (src/server/fan-out.ts: the apps' broadcast and each topic's subscribers): a queue and a pump per listener, so that the broadcasting loop never waits.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type DropReason, FanOut, type Listener } from "../../apps/shared/fan-out.js";
+import { type DropReason, FanOut, type Listener } from "../../src/server/fan-out.js";
 import { chan } from "../../src/index.js";
-import { drainAll, settle } from "../helpers/async.js";
+import { drainAll, settle, tick } from "../helpers/async.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 
 /** A listener whose puts never settle (a session waiting to be resumed), counting them. */
 class StuckListener implements Listener<number> {
@@ -182,9 +183,37 @@ describe("FanOut", () => {
     assert.deepEqual(await drainAll(removed), [], "no farewell for a listener removed on purpose");
   });
 
-  it("rejects bounds that are not positive integers", () => {
-    assert.throws(() => new FanOut({ maxInFlight: 0 }), RangeError);
-    assert.throws(() => new FanOut({ queueLength: 0 }), RangeError);
-    assert.throws(() => new FanOut({ maxListeners: 1.5 }), RangeError);
+  it("whenFull drop-oldest: a full queue drops its oldest value, keeps the newest and the listener", async () => {
+    const fan = new FanOut<number>({ queueLength: 4, maxInFlight: 2, whenFull: "drop-oldest" });
+    const slow = new StuckListener();
+    const fast = chan<number>(100);
+    fan.add(slow);
+    fan.add(fast);
+    for (let i = 0; i < 20; i++) {
+      fan.broadcast(i);
+      // The fast channel's puts are answered in a microtask: it keeps up when given the turn.
+      await tick();
+    }
+    assert.equal(fan.has(slow), true, "still here");
+    assert.equal(slow.puts, 2, "two in flight; the queue holds the rest, oldest dropped");
+    fan.close();
+    assert.deepEqual(await drainAll(fast), Array.from({ length: 20 }, (_, i) => i), "the others get every value");
+  });
+
+  it("whenFull drop-oldest: what a slow local channel finally takes is the first values put and the newest queueLength", async () => {
+    const fan = new FanOut<number>({ queueLength: 3, maxInFlight: 1, whenFull: "drop-oldest" });
+    const slow = chan<number>(0);
+    fan.add(slow);
+    for (let i = 0; i < 10; i++) fan.broadcast(i);
+    const got: number[] = [];
+    for (let i = 0; i < 4; i++) got.push((await slow.take()) as number);
+    assert.deepEqual(got, [0, 7, 8, 9], "the one in flight, then the newest three");
+  });
+
+  it("rejects bounds that are not positive integers, and an unknown whenFull (typed errors)", () => {
+    assertThrowsCode(() => new FanOut({ maxInFlight: 0 }), "ERR_INVALID_ARGUMENT", "maxInFlight", RangeError);
+    assertThrowsCode(() => new FanOut({ queueLength: 0 }), "ERR_INVALID_ARGUMENT", "queueLength", RangeError);
+    assertThrowsCode(() => new FanOut({ maxListeners: 1.5 }), "ERR_INVALID_ARGUMENT", "maxListeners", RangeError);
+    assertThrowsCode(() => new FanOut({ whenFull: "later" as never }), "ERR_INVALID_ARGUMENT", "whenFull", TypeError);
   });
 });

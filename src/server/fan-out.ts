@@ -1,15 +1,17 @@
 /**
- * One producer, many listeners, and no listener able to hold the producer back: the chat's and
- * the dashboard's broadcast. Each listener (a local channel, or the proxy of a page's channel
+ * One producer, many listeners, and no listener able to hold the producer back: a topic's
+ * subscribers (topic.ts), and the chat's and the dashboard's broadcast. Each listener (a local channel, or the proxy of a page's channel
  * that arrived over the wire) gets its own bounded queue and its own pump, so `broadcast` only
  * ever appends to queues and returns: it never awaits a listener.
  *
  * Why not `mult`: a mult waits for every tap to accept a value before the next, so one page that
  * stopped reading (a frozen tab, a session waiting to be resumed) stops every other page too.
- * Here such a listener's queue fills instead, and it is dropped when full.
+ * Here such a listener's queue fills instead, and when it is full the listener is dropped, or
+ * (`whenFull: "drop-oldest"`) its oldest value is.
  */
 import { setMaxListeners } from "node:events";
-import { RingQueue } from "../../src/csp/ring-queue.js";
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { RingQueue } from "../csp/ring-queue.js";
 
 /**
  * Where a listener gets its values: anything with `put` and `close`, such as a `Channel` or a
@@ -32,15 +34,27 @@ export type DropReason =
   /** `remove` or `close` was called. */
   | "removed";
 
+/**
+ * What becomes of a listener whose queue is full when another value comes:
+ * - `"disconnect"`: it has fallen too far behind: it is dropped (`"behind"`) and its channel
+ *   closed (a page then joins again);
+ * - `"drop-oldest"`: the oldest value of its queue is dropped to make room, and it stays: it
+ *   misses values, never the newest.
+ */
+export type WhenFull = "disconnect" | "drop-oldest";
+
+/** The policies {@link WhenFull} allows, to check an option against. */
+export const WHEN_FULL_POLICIES: readonly WhenFull[] = ["disconnect", "drop-oldest"];
+
 /** The bounds of a {@link FanOut}. */
 export interface FanOutOptions {
   /**
-   * Values waiting for one listener. A listener whose queue is full when another value comes
-   * has fallen too far behind: it is dropped and its channel closed (a page then joins again).
-   * Values sent in one burst, before any put is answered, count too (past `maxInFlight`).
-   * Default 256.
+   * Values waiting for one listener; what happens when it is full is `whenFull`. Values sent
+   * in one burst, before any put is answered, count too (past `maxInFlight`). Default 256.
    */
   queueLength?: number;
+  /** When a listener's queue is full: see {@link WhenFull}. Default `"disconnect"`. */
+  whenFull?: WhenFull;
   /** Listeners at once; a further `add` gets its channel closed and returns false. Default 10,000. */
   maxListeners?: number;
   /**
@@ -54,6 +68,7 @@ export interface FanOutOptions {
 /** The defaults of {@link FanOutOptions}. */
 export const fanOutDefaults: Required<FanOutOptions> = {
   queueLength: 256,
+  whenFull: "disconnect",
   maxListeners: 10_000,
   maxInFlight: 64,
 };
@@ -102,6 +117,7 @@ export class FanOut<T> {
   private readonly queueLength: number;
   private readonly maxListeners: number;
   private readonly maxInFlight: number;
+  private readonly whenFull: WhenFull;
   private closed = false;
 
   private readonly onDrop: DropHandler<T>;
@@ -114,6 +130,10 @@ export class FanOut<T> {
     this.queueLength = positiveInteger("queueLength", resolved.queueLength);
     this.maxListeners = positiveInteger("maxListeners", resolved.maxListeners);
     this.maxInFlight = positiveInteger("maxInFlight", resolved.maxInFlight);
+    if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
+      throw new WirechanTypeError("ERR_INVALID_ARGUMENT", `FanOut: whenFull must be one of ${WHEN_FULL_POLICIES.join(", ")}, got ${JSON.stringify(resolved.whenFull)}`);
+    }
+    this.whenFull = resolved.whenFull;
   }
 
   /** Listeners now. */
@@ -157,16 +177,22 @@ export class FanOut<T> {
     if (outlet !== undefined) this.drop(outlet, "removed");
   }
 
-  /** Drops every listener (each channel closed); later `add`s are refused. */
-  close(): void {
+  /**
+   * Drops every listener (each channel closed, after `lastWord` if given: a topic tells its
+   * clients it closed); later `add`s are refused.
+   */
+  close(lastWord?: T): void {
     this.closed = true;
-    for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed");
+    for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed", undefined, lastWord);
   }
 
   private enqueue(outlet: Outlet<T>, value: T): boolean {
     if (outlet.queue.length >= this.queueLength) {
-      this.drop(outlet, "behind");
-      return false;
+      if (this.whenFull === "disconnect") {
+        this.drop(outlet, "behind");
+        return false;
+      }
+      outlet.queue.shift();
     }
     outlet.queue.push(value);
     this.pump(outlet);
@@ -208,13 +234,13 @@ export class FanOut<T> {
     if (!outlet.stop.signal.aborted) this.drop(outlet, "failed", error);
   }
 
-  private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown): void {
+  private drop(outlet: Outlet<T>, reason: DropReason, error?: unknown, lastWord?: T): void {
     if (this.outlets.get(outlet.listener) !== outlet) return;
     this.outlets.delete(outlet.listener);
     outlet.queue.clear();
     // Withdraws the puts still waiting (in a channel's or a proxy's queue) before the farewell.
     outlet.stop.abort();
-    const last = reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined;
+    const last = lastWord ?? (reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined);
     if (last !== undefined) putQuietly(outlet.listener, last);
     closeQuietly(outlet.listener);
     this.onDrop(outlet.listener, reason, error);
@@ -222,7 +248,7 @@ export class FanOut<T> {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`FanOut: ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new WirechanRangeError("ERR_INVALID_ARGUMENT", `FanOut: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 

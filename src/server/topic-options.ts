@@ -1,0 +1,53 @@
+// The options of a server topic (`server.topic(name, options)`, docs/api.md "Topics"): the one
+// defaults object, and the check that refuses a bad option before the topic's name is taken.
+import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { WHEN_FULL_POLICIES, type WhenFull } from "./fan-out.js";
+
+/** The options of `server.topic(name, options)`; defaults in {@link topicDefaults}. */
+export interface TopicOptions {
+  /**
+   * Values waiting for one subscriber, past the `maxInFlight` already put to it. Default 256.
+   */
+  queueLength?: number;
+  /**
+   * What becomes of a subscriber whose queue is full when a value comes. `"disconnect"` (the
+   * default): it is dropped; a client's inbox gets `{ dropped }` (code `ERR_SUBSCRIBER_BEHIND`)
+   * after what was already on its way, a local channel is closed. `"drop-oldest"`: the oldest
+   * value of its queue makes room, and it stays (it misses values, never the newest).
+   */
+  whenFull?: WhenFull;
+  /**
+   * Puts to one subscriber made and not yet answered: a client's put is answered after a round
+   * trip, so several go at once. Below the server's `window` (one put of credit is left for
+   * the `{ dropped }` word). Default 64, or `window - 1` when the window is smaller.
+   */
+  maxInFlight?: number;
+  /** Subscribers at once, local and remote. Default 10,000. */
+  maxSubscribers?: number;
+  /** Subscriptions one session holds on this topic at once. Default 4. */
+  maxSubscriptionsPerSession?: number;
+}
+
+/** Every default of {@link TopicOptions}. */
+export const topicDefaults: Required<TopicOptions> = {
+  queueLength: 256,
+  whenFull: "disconnect",
+  maxInFlight: 64,
+  maxSubscribers: 10_000,
+  maxSubscriptionsPerSession: 4,
+};
+
+/** The options with their defaults, checked. */
+export function resolveTopicOptions(options: TopicOptions, window: number): Required<TopicOptions> {
+  const resolved = { ...topicDefaults, maxInFlight: Math.max(1, Math.min(topicDefaults.maxInFlight, window - 1)), ...options };
+  for (const name of ["queueLength", "maxInFlight", "maxSubscribers", "maxSubscriptionsPerSession"] as const) {
+    const value = resolved[name];
+    if (!Number.isSafeInteger(value) || value < 1) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  // Below the window, not at it: a dropped subscriber's farewell needs credit left to be sent at once.
+  if (options.maxInFlight !== undefined && resolved.maxInFlight >= window) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option maxInFlight (${resolved.maxInFlight}) must be below the server's window (${window})`);
+  if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
+    throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull must be one of ${WHEN_FULL_POLICIES.map((p) => JSON.stringify(p)).join(", ")}, got ${JSON.stringify(resolved.whenFull)}`);
+  }
+  return resolved;
+}

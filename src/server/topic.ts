@@ -1,0 +1,307 @@
+// A topic on one server (docs/api.md "Topics"): a channel-like fan-out. A put reaches every
+// subscriber, local channels of server code and clients' channels alike, encoded once for all
+// of them (src/wire/pre-encoded.ts); each subscriber has its own bounded queue (fan-out.ts), so
+// a put never waits for the slowest, and every subscriber sees the topic's one order.
+import type { Channel } from "../csp/channel.js";
+import { WirechanRangeError } from "../csp/errors.js";
+import type { Codec } from "../wire/codec.js";
+import { type PreEncodedValue, preEncode } from "../wire/pre-encoded.js";
+import { MAX_PACKET_NODES } from "../wire/protocol.js";
+import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
+import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
+import { type DropReason, FanOut, type Listener } from "./fan-out.js";
+import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
+import type { Logger } from "../session/logger.js";
+import type { Envelope } from "./types.js";
+
+/** What a topic needs of its server. */
+export interface TopicHost {
+  readonly codec: Codec;
+  /** Largest packet the server sends, in UTF-8 bytes: a larger value is refused at `put`. */
+  readonly maxMessageSize: number;
+  /** Puts in flight to one target per session: `maxInFlight` above it would only wait. */
+  readonly window: number;
+  /** Where a request that could not be handled is reported (a bug: the topic goes on). */
+  readonly logger: Logger;
+}
+
+/** One value on its way to the subscribers: as put (for local channels) and encoded once (for clients). */
+interface TopicItem {
+  readonly value: unknown;
+  readonly encoded: PreEncodedValue;
+  /** The `{ dropped }` a client gets last: a local channel is closed instead. */
+  readonly farewell: boolean;
+}
+
+/** The bytes a put frame adds around its value: `[seq,"p","target",…]` with a 16-digit seq and a reference id. */
+const FRAME_SLACK = 64;
+
+/** A local channel of server code: gets the very value put (no copy), and is closed when dropped. */
+class LocalSubscriber implements Listener<TopicItem> {
+  /** Unsubscribed: server code keeps its channel open. */
+  #detached = false;
+
+  constructor(readonly channel: Channel<unknown>) {}
+
+  put(item: TopicItem, options?: { signal?: AbortSignal }): Promise<boolean> {
+    return item.farewell ? TAKEN : this.channel.put(item.value, options);
+  }
+
+  /** Leaves the channel open when the fan-out lets this subscriber go. */
+  detach(): void {
+    this.#detached = true;
+  }
+
+  close(): void {
+    if (!this.#detached) this.channel.close();
+  }
+}
+
+/** A client's channel: gets the value framed for its session from the text encoded once; released when dropped. */
+class RemoteSubscriber implements Listener<TopicItem> {
+  constructor(
+    readonly proxy: RemoteChannel<unknown>,
+    readonly session: string,
+  ) {}
+
+  put(item: TopicItem, options?: { signal?: AbortSignal }): Promise<boolean> {
+    return this.proxy.putEncoded(item.encoded, options);
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}
+
+const TAKEN = Promise.resolve(true);
+
+/**
+ * A fan-out on one server, made by `server.topic<T>(name, options)`. Server code puts with
+ * {@link Topic.put} and subscribes local channels with {@link Topic.subscribe}; a client
+ * subscribes one of its channels by putting `{ subscribe: inbox }` on the topic's name
+ * (`session.serverChan(name)`), and stops with `{ unsubscribe: inbox }`.
+ */
+export class Topic<T> {
+  readonly #fan: FanOut<TopicItem>;
+  readonly #options: Required<TopicOptions>;
+  readonly #host: TopicHost;
+  /** Each subscriber's listener, by its channel (a local channel or a client's proxy). */
+  readonly #subscribers = new Map<object, LocalSubscriber | RemoteSubscriber>();
+  /** Each session's subscribers: at most `maxSubscriptionsPerSession`, removed when the session ends. */
+  readonly #bySession = new Map<string, Set<RemoteSubscriber>>();
+  /** The `{ dropped }` of each code, encoded at most once per topic. */
+  readonly #farewells = new Map<TopicDropCode, TopicItem>();
+  #closed = false;
+
+  /**
+   * @internal Made by `server.topic`. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
+   * for an option that is not one its docs allow.
+   */
+  constructor(
+    readonly name: string,
+    requests: Channel<Envelope<unknown>>,
+    host: TopicHost,
+    options: TopicOptions = {},
+  ) {
+    this.#host = host;
+    this.#options = resolveTopicOptions(options, host.window);
+    const { queueLength, whenFull, maxInFlight } = this.#options;
+    this.#fan = new FanOut<TopicItem>(
+      // The topic counts its subscribers itself, to refuse past maxSubscribers with its own word.
+      { queueLength, whenFull, maxInFlight, maxListeners: Number.MAX_SAFE_INTEGER },
+      { onDrop: this.#onDrop, farewell: this.#farewellFor },
+    );
+    void this.#serveRequests(requests);
+  }
+
+  /** Subscribers now, local and remote. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  /** True once {@link Topic.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Puts `value` to every subscriber now, in the topic's one order, and resolves `true` at once
+   * (`false` once the topic is closed): it never waits for a subscriber. The value is encoded
+   * for the wire once, whatever the number of clients; local subscribers get the value itself.
+   * Throws synchronously, as a proxy's put does: a `TypeError` (`ERR_WIRE_VALUE`) for what JSON
+   * cannot represent and for a channel inside the value (a reference is valid in one session
+   * only), a `RangeError` (`ERR_MESSAGE_TOO_LARGE`, `ERR_VALUE_TOO_COMPLEX`) for a value too
+   * large or too complex for one message.
+   */
+  put(value: T): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    const encoded = preEncode(value, this.#host.codec);
+    this.#checkSendable(encoded);
+    this.#fan.broadcast({ value, encoded, farewell: false });
+    return TAKEN;
+  }
+
+  /**
+   * Subscribes a local channel: it gets every value put from now on, until
+   * {@link Topic.unsubscribe} or the topic's close; if it falls behind (policy `"disconnect"`),
+   * or its put fails or resolves `false`, it is dropped and closed. True if subscribed (or
+   * already), false once the topic is closed. Throws a `RangeError`
+   * (`ERR_TOO_MANY_SUBSCRIBERS`) at `maxSubscribers`.
+   */
+  subscribe(channel: Channel<T>): boolean {
+    if (this.#subscribers.has(channel)) return true;
+    if (this.#closed) return false;
+    if (this.#subscribers.size >= this.#options.maxSubscribers) {
+      throw new WirechanRangeError("ERR_TOO_MANY_SUBSCRIBERS", `topic ${JSON.stringify(this.name)} has ${this.#options.maxSubscribers} subscribers (maxSubscribers)`);
+    }
+    const subscriber = new LocalSubscriber(channel as Channel<unknown>);
+    this.#subscribers.set(channel, subscriber);
+    this.#fan.add(subscriber);
+    return true;
+  }
+
+  /** Ends a local channel's subscription, without closing it. True if it was subscribed. */
+  unsubscribe(channel: Channel<T>): boolean {
+    const subscriber = this.#subscribers.get(channel);
+    if (!(subscriber instanceof LocalSubscriber)) return false;
+    // Forgotten before the fan-out drops it, which would close the channel.
+    subscriber.detach();
+    this.#fan.remove(subscriber);
+    return true;
+  }
+
+  /**
+   * Closes the topic: later puts resolve `false`, local subscribers' channels are closed, each
+   * client's inbox gets `{ dropped }` (`ERR_TOPIC_CLOSED`) and its proxy is released. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fan.close(this.#farewell("ERR_TOPIC_CLOSED"));
+  }
+
+  /** @internal The session `id` ended: its subscriptions go with it (its proxies are closed already). */
+  sessionEnded(id: string): void {
+    const subscribers = this.#bySession.get(id);
+    if (subscribers === undefined) return;
+    for (const subscriber of [...subscribers]) this.#fan.remove(subscriber);
+  }
+
+  /** Refuses a value no session could be sent: the same checks a put makes, against the server's own limit. */
+  #checkSendable(encoded: PreEncodedValue): void {
+    const { maxMessageSize } = this.#host;
+    if (encoded.bytes + FRAME_SLACK > maxMessageSize) {
+      throw new WirechanRangeError("ERR_MESSAGE_TOO_LARGE", `a value of ${encoded.bytes} bytes (UTF-8, encoded) put to topic ${JSON.stringify(this.name)} does not fit in one message (maxMessageSize ${maxMessageSize} bytes)`);
+    }
+    if (encoded.nodes + 2 > MAX_PACKET_NODES) {
+      throw new WirechanRangeError("ERR_VALUE_TOO_COMPLEX", `a value of ${encoded.nodes} arrays and objects is over the protocol's limit of ${MAX_PACKET_NODES - 2} per message`);
+    }
+  }
+
+  /** Reads the clients' requests on the topic's name until the channel closes. */
+  async #serveRequests(requests: Channel<Envelope<unknown>>): Promise<void> {
+    for (let request = await requests.take(); request !== undefined; request = await requests.take()) {
+      try {
+        this.#onRequest(request);
+      } catch (error) {
+        // One request must not end the loop that serves every client's.
+        this.#host.logger.error(`topic ${JSON.stringify(this.name)}: a request could not be handled:`, error);
+      }
+    }
+  }
+
+  /**
+   * `{ subscribe: inbox }` or `{ unsubscribe: inbox }` from a client. Anything else is ignored:
+   * there is nobody to answer. Only a client's own channel (a proxy) can subscribe: a server
+   * channel sent back by a client would make the topic put into server code's channel.
+   */
+  #onRequest({ value, session }: Envelope<unknown>): void {
+    if (typeof value !== "object" || value === null) return;
+    const request = value as { subscribe?: unknown; unsubscribe?: unknown };
+    if (isRemoteChannel(request.subscribe)) this.#subscribeRemote(request.subscribe, session.id);
+    else if (isRemoteChannel(request.unsubscribe)) this.#unsubscribeRemote(request.unsubscribe);
+  }
+
+  #subscribeRemote(proxy: RemoteChannel<unknown>, session: string): void {
+    if (this.#subscribers.has(proxy)) return;
+    const refusal = this.#refusalFor(session);
+    if (refusal !== null) {
+      // Told, then released: nothing else of the topic will come to this inbox.
+      sendQuietly(new RemoteSubscriber(proxy, session), this.#farewell(refusal));
+      proxy.close();
+      return;
+    }
+    const subscriber = new RemoteSubscriber(proxy, session);
+    this.#subscribers.set(proxy, subscriber);
+    const ofSession = this.#bySession.get(session) ?? new Set<RemoteSubscriber>();
+    ofSession.add(subscriber);
+    this.#bySession.set(session, ofSession);
+    this.#fan.add(subscriber);
+  }
+
+  /** Why a subscription from `session` is refused now, or null. */
+  #refusalFor(session: string): TopicDropCode | null {
+    if (this.#closed) return "ERR_TOPIC_CLOSED";
+    if (this.#subscribers.size >= this.#options.maxSubscribers) return "ERR_TOO_MANY_SUBSCRIBERS";
+    if ((this.#bySession.get(session)?.size ?? 0) >= this.#options.maxSubscriptionsPerSession) return "ERR_TOO_MANY_SUBSCRIPTIONS";
+    return null;
+  }
+
+  #unsubscribeRemote(proxy: RemoteChannel<unknown>): void {
+    const subscriber = this.#subscribers.get(proxy);
+    // The fan-out releases the proxy; a proxy never subscribed is released here.
+    if (subscriber instanceof RemoteSubscriber) this.#fan.remove(subscriber);
+    else proxy.close();
+  }
+
+  /** The fan-out let a subscriber go (behind, failed, closed, removed): forget it. */
+  readonly #onDrop = (listener: Listener<TopicItem>, _reason: DropReason): void => {
+    this.#forget(listener as LocalSubscriber | RemoteSubscriber);
+  };
+
+  #forget(subscriber: LocalSubscriber | RemoteSubscriber): void {
+    if (subscriber instanceof LocalSubscriber) {
+      if (this.#subscribers.get(subscriber.channel) === subscriber) this.#subscribers.delete(subscriber.channel);
+      return;
+    }
+    this.#subscribers.delete(subscriber.proxy);
+    const ofSession = this.#bySession.get(subscriber.session);
+    ofSession?.delete(subscriber);
+    if (ofSession?.size === 0) this.#bySession.delete(subscriber.session);
+  }
+
+  /** The last word of a subscriber the fan-out drops as behind or failed. */
+  readonly #farewellFor = (reason: DropReason): TopicItem | undefined =>
+    reason === "behind" ? this.#farewell("ERR_SUBSCRIBER_BEHIND") : reason === "failed" ? this.#farewell("ERR_SUBSCRIBER_FAILED") : undefined;
+
+  #farewell(code: TopicDropCode): TopicItem {
+    const known = this.#farewells.get(code);
+    if (known !== undefined) return known;
+    const value: TopicDropped = { dropped: { topic: this.name, code, reason: DROP_REASONS[code] } };
+    const item: TopicItem = { value, encoded: preEncode(value, this.#host.codec), farewell: true };
+    this.#farewells.set(code, item);
+    return item;
+  }
+}
+
+/** What each drop code says, in words, to the client. */
+const DROP_REASONS: Record<TopicDropCode, string> = {
+  ERR_SUBSCRIBER_BEHIND: "this inbox fell behind the topic (its queue was full: queueLength) and was dropped; subscribe again",
+  ERR_SUBSCRIBER_FAILED: "a value of the topic could not be sent to this inbox (too large for this session's messages); it was dropped",
+  ERR_TOO_MANY_SUBSCRIBERS: "the topic has as many subscribers as it takes (maxSubscribers)",
+  ERR_TOO_MANY_SUBSCRIPTIONS: "this session has as many subscriptions to the topic as it may (maxSubscriptionsPerSession)",
+  ERR_TOPIC_CLOSED: "the topic was closed",
+};
+
+/** A put nobody waits for (a farewell): one too large or to a session gone leaves without the word. */
+function sendQuietly(subscriber: RemoteSubscriber, item: TopicItem): void {
+  try {
+    subscriber.put(item).catch(ignore);
+  } catch {
+    // The session is gone, or its proxy full of waiting puts: it leaves without the word.
+  }
+}
+
+function ignore(): void {
+  // Nobody waits for a farewell's answer.
+}
