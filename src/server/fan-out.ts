@@ -10,7 +10,8 @@
  * (`whenFull: "drop-oldest"`) its oldest value is.
  */
 import { setMaxListeners } from "node:events";
-import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
+import { MAX_PENDING } from "../csp/channel.js";
+import { TooManyPendingError, WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { RingQueue } from "../csp/ring-queue.js";
 
 /**
@@ -39,12 +40,17 @@ export type DropReason =
  * - `"disconnect"`: it has fallen too far behind: it is dropped (`"behind"`) and its channel
  *   closed (a page then joins again);
  * - `"drop-oldest"`: the oldest value of its queue is dropped to make room, and it stays: it
- *   misses values, never the newest.
+ *   misses values, never the newest;
+ * - `"backpressure"`: nobody misses anything and the producer waits instead:
+ *   {@link FanOut.broadcastWhenRoom} resolves once every queue has room, so the slowest
+ *   listener sets the pace for all (as a `mult` does, but with a queue each). A listener that
+ *   never reads holds every broadcast until it leaves (its session ends, or it is removed).
+ *   `send` and `broadcast`, which never wait, still drop a listener whose queue is full.
  */
-export type WhenFull = "disconnect" | "drop-oldest";
+export type WhenFull = "disconnect" | "drop-oldest" | "backpressure";
 
 /** The policies {@link WhenFull} allows, to check an option against. */
-export const WHEN_FULL_POLICIES: readonly WhenFull[] = ["disconnect", "drop-oldest"];
+export const WHEN_FULL_POLICIES: readonly WhenFull[] = ["disconnect", "drop-oldest", "backpressure"];
 
 /** The bounds of a {@link FanOut}. */
 export interface FanOutOptions {
@@ -95,6 +101,8 @@ class Outlet<T> {
   readonly stop = new AbortController();
   /** Puts made and not answered yet. */
   inFlight = 0;
+  /** Its queue is at `queueLength` (counted in `FanOut.#fullCount`). */
+  full = false;
 
   constructor(
     readonly listener: Listener<T>,
@@ -119,6 +127,10 @@ export class FanOut<T> {
   private readonly maxInFlight: number;
   private readonly whenFull: WhenFull;
   private closed = false;
+  /** Listeners whose queue is full: a waiting broadcast goes once this is 0. */
+  #fullCount = 0;
+  /** Broadcasts waiting for room in every queue (`"backpressure"`), in order; at most MAX_PENDING. */
+  readonly #waiting = new RingQueue<{ value: T; resolve: (sent: boolean) => void }>(4);
 
   private readonly onDrop: DropHandler<T>;
   private readonly farewell: (reason: DropReason) => T | undefined;
@@ -171,6 +183,22 @@ export class FanOut<T> {
     for (const outlet of [...this.outlets.values()]) this.enqueue(outlet, value);
   }
 
+  /**
+   * Queues `value` for every listener once every queue has room, after the broadcasts already
+   * waiting: resolves `true` then, or `false` if the fan-out closes first. Throws a
+   * `TooManyPendingError` when {@link MAX_PENDING} broadcasts already wait, as a channel does
+   * for puts: a producer should await each.
+   */
+  broadcastWhenRoom(value: T): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.#waiting.length === 0 && this.#fullCount === 0) {
+      this.broadcast(value);
+      return Promise.resolve(true);
+    }
+    if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
+    return new Promise((resolve) => this.#waiting.push({ value, resolve }));
+  }
+
   /** Drops a listener and closes its channel. */
   remove(listener: Listener<T>): void {
     const outlet = this.outlets.get(listener);
@@ -184,6 +212,7 @@ export class FanOut<T> {
   close(lastWord?: T): void {
     this.closed = true;
     for (const outlet of [...this.outlets.values()]) this.drop(outlet, "removed", undefined, lastWord);
+    while (this.#waiting.length > 0) this.#waiting.shift()?.resolve(false);
   }
 
   private enqueue(outlet: Outlet<T>, value: T): boolean {
@@ -192,11 +221,36 @@ export class FanOut<T> {
         this.drop(outlet, "behind");
         return false;
       }
-      outlet.queue.shift();
+      if (this.whenFull === "drop-oldest") outlet.queue.shift();
+      else {
+        // "backpressure" waits in broadcastWhenRoom; a send or broadcast that cannot wait may not overfill a queue either.
+        this.drop(outlet, "behind");
+        return false;
+      }
     }
     outlet.queue.push(value);
+    this.#noteLength(outlet);
     this.pump(outlet);
     return true;
+  }
+
+  /** Keeps `#fullCount` true to the outlet's queue length. */
+  #noteLength(outlet: Outlet<T>): void {
+    const full = outlet.queue.length >= this.queueLength;
+    if (full === outlet.full) return;
+    outlet.full = full;
+    this.#fullCount += full ? 1 : -1;
+  }
+
+  /** Sends the waiting broadcasts, in order, while every queue has room. */
+  #release(): void {
+    if (this.closed) return;
+    while (this.#waiting.length > 0 && this.#fullCount === 0) {
+      const next = this.#waiting.shift();
+      if (next === undefined) return;
+      this.broadcast(next.value);
+      next.resolve(true);
+    }
   }
 
   /**
@@ -220,12 +274,14 @@ export class FanOut<T> {
         (error: unknown) => this.failed(outlet, error),
       );
     }
+    this.#noteLength(outlet);
   }
 
   private answered(outlet: Outlet<T>, taken: boolean): void {
     outlet.inFlight--;
     if (taken) this.pump(outlet);
     else this.drop(outlet, "closed");
+    this.#release();
   }
 
   private failed(outlet: Outlet<T>, error: unknown): void {
@@ -238,12 +294,15 @@ export class FanOut<T> {
     if (this.outlets.get(outlet.listener) !== outlet) return;
     this.outlets.delete(outlet.listener);
     outlet.queue.clear();
+    this.#noteLength(outlet);
     // Withdraws the puts still waiting (in a channel's or a proxy's queue) before the farewell.
     outlet.stop.abort();
     const last = lastWord ?? (reason === "behind" || reason === "failed" ? this.farewell(reason) : undefined);
     if (last !== undefined) putQuietly(outlet.listener, last);
     closeQuietly(outlet.listener);
     this.onDrop(outlet.listener, reason, error);
+    // A listener that was full no longer holds the broadcasts waiting for room.
+    this.#release();
   }
 }
 

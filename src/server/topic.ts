@@ -126,7 +126,9 @@ export class Topic<T> {
 
   /**
    * Puts `value` to every subscriber now, in the topic's one order, and resolves `true` at once
-   * (`false` once the topic is closed): it never waits for a subscriber. The value is encoded
+   * (`false` once the topic is closed): it never waits for a subscriber, except with `whenFull:
+   * "backpressure"`, where it resolves once every subscriber's queue has room (at most 1,024
+   * puts may wait: the next throws a `TooManyPendingError`). The value is encoded
    * for the wire once, whatever the number of clients; local subscribers get the value itself.
    * Throws synchronously, as a proxy's put does: a `TypeError` (`ERR_WIRE_VALUE`) for what JSON
    * cannot represent and for a channel inside the value (a reference is valid in one session
@@ -137,7 +139,10 @@ export class Topic<T> {
     if (this.#closed) return Promise.resolve(false);
     const encoded = preEncode(value, this.#host.codec);
     this.#checkSendable(encoded);
-    this.#fan.broadcast({ value, encoded, farewell: false });
+    const item: TopicItem = { value, encoded, farewell: false };
+    // "backpressure": the put waits until every subscriber's queue has room.
+    if (this.#options.whenFull === "backpressure") return this.#fan.broadcastWhenRoom(item);
+    this.#fan.broadcast(item);
     return TAKEN;
   }
 

@@ -151,6 +151,24 @@ describe("topics across the wire", TEST, () => {
     assert.deepEqual(await take(stalled, 12, "the stalled inbox"), [...range(4), ...range(8, 22)]);
   });
 
+  it("backpressure: a stalled client holds the puts back, nobody is dropped, and once it reads, everyone gets every value", async (t) => {
+    const { server, url } = await start(t);
+    const topic = server.topic<number>("t", { queueLength: 8, maxInFlight: 4, whenFull: "backpressure" });
+    const stalled = await subscribe<number>(await client(t, url), "t", chan<number | TopicDropped>());
+    const reader = await subscribe<number>(await client(t, url), "t");
+    const puts = Array.from({ length: 40 }, (_, i) => topic.put(i));
+    // The stalled inbox takes nothing: the reader gets what fits in the stalled client's queue
+    // and flight (and the session's window), and the rest of the puts wait.
+    await take(reader, 8, "reader, before the stalled client reads");
+    const waiting = await Promise.all(puts.map((put) => Promise.race([put.then(() => "sent"), new Promise((resolve) => setTimeout(resolve, 50, "waiting"))])));
+    assert.ok(waiting.includes("waiting"), "some puts wait for the stalled client");
+    assert.equal(topic.subscriberCount, 2, "nobody dropped");
+    assert.deepEqual(await take(stalled, 40, "the stalled client, reading at last"), range(40));
+    assert.deepEqual(await Promise.all(puts), puts.map(() => true));
+    const rest = await take(reader, 32, "reader, the rest");
+    assert.deepEqual(rest, range(32, 8));
+  });
+
   it("a value too large for one client's messages drops that client (told ERR_SUBSCRIBER_FAILED); the others get it", async (t) => {
     const { server, url } = await start(t);
     const topic = server.topic<string>("t");

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chan } from "../../src/csp/channel.js";
+import { TooManyPendingError } from "../../src/csp/errors.js";
 import { createServer } from "../../src/server/index.js";
 import { drainAll, pollAll, settle, tick } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
@@ -87,13 +88,53 @@ describe("topic: local subscribers", () => {
     assertThrowsCode(() => createServer().topic<unknown>("u").put(many), "ERR_VALUE_TOO_COMPLEX", "too many arrays", RangeError);
   });
 
+  it("backpressure: a put waits until the slowest subscriber's queue has room, and nobody misses a value", async () => {
+    const topic = createServer().topic<number>("t", { whenFull: "backpressure", queueLength: 2, maxInFlight: 1 });
+    const fast = chan<number>(100);
+    const slow = chan<number>(); // unbuffered: each value waits for a take
+    topic.subscribe(fast);
+    topic.subscribe(slow);
+    const puts = Array.from({ length: 10 }, (_, i) => topic.put(i));
+    await settle();
+    // One in flight and two queued for the slow one: the fourth put and those after it wait.
+    const settled = await Promise.all(puts.map((put) => Promise.race([put.then(() => true), tick().then(() => false)])));
+    assert.deepEqual(settled, [true, true, true, false, false, false, false, false, false, false]);
+    assert.deepEqual(pollAll(fast), [0, 1, 2], "the fast one gets no more than the slow one lets go");
+    const slowGot: number[] = [];
+    for (let i = 0; i < 10; i++) slowGot.push((await slow.take()) as number);
+    assert.deepEqual(slowGot, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(await Promise.all(puts), Array.from({ length: 10 }, () => true));
+    await settle();
+    assert.deepEqual(pollAll(fast), [3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(topic.subscriberCount, 2, "nobody was dropped");
+  });
+
+  it("backpressure: a subscriber that leaves lets the waiting puts go; close resolves them false; past 1,024 waiting puts a TooManyPendingError", async () => {
+    const topic = createServer().topic<number>("t", { whenFull: "backpressure", queueLength: 1, maxInFlight: 1 });
+    const fast = chan<number>(5000);
+    const stuck = chan<number>();
+    topic.subscribe(fast);
+    topic.subscribe(stuck);
+    const first = [topic.put(0), topic.put(1), topic.put(2)];
+    await settle();
+    topic.unsubscribe(stuck);
+    assert.deepEqual(await Promise.all(first), [true, true, true]);
+    topic.subscribe(stuck);
+    const waiting: Array<Promise<boolean>> = [];
+    for (let i = 0; i < 1026; i++) waiting.push(topic.put(i));
+    assert.throws(() => topic.put(-1), (error: unknown) => error instanceof TooManyPendingError && error.code === "ERR_TOO_MANY_PENDING_PUTS", "the 1,025th waiting put");
+    topic.close();
+    const outcomes = await Promise.all(waiting);
+    assert.equal(outcomes.filter((sent) => !sent).length, 1024, "the waiting ones resolve false at close");
+  });
+
   it("refuses bad options with ERR_TOPIC_OPTION, naming the option, and leaves the name free", () => {
     const server = createServer({ window: 8 });
     assertThrowsCode(() => server.topic("t", { queueLength: 0 }), "ERR_TOPIC_OPTION", "queueLength", RangeError);
     assertThrowsCode(() => server.topic("t", { maxSubscribers: 1.5 }), "ERR_TOPIC_OPTION", "maxSubscribers", RangeError);
     assertThrowsCode(() => server.topic("t", { maxSubscriptionsPerSession: -1 }), "ERR_TOPIC_OPTION", "maxSubscriptionsPerSession", RangeError);
     assertThrowsCode(() => server.topic("t", { maxInFlight: 8 }), "ERR_TOPIC_OPTION", "maxInFlight at the window", RangeError);
-    assertThrowsCode(() => server.topic("t", { whenFull: "backpressure" as never }), "ERR_TOPIC_OPTION", "whenFull", TypeError);
+    assertThrowsCode(() => server.topic("t", { whenFull: "wait" as never }), "ERR_TOPIC_OPTION", "whenFull", TypeError);
     assert.doesNotThrow(() => server.topic("t"), "the default maxInFlight follows a small window");
     assertThrowsCode(() => server.topic("t"), "ERR_CHANNEL_NAME", "the name is taken", TypeError);
     assertThrowsCode(() => server.channel("t"), "ERR_CHANNEL_NAME", "among channels too", TypeError);
