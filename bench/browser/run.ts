@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { startApps } from "../../apps/server.js";
 import { connect } from "../../src/client/index.js";
 import { kb, measureSizes } from "../../scripts/bundle-size.js";
-import { launchUser, WITHOUT_WEBSOCKET, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "../../test/browser/chromium.js";
+import { launchUser, TRANSPORT_CASES } from "../../test/browser/chromium.js";
 
 interface BenchOptions {
   loads: number;
@@ -60,12 +60,6 @@ const RECORD_LATENCIES = `(() => {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
   else watch();
 })();`;
-
-const TRANSPORTS = [
-  { name: "websocket", initScript: "" },
-  { name: "sse", initScript: WITHOUT_WEBSOCKET },
-  { name: "longpoll", initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE },
-] as const;
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -119,9 +113,9 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     await seedLine(apps.url);
-    for (const transport of TRANSPORTS) {
-      const times = await firstLineTimes(apps.url, transport.initScript, options.loads);
-      const row = `| ${transport.name} | ${quantile(times, 0.5).toFixed(0)} ms | ${quantile(times, 0.9).toFixed(0)} ms | ${times.length} |`;
+    for (const { transport, initScript } of TRANSPORT_CASES) {
+      const times = await firstLineTimes(apps.url, initScript ?? "", options.loads);
+      const row = `| ${transport} | ${quantile(times, 0.5).toFixed(0)} ms | ${quantile(times, 0.9).toFixed(0)} ms | ${times.length} |`;
       console.log(row);
       rows.push(row);
     }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { type RunningApps, startApps } from "../../apps/server.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { assertNoDuplicateIds, assertShownOnce, openChat, say, waitForLine, waitForState } from "./chat-page.js";
-import { type BrowserUser, closeAll, launchUser, statusStates, WITHOUT_WEBSOCKET, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
+import { type BrowserUser, closeAll, launchUser, statusStates, TRANSPORT_CASES } from "./chromium.js";
 
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -24,11 +24,7 @@ describe("the chat in Chromium when the network drops", { timeout: TEST_TIMEOUT_
     await apps?.close();
   });
 
-  for (const { transport, initScript } of [
-    { transport: "websocket", initScript: undefined },
-    { transport: "sse", initScript: WITHOUT_WEBSOCKET },
-    { transport: "longpoll", initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE },
-  ]) {
+  for (const { transport, initScript } of TRANSPORT_CASES) {
     it(`over ${transport}: a line typed while reconnecting arrives once when the link is back, in the same session`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const proxy = await FaultProxy.start({ targetPort: apps.port });
       const users: BrowserUser[] = [];

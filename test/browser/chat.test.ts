@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type RunningApps, startApps } from "../../apps/server.js";
 import { assertNoDuplicateIds, assertShownOnce, openChat, say, waitForLine, waitForState } from "./chat-page.js";
-import { type BrowserUser, closeAll, launchUser, screenshot, WITHOUT_WEBSOCKET, WITHOUT_WEBSOCKET_AND_EVENTSOURCE } from "./chromium.js";
+import { type BrowserUser, closeAll, launchUser, screenshot, TRANSPORT_CASES } from "./chromium.js";
 
 /** Generous: two browsers on a loaded 2-core machine. Never an assertion on how long anything took. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -22,11 +22,7 @@ describe("the chat in Chromium", { timeout: TEST_TIMEOUT_MS * 7 }, () => {
     await apps?.close();
   });
 
-  for (const { transport, initScript } of [
-    { transport: "websocket", initScript: undefined },
-    { transport: "sse", initScript: WITHOUT_WEBSOCKET },
-    { transport: "longpoll", initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE },
-  ]) {
+  for (const { transport, initScript } of TRANSPORT_CASES) {
     it(`two people chat over ${transport}: each sees both lines, once, and the status line names ${transport}`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const users: BrowserUser[] = [];
       try {

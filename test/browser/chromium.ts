@@ -114,6 +114,13 @@ export async function closeAll(users: readonly (BrowserUser | undefined)[]): Pro
 export const WITHOUT_WEBSOCKET = "delete window.WebSocket;";
 export const WITHOUT_WEBSOCKET_AND_EVENTSOURCE = "delete window.WebSocket; delete window.EventSource;";
 
+/** Each transport a page can end up on, and the init script that makes it fall back there. */
+export const TRANSPORT_CASES: ReadonlyArray<{ transport: "websocket" | "sse" | "longpoll"; initScript: string | undefined }> = [
+  { transport: "websocket", initScript: undefined },
+  { transport: "sse", initScript: WITHOUT_WEBSOCKET },
+  { transport: "longpoll", initScript: WITHOUT_WEBSOCKET_AND_EVENTSOURCE },
+];
+
 /**
  * An init script: records each state the status line (`#status`, its `data-state`) shows, in
  * order, in `window.statusStates`, including one that lasted less than a task (a lost session
