@@ -116,7 +116,7 @@ export class WirechanServer {
    */
   topic<T>(name: string, options: TopicOptions = {}): Topic<T> {
     // Checked before the name is taken: a bad option leaves the name free.
-    resolveTopicOptions(options, this.options.window);
+    resolveTopicOptions(options, this.options.window, this.options.backplane !== null);
     const requests = this.named.channel<unknown>(name, { envelope: true });
     const topic = new Topic<T>(name, requests, this.options, options);
     this.topics.set(name, topic as Topic<never>);
@@ -391,6 +391,8 @@ export class WirechanServer {
   }
 
   private async shutdown(): Promise<void> {
+    // First: a node that is going stops hearing the others' puts (they go on without it).
+    for (const topic of this.topics.values()) topic.leaveBackplane();
     this.protocol.close();
     const own = this.ownServer;
     const stopped = own === null ? Promise.resolve() : new Promise<void>((resolve) => own.close(() => resolve()));
