@@ -123,7 +123,9 @@ export class Topic<T> {
   #left = false;
 
   /**
-   * @internal Made by `server.topic`. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
+   * @internal Made by `server.topic`, which subscribes to the backplane first (so that a
+   * refusal leaves the name free) and hands over the subscription, `relay`, whose messages it
+   * passes to {@link Topic.relayed}. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
    * for an option that is not one its docs allow.
    */
   constructor(
@@ -131,6 +133,7 @@ export class Topic<T> {
     requests: Channel<Envelope<unknown>>,
     host: TopicHost,
     options: TopicOptions = {},
+    relay: Unsubscribe | null = null,
   ) {
     this.#host = host;
     this.#options = resolveTopicOptions(options, host.window, host.backplane !== null);
@@ -140,8 +143,8 @@ export class Topic<T> {
       { queueLength, whenFull, maxInFlight, maxListeners: Number.MAX_SAFE_INTEGER },
       { onDrop: this.#onDrop, farewell: this.#farewellFor },
     );
+    this.#relay = relay;
     void this.#serveRequests(requests);
-    if (host.backplane !== null) this.#relay = host.backplane.subscribe(topicSubject(name), this.#onRelayed);
   }
 
   /** Subscribers now, local and remote. */
@@ -241,8 +244,8 @@ export class Topic<T> {
     this.#relay = null;
   }
 
-  /** A put from the backplane (made on any node, this one included): to this node's subscribers. */
-  readonly #onRelayed = (message: BackplaneMessage): void => {
+  /** @internal A put from the backplane (made on any node, this one included): to this node's subscribers. */
+  relayed(message: BackplaneMessage): void {
     if (this.#closed || this.#left) return;
     const encoded = readTopicBody(message.body, this.#host.codec);
     if (encoded === null) {
@@ -250,7 +253,7 @@ export class Topic<T> {
       return;
     }
     this.#fan.broadcast(new RelayedItem(encoded, this.#host.codec));
-  };
+  }
 
   /** @internal The session `id` ended: its subscriptions go with it (its proxies are closed already). */
   sessionEnded(id: string): void {

@@ -173,6 +173,17 @@ describe("topics across three nodes over a MemoryBus", () => {
     assert.deepEqual(pollAll(local), []);
   });
 
+  it("a topic the backplane refuses (maxSubjects reached) leaves its name free", (t) => {
+    const backplane = memoryBackplane(new MemoryBus(), { maxSubjects: 1 });
+    t.after(() => backplane.close());
+    const server = createServer({ backplane });
+    server.topic("first");
+    assertThrowsCode(() => server.topic("second"), "ERR_BACKPLANE_SUBJECT", "past maxSubjects");
+    server.channel("second");
+    assertThrowsCode(() => server.topic("first"), "ERR_CHANNEL_NAME", "a name taken");
+    assertThrowsCode(() => server.topic("second"), "ERR_CHANNEL_NAME", "the name checked before the backplane is asked");
+  });
+
   it("options: whenFull \"backpressure\" is refused with a backplane; a backplane that is not one is refused", (t) => {
     const backplane = memoryBackplane(new MemoryBus());
     t.after(() => backplane.close());
