@@ -87,7 +87,11 @@ export class MemoryBus {
     return done;
   }
 
-  /** Calls `onMessage` with every text delivered on `subject` from now on. Throws `ERR_BACKPLANE_SUBJECT` past `maxSubscriptions`. */
+  /**
+   * Calls `onMessage` with every text delivered on `subject` from now on. Throws
+   * `ERR_BACKPLANE_SUBJECT` past `maxSubscriptions`. An `onMessage` that throws does not stop
+   * the delivery to the others; its error is rethrown in a microtask (an uncaught exception).
+   */
   subscribe(subject: string, onMessage: (text: string) => void): Unsubscribe {
     if (this.#subscriptions >= this.#maxSubscriptions) {
       throw new BackplaneError("ERR_BACKPLANE_SUBJECT", `MemoryBus: ${this.#maxSubscriptions} subscriptions (maxSubscriptions)`);
@@ -123,7 +127,15 @@ export class MemoryBus {
         for (const subscription of [...set]) {
           if (!set.has(subscription)) continue;
           this.delivered++;
-          subscription.onMessage(message.text);
+          try {
+            subscription.onMessage(message.text);
+          } catch (error) {
+            // The other subscribers and messages go on; the error is still the process's to see
+            // (a node's handlers never throw: createBackplane reports theirs to its logger).
+            queueMicrotask(() => {
+              throw error;
+            });
+          }
         }
       }
       message.delivered();
