@@ -95,7 +95,16 @@ export default tseslint.config(
     layer("server", "client and server never import each other: what both need belongs in wire/ or session/"),
     ws("client/node-http.ts may not import ws: it is the HTTP transports' fetch"),
   ]),
-  layerRules(["src/server/**"], [layer("client", "client and server never import each other: what both need belongs in wire/ or session/")]),
+  layerRules(["src/server/**"], [
+    layer("client", "client and server never import each other: what both need belongs in wire/ or session/"),
+    { regex: "^(\\.\\./)+backplane/(?!backplane\\.js$)", message: `server may import the backplane's contract (backplane/backplane.ts) only: the engines are chosen by the application and passed in (${ARCHITECTURE}).` },
+  ]),
+  // Beside server/, over the layers below it; what it needs of the server is the server's to ask.
+  layerRules(["src/backplane/**"], [
+    layer("client", "backplane may not import client/: it runs between servers"),
+    layer("server", "backplane may not import server/: the server imports the backplane's contract, not the other way"),
+    ws("backplane may not import ws"),
+  ]),
   {
     files: ["**/*.js", "**/*.mjs"],
     languageOptions: {

@@ -47,7 +47,13 @@ export type ErrorCode =
   | "ERR_TOO_MANY_SUBSCRIPTIONS"
   | "ERR_SUBSCRIBER_BEHIND"
   | "ERR_SUBSCRIBER_FAILED"
-  | "ERR_TOPIC_CLOSED";
+  | "ERR_TOPIC_CLOSED"
+  // Servers sharing work (backplane/).
+  | "ERR_BACKPLANE_OPTION"
+  | "ERR_BACKPLANE_FULL"
+  | "ERR_BACKPLANE_CLOSED"
+  | "ERR_BACKPLANE_SUBJECT"
+  | "ERR_MEMORY_BUS_FULL";
 
 /**
  * The codes of protocol errors: what one side of a session tells the other in an `error`

@@ -1,6 +1,7 @@
 import { MAX_PENDING } from "../csp/channel.js";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import type { Backplane } from "../backplane/backplane.js";
 import { type Codec, jsonCodec } from "../wire/codec.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import { protocolDefaults } from "../wire/protocol.js";
@@ -174,6 +175,13 @@ export interface ServerOptions {
   codec?: Codec;
   /** Where the server reports what it cannot hand to anyone (a handler that threw, a failed request). Default {@link consoleLogger}. */
   logger?: Logger;
+  /**
+   * Servers sharing topics (docs/api.md "More than one server"): this node's backplane, such as
+   * `memoryBackplane(bus)` from `wirechan/backplane`. With one, a topic's put is published once
+   * and every node delivers it to its own subscribers; a topic may not use `whenFull:
+   * "backpressure"`. The server uses it and does not close it. Default `null`: this server alone.
+   */
+  backplane?: Backplane | null;
 }
 
 /** The defaults of {@link ServerOptions}. */
@@ -209,6 +217,7 @@ export const serverDefaults = {
   pollTimeout: 25_000,
   codec: jsonCodec,
   logger: consoleLogger,
+  backplane: null,
 } as const satisfies Required<Omit<ServerOptions, "authenticate">>;
 
 /** Options with every default filled in. */
@@ -298,12 +307,25 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     throw typeError(`authenticate must be a function, got ${typeof merged.authenticate}`);
   }
   if (!isLogger(merged.logger)) throw typeError("logger must have error(message, error?) and warn(message, detail?) methods");
+  if (merged.backplane !== null && !isBackplane(merged.backplane)) throw typeError("backplane must be a Backplane (nodeId, publish, subscribe, close), such as memoryBackplane(bus), or null");
   resolveAllowedHosts(merged.allowedHosts);
   // A copy: the list the server checks against cannot be changed behind its back.
   return { ...merged, allowedHosts: merged.allowedHosts === true ? true : Object.freeze([...merged.allowedHosts]) };
 }
 
 const BOOLEAN_OPTIONS = ["perMessageDeflate", "serveClient"] as const;
+
+function isBackplane(value: unknown): value is Backplane {
+  const candidate = value as Partial<Record<keyof Backplane, unknown>> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.nodeId === "string" &&
+    typeof candidate.publish === "function" &&
+    typeof candidate.subscribe === "function" &&
+    typeof candidate.close === "function"
+  );
+}
 
 function isLogger(value: unknown): value is Logger {
   const candidate = value as Partial<Record<keyof Logger, unknown>> | null;

@@ -17,6 +17,7 @@ import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } 
 import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-channels.js";
 import { Topic } from "./topic.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
+import { topicSubject } from "./topic-relay.js";
 import { ProtocolEndpoints } from "./protocol/endpoints.js";
 import { clientScriptHandler } from "./client-script.js";
 import { IncomingRequest, isUnderPath, pathOf } from "./request.js";
@@ -112,13 +113,22 @@ export class WirechanServer {
    * `{ unsubscribe: inbox }`) on `session.serverChan(name)`. The name is taken among the
    * server's channels. Options and defaults: {@link TopicOptions}, `topicDefaults`. Throws a
    * `TypeError` (`ERR_CHANNEL_NAME`) for a name that is empty, too long or taken, a `TypeError`
-   * or `RangeError` (`ERR_TOPIC_OPTION`) for a bad option.
+   * or `RangeError` (`ERR_TOPIC_OPTION`) for a bad option, and with a backplane what its
+   * `subscribe` throws (`ERR_BACKPLANE_SUBJECT`: this node subscribes to `maxSubjects` already,
+   * or the backplane is shared with another server of the same topic), leaving the name free.
    */
   topic<T>(name: string, options: TopicOptions = {}): Topic<T> {
     // Checked before the name is taken: a bad option leaves the name free.
-    resolveTopicOptions(options, this.options.window);
+    const { backplane } = this.options;
+    resolveTopicOptions(options, this.options.window, backplane !== null);
+    this.named.checkFree(name);
+    // Subscribed before the name is taken, so that a refusal (ERR_BACKPLANE_SUBJECT) leaves it
+    // free; nothing is delivered before the topic is made (never inside a call: the contract).
+    const made: { topic?: Topic<T> } = {};
+    const relay = backplane === null ? null : backplane.subscribe(topicSubject(name), (message) => made.topic?.relayed(message));
     const requests = this.named.channel<unknown>(name, { envelope: true });
-    const topic = new Topic<T>(name, requests, this.options, options);
+    const topic = new Topic<T>(name, requests, this.options, options, relay);
+    made.topic = topic;
     this.topics.set(name, topic as Topic<never>);
     return topic;
   }
@@ -391,6 +401,8 @@ export class WirechanServer {
   }
 
   private async shutdown(): Promise<void> {
+    // First: a node that is going stops hearing the others' puts (they go on without it).
+    for (const topic of this.topics.values()) topic.leaveBackplane();
     this.protocol.close();
     const own = this.ownServer;
     const stopped = own === null ? Promise.resolve() : new Promise<void>((resolve) => own.close(() => resolve()));

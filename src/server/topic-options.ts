@@ -37,8 +37,12 @@ export const topicDefaults: Required<TopicOptions> = {
   maxSubscriptionsPerSession: 4,
 };
 
-/** The options with their defaults, checked. */
-export function resolveTopicOptions(options: TopicOptions, window: number): Required<TopicOptions> {
+/**
+ * The options with their defaults, checked. `acrossNodes`: the server has a backplane, where
+ * `whenFull: "backpressure"` cannot hold (a put would have to wait for every node's
+ * subscribers), so it is refused.
+ */
+export function resolveTopicOptions(options: TopicOptions, window: number, acrossNodes = false): Required<TopicOptions> {
   const resolved = { ...topicDefaults, maxInFlight: Math.max(1, Math.min(topicDefaults.maxInFlight, window - 1)), ...options };
   for (const name of ["queueLength", "maxInFlight", "maxSubscribers", "maxSubscriptionsPerSession"] as const) {
     const value = resolved[name];
@@ -48,6 +52,9 @@ export function resolveTopicOptions(options: TopicOptions, window: number): Requ
   if (options.maxInFlight !== undefined && resolved.maxInFlight >= window) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option maxInFlight (${resolved.maxInFlight}) must be below the server's window (${window})`);
   if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
     throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull must be one of ${WHEN_FULL_POLICIES.map((p) => JSON.stringify(p)).join(", ")}, got ${JSON.stringify(resolved.whenFull)}`);
+  }
+  if (acrossNodes && resolved.whenFull === "backpressure") {
+    throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull "backpressure" is not available with a backplane: a put cannot wait for the subscribers of other nodes; use "disconnect" or "drop-oldest"`);
   }
   return resolved;
 }

@@ -1,7 +1,10 @@
 // A topic on one server (docs/api.md "Topics"): a channel-like fan-out. A put reaches every
 // subscriber, local channels of server code and clients' channels alike, encoded once for all
 // of them (src/wire/pre-encoded.ts); each subscriber has its own bounded queue (fan-out.ts), so
-// a put never waits for the slowest, and every subscriber sees the topic's one order.
+// a put never waits for the slowest, and every subscriber sees the topic's one order. With a
+// backplane (docs/api.md "More than one server"), a put is published once and every node, this
+// one included, delivers it from the backplane to its own subscribers (topic-relay.ts).
+import type { Backplane, BackplaneMessage, Unsubscribe } from "../backplane/backplane.js";
 import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
@@ -10,6 +13,7 @@ import { MAX_PACKET_NODES } from "../wire/protocol.js";
 import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
 import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
 import { type DropReason, FanOut, type Listener } from "./fan-out.js";
+import { decodeTopicValue, readTopicBody, topicBody, topicSubject } from "./topic-relay.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import type { Logger } from "../session/logger.js";
 import type { Envelope } from "./types.js";
@@ -23,6 +27,8 @@ export interface TopicHost {
   readonly window: number;
   /** Where a request that could not be handled is reported (a bug: the topic goes on). */
   readonly logger: Logger;
+  /** Where puts go to reach every node (this one included), or null: this node alone. */
+  readonly backplane: Backplane | null;
 }
 
 /** One value on its way to the subscribers: as put (for local channels) and encoded once (for clients). */
@@ -31,6 +37,25 @@ interface TopicItem {
   readonly encoded: PreEncodedValue;
   /** The `{ dropped }` a client gets last: a local channel is closed instead. */
   readonly farewell: boolean;
+}
+
+/**
+ * A value that came from the backplane: its text is framed for sessions as it is, and server
+ * code's local channels get it parsed, once per node, and only if one of them takes it.
+ */
+class RelayedItem implements TopicItem {
+  readonly farewell = false;
+  #value: { decoded: unknown } | null = null;
+
+  constructor(
+    readonly encoded: PreEncodedValue,
+    private readonly codec: Codec,
+  ) {}
+
+  get value(): unknown {
+    this.#value ??= { decoded: decodeTopicValue(this.encoded, this.codec) };
+    return this.#value.decoded;
+  }
 }
 
 /** The bytes a put frame adds around its value: `[seq,"p","target",…]` with a 16-digit seq and a reference id. */
@@ -92,9 +117,15 @@ export class Topic<T> {
   /** The `{ dropped }` of each code, encoded at most once per topic. */
   readonly #farewells = new Map<TopicDropCode, TopicItem>();
   #closed = false;
+  /** This topic's subscription on the backplane, while it has one. */
+  #relay: Unsubscribe | null = null;
+  /** Left the backplane (its server closed): puts resolve false, as once closed. */
+  #left = false;
 
   /**
-   * @internal Made by `server.topic`. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
+   * @internal Made by `server.topic`, which subscribes to the backplane first (so that a
+   * refusal leaves the name free) and hands over the subscription, `relay`, whose messages it
+   * passes to {@link Topic.relayed}. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
    * for an option that is not one its docs allow.
    */
   constructor(
@@ -102,15 +133,17 @@ export class Topic<T> {
     requests: Channel<Envelope<unknown>>,
     host: TopicHost,
     options: TopicOptions = {},
+    relay: Unsubscribe | null = null,
   ) {
     this.#host = host;
-    this.#options = resolveTopicOptions(options, host.window);
+    this.#options = resolveTopicOptions(options, host.window, host.backplane !== null);
     const { queueLength, whenFull, maxInFlight } = this.#options;
     this.#fan = new FanOut<TopicItem>(
       // The topic counts its subscribers itself, to refuse past maxSubscribers with its own word.
       { queueLength, whenFull, maxInFlight, maxListeners: Number.MAX_SAFE_INTEGER },
       { onDrop: this.#onDrop, farewell: this.#farewellFor },
     );
+    this.#relay = relay;
     void this.#serveRequests(requests);
   }
 
@@ -133,12 +166,23 @@ export class Topic<T> {
    * Throws synchronously, as a proxy's put does: a `TypeError` (`ERR_WIRE_VALUE`) for what JSON
    * cannot represent and for a channel inside the value (a reference is valid in one session
    * only), a `RangeError` (`ERR_MESSAGE_TOO_LARGE`, `ERR_VALUE_TOO_COMPLEX`) for a value too
-   * large or too complex for one message.
+   * large or too complex for one message. With a backplane, the value is published once and
+   * delivered from it on every node, this one included (so a local subscriber gets a copy,
+   * parsed once per node); `put` also throws the backplane's `BackplaneError`
+   * (`ERR_BACKPLANE_FULL` when the engine is slow or down, `ERR_MEMORY_BUS_FULL`), and once
+   * the server closed it resolves `false`.
    */
   put(value: T): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
+    if (this.#closed || this.#left) return Promise.resolve(false);
     const encoded = preEncode(value, this.#host.codec);
     this.#checkSendable(encoded);
+    const { backplane } = this.#host;
+    if (backplane !== null) {
+      // Delivered here too from the backplane, not now: so every node delivers in the
+      // backplane's order, the same for a put made here and one made elsewhere.
+      backplane.publish(topicSubject(this.name), topicBody(encoded, this.#host.codec));
+      return TAKEN;
+    }
     const item: TopicItem = { value, encoded, farewell: false };
     // "backpressure": the put waits until every subscriber's queue has room.
     if (this.#options.whenFull === "backpressure") return this.#fan.broadcastWhenRoom(item);
@@ -182,7 +226,33 @@ export class Topic<T> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopRelay();
     this.#fan.close(this.#farewell("ERR_TOPIC_CLOSED"));
+  }
+
+  /**
+   * @internal Its server closed: the topic stops hearing the backplane and its puts resolve
+   * `false`; the other nodes go on. Its subscribers stay (the server ends their sessions).
+   */
+  leaveBackplane(): void {
+    this.#left = true;
+    this.#stopRelay();
+  }
+
+  #stopRelay(): void {
+    this.#relay?.();
+    this.#relay = null;
+  }
+
+  /** @internal A put from the backplane (made on any node, this one included): to this node's subscribers. */
+  relayed(message: BackplaneMessage): void {
+    if (this.#closed || this.#left) return;
+    const encoded = readTopicBody(message.body, this.#host.codec);
+    if (encoded === null) {
+      this.#host.logger.warn(`topic ${JSON.stringify(this.name)}: a value from node ${message.from} was not written by this codec (${this.#host.codec.name}); dropped`);
+      return;
+    }
+    this.#fan.broadcast(new RelayedItem(encoded, this.#host.codec));
   }
 
   /** @internal The session `id` ended: its subscriptions go with it (its proxies are closed already). */

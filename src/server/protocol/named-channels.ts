@@ -42,14 +42,22 @@ export class NamedChannels {
   channel<T>(name: string, options: EnvelopeChannelOptions<T>): Channel<Envelope<T>>;
   channel<T>(name: string, arg?: number | ChannelBuffer<T> | EnvelopeChannelOptions<T>): Channel<T> | Channel<Envelope<T>>;
   channel<T>(name: string, arg?: number | ChannelBuffer<T> | EnvelopeChannelOptions<T>): Channel<T> | Channel<Envelope<T>> {
-    if (typeof name !== "string" || name.length === 0 || name.length > MAX_CHANNEL_NAME_LENGTH) {
-      throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel needs a name of 1 to ${MAX_CHANNEL_NAME_LENGTH} characters`);
-    }
-    if (this.named.has(name)) throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel is already named ${JSON.stringify(name)}`);
+    this.checkFree(name);
     const wantsEnvelope = typeof arg === "object" && arg !== null && "envelope" in arg;
     const channel = wantsEnvelope ? chan<Envelope<T>>(arg.buffer) : chan<T>(arg);
     this.named.set(name, { target: { channel: channel as Channel<unknown, unknown> }, envelope: wantsEnvelope });
     return channel;
+  }
+
+  /**
+   * Throws what {@link NamedChannels.channel} throws for `name` (`ERR_CHANNEL_NAME`), before
+   * anything else is done for it: a topic checks its name before it subscribes to the backplane.
+   */
+  checkFree(name: string): void {
+    if (typeof name !== "string" || name.length === 0 || name.length > MAX_CHANNEL_NAME_LENGTH) {
+      throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel needs a name of 1 to ${MAX_CHANNEL_NAME_LENGTH} characters`);
+    }
+    if (this.named.has(name)) throw new WirechanTypeError("ERR_CHANNEL_NAME", `a server channel is already named ${JSON.stringify(name)}`);
   }
 
   /** How many names are taken. */

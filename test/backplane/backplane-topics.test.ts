@@ -1,0 +1,195 @@
+// Topics across nodes (docs/api.md "More than one server"): three servers in one process, each
+// listening on 127.0.0.1 port 0, one MemoryBus between them, real Node clients subscribed on
+// different nodes. A put on one node reaches every subscriber of every node once and in order;
+// it crosses the backplane once and is encoded once in the whole cluster, whatever the number of
+// clients (counted); a node that closes leaves and the others go on.
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { type Backplane, MemoryBus, memoryBackplane } from "../../src/backplane/index.js";
+import { connect, type Session } from "../../src/client/index.js";
+import { chan, type Channel } from "../../src/csp/channel.js";
+import { type Codec, createServer, jsonCodec, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
+import { pollAll, settle, within } from "../helpers/async.js";
+import { assertThrowsCode } from "../helpers/errors.js";
+
+const TEST = { timeout: 60_000 };
+
+/** The JSON codec, counting how often a value is encoded for the wire (once per topic put, on the node that put). */
+function countingCodec(): Codec & { values: number } {
+  const counts = {
+    ...jsonCodec,
+    values: 0,
+    encodeValue(value: unknown): string {
+      counts.values++;
+      return jsonCodec.encodeValue(value);
+    },
+  };
+  return counts;
+}
+
+interface Node {
+  readonly server: WirechanServer;
+  readonly url: string;
+  readonly codec: Codec & { values: number };
+  readonly backplane: Backplane;
+  readonly topic: Topic<unknown>;
+  close(): Promise<void>;
+}
+
+/** `n` servers on one bus, each with the topic `name`, closed after the test. */
+async function cluster(t: TestContext, n: number, bus = new MemoryBus(), name = "news"): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (let i = 0; i < n; i++) {
+    const codec = countingCodec();
+    const backplane = memoryBackplane(bus, { nodeId: `node-${i}` });
+    const server = createServer({ backplane, codec, heartbeat: 30_000, heartbeatTimeout: 60_000, closeTimeout: 1_000 });
+    const topic = server.topic<unknown>(name);
+    const handle = await server.listen();
+    const close = async (): Promise<void> => {
+      await handle.close();
+      await backplane.close();
+    };
+    t.after(close);
+    nodes.push({ server, url: handle.url, codec, backplane, topic, close });
+  }
+  return nodes;
+}
+
+async function client(t: TestContext, url: string): Promise<Session> {
+  const session = await connect(url, { transports: ["websocket"] });
+  t.after(() => session.close());
+  return session;
+}
+
+type Inbox = Channel<unknown | TopicDropped>;
+
+/** A client's inbox subscribed to `topic`: resolves once the server has the request. */
+async function subscribe(session: Session, topic = "news"): Promise<Inbox> {
+  const inbox = chan<unknown>(1024);
+  const request: TopicRequest<unknown> = { subscribe: inbox };
+  assert.equal(await session.serverChan<TopicRequest<unknown>>(topic).put(request), true);
+  return inbox;
+}
+
+/** The next `n` values of `inbox`, failing (not hanging) if they do not come. */
+async function take(inbox: Channel<unknown>, n: number, what: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(await within(inbox.take(), () => `${what}: got ${JSON.stringify(out)}`));
+  return out;
+}
+
+describe("topics across three nodes over a MemoryBus", () => {
+  it("a put on one node reaches every client and local subscriber on every node, once and in order; encoded once in the cluster", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const nodes = await cluster(t, 3, bus);
+    const inboxes: Array<{ inbox: Inbox; what: string }> = [];
+    for (const [i, node] of nodes.entries()) {
+      for (let c = 0; c < 2; c++) inboxes.push({ inbox: await subscribe(await client(t, node.url)), what: `client ${c} of node ${i}` });
+      const local = chan<unknown>(1024);
+      node.topic.subscribe(local);
+      inboxes.push({ inbox: local, what: `local subscriber of node ${i}` });
+    }
+    const values = Array.from({ length: 30 }, (_, i) => ({ n: i, text: `message ${i}` }));
+    for (const value of values) assert.equal(await nodes[0]!.topic.put(value), true);
+    for (const { inbox, what } of inboxes) assert.deepEqual(await take(inbox, values.length, what), values, what);
+    await settle();
+    for (const { inbox, what } of inboxes) assert.deepEqual(pollAll(inbox), [], `${what}: nothing twice`);
+    assert.equal(bus.published, values.length, "one backplane message per put");
+    assert.deepEqual(
+      nodes.map((node) => node.codec.values),
+      [values.length, 0, 0],
+      "encoded on the publishing node only: the receiving nodes frame the text they got",
+    );
+  });
+
+  it("backplane messages per put do not depend on the number of clients", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const nodes = await cluster(t, 3, bus);
+    const first = await subscribe(await client(t, nodes[1]!.url));
+    await nodes[0]!.topic.put("one client");
+    assert.deepEqual(await take(first, 1, "the one client"), ["one client"]);
+    assert.equal(bus.published, 1);
+    const more: Inbox[] = [];
+    for (const node of nodes) for (let c = 0; c < 3; c++) more.push(await subscribe(await client(t, node.url)));
+    await nodes[2]!.topic.put("ten clients");
+    for (const inbox of [first, ...more]) assert.deepEqual(await take(inbox, 1, "each of ten clients"), ["ten clients"]);
+    assert.equal(bus.published, 2, "still one message for this put");
+    assert.equal(bus.delivered, 6, "one delivery per node per put (three nodes, two puts)");
+  });
+
+  it("producers on two nodes: every subscriber on every node sees one order (the memory bus orders every message)", TEST, async (t) => {
+    const nodes = await cluster(t, 3);
+    const inboxes = await Promise.all(nodes.map(async (node) => subscribe(await client(t, node.url))));
+    const locals = nodes.map((node) => {
+      const local = chan<unknown>(1024);
+      node.topic.subscribe(local);
+      return local;
+    });
+    for (let i = 0; i < 40; i++) void nodes[i % 2]!.topic.put(`${i % 2 === 0 ? "a" : "b"}${i}`);
+    const seen = await Promise.all([...inboxes, ...locals].map((inbox, i) => take(inbox, 40, `subscriber ${i}`)));
+    for (const order of seen.slice(1)) assert.deepEqual(order, seen[0]);
+    // Each producer's own puts keep their order, whatever the interleaving.
+    const fromA = seen[0]!.filter((v) => String(v).startsWith("a"));
+    assert.deepEqual(fromA, Array.from({ length: 20 }, (_, i) => `a${2 * i}`));
+  });
+
+  it("a local subscriber of the publishing node gets a copy parsed from the wire text, as every node's do", TEST, async (t) => {
+    const nodes = await cluster(t, 2);
+    const local = chan<unknown>(8);
+    nodes[0]!.topic.subscribe(local);
+    const value = { nested: { list: [1, "two", null] }, "~key": true };
+    await nodes[0]!.topic.put(value);
+    const got = await within(local.take(), "the value");
+    assert.deepEqual(got, value);
+    assert.notEqual(got, value, "a copy, not the object put");
+  });
+
+  it("a node that closes stops its subscriptions; the others go on; its topic's puts resolve false", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const nodes = await cluster(t, 3, bus);
+    const inboxes = await Promise.all(nodes.map(async (node) => subscribe(await client(t, node.url))));
+    await nodes[0]!.topic.put("before");
+    for (const inbox of inboxes) assert.deepEqual(await take(inbox, 1, "before"), ["before"]);
+    const subscriptions = bus.subscriptions;
+    await nodes[2]!.close();
+    assert.equal(bus.subscriptions, subscriptions - 1, "the closed node's topic left the bus");
+    assert.equal(await nodes[2]!.topic.put("from a closed node"), false);
+    await nodes[1]!.topic.put("after");
+    for (const inbox of inboxes.slice(0, 2)) assert.deepEqual(await take(inbox, 1, "after"), ["after"]);
+    await settle();
+    assert.deepEqual(pollAll(inboxes[2]!), [], "nothing reaches the closed node's client");
+    assert.equal(bus.published, 2, "the closed node's put did not cross");
+  });
+
+  it("a put throws the backplane's typed error when the bus is full, and nothing is half sent", TEST, async (t) => {
+    const bus = new MemoryBus({ maxQueued: 3 });
+    const nodes = await cluster(t, 2, bus);
+    const local = chan<unknown>(16);
+    nodes[1]!.topic.subscribe(local);
+    for (let i = 0; i < 3; i++) void nodes[0]!.topic.put(i);
+    assertThrowsCode(() => void nodes[0]!.topic.put(3), "ERR_MEMORY_BUS_FULL", "the fourth put with three waiting");
+    assert.deepEqual(await take(local, 3, "the three taken"), [0, 1, 2]);
+    await settle();
+    assert.deepEqual(pollAll(local), []);
+  });
+
+  it("a topic the backplane refuses (maxSubjects reached) leaves its name free", (t) => {
+    const backplane = memoryBackplane(new MemoryBus(), { maxSubjects: 1 });
+    t.after(() => backplane.close());
+    const server = createServer({ backplane });
+    server.topic("first");
+    assertThrowsCode(() => server.topic("second"), "ERR_BACKPLANE_SUBJECT", "past maxSubjects");
+    server.channel("second");
+    assertThrowsCode(() => server.topic("first"), "ERR_CHANNEL_NAME", "a name taken");
+    assertThrowsCode(() => server.topic("second"), "ERR_CHANNEL_NAME", "the name checked before the backplane is asked");
+  });
+
+  it("options: whenFull \"backpressure\" is refused with a backplane; a backplane that is not one is refused", (t) => {
+    const backplane = memoryBackplane(new MemoryBus());
+    t.after(() => backplane.close());
+    const server = createServer({ backplane });
+    assertThrowsCode(() => server.topic("t", { whenFull: "backpressure" }), "ERR_TOPIC_OPTION", "backpressure across nodes", TypeError);
+    server.topic("t", { whenFull: "drop-oldest" });
+    assertThrowsCode(() => createServer({ backplane: {} as Backplane }), "ERR_SERVER_OPTION", "not a backplane", TypeError);
+  });
+});
