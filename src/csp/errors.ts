@@ -47,7 +47,8 @@ export type ErrorCode =
   | "ERR_TOO_MANY_SUBSCRIPTIONS"
   | "ERR_SUBSCRIBER_BEHIND"
   | "ERR_SUBSCRIBER_FAILED"
-  | "ERR_TOPIC_CLOSED";
+  | "ERR_TOPIC_CLOSED"
+  | "ERR_TOO_MANY_LISTENERS";
 
 /**
  * The codes of protocol errors: what one side of a session tells the other in an `error`
@@ -62,6 +63,7 @@ export type ProtocolErrorCode =
   | "ERR_UNAUTHORIZED"
   | "ERR_FOREIGN_REFERENCE"
   | "ERR_UNKNOWN_CHANNEL"
+  | "ERR_FORBIDDEN"
   | "ERR_TOO_MANY_CHANNELS"
   | "ERR_TOO_MANY_SESSIONS"
   | "ERR_RATE_LIMITED"
@@ -86,6 +88,7 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_UNAUTHORIZED",
   "ERR_FOREIGN_REFERENCE",
   "ERR_UNKNOWN_CHANNEL",
+  "ERR_FORBIDDEN",
   "ERR_TOO_MANY_CHANNELS",
   "ERR_TOO_MANY_SESSIONS",
   "ERR_RATE_LIMITED",
