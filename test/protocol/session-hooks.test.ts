@@ -8,6 +8,7 @@ import type { TransportName } from "../../src/client/transports.js";
 import { createServer, type Logger, type ServerOptions, type SessionEvent, type WirechanServer } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { hello, RawSocket } from "./security-wire.js";
 
 const fastReconnect = { initial: 5, max: 50, jitter: 0.5 };
 const TEST = { timeout: 20_000 };
@@ -116,6 +117,28 @@ describe("session lifecycle hooks", TEST, () => {
     const id = welcome[0][2].sid;
     await until(() => log.of(id).length === 2, "the end event");
     assert.deepEqual(log.of(id), ["open", "end:link-timeout"]);
+  });
+
+  it("a fatal protocol error ends the session as error, a resume past what was sent as lost (raw wire: the real client does neither)", async (t) => {
+    const { url, log } = await start(t);
+    const broken = await RawSocket.connect(url);
+    t.after(() => broken.terminate());
+    const brokenId = String((await broken.hello()).sid);
+    broken.sendText("not a packet");
+    await until(() => log.of(brokenId).length === 2, "the end of the broken session");
+    assert.deepEqual(log.of(brokenId), ["open", "end:error"]);
+    const end = log.events.find((event) => event.type === "end" && event.session.id === brokenId);
+    assert.equal(end?.type === "end" ? end.reason.error?.code : undefined, "ERR_BAD_FRAME");
+
+    const owner = await RawSocket.connect(url);
+    t.after(() => owner.terminate());
+    const welcome = await owner.hello();
+    const id = String(welcome.sid);
+    const resumer = await RawSocket.connect(url);
+    t.after(() => resumer.terminate());
+    resumer.send([hello({ sid: id, secret: String(welcome.secret), recv: 99 })]);
+    await until(() => log.of(id).length === 2, "the end of the unresumable session");
+    assert.deepEqual(log.of(id), ["open", "end:lost"], "a refused resume is no resume");
   });
 
   it("server.close() ends every session as server-closed, and the client is told", async (t) => {
