@@ -35,6 +35,13 @@ function webSocketAs(user: string): WebSocketLike {
   } as unknown as WebSocketLike;
 }
 
+/** Node's fetch, saying who the client is in the same header, for the HTTP transports. */
+function fetchAs(user: string): typeof fetch {
+  return function userFetch(input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> {
+    return fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), "x-user": user } });
+  } as typeof fetch;
+}
+
 /** Every question `authorize` was asked. */
 type Asked = Array<{ principal: unknown; name: string; op: AuthorizeOp }>;
 
@@ -56,8 +63,8 @@ async function start(t: TestContext, options: ServerOptions): Promise<{ server: 
   return { server, proxy, logger };
 }
 
-async function open(t: TestContext, proxy: FaultProxy, user: string): Promise<{ session: Session; refusals: ProtocolError[] }> {
-  const session = await connect(proxy.url, { transports: ["websocket"], WebSocket: webSocketAs(user), reconnect: fastReconnect, connectTimeout: 2_000 });
+async function open(t: TestContext, proxy: FaultProxy, user: string, transport: "websocket" | "longpoll" = "websocket"): Promise<{ session: Session; refusals: ProtocolError[] }> {
+  const session = await connect(proxy.url, { transports: [transport], WebSocket: webSocketAs(user), fetch: fetchAs(user), reconnect: fastReconnect, connectTimeout: 2_000 });
   t.after(() => session.close());
   const refusals: ProtocolError[] = [];
   session.onRefusal((error) => refusals.push(error));
@@ -65,35 +72,37 @@ async function open(t: TestContext, proxy: FaultProxy, user: string): Promise<{ 
 }
 
 describe("the authorize option", TEST, () => {
-  it("refuses one principal's puts to one channel while another's arrive; the client hears ERR_FORBIDDEN and the value goes nowhere", async (t) => {
-    const asked: Asked = [];
-    const { server, proxy } = await start(t, {
-      authorize: (principal, name, op) => {
-        asked.push({ principal, name, op });
-        return !(principal === "mallory" && name === "admin");
-      },
+  for (const transport of ["websocket", "longpoll"] as const) {
+    it(`${transport}: refuses one principal's puts to one channel while another's arrive; the client hears ERR_FORBIDDEN and the value goes nowhere`, async (t) => {
+      const asked: Asked = [];
+      const { server, proxy } = await start(t, {
+        authorize: (principal, name, op) => {
+          asked.push({ principal, name, op });
+          return !(principal === "mallory" && name === "admin");
+        },
+      });
+      const admin = server.channel<string>("admin", 16);
+      const lobby = server.channel<string>("lobby", 16);
+      const mallory = await open(t, proxy, "mallory", transport);
+      const alice = await open(t, proxy, "alice", transport);
+
+      assert.equal(await mallory.session.serverChan<string>("admin").put("from mallory"), false, "the refused put resolves false");
+      await until(() => mallory.refusals.length === 1, "the refusal reaches the client");
+      assert.equal(mallory.refusals[0]?.code, "ERR_FORBIDDEN");
+      assert.equal(mallory.refusals[0]?.fatal, false);
+      assert.equal(await alice.session.serverChan<string>("admin").put("from alice"), true);
+      assert.deepEqual(pollAll(admin), ["from alice"], "mallory's value never reached the channel");
+
+      assert.equal(mallory.session.state, "open", "a refusal is not fatal");
+      assert.equal(await mallory.session.serverChan<string>("lobby").put("hello"), true, "mallory may put elsewhere");
+      assert.deepEqual(pollAll(lobby), ["hello"]);
+      assert.deepEqual(asked, [
+        { principal: "mallory", name: "admin", op: "put" },
+        { principal: "alice", name: "admin", op: "put" },
+        { principal: "mallory", name: "lobby", op: "put" },
+      ]);
     });
-    const admin = server.channel<string>("admin", 16);
-    const lobby = server.channel<string>("lobby", 16);
-    const mallory = await open(t, proxy, "mallory");
-    const alice = await open(t, proxy, "alice");
-
-    assert.equal(await mallory.session.serverChan<string>("admin").put("from mallory"), false, "the refused put resolves false");
-    await until(() => mallory.refusals.length === 1, "the refusal reaches the client");
-    assert.equal(mallory.refusals[0]?.code, "ERR_FORBIDDEN");
-    assert.equal(mallory.refusals[0]?.fatal, false);
-    assert.equal(await alice.session.serverChan<string>("admin").put("from alice"), true);
-    assert.deepEqual(pollAll(admin), ["from alice"], "mallory's value never reached the channel");
-
-    assert.equal(mallory.session.state, "open", "a refusal is not fatal");
-    assert.equal(await mallory.session.serverChan<string>("lobby").put("hello"), true, "mallory may put elsewhere");
-    assert.deepEqual(pollAll(lobby), ["hello"]);
-    assert.deepEqual(asked, [
-      { principal: "mallory", name: "admin", op: "put" },
-      { principal: "alice", name: "admin", op: "put" },
-      { principal: "mallory", name: "lobby", op: "put" },
-    ]);
-  });
+  }
 
   it("is asked on every put, the first after a resume included", async (t) => {
     const allowed = new Set(["alice"]);

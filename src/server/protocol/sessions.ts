@@ -38,6 +38,9 @@ export interface ActiveLink extends Link {
  */
 export type NameResolver = (name: string, session: SessionInfo) => NamedTarget | ProtocolError | undefined;
 
+/** Characters of a client's `bye` reason or error message kept in a session's end reason. */
+const MAX_PEER_WORDS = 200;
+
 /** 128 random bits, base64url: 22 characters nobody can guess. */
 function randomId(): string {
   return randomBytes(16).toString("base64url");
@@ -131,10 +134,11 @@ export class ServerSession {
       codec: options.codec,
       resolveName: (name) => owner.resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
-      onBye: (reason) => this.end({ code: "bye", message: `the client said bye: ${reason}` }),
+      // The client's words are cut short: they come from the wire and go to server code's logs.
+      onBye: (reason) => this.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` }),
       // The client gave up on the session (it found a protocol error): nothing will resume it.
       onPeerError: (code, message, fatal) => {
-        if (fatal) this.end({ code: "error", message: `the client reported ${code}: ${message}` });
+        if (fatal) this.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
       },
       logger: options.logger,
     });
