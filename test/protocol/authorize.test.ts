@@ -149,6 +149,27 @@ describe("the authorize option", TEST, () => {
     assert.match(logger.lines[1]?.message ?? "", /a promise/);
   });
 
+  it("an onRefusal listener that throws goes to the client's logger; the others still hear and the session goes on", async (t) => {
+    const { server, proxy } = await start(t, { authorize: (principal, name) => name !== "closed" });
+    const open = server.channel<string>("open", 4);
+    server.channel<string>("closed", 4);
+    const clientLogger = new RecordingLogger();
+    const session = await connect(proxy.url, { transports: ["websocket"], WebSocket: webSocketAs("bob"), logger: clientLogger, connectTimeout: 2_000 });
+    t.after(() => session.close());
+    session.onRefusal(function throwing(): void {
+      throw new Error("listener bug");
+    });
+    const heard: string[] = [];
+    session.onRefusal((error) => heard.push(error.code));
+    assert.equal(await session.serverChan<string>("closed").put("x"), false);
+    await until(() => heard.length === 1, "the second listener heard");
+    assert.deepEqual(heard, ["ERR_FORBIDDEN"]);
+    assert.match(clientLogger.lines[0]?.message ?? "", /onRefusal listener threw/);
+    assert.equal(await session.serverChan<string>("open").put("y"), true);
+    assert.deepEqual(pollAll(open), ["y"]);
+    assert.equal(session.state, "open");
+  });
+
   it("a name nobody made stays ERR_UNKNOWN_CHANNEL, without asking authorize", async (t) => {
     const asked: Asked = [];
     const { proxy } = await start(t, {
