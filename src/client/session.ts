@@ -59,6 +59,7 @@ export class Session {
   #current: SessionState = "connecting";
   #latest: StateChange = { state: "connecting" };
   readonly #listeners = new Set<(change: StateChange) => void>();
+  readonly #refusalListeners = new Set<(error: ProtocolError) => void>();
   private peer: Peer | null = null;
   #sid: string | null = null;
   /** A real private field: neither util.inspect of the session nor a log line shows the secret. */
@@ -119,6 +120,18 @@ export class Session {
   onState(fn: (change: StateChange) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Calls `fn` with each refusal the server sends without ending the session (an `error` frame
+   * that is not fatal): a put to a name no server channel has (`ERR_UNKNOWN_CHANNEL`) or one
+   * the server's `authorize` refused (`ERR_FORBIDDEN`); that put itself resolved `false`.
+   * A notice, not a receipt: one sent as the link dropped is not sent again. Returns a
+   * function that stops it.
+   */
+  onRefusal(fn: (error: ProtocolError) => void): () => void {
+    this.#refusalListeners.add(fn);
+    return () => this.#refusalListeners.delete(fn);
   }
 
   /**
@@ -230,10 +243,21 @@ export class Session {
     this.#lose(error, { reason: error.message, error });
   };
 
-  /** A fatal error frame: the server ended the session already. */
+  /** A fatal error frame: the server ended the session already; another is a refusal the session outlives. */
   readonly #peerReported = (code: string, message: string, fatal: boolean): void => {
     if (fatal) this.#lose(peerError({ code, message, fatal }), null);
+    else this.#refused(peerError({ code, message, fatal }));
   };
+
+  #refused(error: ProtocolError): void {
+    for (const fn of [...this.#refusalListeners]) {
+      try {
+        fn(error);
+      } catch (thrown) {
+        this.#options.logger.error("an onRefusal listener threw:", thrown);
+      }
+    }
+  }
 
   readonly #peerSaidBye = (): void => {
     this.#lose(new ProtocolError("ERR_SESSION_LOST", "the server ended the session"), null);

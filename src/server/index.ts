@@ -20,3 +20,5 @@ export type { WhenFull } from "./fan-out.js";
 export { Topic } from "./topic.js";
 export { topicDefaults, type TopicOptions } from "./topic-options.js";
 export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";
+export type { SessionEndCode, SessionEndReason, SessionEvent, SessionListener } from "./protocol/session-events.js";
+export type { Authorize, AuthorizeOp } from "./protocol/authorization.js";

@@ -6,6 +6,7 @@ import { type Codec, jsonCodec } from "../wire/codec.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import { protocolDefaults } from "../wire/protocol.js";
 import { type AllowedHosts, resolveAllowedHosts } from "./hosts.js";
+import type { Authorize } from "./protocol/authorization.js";
 import { pathOf, type ServerRequest } from "./request.js";
 
 /** Which origins may talk to the server: see {@link CorsOptions.origin}. */
@@ -151,6 +152,16 @@ export interface ServerOptions {
    * refused with `ERR_UNAUTHORIZED`. Default: equal as JSON (`null` without `authenticate`).
    */
   samePrincipal?: (original: unknown, now: unknown) => boolean;
+  /**
+   * `(principal, name, op, session) => boolean`: whether the session's principal (what
+   * `authenticate` returned) may `"put"` to the named server channel `name`, or `"subscribe"`
+   * to the topic `name`; asked on every put and every subscribe, resumed sessions included. A
+   * refused put resolves `false` on the client, which hears `ERR_FORBIDDEN` (not fatal), and its
+   * value never reaches the channel; a refused subscribe gets the topic's `{ dropped }` with
+   * `ERR_FORBIDDEN`. Synchronous: anything but `true` refuses, and a throw is logged and
+   * refuses. Default: everything is allowed.
+   */
+  authorize?: Authorize;
   /** Unacknowledged frames a session keeps for replay, each way. Default 10,000. */
   replayMessages?: number;
   /** Their total cost, in UTF-8 bytes plus a fixed overhead per frame (`REPLAY_ENTRY_OVERHEAD`, 96). Default 8 MiB. */
@@ -208,6 +219,7 @@ export const serverDefaults = {
   linkTimeout: 10_000,
   replayBudget: 256 * 1024 * 1024,
   samePrincipal: (original: unknown, now: unknown): boolean => sameAsJson(original, now),
+  authorize: allowEverything,
   replayMessages: protocolDefaults.replayMessages,
   replayBytes: protocolDefaults.replayBytes,
   heartbeat: 25_000,
@@ -255,7 +267,7 @@ const NUMERIC_OPTIONS: Readonly<Record<NumericOption, readonly [min: number, max
 };
 
 /** Options that are functions (a value of another type would only fail at the first request). */
-const FUNCTION_OPTIONS = ["clientAddress", "samePrincipal"] as const;
+const FUNCTION_OPTIONS = ["clientAddress", "samePrincipal", "authorize"] as const;
 
 function rangeError(message: string): WirechanRangeError {
   return new WirechanRangeError("ERR_SERVER_OPTION", `server option ${message}`);
@@ -272,7 +284,7 @@ function typeError(message: string): WirechanTypeError {
  * not above `heartbeat`, `headersTimeout` above `requestTimeout` (both on), or a `path` that
  * is not a plain absolute path without a trailing slash; a `TypeError` (`ERR_SERVER_OPTION`)
  * for `allowedHosts` that is not `true` or a list of host names (see `resolveAllowedHosts`),
- * `authenticate`, `clientAddress` or `samePrincipal` that is not a function, `perMessageDeflate`
+ * `authenticate`, `clientAddress`, `samePrincipal` or `authorize` that is not a function, `perMessageDeflate`
  * or `serveClient` that is not a boolean, or a `logger`
  * without `error` and `warn` methods. An option given as `undefined` gets its default.
  */
@@ -330,6 +342,11 @@ function isBackplane(value: unknown): value is Backplane {
 function isLogger(value: unknown): value is Logger {
   const candidate = value as Partial<Record<keyof Logger, unknown>> | null;
   return typeof candidate === "object" && candidate !== null && typeof candidate.error === "function" && typeof candidate.warn === "function";
+}
+
+/** `authorize`'s default: a server without the option is as open as before it existed. */
+function allowEverything(): boolean {
+  return true;
 }
 
 /** `samePrincipal`'s default: the two principals written as JSON are the same text (false when either cannot be written). */

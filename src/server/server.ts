@@ -19,6 +19,9 @@ import { Topic } from "./topic.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import { topicSubject } from "./topic-relay.js";
 import { ProtocolEndpoints } from "./protocol/endpoints.js";
+import { type Authorizer, authorizedResolver, authorizer } from "./protocol/authorization.js";
+import { type SessionEndReason, SessionEvents, type SessionListener, type SessionObserver } from "./protocol/session-events.js";
+import type { SessionInfo } from "./protocol/sessions.js";
 import { clientScriptHandler } from "./client-script.js";
 import { IncomingRequest, isUnderPath, pathOf } from "./request.js";
 import { rejectUpgrade, upgradeProblem, writeResponse } from "./responses.js";
@@ -68,6 +71,9 @@ export class WirechanServer {
   /** Topics by name; like named channels, declared by server code and never forgotten. */
   private readonly topics = new Map<string, Topic<never>>();
   private readonly protocol: ProtocolEndpoints;
+  private readonly sessionEvents: SessionEvents;
+  /** The `authorize` option, asked safely: a throw is logged and refuses. */
+  private readonly allowed: Authorizer;
 
   /** Throws what {@link resolveServerOptions} and `resolveCors` throw for a bad option. */
   constructor(options: ServerOptions = {}) {
@@ -82,7 +88,10 @@ export class WirechanServer {
       logger: this.options.logger,
       heartbeat: new HeartbeatSweep(this.options.idleTimeout),
     };
-    this.protocol = new ProtocolEndpoints(this.options, this.named.resolve, this.sessionEnded);
+    this.sessionEvents = new SessionEvents(this.options.logger);
+    this.allowed = authorizer(this.options.authorize, this.options.logger);
+    const resolve = authorizedResolver(this.named.resolve, this.isTopic, this.allowed);
+    this.protocol = new ProtocolEndpoints(this.options, resolve, this.observer);
     for (const [path, handler] of this.protocol.routes()) this.routes.set(path, handler);
     if (this.options.serveClient) this.routes.set(`${this.options.path}/client.js`, clientScriptHandler());
   }
@@ -127,15 +136,33 @@ export class WirechanServer {
     const made: { topic?: Topic<T> } = {};
     const relay = backplane === null ? null : backplane.subscribe(topicSubject(name), (message) => made.topic?.relayed(message));
     const requests = this.named.channel<unknown>(name, { envelope: true });
-    const topic = new Topic<T>(name, requests, this.options, options, relay);
+    const topic = new Topic<T>(name, requests, { ...this.options, allowed: this.allowed }, options, relay);
     made.topic = topic;
     this.topics.set(name, topic as Topic<never>);
     return topic;
   }
 
-  /** A session ended: its subscriptions to every topic go with it. */
-  private readonly sessionEnded = (id: string): void => {
-    for (const topic of this.topics.values()) topic.sessionEnded(id);
+  /**
+   * Calls `listener` with each session's life (docs/api.md "Session lifecycle"): `open`, then
+   * any `resume` (a hello that resumed it on a new link), then one `end` with its `reason`,
+   * synchronously as each happens. Returns the function that removes it. A listener that throws
+   * (or rejects) is reported to the `logger`; the session goes on as if it had not. Throws a
+   * `RangeError` (`ERR_TOO_MANY_LISTENERS`) past 1,000 listeners.
+   */
+  onSession(listener: SessionListener): () => void {
+    return this.sessionEvents.add(listener);
+  }
+
+  private readonly isTopic = (name: string): boolean => this.topics.has(name);
+
+  /** What the session table tells: passed on to listeners; an ended session's topic subscriptions go first. */
+  private readonly observer: SessionObserver = {
+    opened: (session: SessionInfo): void => this.sessionEvents.emit({ type: "open", session }),
+    resumed: (session: SessionInfo): void => this.sessionEvents.emit({ type: "resume", session }),
+    ended: (session: SessionInfo, reason: SessionEndReason): void => {
+      for (const topic of this.topics.values()) topic.sessionEnded(session.id);
+      this.sessionEvents.emit({ type: "end", session, reason });
+    },
   };
 
   /** Open connections (every transport). */

@@ -16,6 +16,8 @@ import { type DropReason, FanOut, type Listener } from "./fan-out.js";
 import { decodeTopicValue, readTopicBody, topicBody, topicSubject } from "./topic-relay.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import type { Logger } from "../session/logger.js";
+import type { Authorizer } from "./protocol/authorization.js";
+import type { SessionInfo } from "./protocol/sessions.js";
 import type { Envelope } from "./types.js";
 
 /** What a topic needs of its server. */
@@ -29,6 +31,8 @@ export interface TopicHost {
   readonly logger: Logger;
   /** Where puts go to reach every node (this one included), or null: this node alone. */
   readonly backplane: Backplane | null;
+  /** Whether a session may subscribe (the server's `authorize`, op `"subscribe"`). Default: every session may. */
+  readonly allowed?: Authorizer;
 }
 
 /** One value on its way to the subscribers: as put (for local channels) and encoded once (for clients). */
@@ -293,13 +297,14 @@ export class Topic<T> {
   #onRequest({ value, session }: Envelope<unknown>): void {
     if (typeof value !== "object" || value === null) return;
     const request = value as { subscribe?: unknown; unsubscribe?: unknown };
-    if (isRemoteChannel(request.subscribe)) this.#subscribeRemote(request.subscribe, session.id);
+    if (isRemoteChannel(request.subscribe)) this.#subscribeRemote(request.subscribe, session);
     else if (isRemoteChannel(request.unsubscribe)) this.#unsubscribeRemote(request.unsubscribe);
   }
 
-  #subscribeRemote(proxy: RemoteChannel<unknown>, session: string): void {
+  #subscribeRemote(proxy: RemoteChannel<unknown>, info: SessionInfo): void {
     if (this.#subscribers.has(proxy)) return;
-    const refusal = this.#refusalFor(session);
+    const session = info.id;
+    const refusal = this.#refusalFor(info);
     if (refusal !== null) {
       // Told, then released: nothing else of the topic will come to this inbox.
       sendQuietly(new RemoteSubscriber(proxy, session), this.#farewell(refusal));
@@ -314,9 +319,12 @@ export class Topic<T> {
     this.#fan.add(subscriber);
   }
 
-  /** Why a subscription from `session` is refused now, or null. */
-  #refusalFor(session: string): TopicDropCode | null {
+  /** Why a subscription from `info`'s session is refused now, or null. */
+  #refusalFor(info: SessionInfo): TopicDropCode | null {
+    const session = info.id;
     if (this.#closed) return "ERR_TOPIC_CLOSED";
+    // Asked before the limits, so that a refused principal never learns how full the topic is.
+    if (this.#host.allowed !== undefined && !this.#host.allowed(info, this.name, "subscribe")) return "ERR_FORBIDDEN";
     if (this.#subscribers.size >= this.#options.maxSubscribers) return "ERR_TOO_MANY_SUBSCRIBERS";
     if ((this.#bySession.get(session)?.size ?? 0) >= this.#options.maxSubscriptionsPerSession) return "ERR_TOO_MANY_SUBSCRIPTIONS";
     return null;
@@ -366,6 +374,7 @@ const DROP_REASONS: Record<TopicDropCode, string> = {
   ERR_TOO_MANY_SUBSCRIBERS: "the topic has as many subscribers as it takes (maxSubscribers)",
   ERR_TOO_MANY_SUBSCRIPTIONS: "this session has as many subscriptions to the topic as it may (maxSubscriptionsPerSession)",
   ERR_TOPIC_CLOSED: "the topic was closed",
+  ERR_FORBIDDEN: "the server does not allow this session to subscribe to the topic (authorize)",
 };
 
 /** A put nobody waits for (a farewell): one too large or to a session gone leaves without the word. */

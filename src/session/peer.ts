@@ -40,8 +40,11 @@ export interface PeerOptions {
   ackDelay?: number;
   replay: ReplayLimits;
   codec: Codec;
-  /** Server only: the channel behind a name, or undefined for a name nobody registered. */
-  resolveName?: (name: string) => NamedTarget | undefined;
+  /**
+   * Server only: the channel behind a name, a ProtocolError the put is refused with (told to the
+   * peer, not fatal, and the put answered as refused), or undefined for a name nobody registered.
+   */
+  resolveName?: (name: string) => NamedTarget | ProtocolError | undefined;
   /**
    * The session cannot go on (the replay buffer overflowed while sending an answer): the owner
    * ends it. Errors found while receiving are thrown from {@link Peer.receive} instead.
@@ -372,7 +375,7 @@ export class Peer implements ProxyHost {
   }
 
   #onPut(seq: number, target: string, wireValue: unknown): void {
-    let destination: NamedTarget | undefined;
+    let destination: NamedTarget | ProtocolError | undefined;
     if (target.startsWith("n:")) {
       if (this.options.side !== "server") throw new ProtocolError("ERR_BAD_FRAME", "a client has no named channels");
       destination = this.options.resolveName?.(target.slice(2));
@@ -382,8 +385,11 @@ export class Peer implements ProxyHost {
     }
     // Decoded even when it goes nowhere: the references in it were received, and are released.
     const value = decodeValue(wireValue, (ref) => this.#references.readRef(ref));
-    if (destination === undefined) {
-      if (target.startsWith("n:")) {
+    if (destination === undefined || destination instanceof ProtocolError) {
+      if (destination instanceof ProtocolError) {
+        // Refused (ERR_FORBIDDEN): the value goes nowhere, as to an unknown name.
+        this.sendControl({ kind: "error", code: destination.code, message: destination.message, fatal: false });
+      } else if (target.startsWith("n:")) {
         this.sendControl({ kind: "error", code: "ERR_UNKNOWN_CHANNEL", message: `no server channel is named ${JSON.stringify(target.slice(2, 66))}`, fatal: false });
       }
       this.#sendOp({ op: "a", putSeq: seq, ok: false });

@@ -18,9 +18,10 @@ export type TopicInbox<T> = { put(value: T | TopicDropped): Promise<boolean> };
  * - `ERR_SUBSCRIBER_FAILED`: a value could not be sent to it (too large for its session's messages);
  * - `ERR_TOO_MANY_SUBSCRIBERS`: the topic has `maxSubscribers` (the subscription was refused);
  * - `ERR_TOO_MANY_SUBSCRIPTIONS`: its session has `maxSubscriptionsPerSession` on this topic (refused);
- * - `ERR_TOPIC_CLOSED`: the server closed the topic.
+ * - `ERR_TOPIC_CLOSED`: the server closed the topic;
+ * - `ERR_FORBIDDEN`: the server's `authorize` refused the subscription.
  */
-export type TopicDropCode = "ERR_SUBSCRIBER_BEHIND" | "ERR_SUBSCRIBER_FAILED" | "ERR_TOO_MANY_SUBSCRIBERS" | "ERR_TOO_MANY_SUBSCRIPTIONS" | "ERR_TOPIC_CLOSED";
+export type TopicDropCode = "ERR_SUBSCRIBER_BEHIND" | "ERR_SUBSCRIBER_FAILED" | "ERR_TOO_MANY_SUBSCRIBERS" | "ERR_TOO_MANY_SUBSCRIPTIONS" | "ERR_TOPIC_CLOSED" | "ERR_FORBIDDEN";
 
 /**
  * The last event a client's inbox gets from a topic that dropped or refused it; nothing follows.

@@ -56,6 +56,7 @@ describe("resolveServerOptions", () => {
     refused({ logger: {} as ServerOptions["logger"] }, "TypeError", /logger must have error/);
     refused({ clientAddress: "x" as unknown as ServerOptions["clientAddress"] }, "TypeError", /clientAddress must be a function/);
     refused({ authenticate: 1 as unknown as ServerOptions["authenticate"] }, "TypeError", /authenticate must be a function/);
+    refused({ authorize: true as unknown as ServerOptions["authorize"] }, "TypeError", /authorize must be a function/);
   });
 
   it("still refuses a bad path and heartbeatTimeout not above heartbeat", () => {

@@ -104,6 +104,8 @@ export interface PairOptions {
   ackDelay?: number;
   /** Named server channels; default: "chat", an unbuffered channel. */
   named?: Map<string, NamedTarget>;
+  /** The refusal of a put to a name (the server's `authorize`), asked before `named`. */
+  refuse?: (name: string) => ProtocolError | undefined;
 }
 
 export const SERVER_PREFIX = "s.T1.";
@@ -118,7 +120,7 @@ export function peerOptions(side: "client" | "server", record: Omit<SideRecord, 
     ackDelay: options.ackDelay ?? 0,
     replay: (side === "client" ? options.clientReplay : undefined) ?? options.replay ?? { messages: 64, bytes: 1 << 16 },
     codec: jsonCodec,
-    ...(side === "server" ? { resolveName: (name: string) => named.get(name) } : {}),
+    ...(side === "server" ? { resolveName: (name: string) => options.refuse?.(name) ?? named.get(name) } : {}),
     onFatal: (error) => record.fatal.push(error),
     onPeerError: (code, message, fatal) => record.peerErrors.push({ code, message, fatal }),
     onBye: (reason) => record.byes.push(reason),

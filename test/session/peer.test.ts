@@ -107,6 +107,21 @@ describe("peer: puts to a named server channel", () => {
     assert.equal(await still, true, "and that put resolved true");
   });
 
+  it("a put the server's resolver refuses (authorize): resolves false, the client hears its code (not fatal), and the value goes nowhere", async () => {
+    const pair = new Pair({ refuse: (name) => (name === "chat" ? new ProtocolError("ERR_FORBIDDEN", "not yours", false) : undefined) });
+    pair.connect();
+    const reply = chan<unknown>();
+    assert.equal(await pair.client.peer.serverChan("chat").put({ reply }), false, "refused: false");
+    await pair.quiesce();
+    assert.deepStrictEqual(
+      pair.client.peerErrors.map((e) => [e.code, e.message, e.fatal]),
+      [["ERR_FORBIDDEN", "not yours", false]],
+      "a non-fatal error frame with the resolver's code",
+    );
+    assert.equal(pair.chat.poll(), undefined, "nothing reached the channel");
+    assert.equal(pair.client.peer.hasEnded || pair.server.peer.hasEnded, false, "the session goes on");
+  });
+
   it("a named channel that is closed refuses puts (false)", async () => {
     const pair = new Pair();
     pair.connect();

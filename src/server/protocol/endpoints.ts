@@ -11,6 +11,7 @@ import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/
 import { ProtocolError } from "../../wire/protocol-error.js";
 import { endpointPath, errorFrame, HEADERS } from "../../wire/protocol.js";
 import { encodeControl, type Handshake, jsonHeaders, ServerPollLink, ServerSseLink, ServerWebSocketLink } from "./links.js";
+import type { SessionObserver } from "./session-events.js";
 import { type ActiveLink, type NameResolver, type ServerSession, SessionTable } from "./sessions.js";
 
 const { session: sessionHeader, secret: secretHeader, recv: recvHeader } = HEADERS;
@@ -29,10 +30,10 @@ export class ProtocolEndpoints implements Handshake {
   constructor(
     readonly options: ResolvedServerOptions,
     resolveName: NameResolver,
-    /** Told of each session that ended (see SessionTable). */
-    onSessionEnded?: (id: string) => void,
+    /** Told of each session opened, resumed and ended (see SessionTable). */
+    observer?: SessionObserver,
   ) {
-    this.sessions = new SessionTable(options, resolveName, onSessionEnded);
+    this.sessions = new SessionTable(options, resolveName, observer);
   }
 
   /** The routes to add, by path. */
@@ -136,6 +137,7 @@ export class ProtocolEndpoints implements Handshake {
       session.fail(error);
       throw error;
     }
+    this.sessions.resumed(session);
     return session;
   }
 

@@ -5,7 +5,7 @@ import { chan, type Channel } from "../../csp/channel.js";
 import { WirechanTypeError } from "../../csp/errors.js";
 import type { NamedTarget } from "../../session/peer.js";
 import type { Envelope } from "../types.js";
-import type { NameResolver, SessionInfo } from "./sessions.js";
+import type { SessionInfo } from "./sessions.js";
 
 /** Longest name of a server channel, in UTF-16 code units. */
 export const MAX_CHANNEL_NAME_LENGTH = 256;
@@ -25,8 +25,8 @@ interface NamedEntry {
 
 /**
  * One server's named channels: made by {@link NamedChannels.channel} (what
- * `WirechanServer.channel` does), looked up by {@link NamedChannels.resolve} (the
- * {@link NameResolver} the session table is given). Names are never released: a server
+ * `WirechanServer.channel` does), looked up by {@link NamedChannels.resolve} (a
+ * `NameResolver`, which the server wraps with `authorize` for the session table). Names are never released: a server
  * declares its channels once, at start.
  */
 export class NamedChannels {
@@ -66,7 +66,7 @@ export class NamedChannels {
   }
 
   /** The target of a put to `name` from `session`, or undefined for a name nobody made (`ERR_UNKNOWN_CHANNEL`). */
-  readonly resolve: NameResolver = (name: string, session: SessionInfo): NamedTarget | undefined => {
+  readonly resolve = (name: string, session: SessionInfo): NamedTarget | undefined => {
     const entry = this.named.get(name);
     if (entry === undefined) return undefined;
     if (!entry.envelope) return entry.target;

@@ -6,6 +6,7 @@ import { ProtocolError } from "../../wire/protocol-error.js";
 import type { TransportName } from "../../wire/protocol.js";
 import { ACK_DELAY_MS, type Link, type NamedTarget, Peer } from "../../session/peer.js";
 import type { ResolvedServerOptions } from "../options.js";
+import { endReasonOf, type SessionEndReason, type SessionObserver } from "./session-events.js";
 
 
 /** What server code learns about the session a value came from (`envelope: true`). */
@@ -31,8 +32,14 @@ export interface ActiveLink extends Link {
   drop(reason: string): void;
 }
 
-/** Resolves a named server channel for one session. */
-export type NameResolver = (name: string, session: SessionInfo) => NamedTarget | undefined;
+/**
+ * Resolves a named server channel for one session: its target, a ProtocolError the put is
+ * refused with (`ERR_FORBIDDEN`, not fatal), or undefined for a name nobody made.
+ */
+export type NameResolver = (name: string, session: SessionInfo) => NamedTarget | ProtocolError | undefined;
+
+/** Characters of a client's `bye` reason or error message kept in a session's end reason. */
+const MAX_PEER_WORDS = 200;
 
 /** 128 random bits, base64url: 22 characters nobody can guess. */
 function randomId(): string {
@@ -88,8 +95,8 @@ interface SessionOwner {
   readonly resolveName: NameResolver;
   /** The session's replay buffer grew or shrank by `delta` (the server-wide budget). */
   replayCost(delta: number): void;
-  /** The session ended: forget it. */
-  ended(session: ServerSession): void;
+  /** The session ended, and why: forget it. */
+  ended(session: ServerSession, reason: SessionEndReason): void;
 }
 
 /** One session on the server. Made by {@link SessionTable.create}. */
@@ -127,10 +134,11 @@ export class ServerSession {
       codec: options.codec,
       resolveName: (name) => owner.resolveName(name, this.info),
       onFatal: (error) => this.fail(error),
-      onBye: () => this.end(),
+      // The client's words are cut short: they come from the wire and go to server code's logs.
+      onBye: (reason) => this.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` }),
       // The client gave up on the session (it found a protocol error): nothing will resume it.
-      onPeerError: (_code, _message, fatal) => {
-        if (fatal) this.end();
+      onPeerError: (code, message, fatal) => {
+        if (fatal) this.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
       },
       logger: options.logger,
     });
@@ -178,7 +186,7 @@ export class ServerSession {
     try {
       this.peer.attach(link, peerRecv);
     } catch (error) {
-      if (error instanceof ProtocolError) this.end();
+      if (error instanceof ProtocolError) this.end(endReasonOf(error));
       throw error;
     }
   }
@@ -203,12 +211,12 @@ export class ServerSession {
       this.peer.sendControl({ kind: "error", code: error.code, message: error.message, fatal: true });
       this.peer.flushNow();
     }
-    this.end();
+    this.end(endReasonOf(error));
     link?.drop(error.code);
   }
 
-  /** Ends the session: proxies close, references go, the table forgets it. Idempotent. */
-  end(): void {
+  /** Ends the session for `reason`: proxies close, references go, the table forgets it. Idempotent: the first reason is the one told. */
+  end(reason: SessionEndReason): void {
     if (this.peer.hasEnded) return;
     this.peer.end();
     const link = this.active;
@@ -218,7 +226,7 @@ export class ServerSession {
       // Nothing more will come on it: a WebSocket closes, an SSE stream ends, a poll is answered.
       link.drop("session ended");
     }
-    this.owner.ended(this);
+    this.owner.ended(this, reason);
   }
 }
 
@@ -242,8 +250,8 @@ export class SessionTable implements SessionOwner {
   constructor(
     readonly options: ResolvedServerOptions,
     readonly resolveName: NameResolver,
-    /** Told of each session that ended, after the table forgot it (a topic's subscriptions go with it). */
-    private readonly onEnded: (id: string) => void = ignoreEnded,
+    /** Told of each session opened, resumed and ended (after the table forgot it: a topic's subscriptions go with it). */
+    private readonly observer: SessionObserver = unobserved,
   ) {}
 
   get size(): number {
@@ -269,6 +277,7 @@ export class SessionTable implements SessionOwner {
     this.sessions.set(session.id, session);
     this.perAddress.set(address, fromAddress + 1);
     this.startSweep();
+    this.observer.opened(session.info);
     return session;
   }
 
@@ -276,6 +285,11 @@ export class SessionTable implements SessionOwner {
   find(id: string, secret: string): ServerSession | undefined {
     const session = this.sessions.get(id);
     return session !== undefined && session.hasSecret(secret) ? session : undefined;
+  }
+
+  /** A hello resumed `session` (every check passed; its welcome goes out next). */
+  resumed(session: ServerSession): void {
+    this.observer.resumed(session.info);
   }
 
   /** Ends every session, telling each client why on its link if it has one (server shutdown). */
@@ -314,14 +328,14 @@ export class SessionTable implements SessionOwner {
   };
 
   /** The session ended: forget it (its sessions call it). */
-  readonly ended = (session: ServerSession): void => {
+  readonly ended = (session: ServerSession, reason: SessionEndReason): void => {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
     const left = (this.perAddress.get(session.address) ?? 1) - 1;
     if (left === 0) this.perAddress.delete(session.address);
     else this.perAddress.set(session.address, left);
     if (this.sessions.size === 0) this.stopSweep();
-    this.onEnded(session.id);
+    this.observer.ended(session.info, reason);
   };
 
   private startSweep(): void {
@@ -354,7 +368,8 @@ export class SessionTable implements SessionOwner {
     for (const session of [...this.sessions.values()]) {
       const link = session.link;
       if (link === null) {
-        if (now - session.lastHeard >= (session.linked ? sessionTtl : linkTimeout)) session.end();
+        if (session.linked && now - session.lastHeard >= sessionTtl) session.end(EXPIRED);
+        else if (!session.linked && now - session.lastHeard >= linkTimeout) session.end(NO_LINK);
       } else if (now - session.lastHeard >= heartbeatTimeout) {
         session.detach(link);
         link.drop("heartbeat timeout");
@@ -365,6 +380,16 @@ export class SessionTable implements SessionOwner {
   };
 }
 
-function ignoreEnded(): void {
-  // Nobody asked to hear of ended sessions.
+const EXPIRED: SessionEndReason = { code: "expired", message: "no link for sessionTtl" };
+const NO_LINK: SessionEndReason = { code: "link-timeout", message: "a new session got no link within linkTimeout" };
+
+/** The observer of a table nobody asked to hear from. */
+const unobserved: SessionObserver = {
+  opened: ignore,
+  resumed: ignore,
+  ended: ignore,
+};
+
+function ignore(): void {
+  // Nobody asked to hear of sessions.
 }
