@@ -3,6 +3,7 @@
 // (docs/protocol.md section 6). A failure that resending cannot cure ends the session instead
 // of a reconnect loop (refusals.ts); reconnect delays grow until a link makes progress
 // (backoff.ts).
+import { WirechanRangeError } from "../csp/errors.js";
 import type { ControlFrame, WelcomeBody } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import { errorFrame, peerError, type TransportName } from "../wire/protocol.js";
@@ -16,6 +17,18 @@ import { endsSession, sessionGone } from "./refusals.js";
 import { openTransport } from "./transports.js";
 
 export type SessionState = "connecting" | "open" | "reconnecting" | "closed" | "lost";
+
+/** Listeners one session keeps of each kind (`onState`, `onRefusal`). */
+export const MAX_SESSION_LISTENERS = 1_000;
+
+/** Adds `fn` to `listeners`, at most {@link MAX_SESSION_LISTENERS}; returns its remover. */
+function addListener<F>(listeners: Set<F>, fn: F, kind: string): () => void {
+  if (!listeners.has(fn) && listeners.size >= MAX_SESSION_LISTENERS) {
+    throw new WirechanRangeError("ERR_TOO_MANY_LISTENERS", `a session takes at most ${MAX_SESSION_LISTENERS} ${kind} listeners; call the function ${kind} returned to remove those no longer needed`);
+  }
+  listeners.add(fn);
+  return () => void listeners.delete(fn);
+}
 
 /** Why the session is reconnecting, and when it tries next (`StateChange.cause`, the `shouldReconnect` option). */
 export interface ReconnectCause {
@@ -116,10 +129,13 @@ export class Session {
     return this.#sid;
   }
 
-  /** Calls `fn` on every state change; returns a function that stops it. */
+  /**
+   * Calls `fn` on every state change; returns a function that stops it. Throws a `RangeError`
+   * (`ERR_TOO_MANY_LISTENERS`) past {@link MAX_SESSION_LISTENERS}: listeners added in a loop
+   * and never removed are a leak to report, not to grow.
+   */
   onState(fn: (change: StateChange) => void): () => void {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return addListener(this.#listeners, fn, "onState");
   }
 
   /**
@@ -130,8 +146,7 @@ export class Session {
    * function that stops it.
    */
   onRefusal(fn: (error: ProtocolError) => void): () => void {
-    this.#refusalListeners.add(fn);
-    return () => this.#refusalListeners.delete(fn);
+    return addListener(this.#refusalListeners, fn, "onRefusal");
   }
 
   /**
