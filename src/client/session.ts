@@ -24,7 +24,7 @@ export const MAX_SESSION_LISTENERS = 1_000;
 /** Adds `fn` to `listeners`, at most {@link MAX_SESSION_LISTENERS}; returns its remover. */
 function addListener<F>(listeners: Set<F>, fn: F, kind: string): () => void {
   if (!listeners.has(fn) && listeners.size >= MAX_SESSION_LISTENERS) {
-    throw new WirechanRangeError("ERR_TOO_MANY_LISTENERS", `a session takes at most ${MAX_SESSION_LISTENERS} ${kind} listeners; call the function ${kind} returned to remove those no longer needed`);
+    throw new WirechanRangeError("ERR_TOO_MANY_LISTENERS", `at most ${MAX_SESSION_LISTENERS} ${kind} listeners (MAX_SESSION_LISTENERS): remove unused ones`);
   }
   listeners.add(fn);
   return () => void listeners.delete(fn);

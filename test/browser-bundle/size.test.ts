@@ -16,10 +16,14 @@ import { before, describe, it } from "node:test";
 import { type BundleWeight, kb, measureSizes, type SizeReport } from "../../scripts/bundle-size.js";
 
 /**
- * Today's sizes, min+gzip, in bytes (20,515 and 16,684), plus about 2% for a fix that needs a
- * few bytes: a change that adds more than that shows up here.
+ * Today's sizes, min+gzip, in bytes (20,951 and 17,046), plus about 2% for a fix that needs a
+ * few bytes: a change that adds more than that shows up here. Raised once, from 21,000 and
+ * 17,000 (sizes 20,515 and 16,684), by issue 11's first parts, which the browser client carries:
+ * the topic's `{ dropped }` word (`isTopicDropped`), `session.onRefusal`, the bounded listener
+ * sets, and `RemoteChannel.putEncoded` / `Peer.encodePreEncodedPut`, server-side code in classes
+ * both sides share (moving it out of the browser's copy is a known cut of a few hundred bytes).
  */
-const RATCHET = { servedClient: 21_000, minimalApp: 17_000 } as const;
+const RATCHET = { servedClient: 21_400, minimalApp: 17_400 } as const;
 
 let report: SizeReport;
 
