@@ -8,23 +8,13 @@ import WebSocket from "ws";
 import { chan } from "../../src/csp/index.js";
 import { connect, type ProtocolError, type Session } from "../../src/client/index.js";
 import type { WebSocketLike } from "../../src/client/link.js";
-import { type AuthorizeOp, createServer, isTopicDropped, type Logger, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
+import { type AuthorizeOp, createServer, isTopicDropped, type ServerOptions, type WirechanServer } from "../../src/server/index.js";
 import { pollAll, until, within } from "../helpers/async.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { RecordingLogger } from "../helpers/recording-logger.js";
 
 const fastReconnect = { initial: 5, max: 50, jitter: 0.5 };
 const TEST = { timeout: 20_000 };
-
-/** A logger that keeps every line. */
-class RecordingLogger implements Logger {
-  readonly lines: Array<{ message: string; detail: unknown }> = [];
-  error(message: string, error?: unknown): void {
-    this.lines.push({ message, detail: error });
-  }
-  warn(message: string, detail?: unknown): void {
-    this.lines.push({ message, detail });
-  }
-}
 
 /** The `ws` WebSocket, saying who the client is in a header `authenticate` reads. */
 function webSocketAs(user: string): WebSocketLike {

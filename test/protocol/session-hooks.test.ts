@@ -5,24 +5,14 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { connect, type Session } from "../../src/client/index.js";
 import type { TransportName } from "../../src/client/transports.js";
-import { createServer, type Logger, type ServerOptions, type SessionEvent, type WirechanServer } from "../../src/server/index.js";
+import { createServer, type ServerOptions, type SessionEvent, type WirechanServer } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { RecordingLogger } from "../helpers/recording-logger.js";
 import { hello, RawSocket } from "./security-wire.js";
 
 const fastReconnect = { initial: 5, max: 50, jitter: 0.5 };
 const TEST = { timeout: 20_000 };
-
-/** A logger that keeps every line. */
-class RecordingLogger implements Logger {
-  readonly lines: Array<{ message: string; detail: unknown }> = [];
-  error(message: string, error?: unknown): void {
-    this.lines.push({ message, detail: error });
-  }
-  warn(message: string, detail?: unknown): void {
-    this.lines.push({ message, detail });
-  }
-}
 
 /** Every event a server's listener heard, and the types per session id in order. */
 class EventLog {

@@ -3,19 +3,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it, mock } from "node:test";
 import WebSocket from "ws";
-import { createServer, type Logger, MemoryChannelStore, withChannel } from "../../src/server/index.js";
+import { createServer, MemoryChannelStore, withChannel } from "../../src/server/index.js";
 import { until } from "../helpers/async.js";
-
-/** A logger that keeps every line. */
-class RecordingLogger implements Logger {
-  readonly lines: Array<{ message: string; detail: unknown }> = [];
-  error(message: string, error?: unknown): void {
-    this.lines.push({ message, detail: error });
-  }
-  warn(message: string, detail?: unknown): void {
-    this.lines.push({ message, detail });
-  }
-}
+import { RecordingLogger } from "../helpers/recording-logger.js";
 
 describe("the logger option", { timeout: 20_000 }, () => {
   it("gets the line a throwing handler causes; console.error is not called", async (t) => {
