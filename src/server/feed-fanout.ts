@@ -53,7 +53,12 @@ export interface TapPolicy {
    * mult's put). `sliding`: drop the oldest to make room. `dropping`: drop the new value.
    */
   readonly kind: "fixed" | "sliding" | "dropping";
-  /** 0 only for `fixed`: an unbuffered tap. */
+  /**
+   * How many events wait, as a channel buffer counts values (compared with the queue's
+   * length, a count of events, never of bytes). 0 only for `fixed`: an unbuffered tap. A count,
+   * not a byte budget, is what `tapBuffer` names (a channel buffer's size), so the bytes a
+   * client's queue holds are this many events of whatever size their values encode to.
+   */
   readonly size: number;
 }
 
