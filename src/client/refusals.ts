@@ -10,7 +10,7 @@ import { ProtocolError } from "../wire/protocol-error.js";
 import { decodePacket, peerError } from "../wire/protocol.js";
 
 /** Refusals a later try can pass: the server is busy now, or the network was slow. */
-const TRANSIENT_CODES: ReadonlySet<ProtocolErrorCode> = new Set<ProtocolErrorCode>(["ERR_TOO_MANY_CONNECTIONS", "ERR_TOO_MANY_SESSIONS", "ERR_RATE_LIMITED", "ERR_HANDSHAKE_TIMEOUT", "ERR_BODY_TIMEOUT"]);
+const TRANSIENT_CODES: ReadonlySet<ProtocolErrorCode> = new Set<ProtocolErrorCode>(["ERR_TOO_MANY_CONNECTIONS", "ERR_UNAVAILABLE", "ERR_TOO_MANY_SESSIONS", "ERR_RATE_LIMITED", "ERR_HANDSHAKE_TIMEOUT", "ERR_BODY_TIMEOUT"]);
 
 /** Refusals that say the server no longer has the session: a `bye` would have nothing to end. */
 const GONE_CODES: ReadonlySet<ProtocolErrorCode> = new Set<ProtocolErrorCode>(["ERR_SESSION_LOST", "ERR_NO_SESSION", "ERR_SERVER_CLOSED"]);

@@ -81,6 +81,7 @@ export type ProtocolErrorCode =
   | "ERR_BODY_TIMEOUT"
   | "ERR_SERVER_CLOSED"
   | "ERR_TOO_MANY_CONNECTIONS"
+  | "ERR_UNAVAILABLE"
   | "ERR_ORIGIN"
   | "ERR_HOST"
   | "ERR_PROTOCOL";
@@ -106,6 +107,7 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_BODY_TIMEOUT",
   "ERR_SERVER_CLOSED",
   "ERR_TOO_MANY_CONNECTIONS",
+  "ERR_UNAVAILABLE",
   "ERR_ORIGIN",
   "ERR_HOST",
   "ERR_PROTOCOL",

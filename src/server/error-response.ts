@@ -22,6 +22,7 @@ export const protocolStatusOf: Readonly<Partial<Record<ProtocolErrorCode, number
   ERR_RATE_LIMITED: 429,
   ERR_TOO_MANY_SESSIONS: 503,
   ERR_TOO_MANY_CONNECTIONS: 503,
+  ERR_UNAVAILABLE: 503,
   ERR_SERVER_CLOSED: 503,
 });
 

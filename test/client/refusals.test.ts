@@ -7,7 +7,7 @@ import { closeRefusal, endsSession, httpRefusal, sessionGone } from "../../src/c
 import { refusalPacket } from "../../src/wire/handshake.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 
-const TRANSIENT = ["ERR_TOO_MANY_CONNECTIONS", "ERR_TOO_MANY_SESSIONS", "ERR_RATE_LIMITED", "ERR_HANDSHAKE_TIMEOUT", "ERR_BODY_TIMEOUT"];
+const TRANSIENT = ["ERR_TOO_MANY_CONNECTIONS", "ERR_UNAVAILABLE", "ERR_TOO_MANY_SESSIONS", "ERR_RATE_LIMITED", "ERR_HANDSHAKE_TIMEOUT", "ERR_BODY_TIMEOUT"];
 
 describe("refusals", () => {
   it("a refusal ends the session unless a later try can pass it (a busy server, a slow network)", () => {
