@@ -3,7 +3,7 @@
 export type { CloseStatus, Connection, RequestInfo, ResponseParts, SendData, SseEvent, ConnectionTransport } from "./connection.js";
 export { type CorsOptions, type CorsOrigin, serverDefaults, type ServerOptions } from "./options.js";
 export { PayloadTooLargeError, type ServerRequest, withChannel } from "./request.js";
-export { createServer, runServer, WirechanServer } from "./server.js";
+export { createServer, type ForwardingStats, runServer, WirechanServer } from "./server.js";
 export type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 export type { AllowedHosts } from "./hosts.js";
 export { consoleLogger, type Logger } from "../session/logger.js";

@@ -193,6 +193,26 @@ export interface ServerOptions {
    * "backpressure"`. The server uses it and does not close it. Default `null`: this server alone.
    */
   backplane?: Backplane | null;
+  /**
+   * With a backplane (docs/api.md "No sticky sessions"): how long the node holding a session has
+   * to answer a request for it forwarded from this node, in ms. Past it the client is refused
+   * `ERR_UNAVAILABLE` (it tries again), or `ERR_SESSION_LOST` when that node is gone. Default 5,000.
+   */
+  forwardTimeout?: number;
+  /** With a backplane: how often this node tells the others it is alive, in ms. Default 2,000. */
+  clusterHeartbeat?: number;
+  /**
+   * With a backplane: a node not heard from for this long is gone, in ms, and its sessions with
+   * it (a request for one is refused `ERR_SESSION_LOST` at once). More than `clusterHeartbeat`.
+   * Default 10,000.
+   */
+  clusterTimeout?: number;
+  /**
+   * With a backplane: requests and connections forwarded at once, both ways (to the nodes
+   * holding their sessions, and from the nodes they reached). Past it a forwarded request is
+   * refused `ERR_TOO_MANY_CONNECTIONS` (the client tries again). Default 10,000.
+   */
+  maxForwarded?: number;
 }
 
 /** The defaults of {@link ServerOptions}. */
@@ -230,6 +250,10 @@ export const serverDefaults = {
   codec: jsonCodec,
   logger: consoleLogger,
   backplane: null,
+  forwardTimeout: 5_000,
+  clusterHeartbeat: 2_000,
+  clusterTimeout: 10_000,
+  maxForwarded: 10_000,
 } as const satisfies Required<Omit<ServerOptions, "authenticate">>;
 
 /** Options with every default filled in. */
@@ -264,6 +288,10 @@ const NUMERIC_OPTIONS: Readonly<Record<NumericOption, readonly [min: number, max
   maxChannelsPerSession: [1, Number.MAX_SAFE_INTEGER],
   window: [1, MAX_PENDING],
   pollTimeout: [1, MAX_TIMEOUT_MS],
+  forwardTimeout: [1, MAX_TIMEOUT_MS],
+  clusterHeartbeat: [1, MAX_TIMEOUT_MS],
+  clusterTimeout: [2, MAX_TIMEOUT_MS],
+  maxForwarded: [1, Number.MAX_SAFE_INTEGER],
 };
 
 /** Options that are functions (a value of another type would only fail at the first request). */
@@ -319,6 +347,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     throw typeError(`authenticate must be a function, got ${typeof merged.authenticate}`);
   }
   if (!isLogger(merged.logger)) throw typeError("logger must have error(message, error?) and warn(message, detail?) methods");
+  if (merged.clusterTimeout <= merged.clusterHeartbeat) {
+    throw rangeError(`clusterTimeout (${merged.clusterTimeout}) must be more than clusterHeartbeat (${merged.clusterHeartbeat}): a live node would be counted gone between two heartbeats`);
+  }
   if (merged.backplane !== null && !isBackplane(merged.backplane)) throw typeError("backplane must be a Backplane (nodeId, publish, subscribe, close), such as memoryBackplane(bus), or null");
   resolveAllowedHosts(merged.allowedHosts);
   // A copy: the list the server checks against cannot be changed behind its back.

@@ -31,6 +31,14 @@ import type { AdapterOptions, ServerConnection } from "./transport.js";
 import type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 import { createWsConnection, createWsServer, HeartbeatSweep, type WsAdapterOptions } from "./ws-connection.js";
 
+/** What {@link WirechanServer.forwarding} reports. */
+export interface ForwardingStats {
+  readonly forwarded: number;
+  readonly served: number;
+  readonly open: number;
+  readonly nodes: number;
+}
+
 // The public types live in types.ts; modules that still import them from here keep working.
 export type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
 
@@ -99,6 +107,18 @@ export class WirechanServer {
   /** Sessions of the wirechan protocol at once. */
   get sessionCount(): number {
     return this.protocol.sessions.size;
+  }
+
+  /**
+   * With a backplane (docs/api.md "No sticky sessions"): requests and connections this node
+   * forwarded to the nodes holding their sessions (`forwarded`, ever), those other nodes
+   * forwarded here (`served`, ever), tunnels open now both ways (`open`), and the nodes heard
+   * from within `clusterTimeout`, this one included (`nodes`). Without one, all 0 but `nodes` 1.
+   */
+  get forwarding(): ForwardingStats {
+    const forwarding = this.protocol.forwarding;
+    if (forwarding === null) return { forwarded: 0, served: 0, open: 0, nodes: 1 };
+    return { forwarded: forwarding.edge.opened, served: forwarding.owner.served, open: forwarding.edge.size + forwarding.owner.size, nodes: forwarding.directory.alive };
   }
 
   /**

@@ -10,6 +10,11 @@ import { type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
 import { endpointPath, errorFrame, HEADERS } from "../../wire/protocol.js";
+import type { AttachRequest, SendRequest } from "../cluster/forward-frames.js";
+import type { OwnerHost } from "../cluster/owner-tunnels.js";
+import { SessionForwarding } from "../cluster/session-forwarding.js";
+import type { SocketTunnel } from "../cluster/edge-tunnels.js";
+import type { ConnectionTransport } from "../connection.js";
 import { encodeControl, type Handshake, jsonHeaders, ServerPollLink, ServerSseLink, ServerWebSocketLink } from "./links.js";
 import type { SessionObserver } from "./session-events.js";
 import { type ActiveLink, type NameResolver, type ServerSession, SessionTable } from "./sessions.js";
@@ -23,17 +28,26 @@ export interface ClientIdentity {
 }
 
 
-/** The protocol under one server's `path`: its session table and its five handlers. */
-export class ProtocolEndpoints implements Handshake {
+/**
+ * The protocol under one server's `path`: its session table and its five handlers. With a
+ * backplane, a request for a session another node holds is forwarded there
+ * (cluster/session-forwarding.ts), and requests other nodes forward here run the same steps
+ * ({@link OwnerHost}).
+ */
+export class ProtocolEndpoints implements Handshake, OwnerHost {
   readonly sessions: SessionTable;
+  /** Forwarding to and from the other nodes; null without a backplane. */
+  readonly forwarding: SessionForwarding | null;
 
+  /** With a backplane, throws what its `subscribe` throws (`ERR_BACKPLANE_SUBJECT`: another server uses this node already). */
   constructor(
     readonly options: ResolvedServerOptions,
     resolveName: NameResolver,
     /** Told of each session opened, resumed and ended (see SessionTable). */
     observer?: SessionObserver,
   ) {
-    this.sessions = new SessionTable(options, resolveName, observer);
+    this.forwarding = options.backplane === null ? null : new SessionForwarding(options.backplane, this, options);
+    this.sessions = new SessionTable(options, resolveName, observer, this.forwarding === null ? "" : `.${this.forwarding.tag}`);
   }
 
   /** The routes to add, by path. */
@@ -48,9 +62,10 @@ export class ProtocolEndpoints implements Handshake {
     ];
   }
 
-  /** Ends every session, telling each client on its link that the server is going away. */
+  /** Ends every session, telling each client on its link that the server is going away, and every forwarded tunnel. */
   close(): void {
     this.sessions.endAll(new ProtocolError("ERR_SERVER_CLOSED", "the server is shutting down: connect again later"));
+    this.forwarding?.close();
   }
 
   /** `GET path` with `Upgrade: websocket`: the first packet is a hello, answered on the socket. */
@@ -73,50 +88,129 @@ export class ProtocolEndpoints implements Handshake {
     if (req.method !== "POST") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "open is a POST"), 405);
     const principal = await this.authenticate(req);
     if (principal instanceof ProtocolError) return protocolRefusal(principal);
+    let body: string;
     try {
-      const hello = readHello(await req.text(), this.options.maxMessageSize);
+      body = await req.text();
+    } catch (error) {
+      return errorResponse(error, { protocol: true, logger: this.options.logger });
+    }
+    const client = { principal: principal.value, address: this.options.clientAddress(req) };
+    try {
+      const hello = readHello(body, this.options.maxMessageSize);
+      const owner = this.forwarding?.remoteOwner(hello.body.sid) ?? null;
+      if (owner !== null) return await (this.forwarding?.edge.open(owner, body, client) ?? noForwarding());
+    } catch (error) {
+      return errorResponse(error, { protocol: true, logger: this.options.logger });
+    }
+    return this.openWith(body, client);
+  };
+
+  /** The answer to `POST open` with `body` for a session here (or a new one): a welcome, or the refusal. */
+  openWith(body: string, client: ClientIdentity): ResponseParts {
+    try {
+      const hello = readHello(body, this.options.maxMessageSize);
       if (hello.rest.length > 0) throw new ProtocolError("ERR_BAD_FRAME", "open takes one packet: [hello]");
-      const session = this.hello(hello, { principal: principal.value, address: this.options.clientAddress(req) });
+      const session = this.hello(hello, client);
       return { status: 200, headers: jsonHeaders, body: welcomePacket(this.welcome(session, hello.body)) };
     } catch (error) {
       return errorResponse(error, { protocol: true, logger: this.options.logger });
     }
-  };
+  }
 
   /** `GET path/sse`: the session's downstream as server-sent events, each event one packet. */
-  private readonly serveSse = (req: ServerRequest): ResponseParts | undefined => {
+  private readonly serveSse = async (req: ServerRequest): Promise<ResponseParts | undefined> => {
     if (req.transport !== "sse") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "the sse endpoint needs Accept: text/event-stream"), 406);
-    const found = this.downstreamOf(req);
+    const request = this.attachRequestOf(req, "sse");
+    if (request instanceof ProtocolError) return protocolRefusal(request);
+    const owner = this.forwarding?.remoteOwner(request.sid) ?? null;
+    if (owner !== null) {
+      // The stream opens here only once the owner attached it: a refusal is still an HTTP answer.
+      const forwarded = await (this.forwarding?.edge.sse(owner, request) ?? noForwarding());
+      if (typeof forwarded !== "function") return forwarded;
+      withChannel(req, forwarded);
+      return undefined;
+    }
+    const found = this.downstreamFor(request);
     if (found instanceof ProtocolError) return protocolRefusal(found);
-    withChannel(req, (conn) => this.attachSse(found.session, new ServerSseLink(conn, found.session), found.recv));
+    withChannel(req, (conn) => this.attachSse(found, new ServerSseLink(conn, found), request.recv));
     return undefined;
   };
 
   /** `GET path/poll`: one packet of what is new since `X-Wirechan-Recv`, now or when there is some. */
   private readonly servePoll = (req: ServerRequest): ResponseParts | undefined => {
-    const found = this.downstreamOf(req);
+    const request = this.attachRequestOf(req, "longpoll");
+    if (request instanceof ProtocolError) return protocolRefusal(request);
+    const owner = this.forwarding?.remoteOwner(request.sid) ?? null;
+    const edge = this.forwarding?.edge;
+    if (owner !== null && edge !== undefined) {
+      withChannel(req, (conn) => edge.poll(owner, conn, request));
+      return undefined;
+    }
+    const found = this.downstreamFor(request);
     if (found instanceof ProtocolError) return protocolRefusal(found);
-    withChannel(req, (conn) => this.attachDownstream(found.session, new ServerPollLink(conn, this.options.pollTimeout, found.session), found.recv));
+    withChannel(req, (conn) => this.attachDownstream(found, new ServerPollLink(conn, this.options.pollTimeout, found), request.recv));
     return undefined;
   };
 
   /** `POST path/send`: a packet from the client, answered with the acknowledgement of what arrived. */
   private readonly serveSend = async (req: ServerRequest): Promise<ResponseParts> => {
     if (req.method !== "POST") return protocolRefusal(new ProtocolError("ERR_BAD_FRAME", "send is a POST"), 405);
-    const found = this.sessionOf(req);
-    if (found instanceof ProtocolError) return protocolRefusal(found);
-    const { session } = found;
+    const credentials = this.credentialsOf(req);
+    if (credentials instanceof ProtocolError) return protocolRefusal(credentials);
+    const owner = this.forwarding?.remoteOwner(credentials.sid) ?? null;
+    // A session nobody holds is refused before its body is read.
+    if (owner === null && this.sessions.find(credentials.sid, credentials.secret) === undefined) return protocolRefusal(lost());
+    let text: string;
     try {
-      const text = await req.text();
+      text = await req.text();
+    } catch (error) {
+      return errorResponse(error, { protocol: true, logger: this.options.logger });
+    }
+    const request = { ...credentials, text };
+    if (owner !== null) return this.forwarding?.edge.send(owner, request) ?? noForwarding();
+    return this.sendWith(request);
+  };
+
+  /** The answer to `POST send`: the acknowledgement of what arrived, or the refusal. */
+  sendWith(request: SendRequest): ResponseParts {
+    const session = this.sessions.find(request.sid, request.secret);
+    if (session === undefined) return protocolRefusal(lost());
+    try {
       session.heard();
-      session.peer.receive(text);
+      session.peer.receive(request.text);
     } catch (error) {
       if (error instanceof ProtocolError) session.fail(error);
       return errorResponse(error, { protocol: true, logger: this.options.logger });
     }
     const received = session.peer.received;
     return packetResponse(this.options, 200, received === 0 ? [] : [{ kind: "ack", seq: received }]);
-  };
+  }
+
+  /** A WebSocket link over `conn`, whose hello arrives next (a socket another node forwarded here). */
+  acceptSocket(conn: Connection, client: ClientIdentity): void {
+    new ServerWebSocketLink(conn, this, client);
+  }
+
+  /** Attaches a downstream another node forwarded here, over the connection `connect` makes; or the refusal. */
+  attachWith(request: AttachRequest, connect: (transport: ConnectionTransport) => Connection): ResponseParts | null {
+    const session = this.downstreamFor(request);
+    if (session instanceof ProtocolError) return protocolRefusal(session);
+    if (request.transport === "sse") {
+      const conn = connect("sse");
+      this.attachSse(session, new ServerSseLink(conn, session), request.recv);
+    } else {
+      const conn = connect("http");
+      this.attachDownstream(session, new ServerPollLink(conn, this.options.pollTimeout, session), request.recv);
+    }
+    return null;
+  }
+
+  /** The tunnel a WebSocket's hello goes through when another node holds its session; null when this one does (or nobody). */
+  forwardSocket(hello: Hello, text: string, conn: Connection, client: ClientIdentity): SocketTunnel | "refused" | null {
+    const owner = this.forwarding?.remoteOwner(hello.body.sid) ?? null;
+    if (owner === null || this.forwarding === null) return null;
+    return this.forwarding.edge.socket(owner, conn, text, client) ?? "refused";
+  }
 
   /**
    * Opens or resumes the session a hello asks for. Throws the ProtocolError the client is told
@@ -187,24 +281,29 @@ export class ProtocolEndpoints implements Handshake {
     }
   }
 
-  /** A downstream request's session, and the `X-Wirechan-Recv` it must carry (without it, frames could be skipped). */
-  private downstreamOf(req: ServerRequest): { session: ServerSession; recv: number } | ProtocolError {
-    const found = this.sessionOf(req);
-    if (found instanceof ProtocolError) return found;
-    if (found.recv < 0) return new ProtocolError("ERR_BAD_FRAME", `${recvHeader} must be the highest sequence number received, a non-negative integer`);
-    return found;
+  /** A downstream request's session, which must carry `X-Wirechan-Recv` (without it, frames could be skipped). */
+  private downstreamFor(request: AttachRequest): ServerSession | ProtocolError {
+    const session = this.sessions.find(request.sid, request.secret);
+    if (session === undefined) return lost();
+    if (request.recv < 0) return new ProtocolError("ERR_BAD_FRAME", `${recvHeader} must be the highest sequence number received, a non-negative integer`);
+    return session;
   }
 
-  /** The session named by an HTTP request's headers, and the client's `recv`. */
-  private sessionOf(req: ServerRequest): { session: ServerSession; recv: number } | ProtocolError {
-    const id = req.headers[sessionHeader];
+  /** What a downstream request asks for: its session's credentials and the client's `recv`. */
+  private attachRequestOf(req: ServerRequest, transport: AttachRequest["transport"]): AttachRequest | ProtocolError {
+    const credentials = this.credentialsOf(req);
+    if (credentials instanceof ProtocolError) return credentials;
+    return { ...credentials, recv: this.recvOf(req), transport };
+  }
+
+  /** The session id and secret in an HTTP request's headers. */
+  private credentialsOf(req: ServerRequest): { sid: string; secret: string } | ProtocolError {
+    const sid = req.headers[sessionHeader];
     const secret = req.headers[secretHeader];
-    if (typeof id !== "string" || typeof secret !== "string") {
+    if (typeof sid !== "string" || typeof secret !== "string") {
       return new ProtocolError("ERR_NO_SESSION", `the ${sessionHeader} and ${secretHeader} headers are required (from ${this.options.path}/open)`);
     }
-    const session = this.sessions.find(id, secret);
-    if (session === undefined) return lost();
-    return { session, recv: this.recvOf(req) };
+    return { sid, secret };
   }
 
   /** `X-Wirechan-Recv`: what the client received; -1 when absent or malformed (the downstream endpoints refuse it). */
@@ -213,6 +312,11 @@ export class ProtocolEndpoints implements Handshake {
     if (typeof text !== "string" || !/^\d{1,15}$/.test(text)) return -1;
     return Number(text);
   }
+}
+
+/** Never: `remoteOwner` is only non-null with forwarding. */
+function noForwarding(): ResponseParts {
+  return protocolRefusal(new ProtocolError("ERR_SESSION_LOST", "no such session"));
 }
 
 function lost(): ProtocolError {

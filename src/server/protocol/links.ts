@@ -6,6 +6,7 @@ import type { ResolvedServerOptions } from "../options.js";
 import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
+import type { SocketTunnel } from "../cluster/edge-tunnels.js";
 import type { ClientIdentity } from "./endpoints.js";
 import type { TransportName } from "../../wire/protocol.js";
 import type { ActiveLink, ServerSession } from "./sessions.js";
@@ -20,6 +21,12 @@ export interface Handshake {
   welcome(session: ServerSession, hello: HelloBody): WelcomeBody;
   /** Makes a link the session's downstream, sending what the client has not received. */
   attachDownstream(session: ServerSession, link: ActiveLink & { closed(): boolean }, recv: number): void;
+  /**
+   * With a backplane, when another node holds the hello's session: the tunnel the socket's
+   * traffic now goes through, or `"refused"` (the socket was told why and closed). Null: the
+   * session is this node's (or nobody's), and the hello is answered here.
+   */
+  forwardSocket(hello: Hello, text: string, conn: Connection, client: ClientIdentity): SocketTunnel | "refused" | null;
 }
 
 /**
@@ -32,6 +39,8 @@ export class ServerWebSocketLink implements ActiveLink {
   readonly transport: TransportName = "websocket";
   readonly oneShot = false;
   private session: ServerSession | null = null;
+  /** Another node holds the session: the socket's packets go there (cluster/edge-tunnels.ts). */
+  private tunnel: SocketTunnel | null = null;
   /** The hello was refused: the link is closing and ignores what still arrives. */
   private refused = false;
   private helloTimer: NodeJS.Timeout | null;
@@ -66,6 +75,10 @@ export class ServerWebSocketLink implements ActiveLink {
       this.receive(session, message);
       return;
     }
+    if (this.tunnel !== null) {
+      this.tunnel.up(message);
+      return;
+    }
     if (!this.refused) this.open(message);
   };
 
@@ -75,6 +88,12 @@ export class ServerWebSocketLink implements ActiveLink {
     let session: ServerSession;
     try {
       hello = readHello(message, this.handshake.options.maxMessageSize);
+      const tunnel = this.handshake.forwardSocket(hello, message, this.conn, this.client);
+      if (tunnel !== null) {
+        if (tunnel === "refused") this.refused = true;
+        else this.tunnel = tunnel;
+        return;
+      }
       session = this.handshake.hello(hello, this.client);
     } catch (error) {
       this.fail(error);
@@ -135,6 +154,7 @@ export class ServerWebSocketLink implements ActiveLink {
   private readonly onClose = (): void => {
     this.clearHelloTimer();
     this.session?.detach(this);
+    this.tunnel?.closed();
   };
 
   closed(): boolean {

@@ -93,6 +93,8 @@ export function packetLimitFor(serverLimit: number, clientLimit: number | undefi
 interface SessionOwner {
   readonly options: ResolvedServerOptions;
   readonly resolveName: NameResolver;
+  /** What every session id of this table ends with: `.<node tag>` with a backplane (cluster/node-tag.ts), else nothing. */
+  readonly idSuffix: string;
   /** The session's replay buffer grew or shrank by `delta` (the server-wide budget). */
   replayCost(delta: number): void;
   /** The session ended, and why: forget it. */
@@ -101,7 +103,7 @@ interface SessionOwner {
 
 /** One session on the server. Made by {@link SessionTable.create}. */
 export class ServerSession {
-  readonly id = randomId();
+  readonly id: string;
   /** A real private field: neither a log line nor `util.inspect` shows the secret. */
   readonly #secret = randomId();
   readonly peer: Peer;
@@ -122,6 +124,7 @@ export class ServerSession {
     clientMaxMessageSize?: number,
   ) {
     const { options } = owner;
+    this.id = randomId() + owner.idSuffix;
     this.peer = new Peer({
       side: "server",
       // The tag scopes references to this session: another session's are recognised and refused.
@@ -252,6 +255,7 @@ export class SessionTable implements SessionOwner {
     readonly resolveName: NameResolver,
     /** Told of each session opened, resumed and ended (after the table forgot it: a topic's subscriptions go with it). */
     private readonly observer: SessionObserver = unobserved,
+    readonly idSuffix = "",
   ) {}
 
   get size(): number {
