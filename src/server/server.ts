@@ -178,7 +178,7 @@ export class WirechanServer {
   /** What the session table tells: passed on to listeners; an ended session's topic subscriptions go first. */
   private readonly observer: SessionObserver = {
     opened: (session: SessionInfo): void => this.sessionEvents.emit({ type: "open", session }),
-    resumed: (session: SessionInfo): void => this.sessionEvents.emit({ type: "resume", session }),
+    resumed: (session: SessionInfo, via: string | null): void => this.sessionEvents.emit({ type: "resume", session, via }),
     ended: (session: SessionInfo, reason: SessionEndReason): void => {
       for (const topic of this.topics.values()) topic.sessionEnded(session.id);
       this.sessionEvents.emit({ type: "end", session, reason });

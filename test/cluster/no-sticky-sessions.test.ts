@@ -121,6 +121,12 @@ describe("no sticky sessions: three nodes on a MemoryBus behind a round-robin ba
         nodes[owner]!.events.slice(1).every((event) => event.type === "resume"),
         `then resumes only: ${nodes[owner]!.events.map((event) => event.type).join(", ")}`,
       );
+      const vias = nodes[owner]!.events.flatMap((event) => (event.type === "resume" ? [event.via] : []));
+      if (transport !== "longpoll") {
+        // Each cut makes a new link, reaching the next node in turn: some through others.
+        assert.ok(vias.some((via) => via !== null && via !== nodes[owner]!.backplane.nodeId), `a resume through another node: ${vias.join(", ")}`);
+      }
+      assert.ok(vias.every((via) => via === null || nodes.some((node) => node.backplane.nodeId === via)), "via names a node");
       assert.equal(session.state, "open");
     });
   }

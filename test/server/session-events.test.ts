@@ -44,7 +44,7 @@ describe("session events", () => {
     const listener = (event: SessionEvent): void => void heard.push(event);
     events.add(listener);
     const remove = events.add(listener);
-    events.emit({ type: "resume", session });
+    events.emit({ type: "resume", session, via: null });
     remove();
     events.emit({ type: "end", session, reason: { code: "bye", message: "bye" } });
     assert.deepEqual(heard.map((event) => event.type), ["resume"]);

@@ -58,11 +58,11 @@ export class OwnerTunnels {
 
   #served = 0;
 
-  /** A message from an edge for a session here. */
-  receive(message: ForwardMessage): void {
+  /** A message from an edge for a session here; `edge` is the sending node's id. */
+  receive(message: ForwardMessage, edge: string): void {
     if (message.kind !== "up" && message.kind !== "close") this.#served++;
     try {
-      this.#dispatch(message);
+      this.#dispatch(message, edge);
     } catch (error) {
       if (!(error instanceof MalformedForward)) throw error;
       this.logger.warn(`cluster: a malformed ${message.kind} from node ${message.from} was dropped (${error.message})`);
@@ -74,7 +74,7 @@ export class OwnerTunnels {
     for (const conn of [...this.#tunnels.values()]) conn.close();
   }
 
-  #dispatch(message: ForwardMessage): void {
+  #dispatch(message: ForwardMessage, edge: string): void {
     const key = `${message.from}/${message.tunnel}`;
     switch (message.kind) {
       case "up":
@@ -87,13 +87,13 @@ export class OwnerTunnels {
         const forwarded = readForwardedHello(message.payload);
         const conn = this.#tunnel(message, "websocket");
         if (conn === null) return;
-        this.host.acceptSocket(conn, { principal: forwarded.principal, address: forwarded.address });
+        this.host.acceptSocket(conn, { principal: forwarded.principal, address: forwarded.address, via: edge });
         conn.receive(forwarded.hello);
         return;
       }
       case "open": {
         const forwarded = readForwardedHello(message.payload);
-        this.#answer(message, this.host.openWith(forwarded.hello, { principal: forwarded.principal, address: forwarded.address }));
+        this.#answer(message, this.host.openWith(forwarded.hello, { principal: forwarded.principal, address: forwarded.address, via: edge }));
         return;
       }
       case "send":

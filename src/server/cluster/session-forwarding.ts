@@ -93,7 +93,7 @@ export class SessionForwarding {
       this.#logger.warn(`cluster: a message on this node's subject not of this version was dropped (from node ${message.from})`);
       return;
     }
-    if (TO_OWNER.has(forward.kind)) this.owner.receive(forward);
+    if (TO_OWNER.has(forward.kind)) this.owner.receive(forward, message.from);
     else this.edge.receive(forward);
   };
 }

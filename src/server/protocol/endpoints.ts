@@ -25,6 +25,8 @@ const { session: sessionHeader, secret: secretHeader, recv: recvHeader } = HEADE
 export interface ClientIdentity {
   principal: unknown;
   address: string;
+  /** The node a forwarded hello reached first (its node id); absent when it reached this one. */
+  via?: string;
 }
 
 
@@ -231,7 +233,7 @@ export class ProtocolEndpoints implements Handshake, OwnerHost {
       session.fail(error);
       throw error;
     }
-    this.sessions.resumed(session);
+    this.sessions.resumed(session, client.via ?? null);
     return session;
   }
 

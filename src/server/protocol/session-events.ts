@@ -29,12 +29,14 @@ export interface SessionEndReason {
 /**
  * One event of a session's life. Each session has one `open`, then any number of `resume`
  * (a hello that resumed it: a new link after a drop, or a move to WebSocket), then at most one
- * `end`, in that order. A session moving to another node (with the backplane, issue 11) will
- * be a fourth type, `move`, here.
+ * `end`, in that order. With a backplane a session never moves: it stays on the node that
+ * made it, and a resume that reached another node is forwarded here; its `via` names that
+ * node (null: the client reached this node itself). A client moving between nodes is a
+ * `resume` whose `via` changed.
  */
 export type SessionEvent =
   | { readonly type: "open"; readonly session: SessionInfo }
-  | { readonly type: "resume"; readonly session: SessionInfo }
+  | { readonly type: "resume"; readonly session: SessionInfo; readonly via: string | null }
   | { readonly type: "end"; readonly session: SessionInfo; readonly reason: SessionEndReason };
 
 /** Called with each {@link SessionEvent}, synchronously, as it happens. What it throws (or its promise rejects with) goes to the server's `logger`. */
@@ -46,7 +48,7 @@ export const MAX_SESSION_LISTENERS = 1_000;
 /** What the session table tells of each session's life. */
 export interface SessionObserver {
   opened(session: SessionInfo): void;
-  resumed(session: SessionInfo): void;
+  resumed(session: SessionInfo, via: string | null): void;
   ended(session: SessionInfo, reason: SessionEndReason): void;
 }
 

@@ -291,9 +291,9 @@ export class SessionTable implements SessionOwner {
     return session !== undefined && session.hasSecret(secret) ? session : undefined;
   }
 
-  /** A hello resumed `session` (every check passed; its welcome goes out next). */
-  resumed(session: ServerSession): void {
-    this.observer.resumed(session.info);
+  /** A hello resumed `session` (every check passed; its welcome goes out next); `via`: the node it was forwarded from, if any. */
+  resumed(session: ServerSession, via: string | null): void {
+    this.observer.resumed(session.info, via);
   }
 
   /** Ends every session, telling each client why on its link if it has one (server shutdown). */
