@@ -29,6 +29,14 @@ export interface BackplaneEngine {
    * subscription (its bound).
    */
   subscribe(subject: string, onMessage: (text: string) => void): Unsubscribe;
+  /**
+   * Appends `text` to the log `log`, which the engine keeps (it outlives every node: Redis,
+   * NATS JetStream), trimmed to its newest `maxEntries`. Resolves once stored; rejects when
+   * the engine refused or could not store it.
+   */
+  append(log: string, text: string, maxEntries: number): Promise<void>;
+  /** The newest `maxEntries` entries of the log `log`, oldest first ([] for a log nobody wrote). */
+  read(log: string, maxEntries: number): Promise<string[]>;
   /** Ends this node's use of the engine: its subscriptions stop. */
   close(): Promise<void>;
 }
@@ -64,6 +72,15 @@ export interface Backplane {
   subscribe(subject: string, handler: (message: BackplaneMessage) => void): Unsubscribe;
   /** Publishes the engine has not taken yet (at most `maxPending`). */
   readonly pending: number;
+  /**
+   * A log every node reads, kept by the engine (what must outlive a node: the chat's history):
+   * `append` resolves once the engine stored the text, keeping the newest `maxEntries` of the
+   * log; `read` resolves with them, oldest first. Both reject with what the engine rejects
+   * with, and with `ERR_BACKPLANE_CLOSED` after `close()`. Writes of one node are kept in the
+   * order it made them; nodes appending at once are ordered by the engine.
+   */
+  append(log: string, text: string, maxEntries: number): Promise<void>;
+  read(log: string, maxEntries: number): Promise<string[]>;
   /** Ends every subscription of this node and closes the engine. Idempotent. */
   close(): Promise<void>;
 }

@@ -17,12 +17,15 @@ export interface MemoryBusOptions {
   maxQueued?: number;
   /** Subscriptions on the bus, all nodes together. Past it a subscribe throws `ERR_BACKPLANE_SUBJECT`. Default 100,000. */
   maxSubscriptions?: number;
+  /** Logs the bus keeps (`append`), each trimmed to the `maxEntries` its writer gives. Past it an append to a new log rejects `ERR_MEMORY_BUS_FULL`. Default 1,000. */
+  maxLogs?: number;
 }
 
 /** Every default of {@link MemoryBusOptions}. */
 export const memoryBusDefaults = {
   maxQueued: 10_000,
   maxSubscriptions: 100_000,
+  maxLogs: 1_000,
 } as const satisfies Required<MemoryBusOptions>;
 
 interface Queued {
@@ -43,6 +46,9 @@ interface Subscription {
 export class MemoryBus {
   readonly #maxQueued: number;
   readonly #maxSubscriptions: number;
+  readonly #maxLogs: number;
+  /** The logs, each its newest entries (what a Redis list or a JetStream stream keeps). */
+  readonly #logs = new Map<string, string[]>();
   readonly #queue = new RingQueue<Queued>(64);
   readonly #subjects = new Map<string, Set<Subscription>>();
   #subscriptions = 0;
@@ -55,12 +61,36 @@ export class MemoryBus {
   /** Throws a `RangeError` (`ERR_BACKPLANE_OPTION`) for a bound that is not a positive integer. */
   constructor(options: MemoryBusOptions = {}) {
     const resolved = { ...memoryBusDefaults, ...options };
-    for (const name of ["maxQueued", "maxSubscriptions"] as const) {
+    for (const name of ["maxQueued", "maxSubscriptions", "maxLogs"] as const) {
       const value = resolved[name];
       if (!Number.isInteger(value) || value < 1) throw new WirechanRangeError("ERR_BACKPLANE_OPTION", `MemoryBus: ${name} must be a positive integer, got ${String(value)}`);
     }
     this.#maxQueued = resolved.maxQueued;
     this.#maxSubscriptions = resolved.maxSubscriptions;
+    this.#maxLogs = resolved.maxLogs;
+  }
+
+  /**
+   * Appends `text` to the log `log`, keeping its newest `maxEntries`; resolves in a later turn,
+   * as a network would. Rejects `ERR_MEMORY_BUS_FULL` for a new log past `maxLogs`.
+   */
+  append(log: string, text: string, maxEntries: number): Promise<void> {
+    let entries = this.#logs.get(log);
+    if (entries === undefined) {
+      if (this.#logs.size >= this.#maxLogs) return Promise.reject(new BackplaneError("ERR_MEMORY_BUS_FULL", `MemoryBus: ${this.#maxLogs} logs (maxLogs)`));
+      entries = [];
+      this.#logs.set(log, entries);
+    }
+    entries.push(text);
+    if (entries.length > maxEntries) entries.splice(0, entries.length - maxEntries);
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** The newest `maxEntries` of the log `log`, oldest first, in a later turn. */
+  read(log: string, maxEntries: number): Promise<string[]> {
+    const entries = this.#logs.get(log) ?? [];
+    const newest = entries.slice(Math.max(0, entries.length - maxEntries));
+    return new Promise((resolve) => setImmediate(() => resolve(newest)));
   }
 
   /** Messages published and not yet delivered. */
@@ -161,6 +191,14 @@ class MemoryEngine implements BackplaneEngine {
     };
     this.#subscriptions.add(unsubscribe);
     return unsubscribe;
+  }
+
+  append(log: string, text: string, maxEntries: number): Promise<void> {
+    return this.bus.append(log, text, maxEntries);
+  }
+
+  read(log: string, maxEntries: number): Promise<string[]> {
+    return this.bus.read(log, maxEntries);
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
 // what crosses with the node id (framing.ts), bounds the publishes the engine has not taken
 // (the engine slow or down: the next publish fails at once with ERR_BACKPLANE_FULL), keeps one
 // handler per subject, and reports what it cannot hand to anyone.
+import { WirechanRangeError } from "../csp/errors.js";
 import type { Logger } from "../session/logger.js";
 import { type Backplane, type BackplaneEngine, BackplaneError, type BackplaneMessage, type Unsubscribe } from "./backplane.js";
 import { frameMessage, readMessage } from "./framing.js";
@@ -87,6 +88,18 @@ class BackplaneNode implements Backplane {
     }
   }
 
+  append(log: string, text: string, maxEntries: number): Promise<void> {
+    if (this.#closing !== null) return Promise.reject(closed(this.nodeId));
+    checkMaxEntries(maxEntries);
+    return this.#engine.append(log, text, maxEntries);
+  }
+
+  read(log: string, maxEntries: number): Promise<string[]> {
+    if (this.#closing !== null) return Promise.reject(closed(this.nodeId));
+    checkMaxEntries(maxEntries);
+    return this.#engine.read(log, maxEntries);
+  }
+
   close(): Promise<void> {
     if (this.#closing === null) {
       for (const unsubscribe of [...this.#subjects.values()]) unsubscribe();
@@ -94,4 +107,13 @@ class BackplaneNode implements Backplane {
     }
     return this.#closing;
   }
+}
+
+function closed(nodeId: string): BackplaneError {
+  return new BackplaneError("ERR_BACKPLANE_CLOSED", `backplane node ${nodeId} is closed`);
+}
+
+/** A log's bound: a positive integer (the engines trim to it). */
+function checkMaxEntries(maxEntries: number): void {
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new WirechanRangeError("ERR_BACKPLANE_OPTION", `a log's maxEntries must be a positive integer, got ${String(maxEntries)}`);
 }

@@ -162,6 +162,8 @@ describe("createBackplane over an engine that does not answer (slow or down)", (
         return new Promise<void>((resolve) => waiting.push(resolve));
       },
       subscribe: () => () => undefined,
+      append: () => Promise.resolve(),
+      read: () => Promise.resolve([]),
       close: () => Promise.resolve(),
       release: () => {
         for (const resolve of waiting.splice(0)) resolve();
@@ -188,6 +190,8 @@ describe("createBackplane over an engine that does not answer (slow or down)", (
     const engine: BackplaneEngine = {
       publish: () => Promise.reject(new Error("connection lost")),
       subscribe: () => () => undefined,
+      append: () => Promise.resolve(),
+      read: () => Promise.resolve([]),
       close: () => Promise.resolve(),
     };
     const node = createBackplane(engine, { maxPending: 1, logger: { error: (m) => errors.push(m), warn: () => undefined } });
@@ -196,5 +200,35 @@ describe("createBackplane over an engine that does not answer (slow or down)", (
     assert.equal(node.pending, 0);
     assert.equal(errors.length, 1);
     node.publish("s", "y");
+  });
+});
+
+describe("logs on a MemoryBus: kept for every node, trimmed, bounded", () => {
+  it("a log written by one node is read by another, oldest first, trimmed to the newest maxEntries", async () => {
+    const bus = new MemoryBus();
+    const a = memoryBackplane(bus, { nodeId: "a" });
+    const b = memoryBackplane(bus, { nodeId: "b" });
+    for (let i = 0; i < 5; i++) await a.append("history", `line ${i} é😀`, 3);
+    assert.deepEqual(await b.read("history", 3), ["line 2 é😀", "line 3 é😀", "line 4 é😀"]);
+    assert.deepEqual(await b.read("history", 2), ["line 3 é😀", "line 4 é😀"], "a reader asks for fewer");
+    assert.deepEqual(await b.read("nobody wrote this", 10), []);
+    await a.close();
+    assert.deepEqual(await b.read("history", 3), ["line 2 é😀", "line 3 é😀", "line 4 é😀"], "the log outlives the node that wrote it");
+    await assert.rejects(a.append("history", "x", 3), (error: unknown) => error instanceof BackplaneError && error.code === "ERR_BACKPLANE_CLOSED");
+    await assert.rejects(a.read("history", 3), (error: unknown) => error instanceof BackplaneError && error.code === "ERR_BACKPLANE_CLOSED");
+    assertThrowsCode(() => void b.append("history", "x", 0), "ERR_BACKPLANE_OPTION", "maxEntries 0", RangeError);
+    await b.close();
+  });
+
+  it("past maxLogs an append to a new log rejects ERR_MEMORY_BUS_FULL; the logs kept are kept", async () => {
+    const bus = new MemoryBus({ maxLogs: 2 });
+    const node = memoryBackplane(bus);
+    await node.append("one", "1", 10);
+    await node.append("two", "2", 10);
+    await assert.rejects(node.append("three", "3", 10), (error: unknown) => error instanceof BackplaneError && error.code === "ERR_MEMORY_BUS_FULL");
+    await node.append("one", "1 again", 10);
+    assert.deepEqual(await node.read("one", 10), ["1", "1 again"]);
+    assert.deepEqual(await node.read("three", 10), []);
+    await node.close();
   });
 });
