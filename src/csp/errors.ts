@@ -83,6 +83,7 @@ export type ProtocolErrorCode =
   | "ERR_TOO_MANY_CONNECTIONS"
   | "ERR_ORIGIN"
   | "ERR_HOST"
+  | "ERR_SLOW_CONSUMER"
   | "ERR_PROTOCOL";
 
 /** The protocol codes as a set, to check a code read from the wire. */
@@ -108,6 +109,7 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_TOO_MANY_CONNECTIONS",
   "ERR_ORIGIN",
   "ERR_HOST",
+  "ERR_SLOW_CONSUMER",
   "ERR_PROTOCOL",
 ]);
 

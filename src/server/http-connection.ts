@@ -8,12 +8,12 @@ import {
   clientGone,
   closedByServer,
   serverGoingAway,
-  slowReader,
+  slowConsumer,
 } from "./transport.js";
 
 /**
  * The lifecycle plain HTTP and SSE responses share: `onClose` bookkeeping, noticing a client
- * that went away, dropping a slow reader, and ending on `close`, `goAway` and `destroy`.
+ * that went away, dropping a slow consumer, and ending on `close`, `goAway` and `destroy`.
  * Subclasses say how data becomes bytes and how an unanswered response is ended.
  *
  * @internal Exported for the SSE adapter; not part of the package API.
@@ -109,7 +109,7 @@ export abstract class ResponseConnection implements ServerConnection {
     this.res.write(chunk);
     if (this.res.writableLength <= this.options.maxBufferedBytes) return true;
     this.res.destroy();
-    this.notifier.fire(slowReader);
+    this.notifier.fire(slowConsumer);
     return false;
   }
 
@@ -182,7 +182,7 @@ function byteLength(body: string | Uint8Array | undefined): number {
  * `close()` ends the response (an empty 200 if nothing was sent); true only the first time,
  * false too once the client has gone. `onClose` reports, once: `{ by: "server", code: 1000 }`
  * when this side ends it; `{ by: "client", code: 1006 }` when the client goes away first;
- * `{ by: "server", code: 1008 }` when more than `options.maxBufferedBytes` are left queued
+ * `{ by: "server", code: 4008, reason: "slow consumer" }` when more than `options.maxBufferedBytes` are left queued
  * after a write that keeps the response open (the response is then destroyed; a final
  * `send(x, true)` is exempt); `{ by: "server", code: 1001 }` on `goAway()` (which ends the
  * response like `close()`, with `Connection: close` if the head is not out yet) or

@@ -1,4 +1,5 @@
 import { consoleLogger, type Logger } from "../session/logger.js";
+import { SLOW_CONSUMER_CLOSE_CODE } from "../wire/protocol.js";
 import type { CloseStatus, Connection } from "./connection.js";
 
 /**
@@ -18,7 +19,7 @@ export interface ServerConnection extends Connection {
 
 /** What every adapter needs from the server's options. */
 export interface AdapterOptions {
-  /** Outbound bytes allowed in flight before the client counts as a slow reader. */
+  /** Outbound bytes allowed queued, unsent, before the client counts as a slow consumer. */
   maxBufferedBytes: number;
   /** Headers added to every HTTP response this connection writes (CORS). */
   extraHeaders: Readonly<Record<string, string>>;
@@ -37,8 +38,12 @@ export const closedByServer: CloseStatus = { by: "server", code: 1000, reason: "
 export const serverGoingAway: CloseStatus = { by: "server", code: 1001, reason: "server shutting down" };
 /** Status reported when an HTTP or SSE client vanished (its socket closed under us). */
 export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
-/** Status reported when a slow reader is dropped. */
-export const slowReader: CloseStatus = { by: "server", code: 1008, reason: "slow reader" };
+/**
+ * Status reported when a slow consumer is dropped: more than `maxBufferedBytes` of what was
+ * sent to it wait unsent. A WebSocket is closed with this code and reason; an SSE or HTTP
+ * stream, which has no close frame, is cut and reports it to `onClose`.
+ */
+export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLOSE_CODE, reason: "slow consumer" };
 
 type CloseListener = (status: CloseStatus) => void;
 

@@ -215,7 +215,7 @@ describe("serveChannel", { timeout: 20_000 }, () => {
     await reader.waitFor(total, "the reading client did not get every value");
     assert.deepEqual(reader.ids, upTo(total), "the reading client missed values or got them out of order");
     await until(() => statuses.length > 0, "the stuck client to be dropped");
-    assert.deepEqual(statuses, [{ by: "server", code: 1008, reason: "slow reader" }], "only the stuck client is closed, as a slow reader");
+    assert.deepEqual(statuses, [{ by: "server", code: 4008, reason: "slow consumer" }], "only the stuck client is closed, as a slow consumer");
     // What it got before it was dropped is the start of the feed, in order, and its response
     // was cut, not ended: it reconnects, as an EventSource does.
     const got = await stuck.readUntilClosed();

@@ -1,7 +1,7 @@
 // The links a ServerSession writes to, one per transport: a WebSocket (which also carries the
 // hello), an SSE stream, and one long-poll at a time. Each closes its connection on `drop`
 // and detaches from the session when its connection closes.
-import type { Connection } from "../connection.js";
+import type { CloseStatus, Connection } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
@@ -9,6 +9,7 @@ import { ProtocolError } from "../../wire/protocol-error.js";
 import type { ClientIdentity } from "./endpoints.js";
 import type { TransportName } from "../../wire/protocol.js";
 import type { ActiveLink, ServerSession } from "./sessions.js";
+import { noticeSlowConsumer } from "./slow-consumer.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
@@ -132,9 +133,10 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onClose = (): void => {
+  private readonly onClose = (status: CloseStatus): void => {
     this.clearHelloTimer();
     this.session?.detach(this);
+    noticeSlowConsumer(this.session, status);
   };
 
   closed(): boolean {
@@ -168,8 +170,9 @@ export class ServerSseLink implements ActiveLink {
     return !this.conn.isOpen;
   }
 
-  private readonly onClose = (): void => {
+  private readonly onClose = (status: CloseStatus): void => {
     this.session.detach(this);
+    noticeSlowConsumer(this.session, status);
   };
 }
 
