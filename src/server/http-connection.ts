@@ -9,6 +9,7 @@ import {
   closedByServer,
   serverGoingAway,
   slowConsumer,
+  slowConsumerGraceMs,
 } from "./transport.js";
 
 /**
@@ -108,10 +109,43 @@ export abstract class ResponseConnection implements ServerConnection {
   protected write(chunk: string | Uint8Array): boolean {
     this.res.write(chunk);
     if (this.res.writableLength <= this.options.maxBufferedBytes) return true;
-    this.res.destroy();
-    this.notifier.fire(slowConsumer);
+    this.dropSlowConsumer();
     return false;
   }
+
+  /**
+   * Drops a client past `maxBufferedBytes`, reporting 4008. Plain HTTP cuts the response: a
+   * stream without its terminating chunk tells the client it is incomplete, where a clean end
+   * would say it was all. SSE, where any end means "reconnect", ends it behind its backlog.
+   */
+  protected dropSlowConsumer(): void {
+    this.res.destroy();
+    this.notifier.fire(slowConsumer);
+  }
+
+  /**
+   * Ends the response behind what is queued, as a WebSocket's close frame goes behind its own
+   * backlog, after `last` if given: a client that was only slow for a moment (a large burst)
+   * gets what was queued and then the end, and resumes from there; the socket of one that does
+   * not read within {@link slowConsumerGraceMs} is destroyed.
+   */
+  protected endBehindBacklog(last?: string): void {
+    this.notifier.fire(slowConsumer);
+    this.res.end(last);
+    this.slowConsumerTimer = setTimeout(this.destroyUnfinished, slowConsumerGraceMs);
+    this.slowConsumerTimer.unref();
+    this.res.once("close", this.stopSlowConsumerTimer);
+  }
+
+  private slowConsumerTimer: NodeJS.Timeout | undefined;
+
+  private readonly destroyUnfinished = (): void => {
+    if (!this.res.writableFinished) this.req.socket.destroy();
+  };
+
+  private readonly stopSlowConsumerTimer = (): void => {
+    clearTimeout(this.slowConsumerTimer);
+  };
 
   /**
    * Writes the last chunk and ends the response. No slow-reader check: nothing more will be
@@ -183,7 +217,8 @@ function byteLength(body: string | Uint8Array | undefined): number {
  * false too once the client has gone. `onClose` reports, once: `{ by: "server", code: 1000 }`
  * when this side ends it; `{ by: "client", code: 1006 }` when the client goes away first;
  * `{ by: "server", code: 4008, reason: "slow consumer" }` when more than `options.maxBufferedBytes` are left queued
- * after a write that keeps the response open (the response is then destroyed; a final
+ * after a write that keeps the response open (the response is then cut, without its
+ * terminating chunk, so the client can tell the stream is incomplete; a final
  * `send(x, true)` is exempt); `{ by: "server", code: 1001 }` on `goAway()` (which ends the
  * response like `close()`, with `Connection: close` if the head is not out yet) or
  * `destroy()` (which destroys the socket). `onReceive` accepts a listener and never calls

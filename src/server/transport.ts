@@ -45,6 +45,15 @@ export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
  */
 export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLOSE_CODE, reason: "slow consumer" };
 
+/**
+ * How long a slow consumer's end (a WebSocket's close frame, an HTTP or SSE stream's end) may
+ * sit behind its unread backlog before the socket is destroyed. Ended rather than destroyed at
+ * once, so that a client that reads again gets what was already queued (at most
+ * `maxBufferedBytes` and one message) and then the reason, instead of a cut that loses it; not
+ * longer, because the client has shown it is not reading, and waiting only holds that memory.
+ */
+export const slowConsumerGraceMs = 1_000;
+
 type CloseListener = (status: CloseStatus) => void;
 
 /**

@@ -6,18 +6,12 @@ import { WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
-import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer } from "./transport.js";
+import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
 /** Most messages kept for a connection that has no `onReceive` listener yet. */
 export const maxQueuedMessages = 1024;
 
-/**
- * How long a slow consumer's close frame may sit behind its unread backlog before the socket is
- * destroyed: the client has already shown it is not reading, so waiting longer only holds
- * `maxBufferedBytes` of memory.
- */
-export const slowConsumerGraceMs = 1_000;
 
 /** Status reported when messages piled up with no `onReceive` listener to take them. */
 export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason: "too many unread messages" };

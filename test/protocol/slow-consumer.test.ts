@@ -10,6 +10,7 @@ import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { chan, type Channel } from "../../src/csp/channel.js";
 import { connect, type ProtocolError, type Session, type StateChange } from "../../src/client/index.js";
+import type { WebSocketLike } from "../../src/client/link.js";
 import { createServer, isTopicDropped, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import type { CloseStatus } from "../../src/server/connection.js";
 import type { ServerConnection } from "../../src/server/transport.js";
@@ -117,7 +118,7 @@ describe("a slow consumer among 1,000 clients", TEST, () => {
 
     const others = await connectMany(handle.url, CLIENTS - 1, sessions);
     // The paused client connects last, so its server connection is the newest.
-    const slow = await connect(handle.url, { transports: ["websocket"], WebSocket: RecordingWebSocket, reconnect: { initial: 20, max: 200 } });
+    const slow = await connect(handle.url, { transports: ["websocket"], WebSocket: RecordingWebSocket as unknown as WebSocketLike, reconnect: { initial: 20, max: 200 } });
     sessions.push(slow);
     const serverSide = connectionsOf(server).at(-1) as ServerConnection;
     const slowNews = chan<unknown>(1024);
