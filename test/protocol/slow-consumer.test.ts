@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { chan, type Channel } from "../../src/csp/channel.js";
-import { connect, type ProtocolError, type Session, type StateChange } from "../../src/client/index.js";
+import { connect, type ProtocolError, type Session, SLOW_CONSUMER_CLOSE_CODE, type StateChange } from "../../src/client/index.js";
 import type { WebSocketLike } from "../../src/client/link.js";
 import { createServer, isTopicDropped, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import type { CloseStatus } from "../../src/server/connection.js";
@@ -173,5 +173,43 @@ describe("a slow consumer among 1,000 clients", TEST, () => {
       assert.ok(extra === undefined || !isTopicDropped(extra as TopicDropped), "nobody was dropped by a topic");
       assert.equal(extra, undefined, "nothing repeated");
     }
+  });
+
+  it("one that reads again within the grace gets its backlog and the close code: cause.code 4008, then the notice, and nothing lost", async (t: TestContext) => {
+    const server = createServer({ maxBufferedBytes: BOUND, heartbeat: 30_000, heartbeatTimeout: 60_000, closeTimeout: 1_000 });
+    const handle = await server.listen();
+    t.after(() => handle.close());
+    const bulk = server.topic<string>("bulk");
+    const slow = await connect(handle.url, { transports: ["websocket"], WebSocket: RecordingWebSocket as unknown as WebSocketLike, reconnect: { initial: 20, max: 200 } });
+    t.after(() => slow.close());
+    const serverSide = connectionsOf(server).at(-1) as ServerConnection;
+    const inbox = chan<unknown>(1024);
+    await subscribe(slow, "bulk", inbox);
+    const states: StateChange[] = [];
+    const notices: ProtocolError[] = [];
+    slow.onState((change) => states.push(change));
+    slow.onRefusal((error) => notices.push(error));
+    const socket = (RecordingWebSocket.opened.at(-1) as RecordingWebSocket).tcp;
+    socket.pause();
+    let sent = 0;
+    while (serverSide.isOpen && sent < MAX_BULK) {
+      await bulk.put(`${String(sent).padStart(6, "0")}${"x".repeat(BULK_BYTES)}`);
+      sent++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(serverSide.isOpen, false, `not dropped after ${sent} values`);
+    // At once: the close frame is still queued behind the backlog, not yet cut.
+    socket.resume();
+    const got = await take(inbox, sent, "the values");
+    assert.deepEqual(
+      got.map((value) => (typeof value === "string" ? Number(value.slice(0, 6)) : value)),
+      Array.from({ length: sent }, (_, i) => i),
+    );
+    await until(() => notices.length > 0 && slow.state === "open", "the resumed session's notice");
+    assert.equal(states[0]?.state, "reconnecting");
+    assert.equal(states[0]?.cause?.code, SLOW_CONSUMER_CLOSE_CODE, "the close frame came through: its code is the cause");
+    assert.match(states[0]?.cause?.reason ?? "", /slow consumer/);
+    assert.deepEqual(notices.map((error) => error.code), ["ERR_SLOW_CONSUMER"]);
+    assert.equal(inbox.poll(), undefined, "nothing repeated");
   });
 });
