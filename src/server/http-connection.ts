@@ -148,7 +148,7 @@ export abstract class ResponseConnection implements ServerConnection {
   };
 
   /**
-   * Writes the last chunk and ends the response. No slow-reader check: nothing more will be
+   * Writes the last chunk and ends the response. No slow-consumer check: nothing more will be
    * queued behind it, so the buffer cannot keep growing.
    */
   protected finish(chunk: string | Uint8Array | undefined): void {
@@ -216,9 +216,10 @@ function byteLength(body: string | Uint8Array | undefined): number {
  * `close()` ends the response (an empty 200 if nothing was sent); true only the first time,
  * false too once the client has gone. `onClose` reports, once: `{ by: "server", code: 1000 }`
  * when this side ends it; `{ by: "client", code: 1006 }` when the client goes away first;
- * `{ by: "server", code: 4008, reason: "slow consumer" }` when more than `options.maxBufferedBytes` are left queued
- * after a write that keeps the response open (the response is then cut, without its
- * terminating chunk, so the client can tell the stream is incomplete; a final
+ * `{ by: "server", code: 4008, reason: "slow consumer" }` when more than
+ * `options.maxBufferedBytes` are left queued after a write that keeps the response open (the
+ * response is then cut, without its terminating chunk, so the client can tell the stream is
+ * incomplete; a final
  * `send(x, true)` is exempt); `{ by: "server", code: 1001 }` on `goAway()` (which ends the
  * response like `close()`, with `Connection: close` if the head is not out yet) or
  * `destroy()` (which destroys the socket). `onReceive` accepts a listener and never calls

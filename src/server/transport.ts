@@ -40,8 +40,8 @@ export const serverGoingAway: CloseStatus = { by: "server", code: 1001, reason: 
 export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
 /**
  * Status reported when a slow consumer is dropped: more than `maxBufferedBytes` of what was
- * sent to it wait unsent. A WebSocket is closed with this code and reason; an SSE or HTTP
- * stream, which has no close frame, is cut and reports it to `onClose`.
+ * sent to it wait unsent. A WebSocket is closed with this code and reason; an SSE stream is
+ * ended, an HTTP stream cut (neither has a close frame), and both report it to `onClose`.
  */
 export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLOSE_CODE, reason: "slow consumer" };
 

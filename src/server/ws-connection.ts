@@ -12,7 +12,6 @@ import type { AdapterOptions, ServerConnection } from "./transport.js";
 /** Most messages kept for a connection that has no `onReceive` listener yet. */
 export const maxQueuedMessages = 1024;
 
-
 /** Status reported when messages piled up with no `onReceive` listener to take them. */
 export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason: "too many unread messages" };
 
@@ -99,8 +98,8 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
  *   headers and SSE fields are ignored). Returns false once closing, and false when this send
  *   pushed `bufferedAmount` past `options.maxBufferedBytes`: the client is then closed with
- *   4008 "slow consumer" (`SLOW_CONSUMER_CLOSE_CODE`) and destroyed if its close frame has not gone out after
- *   {@link slowConsumerGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
+ *   4008 "slow consumer" (`SLOW_CONSUMER_CLOSE_CODE`) and destroyed if its close frame has
+ *   not gone out after {@link slowConsumerGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
  * - `onReceive`: every listener gets every message from its registration on; messages that
  *   arrive before the first listener are kept (at most {@link maxQueuedMessages} or
  *   `maxBufferedBytes` bytes, beyond which the connection closes with {@link receiveQueueFull})
