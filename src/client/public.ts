@@ -3,6 +3,7 @@
 export { type ConnectOptions, connectDefaults } from "./options.js";
 export { type ReconnectCause, Session, type SessionState, type StateChange } from "./session.js";
 export { TransportError, type TransportName } from "./transports.js";
+export { SLOW_CONSUMER_CLOSE_CODE } from "../wire/protocol.js";
 export type { Logger } from "../session/logger.js";
 export { RemoteChannel } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";

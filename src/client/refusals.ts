@@ -67,7 +67,9 @@ function errorIn(body: string): ProtocolError | null {
 /**
  * What a WebSocket close code means when no resend can change it: 1009, a message over the
  * server's limit; 1002, 1003 and 1007, data the server cannot read. Null for the others (1000,
- * 1001 going away, 1006 a cut, 1008 a slow reader, 1011 a server error, 4xxx): reconnect.
+ * 1001 going away, 1006 a cut, 1008 a policy, 1011 a server error, 4008 a slow consumer
+ * (`SLOW_CONSUMER_CLOSE_CODE`: the session resumes, and hears `ERR_SLOW_CONSUMER`), 4xxx):
+ * reconnect.
  */
 export function closeRefusal(code: number, reason: string): ProtocolError | null {
   const said = reason === "" ? "" : `: ${reason}`;

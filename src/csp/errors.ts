@@ -84,6 +84,7 @@ export type ProtocolErrorCode =
   | "ERR_UNAVAILABLE"
   | "ERR_ORIGIN"
   | "ERR_HOST"
+  | "ERR_SLOW_CONSUMER"
   | "ERR_PROTOCOL";
 
 /** The protocol codes as a set, to check a code read from the wire. */
@@ -110,6 +111,7 @@ export const PROTOCOL_ERROR_CODES: ReadonlySet<string> = new Set<ProtocolErrorCo
   "ERR_UNAVAILABLE",
   "ERR_ORIGIN",
   "ERR_HOST",
+  "ERR_SLOW_CONSUMER",
   "ERR_PROTOCOL",
 ]);
 

@@ -49,8 +49,9 @@ export interface CloseStatus {
   by: "server" | "client";
   /**
    * The WebSocket close code (1000 normal, 1001 going away, 1006 gone without a close frame,
-   * 1007 bad UTF-8, 1008 slow reader, 1009 too big …). HTTP and SSE connections use the same
-   * codes: 1000 when ended normally, 1001 on server shutdown, 1006 when the client vanished.
+   * 1007 bad UTF-8, 1008 too many unread messages, 1009 too big, 4008 a slow consumer: more than
+   * `maxBufferedBytes` unsent …). HTTP and SSE connections use the same codes: 1000 when ended
+   * normally, 1001 on server shutdown, 1006 when the client vanished, 4008 a slow consumer.
    */
   code: number;
   /** The close reason text, if any. */

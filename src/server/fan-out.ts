@@ -59,6 +59,13 @@ export interface FanOutOptions {
    * in one burst, before any put is answered, count too (past `maxInFlight`). Default 256.
    */
   queueLength?: number;
+  /**
+   * Bytes waiting for one listener, as `FanOutHooks.sizeOf` counts them: a queue holding this
+   * many is full too, whatever its length, so a listener that stalls holds at most this plus
+   * one value (a value is taken while the queue is under it). Default
+   * `Number.MAX_SAFE_INTEGER`: without `sizeOf` nothing has a size, and only `queueLength` counts.
+   */
+  queueBytes?: number;
   /** When a listener's queue is full: see {@link WhenFull}. Default `"disconnect"`. */
   whenFull?: WhenFull;
   /** Listeners at once; a further `add` gets its channel closed and returns false. Default 10,000. */
@@ -74,6 +81,7 @@ export interface FanOutOptions {
 /** The defaults of {@link FanOutOptions}. */
 export const fanOutDefaults: Required<FanOutOptions> = {
   queueLength: 256,
+  queueBytes: Number.MAX_SAFE_INTEGER,
   whenFull: "disconnect",
   maxListeners: 10_000,
   maxInFlight: 64,
@@ -93,6 +101,8 @@ export interface FanOutHooks<T> {
    * closes a channel), so without a word the page would never learn to join again.
    */
   farewell?: (reason: DropReason) => T | undefined;
+  /** A value's size in bytes, for `queueBytes` (a topic's: its encoded text in UTF-8). Default 0. */
+  sizeOf?: (value: T) => number;
 }
 
 /** One listener's queue and pump. */
@@ -101,6 +111,8 @@ class Outlet<T> {
   readonly stop = new AbortController();
   /** Puts made and not answered yet. */
   inFlight = 0;
+  /** What the values in `queue` weigh together (`FanOutHooks.sizeOf`). */
+  bytes = 0;
   /** Its queue is at `queueLength` (counted in `FanOut.#fullCount`). */
   full = false;
 
@@ -116,13 +128,14 @@ class Outlet<T> {
 
 /**
  * A broadcast to listeners, each with its own bounded queue. `send` and `broadcast` never wait;
- * a listener whose put fails, resolves false, or that falls `queueLength` values behind is
- * dropped (closed, its pump stopped) and only it. Throws a `RangeError` for a bound that is not
+ * a listener whose put fails, resolves false, or that falls `queueLength` values (or
+ * `queueBytes` bytes) behind is dropped (closed, its pump stopped) and only it. Throws a `RangeError` for a bound that is not
  * a positive integer.
  */
 export class FanOut<T> {
   private readonly outlets = new Map<Listener<T>, Outlet<T>>();
   private readonly queueLength: number;
+  private readonly queueBytes: number;
   private readonly maxListeners: number;
   private readonly maxInFlight: number;
   private readonly whenFull: WhenFull;
@@ -134,12 +147,15 @@ export class FanOut<T> {
 
   private readonly onDrop: DropHandler<T>;
   private readonly farewell: (reason: DropReason) => T | undefined;
+  private readonly sizeOf: (value: T) => number;
 
   constructor(options: FanOutOptions = {}, hooks: FanOutHooks<T> = {}) {
     this.onDrop = hooks.onDrop ?? ignoreDrop;
     this.farewell = hooks.farewell ?? noFarewell;
+    this.sizeOf = hooks.sizeOf ?? sizeless;
     const resolved = { ...fanOutDefaults, ...options };
     this.queueLength = positiveInteger("queueLength", resolved.queueLength);
+    this.queueBytes = positiveInteger("queueBytes", resolved.queueBytes);
     this.maxListeners = positiveInteger("maxListeners", resolved.maxListeners);
     this.maxInFlight = positiveInteger("maxInFlight", resolved.maxInFlight);
     if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
@@ -216,27 +232,38 @@ export class FanOut<T> {
   }
 
   private enqueue(outlet: Outlet<T>, value: T): boolean {
-    if (outlet.queue.length >= this.queueLength) {
-      if (this.whenFull === "disconnect") {
-        this.drop(outlet, "behind");
-        return false;
-      }
-      if (this.whenFull === "drop-oldest") outlet.queue.shift();
-      else {
-        // "backpressure" waits in broadcastWhenRoom; a send or broadcast that cannot wait may not overfill a queue either.
+    if (this.#isFull(outlet)) {
+      if (this.whenFull === "drop-oldest") {
+        // By bytes, one large value may make room for several small ones: as many go as it takes.
+        while (this.#isFull(outlet)) this.#shift(outlet);
+      } else {
+        // "disconnect"; and "backpressure" waits in broadcastWhenRoom, so a send or broadcast that cannot wait may not overfill a queue either.
         this.drop(outlet, "behind");
         return false;
       }
     }
     outlet.queue.push(value);
+    outlet.bytes += this.sizeOf(value);
     this.#noteLength(outlet);
     this.pump(outlet);
     return true;
   }
 
-  /** Keeps `#fullCount` true to the outlet's queue length. */
+  /** Whether the outlet's queue takes no more: `queueLength` values, or `queueBytes` bytes. */
+  #isFull(outlet: Outlet<T>): boolean {
+    return outlet.queue.length >= this.queueLength || outlet.bytes >= this.queueBytes;
+  }
+
+  /** The oldest queued value, out of the queue and its byte count. */
+  #shift(outlet: Outlet<T>): T {
+    const value = outlet.queue.shift() as T;
+    outlet.bytes -= this.sizeOf(value);
+    return value;
+  }
+
+  /** Keeps `#fullCount` true to the outlet's queue length and bytes. */
   #noteLength(outlet: Outlet<T>): void {
-    const full = outlet.queue.length >= this.queueLength;
+    const full = this.#isFull(outlet);
     if (full === outlet.full) return;
     outlet.full = full;
     this.#fullCount += full ? 1 : -1;
@@ -260,7 +287,7 @@ export class FanOut<T> {
    */
   private pump(outlet: Outlet<T>): void {
     while (outlet.inFlight < this.maxInFlight && outlet.queue.length > 0 && this.outlets.get(outlet.listener) === outlet) {
-      const value = outlet.queue.shift() as T;
+      const value = this.#shift(outlet);
       outlet.inFlight++;
       let answer: Promise<boolean>;
       try {
@@ -294,6 +321,7 @@ export class FanOut<T> {
     if (this.outlets.get(outlet.listener) !== outlet) return;
     this.outlets.delete(outlet.listener);
     outlet.queue.clear();
+    outlet.bytes = 0;
     this.#noteLength(outlet);
     // Withdraws the puts still waiting (in a channel's or a proxy's queue) before the farewell.
     outlet.stop.abort();
@@ -327,6 +355,10 @@ export function putQuietly<T>(listener: Listener<T>, value: T): void {
   } catch {
     // Too large, or the session is gone: it leaves without the word.
   }
+}
+
+function sizeless(): number {
+  return 0;
 }
 
 function noFarewell(): undefined {

@@ -105,7 +105,7 @@ const CONGESTED_BYTES = getDefaultHighWaterMark(false);
  * shut) would otherwise stall the producer and every other client for as long as its socket
  * lives, since a client that never drains never reaches the server's `maxBufferedBytes`
  * either. Past the timeout its frames are written straight to its connection, so nothing is
- * lost if it reads again, and the server's `maxBufferedBytes` drops it (1008 "slow reader")
+ * lost if it reads again, and the server's `maxBufferedBytes` drops it (4008 "slow consumer")
  * if it does not: back-pressure for a client that is slow for a moment, and a bounded cost,
  * never a stall for everyone, for one that is gone.
  */
@@ -264,7 +264,7 @@ class FanoutClient {
   };
 
   private write(frame: FeedEvent): void {
-    // False once the connection is closed, or dropped as a slow reader.
+    // False once the connection is closed, or dropped as a slow consumer.
     if (this.conn.sendFrame(frame.bytes)) this.checkCongestion();
     else this.leave();
   }

@@ -8,12 +8,13 @@ import {
   clientGone,
   closedByServer,
   serverGoingAway,
-  slowReader,
+  slowConsumer,
+  slowConsumerGraceMs,
 } from "./transport.js";
 
 /**
  * The lifecycle plain HTTP and SSE responses share: `onClose` bookkeeping, noticing a client
- * that went away, dropping a slow reader, and ending on `close`, `goAway` and `destroy`.
+ * that went away, dropping a slow consumer, and ending on `close`, `goAway` and `destroy`.
  * Subclasses say how data becomes bytes and how an unanswered response is ended.
  *
  * @internal Exported for the SSE adapter; not part of the package API.
@@ -108,13 +109,46 @@ export abstract class ResponseConnection implements ServerConnection {
   protected write(chunk: string | Uint8Array): boolean {
     this.res.write(chunk);
     if (this.res.writableLength <= this.options.maxBufferedBytes) return true;
-    this.res.destroy();
-    this.notifier.fire(slowReader);
+    this.dropSlowConsumer();
     return false;
   }
 
   /**
-   * Writes the last chunk and ends the response. No slow-reader check: nothing more will be
+   * Drops a client past `maxBufferedBytes`, reporting 4008. Plain HTTP cuts the response: a
+   * stream without its terminating chunk tells the client it is incomplete, where a clean end
+   * would say it was all. SSE, where any end means "reconnect", ends it behind its backlog.
+   */
+  protected dropSlowConsumer(): void {
+    this.res.destroy();
+    this.notifier.fire(slowConsumer);
+  }
+
+  /**
+   * Ends the response behind what is queued, as a WebSocket's close frame goes behind its own
+   * backlog, after `last` if given: a client that was only slow for a moment (a large burst)
+   * gets what was queued and then the end, and resumes from there; the socket of one that does
+   * not read within {@link slowConsumerGraceMs} is destroyed.
+   */
+  protected endBehindBacklog(last?: string): void {
+    this.notifier.fire(slowConsumer);
+    this.res.end(last);
+    this.slowConsumerTimer = setTimeout(this.destroyUnfinished, slowConsumerGraceMs);
+    this.slowConsumerTimer.unref();
+    this.res.once("close", this.stopSlowConsumerTimer);
+  }
+
+  private slowConsumerTimer: NodeJS.Timeout | undefined;
+
+  private readonly destroyUnfinished = (): void => {
+    if (!this.res.writableFinished) this.req.socket.destroy();
+  };
+
+  private readonly stopSlowConsumerTimer = (): void => {
+    clearTimeout(this.slowConsumerTimer);
+  };
+
+  /**
+   * Writes the last chunk and ends the response. No slow-consumer check: nothing more will be
    * queued behind it, so the buffer cannot keep growing.
    */
   protected finish(chunk: string | Uint8Array | undefined): void {
@@ -182,8 +216,10 @@ function byteLength(body: string | Uint8Array | undefined): number {
  * `close()` ends the response (an empty 200 if nothing was sent); true only the first time,
  * false too once the client has gone. `onClose` reports, once: `{ by: "server", code: 1000 }`
  * when this side ends it; `{ by: "client", code: 1006 }` when the client goes away first;
- * `{ by: "server", code: 1008 }` when more than `options.maxBufferedBytes` are left queued
- * after a write that keeps the response open (the response is then destroyed; a final
+ * `{ by: "server", code: 4008, reason: "slow consumer" }` when more than
+ * `options.maxBufferedBytes` are left queued after a write that keeps the response open (the
+ * response is then cut, without its terminating chunk, so the client can tell the stream is
+ * incomplete; a final
  * `send(x, true)` is exempt); `{ by: "server", code: 1001 }` on `goAway()` (which ends the
  * response like `close()`, with `Connection: close` if the head is not out yet) or
  * `destroy()` (which destroys the socket). `onReceive` accepts a listener and never calls

@@ -53,9 +53,18 @@ export interface ServerOptions {
    */
   idleTimeout?: number;
   /**
-   * Outbound bytes one connection may have queued but not yet flushed. Beyond, the client is
-   * too slow: it is closed (WebSocket code 1008, reason "slow reader") rather than buffered
-   * without end. Default 4 MiB.
+   * Outbound bytes one connection may have queued and not yet handed to the kernel, on every
+   * transport (a WebSocket's `bufferedAmount`, an SSE or HTTP stream's `writableLength`), in
+   * bytes as written (UTF-8 for text). Checked after each send: a connection left with more is
+   * a slow consumer and is dropped, only it, rather than buffered for without end: a WebSocket
+   * is closed with 4008 "slow consumer" (`SLOW_CONSUMER_CLOSE_CODE`; destroyed if that close
+   * frame is not out within a second), an SSE or HTTP stream is cut and reports 4008 to
+   * `onClose`. A protocol session outlives it: its client resumes from replay and hears
+   * `ERR_SLOW_CONSUMER`. So one connection holds at most this plus one message in user space
+   * (the kernel's socket buffers come on top, a few MB on loopback). Default 4 MiB: four
+   * packets of the default `maxMessageSize`, so a client on a slow link is not dropped for a
+   * burst of large messages, and a worst case of `maxConnections` × 4 MiB that a tight memory
+   * ceiling lowers together with `maxConnections`.
    */
   maxBufferedBytes?: number;
   /** Interval of the SSE comment heartbeat, in ms; 0 turns it off. Default 15,000. */

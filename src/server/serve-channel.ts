@@ -30,7 +30,7 @@ export interface ServeChannelOptions {
    * whose queue is full may hold the feed back. Default `5000`. Past it the feed goes on
    * without it: its events are written to its connection without waiting for drain, so it
    * loses nothing if it reads again, and once more than the server's `maxBufferedBytes` wait
-   * there it is dropped (close status 1008 "slow reader"), as a slow consumer is by Centrifugo
+   * there it is dropped (close status 4008 "slow consumer"), as a slow consumer is by Centrifugo
    * or socket.io. Why: a client that stopped reading never drains, so without this bound one
    * frozen tab would stall the producer and every other client for as long as its socket
    * lives. A client that drains in time is held to its buffer as before (back-pressure).

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
+import { SLOW_CONSUMER_CLOSE_CODE } from "../wire/protocol.js";
 import type { RequestInfo, SendData } from "./connection.js";
 import { ResponseConnection } from "./http-connection.js";
 import { encodeSseComment, encodeSseEvent, sseHeaders } from "./sse-codec.js";
@@ -66,6 +67,14 @@ class SseResponseConnection extends ResponseConnection implements SseConnection 
     this.res.end();
   }
 
+  /**
+   * Any end makes an EventSource reconnect, so a slow consumer's stream is ended behind its
+   * backlog (see `endBehindBacklog`), with a comment saying why for a reader that looks.
+   */
+  protected override dropSlowConsumer(): void {
+    this.endBehindBacklog(slowConsumerComment);
+  }
+
   private readonly beat = (): void => {
     this.write(encodeSseComment());
   };
@@ -75,6 +84,9 @@ class SseResponseConnection extends ResponseConnection implements SseConnection 
     this.heartbeat = undefined;
   };
 }
+
+/** The last line of a slow consumer's stream: a comment, which an EventSource ignores. */
+const slowConsumerComment = `: ${SLOW_CONSUMER_CLOSE_CODE} slow consumer (maxBufferedBytes)\n\n`;
 
 /**
  * `extraHeaders` and then `sseHeaders`, which win: the framing depends on them. Names are
@@ -123,8 +135,12 @@ function toFrame(data: SendData): string | undefined {
  * (`ERR_SSE_HEARTBEAT`) for a heartbeat that is negative, not finite or above 2^31 - 1 ms,
  * before touching the response. `lastEventId` is `options.lastEventId`.
  *
- * `close`, `onClose`, `goAway`, `destroy` and the slow-reader limit behave as on plain HTTP
- * (see `createHttpConnection`); `onReceive` listeners are never called.
+ * `close`, `onClose`, `goAway` and `destroy` behave as on plain HTTP (see
+ * `createHttpConnection`); `onReceive` listeners are never called. Past `maxBufferedBytes` the
+ * client is a slow consumer, reported `{ by: "server", code: 4008, reason: "slow consumer" }`
+ * as on plain HTTP, but its stream is ended rather than cut (an EventSource reconnects after
+ * either): behind what was queued, with a last comment `: 4008 slow consumer
+ * (maxBufferedBytes)`, and its socket destroyed if that is not out within a second.
  */
 export function createSseConnection(
   req: IncomingMessage,

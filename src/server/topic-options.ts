@@ -10,6 +10,14 @@ export interface TopicOptions {
    */
   queueLength?: number;
   /**
+   * Bytes waiting for one subscriber (each value's encoded text, in UTF-8), past those in
+   * flight: its queue is full at this many too, whatever its length, and `whenFull` decides as
+   * for `queueLength`. A value is queued while the queue is under it, so a stalled subscriber
+   * holds at most this plus one value; a value is shared by every subscriber, and this bounds
+   * what one that stalls keeps alive after the others took it. Default 4 MiB.
+   */
+  queueBytes?: number;
+  /**
    * What becomes of a subscriber whose queue is full when a value comes. `"disconnect"` (the
    * default): it is dropped; a client's inbox gets `{ dropped }` (code `ERR_SUBSCRIBER_BEHIND`)
    * after what was already on its way, a local channel is closed. `"drop-oldest"`: the oldest
@@ -31,6 +39,7 @@ export interface TopicOptions {
 /** Every default of {@link TopicOptions}. */
 export const topicDefaults: Required<TopicOptions> = {
   queueLength: 256,
+  queueBytes: 4 * 1024 * 1024,
   whenFull: "disconnect",
   maxInFlight: 64,
   maxSubscribers: 10_000,
@@ -44,7 +53,7 @@ export const topicDefaults: Required<TopicOptions> = {
  */
 export function resolveTopicOptions(options: TopicOptions, window: number, acrossNodes = false): Required<TopicOptions> {
   const resolved = { ...topicDefaults, maxInFlight: Math.max(1, Math.min(topicDefaults.maxInFlight, window - 1)), ...options };
-  for (const name of ["queueLength", "maxInFlight", "maxSubscribers", "maxSubscriptionsPerSession"] as const) {
+  for (const name of ["queueLength", "queueBytes", "maxInFlight", "maxSubscribers", "maxSubscriptionsPerSession"] as const) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < 1) throw new WirechanRangeError("ERR_TOPIC_OPTION", `topic option ${name} must be a positive integer, got ${String(value)}`);
   }

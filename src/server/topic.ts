@@ -104,6 +104,11 @@ class RemoteSubscriber implements Listener<TopicItem> {
 
 const TAKEN = Promise.resolve(true);
 
+/** What a queued value weighs (`queueBytes`): its encoded text, counted once when it was put. */
+function itemBytes(item: TopicItem): number {
+  return item.encoded.bytes;
+}
+
 /**
  * A fan-out on one server, made by `server.topic<T>(name, options)`. Server code puts with
  * {@link Topic.put} and subscribes local channels with {@link Topic.subscribe}; a client
@@ -141,11 +146,11 @@ export class Topic<T> {
   ) {
     this.#host = host;
     this.#options = resolveTopicOptions(options, host.window, host.backplane !== null);
-    const { queueLength, whenFull, maxInFlight } = this.#options;
+    const { queueLength, queueBytes, whenFull, maxInFlight } = this.#options;
     this.#fan = new FanOut<TopicItem>(
       // The topic counts its subscribers itself, to refuse past maxSubscribers with its own word.
-      { queueLength, whenFull, maxInFlight, maxListeners: Number.MAX_SAFE_INTEGER },
-      { onDrop: this.#onDrop, farewell: this.#farewellFor },
+      { queueLength, queueBytes, whenFull, maxInFlight, maxListeners: Number.MAX_SAFE_INTEGER },
+      { onDrop: this.#onDrop, farewell: this.#farewellFor, sizeOf: itemBytes },
     );
     this.#relay = relay;
     void this.#serveRequests(requests);
@@ -369,7 +374,7 @@ export class Topic<T> {
 
 /** What each drop code says, in words, to the client. */
 const DROP_REASONS: Record<TopicDropCode, string> = {
-  ERR_SUBSCRIBER_BEHIND: "this inbox fell behind the topic (its queue was full: queueLength) and was dropped; subscribe again",
+  ERR_SUBSCRIBER_BEHIND: "this inbox fell behind the topic (its queue was full: queueLength values or queueBytes bytes) and was dropped; subscribe again",
   ERR_SUBSCRIBER_FAILED: "a value of the topic could not be sent to this inbox (too large for this session's messages); it was dropped",
   ERR_TOO_MANY_SUBSCRIBERS: "the topic has as many subscribers as it takes (maxSubscribers)",
   ERR_TOO_MANY_SUBSCRIPTIONS: "this session has as many subscriptions to the topic as it may (maxSubscriptionsPerSession)",

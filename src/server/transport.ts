@@ -1,4 +1,5 @@
 import { consoleLogger, type Logger } from "../session/logger.js";
+import { SLOW_CONSUMER_CLOSE_CODE } from "../wire/protocol.js";
 import type { CloseStatus, Connection } from "./connection.js";
 
 /**
@@ -18,7 +19,7 @@ export interface ServerConnection extends Connection {
 
 /** What every adapter needs from the server's options. */
 export interface AdapterOptions {
-  /** Outbound bytes allowed in flight before the client counts as a slow reader. */
+  /** Outbound bytes allowed queued, unsent, before the client counts as a slow consumer. */
   maxBufferedBytes: number;
   /** Headers added to every HTTP response this connection writes (CORS). */
   extraHeaders: Readonly<Record<string, string>>;
@@ -37,8 +38,21 @@ export const closedByServer: CloseStatus = { by: "server", code: 1000, reason: "
 export const serverGoingAway: CloseStatus = { by: "server", code: 1001, reason: "server shutting down" };
 /** Status reported when an HTTP or SSE client vanished (its socket closed under us). */
 export const clientGone: CloseStatus = { by: "client", code: 1006, reason: "" };
-/** Status reported when a slow reader is dropped. */
-export const slowReader: CloseStatus = { by: "server", code: 1008, reason: "slow reader" };
+/**
+ * Status reported when a slow consumer is dropped: more than `maxBufferedBytes` of what was
+ * sent to it wait unsent. A WebSocket is closed with this code and reason; an SSE stream is
+ * ended, an HTTP stream cut (neither has a close frame), and both report it to `onClose`.
+ */
+export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLOSE_CODE, reason: "slow consumer" };
+
+/**
+ * How long a slow consumer's end (a WebSocket's close frame, an HTTP or SSE stream's end) may
+ * sit behind its unread backlog before the socket is destroyed. Ended rather than destroyed at
+ * once, so that a client that reads again gets what was already queued (at most
+ * `maxBufferedBytes` and one message) and then the reason, instead of a cut that loses it; not
+ * longer, because the client has shown it is not reading, and waiting only holds that memory.
+ */
+export const slowConsumerGraceMs = 1_000;
 
 type CloseListener = (status: CloseStatus) => void;
 

@@ -1,23 +1,16 @@
 // The WebSocket adapter: one `ws` socket seen through the Connection contract, with the
-// limits the server promises (slow readers, idle clients, oversized or malformed input).
+// limits the server promises (slow consumers, idle clients, oversized or malformed input).
 import { WebSocketServer } from "ws";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
-import { CloseNotifier, closedByServer, serverGoingAway, slowReader } from "./transport.js";
+import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
 /** Most messages kept for a connection that has no `onReceive` listener yet. */
 export const maxQueuedMessages = 1024;
-
-/**
- * How long a slow reader's close frame may sit behind its unread backlog before the socket is
- * destroyed: the client has already shown it is not reading, so waiting longer only holds
- * `maxBufferedBytes` of memory.
- */
-export const slowReaderGraceMs = 1_000;
 
 /** Status reported when messages piled up with no `onReceive` listener to take them. */
 export const receiveQueueFull: CloseStatus = { by: "server", code: 1008, reason: "too many unread messages" };
@@ -105,8 +98,8 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
  *   headers and SSE fields are ignored). Returns false once closing, and false when this send
  *   pushed `bufferedAmount` past `options.maxBufferedBytes`: the client is then closed with
- *   1008 "slow reader" and destroyed if its close frame has not gone out after
- *   {@link slowReaderGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
+ *   4008 "slow consumer" (`SLOW_CONSUMER_CLOSE_CODE`) and destroyed if its close frame has
+ *   not gone out after {@link slowConsumerGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
  * - `onReceive`: every listener gets every message from its registration on; messages that
  *   arrive before the first listener are kept (at most {@link maxQueuedMessages} or
  *   `maxBufferedBytes` bytes, beyond which the connection closes with {@link receiveQueueFull})
@@ -158,7 +151,7 @@ export class WsConnection implements ServerConnection {
   private ending: CloseStatus | null = null;
   /** Whether the client showed any sign of life since the last sweep. */
   private alive = true;
-  private slowReaderTimer: NodeJS.Timeout | null = null;
+  private slowConsumerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -189,7 +182,7 @@ export class WsConnection implements ServerConnection {
     const payload = payloadOf(data);
     if (payload !== undefined) this.ws.send(payload, { binary: typeof payload !== "string" });
     if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
-      this.dropSlowReader();
+      this.dropSlowConsumer();
       return false;
     }
     if (close) this.beginClose(closedByServer);
@@ -231,11 +224,11 @@ export class WsConnection implements ServerConnection {
     this.finish(this.ending);
   }
 
-  private dropSlowReader(): void {
-    this.beginClose(slowReader);
+  private dropSlowConsumer(): void {
+    this.beginClose(slowConsumer);
     // The close frame is queued behind the very backlog the client is not reading.
-    this.slowReaderTimer = setTimeout(() => this.terminate(slowReader), slowReaderGraceMs);
-    this.slowReaderTimer.unref();
+    this.slowConsumerTimer = setTimeout(() => this.terminate(slowConsumer), slowConsumerGraceMs);
+    this.slowConsumerTimer.unref();
   }
 
   /** Called by the {@link HeartbeatSweep}: ping, or terminate a client silent since the last call. */
@@ -274,8 +267,8 @@ export class WsConnection implements ServerConnection {
 
   private finish(status: CloseStatus): void {
     this.options.heartbeat.delete(this);
-    if (this.slowReaderTimer !== null) clearTimeout(this.slowReaderTimer);
-    this.slowReaderTimer = null;
+    if (this.slowConsumerTimer !== null) clearTimeout(this.slowConsumerTimer);
+    this.slowConsumerTimer = null;
     this.notifier.fire(status);
   }
 }

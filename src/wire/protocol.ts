@@ -51,6 +51,16 @@ export const protocolDefaults = {
 } as const;
 
 /**
+ * The WebSocket close code of a slow consumer: the server closes a connection whose unsent
+ * bytes passed its `maxBufferedBytes` with it (reason "slow consumer"), and reports it as the
+ * connection's close status on every transport (docs/protocol.md section 7). In the
+ * application range (4000-4999) rather than 1008 "policy violation", so that a client can tell
+ * it from every other policy close. A session's client resumes after it as after any cut, and
+ * hears `ERR_SLOW_CONSUMER` (not fatal) on the new link.
+ */
+export const SLOW_CONSUMER_CLOSE_CODE = 4008;
+
+/**
  * What one kept frame costs besides its text, in bytes: the entry object, its slot in the ring,
  * the string's header. Counted in the replay budget so that many tiny frames (answers to puts
  * nobody acknowledges) cannot hide behind a small sum of characters.

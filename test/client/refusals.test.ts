@@ -6,6 +6,7 @@ import { PROTOCOL_ERROR_CODES, type ProtocolErrorCode } from "../../src/csp/erro
 import { closeRefusal, endsSession, httpRefusal, sessionGone } from "../../src/client/refusals.js";
 import { refusalPacket } from "../../src/wire/handshake.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
+import { SLOW_CONSUMER_CLOSE_CODE } from "../../src/wire/protocol.js";
 
 const TRANSIENT = ["ERR_TOO_MANY_CONNECTIONS", "ERR_UNAVAILABLE", "ERR_TOO_MANY_SESSIONS", "ERR_RATE_LIMITED", "ERR_HANDSHAKE_TIMEOUT", "ERR_BODY_TIMEOUT"];
 
@@ -38,6 +39,6 @@ describe("refusals", () => {
   it("WebSocket close codes: 1009 is ERR_MESSAGE_TOO_LARGE, 1002, 1003 and 1007 ERR_BAD_FRAME, the others reconnect", () => {
     assert.equal(closeRefusal(1009, "")?.code, "ERR_MESSAGE_TOO_LARGE");
     for (const code of [1002, 1003, 1007]) assert.equal(closeRefusal(code, "")?.code, "ERR_BAD_FRAME", String(code));
-    for (const code of [1000, 1001, 1006, 1008, 1011, 1012, 4000]) assert.equal(closeRefusal(code, ""), null, String(code));
+    for (const code of [1000, 1001, 1006, 1008, 1011, 1012, 4000, SLOW_CONSUMER_CLOSE_CODE]) assert.equal(closeRefusal(code, ""), null, String(code));
   });
 });

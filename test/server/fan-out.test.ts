@@ -210,7 +210,58 @@ describe("FanOut", () => {
     assert.deepEqual(got, [0, 7, 8, 9], "the one in flight, then the newest three");
   });
 
+  it("queueBytes: a stuck listener's queue is full at that many bytes however short it is, and it is dropped; it held at most the bound plus one value", async () => {
+    const { drops, onDrop } = recordDrops();
+    // Each value weighs itself: 100 bytes of queue take two values of 60 (the second while under it), not a third.
+    const fan = new FanOut<number>({ queueLength: 100, queueBytes: 100, maxInFlight: 1 }, { onDrop, sizeOf: (value) => value });
+    const stuck = new StuckListener();
+    const fine = chan<number>(100);
+    fan.add(stuck);
+    fan.add(fine);
+    // A turn between values: the fine channel's puts are answered in a microtask.
+    fan.broadcast(60); // in flight
+    await tick();
+    fan.broadcast(60); // queued: 60
+    await tick();
+    fan.broadcast(60); // queued: 120, taken while the queue was under 100
+    await tick();
+    assert.equal(fan.has(stuck), true);
+    fan.broadcast(1); // the queue is full by bytes with two values
+    assert.equal(fan.has(stuck), false, "dropped by bytes, with 2 of its 100 values queued");
+    assert.deepEqual(drops, [[stuck, "behind"]]);
+    fan.close();
+    assert.deepEqual(await drainAll(fine), [60, 60, 60, 1], "the others get every value");
+  });
+
+  it("queueBytes with drop-oldest: as many of the oldest go as it takes to be under the bound again", async () => {
+    const fan = new FanOut<number>({ queueLength: 100, queueBytes: 100, maxInFlight: 1, whenFull: "drop-oldest" }, { sizeOf: (value) => value });
+    const slow = chan<number>(0);
+    fan.add(slow);
+    for (const value of [5, 10, 10, 10, 85]) fan.broadcast(value); // 5 in flight; 115 queued, the last taken at 30
+    fan.broadcast(1); // full: 10 goes (105, still full), 10 goes (95), then 1 is queued
+    const got: number[] = [];
+    for (let i = 0; i < 4; i++) got.push((await slow.take()) as number);
+    assert.deepEqual(got, [5, 10, 85, 1], "the one in flight, then what was left and the newest");
+  });
+
+  it("queueBytes with backpressure: a put waits while a queue is full by bytes, and goes once it drained", async () => {
+    const fan = new FanOut<number>({ queueLength: 100, queueBytes: 100, maxInFlight: 1, whenFull: "backpressure" }, { sizeOf: (value) => value });
+    const slow = chan<number>(0);
+    fan.add(slow);
+    assert.equal(await fan.broadcastWhenRoom(50), true); // in flight
+    assert.equal(await fan.broadcastWhenRoom(100), true); // queued: full by bytes
+    let sent = false;
+    const waiting = fan.broadcastWhenRoom(1).then((value) => (sent = value));
+    await settle();
+    assert.equal(sent, false, "waits while the queue is full by bytes");
+    assert.equal(await slow.take(), 50);
+    assert.equal(await slow.take(), 100);
+    assert.equal(await waiting, true);
+    assert.equal(await slow.take(), 1);
+  });
+
   it("rejects bounds that are not positive integers, and an unknown whenFull (typed errors)", () => {
+    assertThrowsCode(() => new FanOut({ queueBytes: 0 }), "ERR_INVALID_ARGUMENT", "queueBytes", RangeError);
     assertThrowsCode(() => new FanOut({ maxInFlight: 0 }), "ERR_INVALID_ARGUMENT", "maxInFlight", RangeError);
     assertThrowsCode(() => new FanOut({ queueLength: 0 }), "ERR_INVALID_ARGUMENT", "queueLength", RangeError);
     assertThrowsCode(() => new FanOut({ maxListeners: 1.5 }), "ERR_INVALID_ARGUMENT", "maxListeners", RangeError);

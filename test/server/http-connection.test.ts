@@ -244,7 +244,7 @@ describe("createHttpConnection: closing", () => {
       await settle(1);
     }
     assert.ok(sends < 64, "the limit stopped the sends");
-    assert.deepEqual(await closes.first, { by: "server", code: 1008, reason: "slow reader" });
+    assert.deepEqual(await closes.first, { by: "server", code: 4008, reason: "slow consumer" });
     assert.equal(conn.isOpen, false);
     assert.equal(conn.send(chunk, false), false);
     await settle();

@@ -255,9 +255,32 @@ describe("createSseConnection: closing", () => {
       await settle(1);
     }
     assert.ok(sends < 64, "the limit stopped the sends");
-    assert.deepEqual(await closes.first, { by: "server", code: 1008, reason: "slow reader" });
+    assert.deepEqual(await closes.first, { by: "server", code: 4008, reason: "slow consumer" });
     assert.equal(conn.isOpen, false);
     assert.equal(conn.send("more"), false);
+  });
+
+  it("a slow consumer that reads again within a second gets its backlog, then a comment saying why and a clean end", TEST, async (t) => {
+    const h = await startHarness(t, { maxBufferedBytes: 64 * 1024 });
+    const socket = nonReadingClient(t, h.port, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+    const conn = await h.next();
+    const closes = new CloseRecorder(conn);
+    const event = "x".repeat(256 * 1024);
+    let sends = 0;
+    while (sends < 64 && conn.send(event)) {
+      sends++;
+      await settle(1);
+    }
+    assert.ok(sends < 64, "the limit stopped the sends");
+    assert.deepEqual(await closes.first, { by: "server", code: 4008, reason: "slow consumer" });
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    const ended = new Promise<void>((resolve) => socket.once("end", resolve));
+    socket.resume();
+    await ended;
+    assert.equal(text.split("data: ").length - 1, sends + 1, "every event written, the one that crossed the bound included");
+    assert.match(text, /: 4008 slow consumer \(maxBufferedBytes\)\n\n\r\n0\r\n\r\n$/, "the comment, then the stream's last chunk");
   });
 
   it("goAway() ends the stream cleanly and reports going away, once", TEST, async (t) => {

@@ -39,6 +39,24 @@ describe("topic: local subscribers", () => {
     assert.deepEqual(await drainAll(stalled), [], "its parked puts were withdrawn with it");
   });
 
+  it("queueBytes: a subscriber that stops taking large values is dropped once its queue holds that many bytes, long before queueLength", async () => {
+    const topic = createServer().topic<string>("t", { queueLength: 256, queueBytes: 64 * 1024, maxInFlight: 1 });
+    const stalled = chan<string>();
+    const reader = chan<string>(100);
+    topic.subscribe(stalled);
+    topic.subscribe(reader);
+    const value = (i: number): string => `${i}:${"x".repeat(16 * 1024)}`;
+    let puts = 0;
+    while (!stalled.closed && puts < 100) {
+      void topic.put(value(puts++));
+      await tick();
+    }
+    // One parked in the channel, four queued (the fourth taken at 48 KiB and a bit, under 64), and the sixth finds it full.
+    assert.equal(puts, 6, "dropped by bytes, with 4 of its 256 values queued");
+    assert.equal(topic.subscriberCount, 1);
+    assert.deepEqual(pollAll(reader), Array.from({ length: puts }, (_, i) => value(i)), "the others get every value");
+  });
+
   it("drop-oldest: a subscriber that stops taking stays, and what it finally takes ends with the newest values", async () => {
     const topic = createServer().topic<number>("t", { queueLength: 4, maxInFlight: 1, whenFull: "drop-oldest" });
     const stalled = chan<number>();
@@ -131,6 +149,7 @@ describe("topic: local subscribers", () => {
   it("refuses bad options with ERR_TOPIC_OPTION, naming the option, and leaves the name free", () => {
     const server = createServer({ window: 8 });
     assertThrowsCode(() => server.topic("t", { queueLength: 0 }), "ERR_TOPIC_OPTION", "queueLength", RangeError);
+    assertThrowsCode(() => server.topic("t", { queueBytes: 0 }), "ERR_TOPIC_OPTION", "queueBytes", RangeError);
     assertThrowsCode(() => server.topic("t", { maxSubscribers: 1.5 }), "ERR_TOPIC_OPTION", "maxSubscribers", RangeError);
     assertThrowsCode(() => server.topic("t", { maxSubscriptionsPerSession: -1 }), "ERR_TOPIC_OPTION", "maxSubscriptionsPerSession", RangeError);
     assertThrowsCode(() => server.topic("t", { maxInFlight: 8 }), "ERR_TOPIC_OPTION", "maxInFlight at the window", RangeError);

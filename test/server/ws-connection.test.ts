@@ -433,7 +433,7 @@ describe("createWsConnection", () => {
     socket.destroy();
   });
 
-  it("drops a client that does not read with 1008 slow reader", testTimeout, async (t) => {
+  it("drops a client that does not read with 4008 slow consumer", testTimeout, async (t) => {
     const server = await startServer(t, { maxBufferedBytes: 64 * 1024 });
     const { socket, connection } = await rawClient(server);
     const status = closed(connection);
@@ -444,8 +444,36 @@ describe("createWsConnection", () => {
     assert.ok(sends < 4_000, "the slow reader was never detected");
     assert.equal(connection.isOpen, false);
     assert.equal(connection.send(frame), false);
-    assert.deepEqual(await status, { by: "server", code: 1008, reason: "slow reader" });
+    assert.deepEqual(await status, { by: "server", code: 4008, reason: "slow consumer" });
     socket.destroy();
+  });
+
+  it("a slow consumer that reads again within the grace reads its backlog, then the close frame 4008 \"slow consumer\"", testTimeout, async (t) => {
+    const bound = 64 * 1024;
+    const server = await startServer(t, { maxBufferedBytes: bound });
+    const { client, connection } = await openClient(server);
+    const socket = (client as unknown as { _socket: net.Socket })._socket;
+    socket.pause();
+    const status = closed(connection);
+    const frame = new Uint8Array(32 * 1024);
+    let sends = 0;
+    let peak = 0;
+    // The kernel's buffers take a few MB first: yielding lets them fill as a real server's would.
+    while (sends < 4_000 && connection.send(frame)) {
+      sends++;
+      peak = Math.max(peak, connection.bufferedAmount);
+      if (sends % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(sends < 4_000, "the slow consumer was never detected");
+    assert.ok(peak <= bound, `${peak} bytes left queued after a send that kept the connection (bound ${bound})`);
+    assert.ok(connection.bufferedAmount <= bound + frame.byteLength + 64, "at most the bound, one frame and the close frame");
+    let received = 0;
+    client.on("message", () => received++);
+    const clientSide = clientClosed(client);
+    socket.resume();
+    assert.deepEqual(await clientSide, { code: 4008, reason: "slow consumer" });
+    assert.equal(received, sends + 1, "every frame sent before the close arrived, the one that crossed the bound included");
+    assert.deepEqual(await status, { by: "server", code: 4008, reason: "slow consumer" });
   });
 
   it("terminates a client that does not answer pings, not one that does", testTimeout, async (t) => {

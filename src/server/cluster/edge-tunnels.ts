@@ -33,8 +33,8 @@ export interface EdgeOptions {
 export interface SocketTunnel {
   /** A packet from the client. */
   up(text: string): void;
-  /** The client's socket closed. */
-  closed(): void;
+  /** The client's socket closed, with this close code (the owner's link hears it: 4008 is a slow consumer). */
+  closed(code: number): void;
 }
 
 type TunnelKind = "request" | "socket" | "sse" | "poll";
@@ -131,7 +131,7 @@ export class EdgeTunnels {
     tunnel.waiting = (reply) => {
       if (reply instanceof ProtocolError) conn.send(protocolRefusal(reply));
     };
-    conn.onClose(() => this.#clientLeft(tunnel));
+    conn.onClose((status) => this.#clientLeft(tunnel, status.code));
   }
 
   /** A message from an owner for one of this node's tunnels. */
@@ -185,15 +185,15 @@ export class EdgeTunnels {
     }
   }
 
-  /** @internal The client's connection closed: the owner drops its link. */
-  clientLeft(tunnel: EdgeTunnel): void {
-    this.#clientLeft(tunnel);
+  /** @internal The client's connection closed with `code`: the owner drops its link. */
+  clientLeft(tunnel: EdgeTunnel, code: number): void {
+    this.#clientLeft(tunnel, code);
   }
 
-  #clientLeft(tunnel: EdgeTunnel): void {
+  #clientLeft(tunnel: EdgeTunnel, code = 1006): void {
     if (!this.#forget(tunnel)) return;
     try {
-      this.toOwner(tunnel.owner, "close", tunnel.id, "");
+      this.toOwner(tunnel.owner, "close", tunnel.id, String(code));
     } catch {
       // The owner finds the link silent and drops it after heartbeatTimeout.
     }
@@ -237,7 +237,7 @@ export class EdgeTunnels {
       return;
     }
     tunnel.conn = conn;
-    conn.onClose(() => this.#clientLeft(tunnel));
+    conn.onClose((status) => this.#clientLeft(tunnel, status.code));
     for (const packet of tunnel.early.splice(0)) conn.send({ data: packet });
   }
 
@@ -332,8 +332,8 @@ class ForwardedSocket implements SocketTunnel {
     this.tunnels.up(this.tunnel, text);
   }
 
-  closed(): void {
-    this.tunnels.clientLeft(this.tunnel);
+  closed(code: number): void {
+    this.tunnels.clientLeft(this.tunnel, code);
   }
 }
 

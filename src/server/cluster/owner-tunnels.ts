@@ -81,7 +81,7 @@ export class OwnerTunnels {
         this.#tunnels.get(key)?.receive(message.payload);
         return;
       case "close":
-        this.#tunnels.get(key)?.closedByEdge();
+        this.#tunnels.get(key)?.closedByEdge(closeCodeOf(message.payload));
         return;
       case "socket": {
         const forwarded = readForwardedHello(message.payload);
@@ -156,6 +156,12 @@ function busy(): ResponseParts {
 
 function closedConnection(transport: ConnectionTransport): Connection {
   const conn = new TunnelConnection(transport, forwardedRequest("closed"), () => undefined, () => undefined);
-  conn.closedByEdge();
+  conn.closedByEdge(1013);
   return conn;
+}
+
+/** The close code an edge's `close` carries (its client's connection's), 1006 when it says none. */
+function closeCodeOf(payload: string): number {
+  const code = Number(payload);
+  return Number.isInteger(code) && code >= 1000 && code <= 4999 ? code : 1006;
 }

@@ -5,6 +5,7 @@
 import type { CloseStatus, Connection, ConnectionTransport, RequestInfo, SendData } from "../connection.js";
 import type { ForwardKind } from "./forward-frames.js";
 import { writeAnswer } from "./forward-frames.js";
+import { SLOW_CONSUMER_CLOSE_CODE } from "../../wire/protocol.js";
 
 /** Publishes one message to the edge; throws when the backplane cannot take it (full, closed). */
 export type TunnelSink = (kind: Extract<ForwardKind, "ok" | "down" | "answer" | "drop">, payload: string) => void;
@@ -78,9 +79,9 @@ export class TunnelConnection implements Connection {
     for (const receiver of this.#receivers) receiver(text);
   }
 
-  /** The client's connection on the edge closed. */
-  closedByEdge(): void {
-    this.#end({ by: "client", code: 1006, reason: "the connection on the edge node closed" });
+  /** The client's connection on the edge closed, with `code` (4008: the edge dropped a slow consumer). */
+  closedByEdge(code: number): void {
+    this.#end({ by: code === SLOW_CONSUMER_CLOSE_CODE ? "server" : "client", code, reason: "the connection on the edge node closed" });
   }
 
   #end(status: CloseStatus): void {

@@ -1,7 +1,7 @@
 // The links a ServerSession writes to, one per transport: a WebSocket (which also carries the
 // hello), an SSE stream, and one long-poll at a time. Each closes its connection on `drop`
 // and detaches from the session when its connection closes.
-import type { Connection } from "../connection.js";
+import type { CloseStatus, Connection } from "../connection.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { controlFrame, type ControlFrame, type HelloBody, type WelcomeBody } from "../../wire/frames.js";
 import { type Hello, readHello, refusalPacket, welcomePacket } from "../../wire/handshake.js";
@@ -10,6 +10,7 @@ import type { SocketTunnel } from "../cluster/edge-tunnels.js";
 import type { ClientIdentity } from "./endpoints.js";
 import type { TransportName } from "../../wire/protocol.js";
 import type { ActiveLink, ServerSession } from "./sessions.js";
+import { noticeSlowConsumer } from "./slow-consumer.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
@@ -151,10 +152,11 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onClose = (): void => {
+  private readonly onClose = (status: CloseStatus): void => {
     this.clearHelloTimer();
     this.session?.detach(this);
-    this.tunnel?.closed();
+    noticeSlowConsumer(this.session, status);
+    this.tunnel?.closed(status.code);
   };
 
   closed(): boolean {
@@ -188,8 +190,9 @@ export class ServerSseLink implements ActiveLink {
     return !this.conn.isOpen;
   }
 
-  private readonly onClose = (): void => {
+  private readonly onClose = (status: CloseStatus): void => {
     this.session.detach(this);
+    noticeSlowConsumer(this.session, status);
   };
 }
 
