@@ -127,7 +127,11 @@ export class TopicPresence {
     return this.options.maxListed;
   }
 
-  /** Other nodes' joins left out of the list since the topic began, `maxEntries` being reached. */
+  /**
+   * Other nodes' entries left out since the topic began, `maxEntries` being reached: a counter of
+   * refusals, as `bus.published` counts messages (an entry a later snapshot lists again, still
+   * not kept, counts again). Above 0, `list()` may be missing entries.
+   */
   get leftOut(): number {
     return this.#view.leftOut;
   }
