@@ -47,8 +47,6 @@ export interface PresenceOptions {
   principalOf?: (session: SessionInfo) => unknown;
   /** Server channels watching the presence at once (`presence.watch`); past it `ERR_TOO_MANY_LISTENERS`. Default 1,000. */
   maxWatchers?: number;
-  /** Events waiting for one watcher; a watcher that falls this far behind is dropped and its channel closed. Default 1,024. */
-  watchQueueLength?: number;
   /** Entries a client's `{ presence: inbox }` request gets at most (the count is always whole). Default 1,000. */
   maxListed?: number;
 }
@@ -63,7 +61,6 @@ export const presenceDefaults = {
   maxPrincipalBytes: 1_024,
   principalOf: principalOfSession,
   maxWatchers: 1_000,
-  watchQueueLength: 1_024,
   maxListed: 1_000,
 } as const satisfies Required<PresenceOptions>;
 
@@ -91,7 +88,7 @@ export function resolvePresenceOptions(option: boolean | PresenceOptions | undef
     // An option given as undefined gets its default, as the server's options do.
     if (value !== undefined) Object.assign(resolved, { [name]: value });
   }
-  for (const name of ["heartbeatInterval", "timeout", "maxEntries", "maxNodes", "maxMessageBytes", "maxPrincipalBytes", "maxWatchers", "watchQueueLength", "maxListed"] as const) {
+  for (const name of ["heartbeatInterval", "timeout", "maxEntries", "maxNodes", "maxMessageBytes", "maxPrincipalBytes", "maxWatchers", "maxListed"] as const) {
     const value = resolved[name];
     const max = name === "heartbeatInterval" || name === "timeout" ? MAX_DELAY : Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(value) || value < 1 || value > max) {

@@ -14,7 +14,6 @@ import type { Backplane, BackplaneMessage, Unsubscribe } from "../backplane/back
 import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError } from "../csp/errors.js";
 import type { Logger } from "../session/logger.js";
-import { FanOut, type Listener } from "./fan-out.js";
 import { crossingPrincipal, packByBytes, type PresenceMessage, presenceSubject, readPresenceMessage, type WireEntry, writePresenceMessage } from "./presence-messages.js";
 import type { ResolvedPresenceOptions } from "./presence-options.js";
 import { type PresenceEntry, type PresenceEvent, PresenceView } from "./presence-view.js";
@@ -42,21 +41,6 @@ interface RemoteNode {
   snapshot: { id: string; next: number; entries: PresenceEntry[] } | null;
 }
 
-/** A watcher's channel: closed when the presence drops it, left open when server code unwatches it. */
-class Watcher implements Listener<PresenceEvent> {
-  detached = false;
-
-  constructor(readonly channel: Channel<PresenceEvent>) {}
-
-  put(event: PresenceEvent, options?: { signal?: AbortSignal }): Promise<boolean> {
-    return this.channel.put(event, options);
-  }
-
-  close(): void {
-    if (!this.detached) this.channel.close();
-  }
-}
-
 /**
  * The presence of one topic (`topic.presence`, with the topic option `presence`): every
  * subscription to the topic on every node, as `{ node, key, session, principal }` entries.
@@ -67,8 +51,8 @@ export class TopicPresence {
   /** This node's id in the entries (the backplane's `nodeId`, or `"local"`). */
   readonly node: string;
   readonly #view: PresenceView;
-  readonly #watchers: FanOut<PresenceEvent>;
-  readonly #byChannel = new Map<Channel<PresenceEvent>, Watcher>();
+  /** Watchers' channels, each given every event with `offer`: its own buffer is its queue. */
+  readonly #watchers = new Set<Channel<PresenceEvent>>();
   readonly #remote = new Map<string, RemoteNode>();
   readonly #backplane: Backplane | null;
   readonly #subject: string;
@@ -102,7 +86,6 @@ export class TopicPresence {
     this.#subject = presenceSubject(topic);
     this.node = host.backplane?.nodeId ?? LOCAL_NODE;
     this.logger = host.logger;
-    this.#watchers = new FanOut<PresenceEvent>({ queueLength: options.watchQueueLength, whenFull: "disconnect", maxListeners: options.maxWatchers }, { onDrop: this.#onWatcherDropped });
     this.#view = new PresenceView(this.node, options.maxEntries, this.#emit, host.logger, topic);
     if (this.#backplane !== null) {
       this.#timer = setInterval(this.#tick, options.heartbeatInterval);
@@ -142,40 +125,34 @@ export class TopicPresence {
   }
 
   /**
-   * Puts every later join and leave on `channel`, in the order they happen here, and returns the
-   * entries now: taken together in one call, so nothing falls between the list and the events.
-   * A watcher `watchQueueLength` events behind is dropped and its channel closed (watch again
-   * for a fresh list); the topic's close closes it too. Throws a `RangeError`
-   * (`ERR_TOO_MANY_LISTENERS`) past `maxWatchers`.
+   * Offers every later join and leave to `channel`, in the order they happen here, and returns
+   * the entries now: taken in one call, so that nothing falls between the list and the events.
+   * The channel's buffer is the watcher's queue: give it one (`chan(1024)`). An event it cannot
+   * take at once (its buffer full, nobody taking) drops the watcher: its channel is closed, after
+   * the events it holds, so that its reader learns it missed some (watch again for a fresh list).
+   * The topic's close closes it too. Throws a `RangeError` (`ERR_TOO_MANY_LISTENERS`) past
+   * `maxWatchers`.
    */
   watch(channel: Channel<PresenceEvent>): PresenceEntry[] {
-    if (!this.#byChannel.has(channel)) {
-      if (this.#byChannel.size >= this.options.maxWatchers) {
-        throw new WirechanRangeError("ERR_TOO_MANY_LISTENERS", `the presence of topic ${JSON.stringify(this.topic)} has ${this.options.maxWatchers} watchers (maxWatchers)`);
-      }
-      const watcher = new Watcher(channel);
-      this.#byChannel.set(channel, watcher);
-      this.#watchers.add(watcher);
+    if (!this.#watchers.has(channel) && this.#watchers.size >= this.options.maxWatchers) {
+      throw new WirechanRangeError("ERR_TOO_MANY_LISTENERS", `the presence of topic ${JSON.stringify(this.topic)} has ${this.options.maxWatchers} watchers (maxWatchers)`);
     }
+    if (!channel.closed) this.#watchers.add(channel);
     return this.list();
   }
 
-  /** Stops putting events on `channel`, leaving it open. True if it was watching. */
+  /** Stops offering events to `channel`, leaving it open. True if it was watching. */
   unwatch(channel: Channel<PresenceEvent>): boolean {
-    const watcher = this.#byChannel.get(channel);
-    if (watcher === undefined) return false;
-    watcher.detached = true;
-    this.#watchers.remove(watcher);
-    return true;
+    return this.#watchers.delete(channel);
   }
 
   readonly #emit = (event: PresenceEvent): void => {
-    this.#watchers.broadcast(event);
-  };
-
-  readonly #onWatcherDropped = (listener: Listener<PresenceEvent>): void => {
-    const watcher = listener as Watcher;
-    if (this.#byChannel.get(watcher.channel) === watcher) this.#byChannel.delete(watcher.channel);
+    for (const channel of [...this.#watchers]) {
+      if (channel.offer(event)) continue;
+      // Behind, or closed by its reader: it goes, and a closed channel tells the reader why.
+      this.#watchers.delete(channel);
+      channel.close();
+    }
   };
 
   /**
@@ -398,7 +375,8 @@ export class TopicPresence {
     this.leave();
     for (const node of [...this.#remote.keys(), this.node]) this.#view.dropNode(node, "closed");
     this.#remote.clear();
-    this.#watchers.close();
+    for (const channel of this.#watchers) channel.close();
+    this.#watchers.clear();
   }
 }
 
