@@ -25,3 +25,4 @@ export type { Authorize, AuthorizeOp } from "./protocol/authorization.js";
 export { TopicPresence } from "./presence.js";
 export { presenceDefaults, type PresenceOptions } from "./presence-options.js";
 export type { PresenceEntry, PresenceEvent, PresenceLeaveReason } from "./presence-view.js";
+export { BackplaneChannelStore, backplaneChannelStore, backplaneChannelStoreDefaults, type BackplaneChannelStoreOptions } from "./backplane-channel-store.js";
