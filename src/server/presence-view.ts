@@ -62,6 +62,11 @@ export class PresenceView {
     return this.#byNode.size;
   }
 
+  /** The nodes with entries now. */
+  nodeIds(): IterableIterator<string> {
+    return this.#byNode.keys();
+  }
+
   /** Entries of `node` now. */
   countOf(node: string): number {
     return this.#byNode.get(node)?.size ?? 0;

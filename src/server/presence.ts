@@ -72,6 +72,14 @@ export class TopicPresence {
   #relay: Unsubscribe | null;
   /** Left the backplane (goodbye said, or the topic closed): changes stay on this node. */
   #left = false;
+  /** This node asked every node for a snapshot and no heartbeat interval has passed: a node first heard now is not asked again. */
+  #askedAll = false;
+  /** Entries held in snapshots being received, every node's together: at most maxEntries. */
+  #receiving = 0;
+  /** The last publish failed (logged): the next failures are not, until one succeeds (an engine down would log every heartbeat). */
+  #failing = false;
+  /** A message from one node past maxNodes was logged in this heartbeat interval: the next are not. */
+  #warnedNodes = false;
   private readonly logger: Logger;
 
   /** @internal Made by the topic; `relay` is its subscription to {@link presenceSubject}, made by `server.topic`. */
@@ -91,7 +99,7 @@ export class TopicPresence {
       this.#timer = setInterval(this.#tick, options.heartbeatInterval);
       // A presence must not keep a process alive that has nothing else to do.
       this.#timer.unref();
-      this.#publish({ kind: "sync", epoch: this.#epoch, seq: this.#seq, to: "*" });
+      this.#askedAll = this.#publish({ kind: "sync", epoch: this.#epoch, seq: this.#seq, to: "*" });
     }
   }
 
@@ -222,9 +230,11 @@ export class TopicPresence {
     if (this.#backplane === null) return false;
     try {
       this.#backplane.publish(this.#subject, writePresenceMessage(message));
+      this.#failing = false;
       return true;
     } catch (error) {
-      this.logger.error(`topic ${JSON.stringify(this.topic)}: a presence ${message.kind} could not be published`, error);
+      if (!this.#failing) this.logger.error(`topic ${JSON.stringify(this.topic)}: a presence ${message.kind} could not be published (later failures are not logged until a publish succeeds)`, error);
+      this.#failing = true;
       return false;
     }
   }
@@ -232,6 +242,8 @@ export class TopicPresence {
   /** Every heartbeatInterval: say this node is alive, count silent nodes down, and ask again what was lost. */
   readonly #tick = (): void => {
     if (this.#left) return;
+    this.#askedAll = false;
+    this.#warnedNodes = false;
     if (this.#view.countOf(this.node) > 0) {
       this.#flush();
       this.#publish({ kind: "beat", epoch: this.#epoch, seq: this.#seq });
@@ -239,7 +251,7 @@ export class TopicPresence {
     const now = Date.now();
     for (const [node, remote] of [...this.#remote]) {
       if (now - remote.heardAt > this.options.timeout) {
-        this.#remote.delete(node);
+        this.#forgetNode(node, remote);
         this.#view.dropNode(node, "expired");
       } else remote.syncAsked = false;
     }
@@ -265,12 +277,14 @@ export class TopicPresence {
     if (known !== undefined && known.epoch === epoch) return known;
     if (known !== undefined) {
       // The node restarted: what its last run had is gone.
+      this.#forgetNode(node, known);
       this.#view.dropNode(node, "resync");
     } else if (this.#remote.size >= this.options.maxNodes) {
-      this.logger.warn(`topic ${JSON.stringify(this.topic)}: presence keeps ${this.options.maxNodes} other nodes (maxNodes); a message from node ${node} was dropped`);
+      if (!this.#warnedNodes) this.logger.warn(`topic ${JSON.stringify(this.topic)}: presence keeps ${this.options.maxNodes} other nodes (maxNodes); messages from node ${node} are dropped (logged once per heartbeat interval)`);
+      this.#warnedNodes = true;
       return null;
     }
-    const fresh: RemoteNode = { epoch, seq: 0, heardAt: Date.now(), syncAsked: false, snapshot: null };
+    const fresh: RemoteNode = { epoch, seq: 0, heardAt: Date.now(), syncAsked: this.#askedAll, snapshot: null };
     this.#remote.set(node, fresh);
     return fresh;
   }
@@ -295,7 +309,7 @@ export class TopicPresence {
         if (message.to.includes(this.node)) this.#receivePart(node, remote, message);
         return;
       case "bye":
-        this.#remote.delete(node);
+        this.#forgetNode(node, remote);
         this.#view.dropNode(node, "node-left");
         return;
     }
@@ -309,22 +323,37 @@ export class TopicPresence {
   }
 
   #receivePart(node: string, remote: RemoteNode, part: Extract<PresenceMessage, { kind: "snap" }>): void {
-    if (part.part === 0) remote.snapshot = { id: part.id, next: 0, entries: [] };
+    if (part.part === 0) {
+      this.#dropSnapshot(remote);
+      remote.snapshot = { id: part.id, next: 0, entries: [] };
+    }
     const snapshot = remote.snapshot;
     // A part lost or out of place: this snapshot is spoiled; the next heartbeat asks again.
     if (snapshot === null || snapshot.id !== part.id || snapshot.next !== part.part) {
-      remote.snapshot = null;
+      this.#dropSnapshot(remote);
       return;
     }
     snapshot.next++;
-    // Bounded as the view is: no more than maxEntries are kept of a node's snapshot.
-    const room = this.options.maxEntries - snapshot.entries.length;
-    for (const [key, session, principal] of part.entries.slice(0, Math.max(0, room))) snapshot.entries.push({ node, key, session, principal });
+    // Bounded as the view is: snapshots being received hold at most maxEntries in all (the view keeps no more anyway).
+    const taken = part.entries.slice(0, Math.max(0, this.options.maxEntries - this.#receiving));
+    for (const [key, session, principal] of taken) snapshot.entries.push({ node, key, session, principal });
+    this.#receiving += taken.length;
     if (!part.last) return;
-    remote.snapshot = null;
+    this.#dropSnapshot(remote);
     remote.seq = part.seq;
     remote.syncAsked = false;
     this.#view.replaceNode(node, snapshot.entries);
+  }
+
+  /** Forgets the snapshot being received from `remote`, if any, giving its room back. */
+  #dropSnapshot(remote: RemoteNode): void {
+    if (remote.snapshot !== null) this.#receiving -= remote.snapshot.entries.length;
+    remote.snapshot = null;
+  }
+
+  #forgetNode(node: string, remote: RemoteNode): void {
+    this.#dropSnapshot(remote);
+    this.#remote.delete(node);
   }
 
   #queueSnapshot(node: string): void {
@@ -373,8 +402,8 @@ export class TopicPresence {
   /** @internal The topic closed: the goodbye, then every entry leaves here (`closed`) and every watcher's channel closes. */
   close(): void {
     this.leave();
-    for (const node of [...this.#remote.keys(), this.node]) this.#view.dropNode(node, "closed");
-    this.#remote.clear();
+    for (const [node, remote] of [...this.#remote]) this.#forgetNode(node, remote);
+    for (const node of [...this.#view.nodeIds()]) this.#view.dropNode(node, "closed");
     for (const channel of this.#watchers) channel.close();
     this.#watchers.clear();
   }

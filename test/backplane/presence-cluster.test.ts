@@ -255,6 +255,41 @@ describe("presence across three nodes over a MemoryBus", () => {
     assert.equal(small.topic.presence?.size, 4);
   });
 
+  it("maxNodes: a node keeps the entries of at most that many others; a message from one more is dropped and logged, not once per message", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const small = await node(t, bus, "small", { presence: { ...FAST, maxNodes: 1 } });
+    const first = await node(t, bus, "first");
+    first.topic.subscribe(chan<unknown>(1), { principal: "first" });
+    await until(() => small.topic.presence?.size === 1, "the first other node is kept");
+    const second = await node(t, bus, "second");
+    for (let i = 0; i < 5; i++) second.topic.subscribe(chan<unknown>(1), { principal: `second ${i}` });
+    await until(() => first.topic.presence?.size === 6, "the first node, unbounded, lists every entry");
+    assert.deepEqual((small.topic.presence?.list() ?? []).map((e) => e.principal), ["first"]);
+    const warnings = small.logger.lines.filter((l) => l.message.includes("maxNodes"));
+    assert.ok(warnings.length >= 1 && warnings.length < 5, `${warnings.length} warnings`);
+  });
+
+  it("a node that restarts with the same nodeId (no goodbye) is a new run: its old entries leave (resync), its new ones join", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const presence: PresenceOptions = { heartbeatInterval: 20, timeout: 600_000 };
+    const watcher = await node(t, bus, "watcher", { presence });
+    const before = await node(t, bus, "x", { presence });
+    before.topic.subscribe(chan<unknown>(1), { principal: "old run" });
+    await until(() => watcher.topic.presence?.size === 1, "the first run's entry listed");
+    const events = watch(watcher.topic);
+    await before.backplane.close();
+    const after = await node(t, bus, "x", { presence });
+    after.topic.subscribe(chan<unknown>(1), { principal: "new run" });
+    const seen = [await next(events, "first event"), await next(events, "second event")];
+    assert.deepEqual(
+      seen.map((e) => (e?.type === "leave" ? ["leave", e.reason, e.entry.principal] : [e?.type, e?.entry.principal])),
+      [
+        ["leave", "resync", "old run"],
+        ["join", "new run"],
+      ],
+    );
+  });
+
   it("a malformed presence message from another node is dropped and logged; the presence goes on", TEST, async (t) => {
     const bus = new MemoryBus();
     const a = await node(t, bus, "a");
