@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { connect, type Session } from "../../src/client/index.js";
 import type { WebSocketLike } from "../../src/client/link.js";
 import { chan, type Channel } from "../../src/csp/channel.js";
-import { createServer, type PresenceEvent, type PresenceOptions, type Topic, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
+import { createServer, type PresenceAnswer, type PresenceEvent, type PresenceOptions, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { RecordingLogger } from "../helpers/recording-logger.js";
 
@@ -124,6 +124,23 @@ describe("presence across three nodes over a MemoryBus", () => {
       assert.deepEqual(users(n.topic), ["ann", "bob"]);
       assert.equal(n.topic.presence?.nodes, 2);
     }
+  });
+
+  it("a client asking { presence } on one node learns who is subscribed on every node", TEST, async (t) => {
+    const nodes = await cluster(t, 3);
+    await join(await client(t, nodes[0]!.url, "ann"));
+    await join(await client(t, nodes[1]!.url, "bob"));
+    await until(() => nodes[2]!.topic.presence?.size === 2, "node 2 lists both");
+    const inbox = chan<PresenceAnswer | TopicDropped>(1);
+    const asker = await client(t, nodes[2]!.url, "cyd");
+    assert.equal(await asker.serverChan<TopicRequest<unknown>>("room").put({ presence: inbox }), true);
+    const answer = await within(inbox.take(), "the answer");
+    assert.ok(answer !== undefined && "presence" in answer && answer.presence !== null);
+    assert.equal(answer.presence.count, 2);
+    assert.deepEqual(answer.presence.entries.map((e) => [e.node, (e.principal as { user: string }).user]).sort(), [
+      ["node-0", "ann"],
+      ["node-1", "bob"],
+    ]);
   });
 
   it("a leave on one node (unsubscribe, a session that ends) is seen on every node, reason left", TEST, async (t) => {
