@@ -48,6 +48,12 @@ export type PresenceMessage =
 const MAX_ID_LENGTH = 128;
 /** Most node ids a `sync` or `snap` may name. */
 const MAX_RECIPIENTS = 1_024;
+/**
+ * Deepest a principal may nest (arrays and objects in one another). Checked on the way in from
+ * either side, so that walking a principal (freezing it, writing it for a client) never meets a
+ * structure deep enough to exhaust the stack.
+ */
+export const MAX_PRINCIPAL_DEPTH = 32;
 
 /** The text published for `message`. */
 export function writePresenceMessage(message: PresenceMessage): string {
@@ -110,8 +116,8 @@ function readEntries(value: unknown): WireEntry[] | null {
   for (const item of value as unknown[]) {
     if (!Array.isArray(item) || item.length !== 3) return null;
     const [key, session, principal] = item as [unknown, unknown, unknown];
-    if (!isId(key) || (session !== null && !isId(session))) return null;
-    entries.push([key, session, principal]);
+    if (!isId(key) || (session !== null && !isId(session)) || !withinDepth(principal, MAX_PRINCIPAL_DEPTH)) return null;
+    entries.push([key, session, freezeDeep(principal)]);
   }
   return entries;
 }
@@ -162,9 +168,10 @@ export function packByBytes<T>(items: readonly T[], maxBytes: number, overhead =
 }
 
 /**
- * The principal as it crosses (the JSON value every node lists, this one included), or
- * `undefined` when it cannot cross: JSON cannot write it (a cycle, a `BigInt`, a throwing
- * `toJSON`) or it is over `maxBytes` UTF-8 bytes written.
+ * The principal as it crosses (the JSON value every node lists, this one included, frozen: every
+ * watcher and list shares it), or `undefined` when it cannot cross: JSON cannot write it (a
+ * cycle, a `BigInt`, a throwing `toJSON`), it is over `maxBytes` UTF-8 bytes written, or it nests
+ * deeper than {@link MAX_PRINCIPAL_DEPTH}.
  */
 export function crossingPrincipal(principal: unknown, maxBytes: number): { value: unknown } | undefined {
   let text: string | undefined;
@@ -176,5 +183,21 @@ export function crossingPrincipal(principal: unknown, maxBytes: number): { value
   // A function or `undefined` writes nothing: it crosses as null, as inside an array.
   if (text === undefined) return { value: null };
   if (utf8Length(text) > maxBytes) return undefined;
-  return { value: JSON.parse(text) as unknown };
+  const value = JSON.parse(text) as unknown;
+  return withinDepth(value, MAX_PRINCIPAL_DEPTH) ? { value: freezeDeep(value) } : undefined;
+}
+
+/** Whether JSON `value` nests at most `depth` arrays and objects deep. */
+function withinDepth(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if (depth === 0) return false;
+  for (const item of Object.values(value)) if (!withinDepth(item, depth - 1)) return false;
+  return true;
+}
+
+/** `value`, frozen all the way down (a JSON value within {@link MAX_PRINCIPAL_DEPTH}). */
+function freezeDeep<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
+  for (const item of Object.values(value)) freezeDeep(item);
+  return Object.freeze(value);
 }

@@ -34,8 +34,9 @@ export interface PresenceOptions {
    */
   maxMessageBytes?: number;
   /**
-   * Largest principal that crosses, in UTF-8 bytes of its JSON. One larger, or one JSON cannot
-   * write (a cycle, a `BigInt`), is listed as `null` on every node, and a warning is logged.
+   * Largest principal that crosses, in UTF-8 bytes of its JSON. One larger, one JSON cannot
+   * write (a cycle, a `BigInt`), or one nested more than 32 deep, is listed as `null` on every
+   * node, and a warning is logged.
    * Default 1,024.
    */
   maxPrincipalBytes?: number;

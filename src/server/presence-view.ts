@@ -99,6 +99,8 @@ export class PresenceView {
       entries = new Map();
       this.#byNode.set(entry.node, entries);
     }
+    // Shared by every list and watcher: nobody may change it for the others.
+    Object.freeze(entry);
     entries.set(entry.key, entry);
     this.#size++;
     this.emit({ type: "join", entry });

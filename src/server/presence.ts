@@ -173,7 +173,7 @@ export class TopicPresence {
     const given = session === null ? principal : this.#principalOf(session);
     let crossing = crossingPrincipal(given, this.options.maxPrincipalBytes);
     if (crossing === undefined) {
-      this.logger.warn(`topic ${JSON.stringify(this.topic)}: a presence principal that JSON cannot write, or over ${this.options.maxPrincipalBytes} bytes (maxPrincipalBytes), is listed as null`);
+      this.logger.warn(`topic ${JSON.stringify(this.topic)}: a presence principal that JSON cannot write, nested too deep, or over ${this.options.maxPrincipalBytes} bytes (maxPrincipalBytes), is listed as null`);
       crossing = { value: null };
     }
     const entry: PresenceEntry = { node: this.node, key, session: session?.id ?? null, principal: crossing.value };

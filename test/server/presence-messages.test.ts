@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { crossingPrincipal, packByBytes, type PresenceMessage, readPresenceMessage, type WireEntry, writePresenceMessage } from "../../src/server/presence-messages.js";
+import { crossingPrincipal, MAX_PRINCIPAL_DEPTH, packByBytes, type PresenceMessage, readPresenceMessage, type WireEntry, writePresenceMessage } from "../../src/server/presence-messages.js";
 import { utf8Length } from "../../src/wire/protocol.js";
 
 const id = fc.string({ minLength: 1, maxLength: 40 });
@@ -78,5 +78,19 @@ describe("presence messages", () => {
     assert.equal(crossingPrincipal(1n, 100), undefined);
     assert.equal(crossingPrincipal("é".repeat(50), 100), undefined, "102 bytes with the quotes");
     assert.deepEqual(crossingPrincipal("é".repeat(49), 100), { value: "é".repeat(49) });
+  });
+
+  it("a principal nested deeper than MAX_PRINCIPAL_DEPTH does not cross, either way; one that crosses is frozen", () => {
+    const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
+    assert.ok(crossingPrincipal(nest(MAX_PRINCIPAL_DEPTH), 10_000) !== undefined);
+    assert.equal(crossingPrincipal(nest(MAX_PRINCIPAL_DEPTH + 1), 10_000), undefined);
+    const join = (principal: unknown): string => writePresenceMessage({ kind: "join", epoch: "e", seq: 1, entries: [["k", null, principal]] });
+    assert.equal(readPresenceMessage(join(nest(MAX_PRINCIPAL_DEPTH + 1))), null);
+    assert.equal(readPresenceMessage(`{"v":1,"k":"join","e":"e","s":1,"en":[["k",null,${"[".repeat(100_000)}${"]".repeat(100_000)}]]}`), null, "very deep: refused, no stack overflow");
+    const read = readPresenceMessage(join({ user: { name: "ann" } }));
+    assert.ok(read?.kind === "join");
+    const principal = read.entries[0]![2] as { user: { name: string } };
+    assert.ok(Object.isFrozen(principal) && Object.isFrozen(principal.user));
+    assert.ok(Object.isFrozen(crossingPrincipal({ a: [1] }, 100)!.value));
   });
 });
