@@ -11,9 +11,9 @@ import type { TopicPresence } from "./presence.js";
 export function answerPresence(proxy: RemoteChannel<unknown>, topic: string, presence: TopicPresence | null, logger: Logger): void {
   const answer: PresenceAnswer = { presence: null };
   if (presence !== null) {
-    const entries = presence.list();
-    const listed = entries.slice(0, presence.maxListed).map(listing);
-    answer.presence = { topic, count: entries.length, entries: listed, more: entries.length - listed.length };
+    // Only what is listed is copied: a topic of 100,000 entries answers its count without a list of them all.
+    const listed = presence.list(presence.maxListed).map(listing);
+    answer.presence = { topic, count: presence.size, entries: listed, more: presence.size - listed.length };
   }
   if (!putAndRelease(proxy, answer)) {
     // Over the session's message size, or too complex: the count still tells "how many".

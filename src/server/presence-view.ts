@@ -76,10 +76,16 @@ export class PresenceView {
     return (this.#byNode.get(node) ?? new Map<string, PresenceEntry>()).values();
   }
 
-  /** Every entry, this node's first. */
-  list(): PresenceEntry[] {
-    const out: PresenceEntry[] = [...this.entriesOf(this.self)];
-    for (const [node, entries] of this.#byNode) if (node !== this.self) out.push(...entries.values());
+  /** Every entry, this node's first; at most `limit` of them. */
+  list(limit = Infinity): PresenceEntry[] {
+    const out: PresenceEntry[] = [];
+    const nodes = [this.self, ...[...this.#byNode.keys()].filter((node) => node !== this.self)];
+    for (const node of nodes) {
+      for (const entry of this.entriesOf(node)) {
+        if (out.length >= limit) return out;
+        out.push(entry);
+      }
+    }
     return out;
   }
 

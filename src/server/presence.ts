@@ -127,9 +127,9 @@ export class TopicPresence {
     return this.#view.leftOut;
   }
 
-  /** Every entry now, this node's first. A copy: O(entries). */
-  list(): PresenceEntry[] {
-    return this.#view.list();
+  /** Every entry now, this node's first (at most `limit`, when given). A copy: O(entries listed). */
+  list(limit?: number): PresenceEntry[] {
+    return this.#view.list(limit);
   }
 
   /**

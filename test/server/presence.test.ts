@@ -113,6 +113,19 @@ describe("a topic's presence on one server", TEST, () => {
     assert.deepEqual(await ask(asker, "plain"), { presence: null });
   });
 
+  it("this node's entries are bounded by the topic's maxSubscribers: a subscription refused there is no entry", async (t) => {
+    const { server, url } = await start(t);
+    const topic = server.topic<string>("room", { presence: true, maxSubscribers: 2 });
+    await subscribe(await client(t, url));
+    topic.subscribe(chan<string>(1), { principal: "server" });
+    const refused = await subscribe(await client(t, url));
+    const word = await within(refused.take(), "the refusal");
+    assert.ok(isTopicDropped(word) && word.dropped.code === "ERR_TOO_MANY_SUBSCRIBERS");
+    assertThrowsCode(() => topic.subscribe(chan<string>(1), { principal: "one more" }), "ERR_TOO_MANY_SUBSCRIBERS", "a local one past it", RangeError);
+    assert.equal(topic.presence?.size, 2);
+    assert.deepEqual(topic.presence?.list(1).length, 1, "list(limit)");
+  });
+
   it("a client authorize refuses to subscribe is refused the presence too (ERR_FORBIDDEN)", async (t) => {
     const { server, url } = await start(t, { authorize: (_principal, _name, op) => op !== "subscribe" });
     server.topic<string>("room", { presence: true });
