@@ -33,7 +33,7 @@ interface RemoteNode {
   epoch: string;
   /** The number of the last delta applied. */
   seq: number;
-  /** `Date.now()` when a message of it last came. */
+  /** `performance.now()` when a message of it last came: a monotonic clock, so that setting the system clock counts no node down. */
   heardAt: number;
   /** A snapshot was asked for and has not come (asked again after a heartbeat interval at most). */
   syncAsked: boolean;
@@ -248,7 +248,7 @@ export class TopicPresence {
       this.#flush();
       this.#publish({ kind: "beat", epoch: this.#epoch, seq: this.#seq });
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const [node, remote] of [...this.#remote]) {
       if (now - remote.heardAt > this.options.timeout) {
         this.#forgetNode(node, remote);
@@ -267,7 +267,7 @@ export class TopicPresence {
     }
     const remote = this.#remoteNode(message.from, read.epoch);
     if (remote === null) return;
-    remote.heardAt = Date.now();
+    remote.heardAt = performance.now();
     this.#apply(message.from, remote, read);
   }
 
@@ -284,7 +284,7 @@ export class TopicPresence {
       this.#warnedNodes = true;
       return null;
     }
-    const fresh: RemoteNode = { epoch, seq: 0, heardAt: Date.now(), syncAsked: this.#askedAll, snapshot: null };
+    const fresh: RemoteNode = { epoch, seq: 0, heardAt: performance.now(), syncAsked: this.#askedAll, snapshot: null };
     this.#remote.set(node, fresh);
     return fresh;
   }
