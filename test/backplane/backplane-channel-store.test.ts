@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { EventSource } from "eventsource";
+import fc from "fast-check";
 import WebSocket from "ws";
 import { type Backplane, MemoryBus, memoryBackplane } from "../../src/backplane/index.js";
 import { BackplaneChannelStore, backplaneChannelStore, type BackplaneChannelStoreOptions, type Connection, runServer, withChannel } from "../../src/server/index.js";
@@ -171,6 +172,18 @@ describe("BackplaneChannelStore over three nodes", () => {
     assert.equal(a.logger.lines.length, 4);
     assert.deepEqual(readBody("b"), new Uint8Array(0), "no bytes");
     assert.deepEqual(readBody("bAAE="), new Uint8Array([0, 1]));
+  });
+
+  it("a body reads back as the payload published, text or bytes; any other text reads as a payload or null, never a throw (fast-check)", () => {
+    fc.assert(fc.property(fc.string(), (text) => assert.equal(readBody(`t${text}`), text)));
+    fc.assert(fc.property(fc.uint8Array(), (bytes) => assert.deepEqual(readBody(`b${Buffer.from(bytes).toString("base64")}`), bytes)));
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const read = readBody(text);
+        assert.ok(read === null || typeof read === "string" || read instanceof Uint8Array);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it("options: a bad one is ERR_CHANNEL_STORE_OPTION; a backplane that is not one is refused", (t) => {
