@@ -217,8 +217,6 @@ describe("presence across three nodes over a MemoryBus", () => {
   it("a delta the engine lost (as NATS core may) is repaired: the next heartbeat shows the gap and a snapshot follows", TEST, async (t) => {
     const bus = new MemoryBus();
     let dropNextJoin = true;
-    const memory = memoryBackplane(bus); // only for its engine's shape: closed at once
-    await memory.close();
     const lossy: BackplaneEngine = {
       publish(subject, text) {
         // The first presence join of this node never reaches anyone; the engine says it took it.
