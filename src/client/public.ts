@@ -8,4 +8,4 @@ export type { Logger } from "../session/logger.js";
 export { RemoteChannel } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
 export { type Codec, jsonCodec } from "../wire/codec.js";
-export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";
+export { isTopicDropped, type PresenceAnswer, type PresenceInbox, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";

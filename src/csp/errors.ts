@@ -49,6 +49,7 @@ export type ErrorCode =
   | "ERR_SUBSCRIBER_FAILED"
   | "ERR_TOPIC_CLOSED"
   | "ERR_TOO_MANY_LISTENERS"
+  | "ERR_PRESENCE_OPTION"
   // Servers sharing work (backplane/).
   | "ERR_BACKPLANE_OPTION"
   | "ERR_BACKPLANE_FULL"

@@ -126,7 +126,11 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
    * Throws a `RangeError` (`ERR_CHANNEL_STORE_OPTION`) for a limit that is not a positive
    * integer, a `TypeError` (`ERR_CHANNEL_STORE_OPTION`) for a `logger` without `error` and `warn`.
    */
-  constructor(options: MemoryChannelStoreOptions = {}) {
+  constructor(
+    options: MemoryChannelStoreOptions = {},
+    /** @internal Told when a group loses its last member (a store over a backplane leaves its subject then). */
+    private readonly onGroupGone: (group: string) => void = ignoreGroup,
+  ) {
     this.options = resolveOptions(options);
   }
 
@@ -161,7 +165,10 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   removeFromGroup(group: string, conn: Connection): void {
     const members = this.byGroup.get(group);
     if (members === undefined || !members.delete(conn)) return;
-    if (members.size === 0) this.byGroup.delete(group);
+    if (members.size === 0) {
+      this.byGroup.delete(group);
+      this.onGroupGone(group);
+    }
     const groups = this.groupsOf.get(conn);
     if (groups === group) this.groupsOf.delete(conn);
     else if (typeof groups === "object") {
@@ -308,7 +315,11 @@ function resolveOptions(options: MemoryChannelStoreOptions): Required<MemoryChan
   return { ...limits, logger };
 }
 
-/** A group name for a message: group names often come from the request, so keep them short. */
-function quote(group: string): string {
+function ignoreGroup(): void {
+  // A store in memory alone has nothing to do when a group goes.
+}
+
+/** @internal A group name for a message: group names often come from the request, so keep them short. */
+export function quote(group: string): string {
   return JSON.stringify(group.length > 64 ? `${group.slice(0, 64)}…` : group);
 }

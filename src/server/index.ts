@@ -19,6 +19,10 @@ export { BodyAbortedError, BodyConsumedError, BodyTimeoutError } from "./request
 export type { WhenFull } from "./fan-out.js";
 export { Topic } from "./topic.js";
 export { topicDefaults, type TopicOptions } from "./topic-options.js";
-export { isTopicDropped, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";
+export { isTopicDropped, type PresenceAnswer, type PresenceInbox, type TopicDropCode, type TopicDropped, type TopicInbox, type TopicRequest } from "../wire/topic-messages.js";
 export type { SessionEndCode, SessionEndReason, SessionEvent, SessionListener } from "./protocol/session-events.js";
 export type { Authorize, AuthorizeOp } from "./protocol/authorization.js";
+export { TopicPresence } from "./presence.js";
+export { presenceDefaults, type PresenceOptions } from "./presence-options.js";
+export type { PresenceEntry, PresenceEvent, PresenceLeaveReason } from "./presence-view.js";
+export { BackplaneChannelStore, backplaneChannelStore, backplaneChannelStoreDefaults, type BackplaneChannelStoreOptions } from "./backplane-channel-store.js";

@@ -18,6 +18,7 @@ import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-cha
 import { Topic } from "./topic.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import { topicSubject } from "./topic-relay.js";
+import { subscribePresence } from "./presence.js";
 import { ProtocolEndpoints } from "./protocol/endpoints.js";
 import { type Authorizer, authorizedResolver, authorizer } from "./protocol/authorization.js";
 import { type SessionEndReason, SessionEvents, type SessionListener, type SessionObserver } from "./protocol/session-events.js";
@@ -155,8 +156,9 @@ export class WirechanServer {
     // free; nothing is delivered before the topic is made (never inside a call: the contract).
     const made: { topic?: Topic<T> } = {};
     const relay = backplane === null ? null : backplane.subscribe(topicSubject(name), (message) => made.topic?.relayed(message));
+    const presence = subscribePresence(backplane, name, options.presence !== undefined && options.presence !== false, relay, (message) => made.topic?.presence?.relayed(message));
     const requests = this.named.channel<unknown>(name, { envelope: true });
-    const topic = new Topic<T>(name, requests, { ...this.options, allowed: this.allowed }, options, relay);
+    const topic = new Topic<T>(name, requests, { ...this.options, allowed: this.allowed }, options, relay, presence);
     made.topic = topic;
     this.topics.set(name, topic as Topic<never>);
     return topic;

@@ -2,6 +2,7 @@
 // defaults object, and the check that refuses a bad option before the topic's name is taken.
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { WHEN_FULL_POLICIES, type WhenFull } from "./fan-out.js";
+import { type PresenceOptions, resolvePresenceOptions } from "./presence-options.js";
 
 /** The options of `server.topic(name, options)`; defaults in {@link topicDefaults}. */
 export interface TopicOptions {
@@ -34,6 +35,12 @@ export interface TopicOptions {
   maxSubscribers?: number;
   /** Subscriptions one session holds on this topic at once. Default 4. */
   maxSubscriptionsPerSession?: number;
+  /**
+   * Keep the topic's presence (`topic.presence`: who is subscribed, on every node, with join
+   * and leave events): `true` with the defaults of `presenceDefaults`, or its options. Default
+   * `false`: none, and nothing of it crosses the backplane.
+   */
+  presence?: boolean | PresenceOptions;
 }
 
 /** Every default of {@link TopicOptions}. */
@@ -44,6 +51,7 @@ export const topicDefaults: Required<TopicOptions> = {
   maxInFlight: 64,
   maxSubscribers: 10_000,
   maxSubscriptionsPerSession: 4,
+  presence: false,
 };
 
 /**
@@ -62,6 +70,8 @@ export function resolveTopicOptions(options: TopicOptions, window: number, acros
   if (!WHEN_FULL_POLICIES.includes(resolved.whenFull)) {
     throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull must be one of ${WHEN_FULL_POLICIES.map((p) => JSON.stringify(p)).join(", ")}, got ${JSON.stringify(resolved.whenFull)}`);
   }
+  // Checked here too, so that a bad presence option leaves the topic's name free.
+  resolvePresenceOptions(resolved.presence);
   if (acrossNodes && resolved.whenFull === "backpressure") {
     throw new WirechanTypeError("ERR_TOPIC_OPTION", `topic option whenFull "backpressure" is not available with a backplane: a put cannot wait for the subscribers of other nodes; use "disconnect" or "drop-oldest"`);
   }

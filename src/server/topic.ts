@@ -14,6 +14,9 @@ import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
 import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
 import { type DropReason, FanOut, type Listener } from "./fan-out.js";
 import { decodeTopicValue, readTopicBody, topicBody, topicSubject } from "./topic-relay.js";
+import { answerPresence } from "./presence-answer.js";
+import { resolvePresenceOptions } from "./presence-options.js";
+import { TopicPresence } from "./presence.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
 import type { Logger } from "../session/logger.js";
 import type { Authorizer } from "./protocol/authorization.js";
@@ -69,6 +72,8 @@ const FRAME_SLACK = 64;
 class LocalSubscriber implements Listener<TopicItem> {
   /** Unsubscribed: server code keeps its channel open. */
   #detached = false;
+  /** Its presence entry, when it subscribed with a principal and the topic keeps presence. */
+  presenceKey: string | undefined;
 
   constructor(readonly channel: Channel<unknown>) {}
 
@@ -88,6 +93,9 @@ class LocalSubscriber implements Listener<TopicItem> {
 
 /** A client's channel: gets the value framed for its session from the text encoded once; released when dropped. */
 class RemoteSubscriber implements Listener<TopicItem> {
+  /** Its presence entry, when the topic keeps presence. */
+  presenceKey: string | undefined;
+
   constructor(
     readonly proxy: RemoteChannel<unknown>,
     readonly session: string,
@@ -130,12 +138,19 @@ export class Topic<T> {
   #relay: Unsubscribe | null = null;
   /** Left the backplane (its server closed): puts resolve false, as once closed. */
   #left = false;
+  /**
+   * Who is subscribed, on every node (docs/api.md "Presence"), or null when the topic option
+   * `presence` is off (the default).
+   */
+  readonly presence: TopicPresence | null;
 
   /**
    * @internal Made by `server.topic`, which subscribes to the backplane first (so that a
    * refusal leaves the name free) and hands over the subscription, `relay`, whose messages it
-   * passes to {@link Topic.relayed}. Throws a `TypeError` or `RangeError` (`ERR_TOPIC_OPTION`)
-   * for an option that is not one its docs allow.
+   * passes to {@link Topic.relayed}, and with presence its presence subscription,
+   * `presenceRelay`, whose messages go to `presence.relayed`. Throws a `TypeError` or
+   * `RangeError` (`ERR_TOPIC_OPTION`, `ERR_PRESENCE_OPTION`) for an option that is not one its
+   * docs allow.
    */
   constructor(
     readonly name: string,
@@ -143,9 +158,12 @@ export class Topic<T> {
     host: TopicHost,
     options: TopicOptions = {},
     relay: Unsubscribe | null = null,
+    presenceRelay: Unsubscribe | null = null,
   ) {
     this.#host = host;
     this.#options = resolveTopicOptions(options, host.window, host.backplane !== null);
+    const presence = resolvePresenceOptions(this.#options.presence);
+    this.presence = presence === null ? null : new TopicPresence(name, host, presence, presenceRelay);
     const { queueLength, queueBytes, whenFull, maxInFlight } = this.#options;
     this.#fan = new FanOut<TopicItem>(
       // The topic counts its subscribers itself, to refuse past maxSubscribers with its own word.
@@ -203,10 +221,11 @@ export class Topic<T> {
    * Subscribes a local channel: it gets every value put from now on, until
    * {@link Topic.unsubscribe} or the topic's close; if it falls behind (policy `"disconnect"`),
    * or its put fails or resolves `false`, it is dropped and closed. True if subscribed (or
-   * already), false once the topic is closed. Throws a `RangeError`
-   * (`ERR_TOO_MANY_SUBSCRIBERS`) at `maxSubscribers`.
+   * already), false once the topic is closed. With `{ principal }` and the topic's presence on,
+   * the subscription is a presence entry (session null) with that principal. Throws a
+   * `RangeError` (`ERR_TOO_MANY_SUBSCRIBERS`) at `maxSubscribers`.
    */
-  subscribe(channel: Channel<T>): boolean {
+  subscribe(channel: Channel<T>, options: { principal?: unknown } = {}): boolean {
     if (this.#subscribers.has(channel)) return true;
     if (this.#closed) return false;
     if (this.#subscribers.size >= this.#options.maxSubscribers) {
@@ -215,6 +234,7 @@ export class Topic<T> {
     const subscriber = new LocalSubscriber(channel as Channel<unknown>);
     this.#subscribers.set(channel, subscriber);
     this.#fan.add(subscriber);
+    if (options.principal !== undefined) subscriber.presenceKey = this.presence?.track(null, options.principal);
     return true;
   }
 
@@ -236,6 +256,8 @@ export class Topic<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopRelay();
+    // First: one goodbye tells the other nodes, rather than a leave per subscriber.
+    this.presence?.close();
     this.#fan.close(this.#farewell("ERR_TOPIC_CLOSED"));
   }
 
@@ -246,6 +268,7 @@ export class Topic<T> {
   leaveBackplane(): void {
     this.#left = true;
     this.#stopRelay();
+    this.presence?.leave();
   }
 
   #stopRelay(): void {
@@ -301,9 +324,10 @@ export class Topic<T> {
    */
   #onRequest({ value, session }: Envelope<unknown>): void {
     if (typeof value !== "object" || value === null) return;
-    const request = value as { subscribe?: unknown; unsubscribe?: unknown };
+    const request = value as { subscribe?: unknown; unsubscribe?: unknown; presence?: unknown };
     if (isRemoteChannel(request.subscribe)) this.#subscribeRemote(request.subscribe, session);
     else if (isRemoteChannel(request.unsubscribe)) this.#unsubscribeRemote(request.unsubscribe);
+    else if (isRemoteChannel(request.presence)) this.#answerPresence(request.presence, session);
   }
 
   #subscribeRemote(proxy: RemoteChannel<unknown>, info: SessionInfo): void {
@@ -322,6 +346,17 @@ export class Topic<T> {
     ofSession.add(subscriber);
     this.#bySession.set(session, ofSession);
     this.#fan.add(subscriber);
+    subscriber.presenceKey = this.presence?.track(info, undefined);
+  }
+
+  /** `{ presence: inbox }`: who is here, once, to whoever may subscribe (asked as a subscribe is). */
+  #answerPresence(proxy: RemoteChannel<unknown>, info: SessionInfo): void {
+    if (this.#host.allowed !== undefined && !this.#host.allowed(info, this.name, "subscribe")) {
+      sendQuietly(new RemoteSubscriber(proxy, info.id), this.#farewell("ERR_FORBIDDEN"));
+      proxy.close();
+      return;
+    }
+    answerPresence(proxy, this.name, this.presence, this.#host.logger);
   }
 
   /** Why a subscription from `info`'s session is refused now, or null. */
@@ -348,6 +383,7 @@ export class Topic<T> {
   };
 
   #forget(subscriber: LocalSubscriber | RemoteSubscriber): void {
+    if (subscriber.presenceKey !== undefined) this.presence?.untrack(subscriber.presenceKey);
     if (subscriber instanceof LocalSubscriber) {
       if (this.#subscribers.get(subscriber.channel) === subscriber) this.#subscribers.delete(subscriber.channel);
       return;

@@ -7,7 +7,21 @@
  * its values in `inbox`, one of its own channels. The put resolves `true` once the topic has
  * the request; a subscription it refuses is told in the inbox ({@link TopicDropped}).
  */
-export type TopicRequest<T> = { subscribe: TopicInbox<T> } | { unsubscribe: TopicInbox<T> };
+export type TopicRequest<T> = { subscribe: TopicInbox<T> } | { unsubscribe: TopicInbox<T> } | { presence: PresenceInbox };
+
+/** A channel of the client's that gets one {@link PresenceAnswer} (or a {@link TopicDropped} refusal), then is released. */
+export type PresenceInbox = { put(value: PresenceAnswer | TopicDropped): Promise<boolean> };
+
+/**
+ * What a client's `{ presence: inbox }` gets (docs/api.md "Presence"): who is subscribed to the
+ * topic now, on every node, or `presence: null` when the topic keeps no presence. `count` is
+ * every entry; `entries` at most the topic's `maxListed` of them, `more` the rest. Session ids
+ * are not listed: a client learns principals (what the server's `principalOf` shows), not
+ * other clients' sessions.
+ */
+export interface PresenceAnswer {
+  presence: { topic: string; count: number; entries: Array<{ node: string; key: string; principal: unknown }>; more: number } | null;
+}
 
 /** A subscriber's channel as its client sees it: the topic's values, then perhaps one {@link TopicDropped}. */
 export type TopicInbox<T> = { put(value: T | TopicDropped): Promise<boolean> };
