@@ -31,6 +31,13 @@ export interface BackplaneEngine {
   subscribe(subject: string, onMessage: (text: string) => void): Unsubscribe;
   /** Ends this node's use of the engine: its subscriptions stop. */
   close(): Promise<void>;
+  /**
+   * Resolves once every subscription made so far is in effect where the messages are routed
+   * (a network engine: its server acknowledged them, also after a reconnect), so that what any
+   * node publishes from then on reaches this one. Without it, subscriptions take effect at once
+   * (the memory bus).
+   */
+  ready?(): Promise<void>;
 }
 
 /** One message as it crossed: who published it, and what. */
@@ -64,9 +71,22 @@ export interface Backplane {
   subscribe(subject: string, handler: (message: BackplaneMessage) => void): Unsubscribe;
   /** Publishes the engine has not taken yet (at most `maxPending`). */
   readonly pending: number;
+  /**
+   * Resolves once this node's subscriptions are in effect at the engine's server (Redis and
+   * NATS acknowledge a subscription over the network, in a later turn than `subscribe`), so
+   * that what any node publishes from then on reaches this node: a server's topics, made
+   * before `listen`, are ready when it resolves. Waits through an outage. At once on the memory bus.
+   */
+  ready(): Promise<void>;
   /** Ends every subscription of this node and closes the engine. Idempotent. */
   close(): Promise<void>;
 }
 
-/** An error of the backplane, with a code: `ERR_BACKPLANE_FULL`, `ERR_BACKPLANE_CLOSED`, `ERR_BACKPLANE_SUBJECT`, `ERR_MEMORY_BUS_FULL`. */
+/**
+ * An error of the backplane, with a code: `ERR_BACKPLANE_FULL`, `ERR_BACKPLANE_CLOSED`,
+ * `ERR_BACKPLANE_SUBJECT`, `ERR_MEMORY_BUS_FULL`; of the network engines,
+ * `ERR_BACKPLANE_TOO_LARGE` (a text over the server's payload limit),
+ * `ERR_BACKPLANE_DISCONNECTED` (a publish the connection dropped before the server confirmed
+ * it), `ERR_BACKPLANE_CONNECT` (the first connection failed) and `ERR_NATS_BUFFER_FULL`.
+ */
 export class BackplaneError extends WirechanError {}
