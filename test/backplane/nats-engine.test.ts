@@ -4,7 +4,6 @@
 // failing, max_payload, who closes the connection, the reconnect buffer, subscriptions after a
 // reconnect. A cuttable node talks to NATS through a FaultProxy, on a connection of the test's.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { connect, Events, type NatsConnection } from "nats";
 import type { BackplaneOptions } from "../../src/backplane/index.js";
@@ -13,6 +12,7 @@ import { settle, until } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { RecordingLogger } from "../helpers/recording-logger.js";
+import { freePort } from "../helpers/service-process.js";
 import { requireNats } from "../helpers/services.js";
 import { type EngineFixture, engineSuite, newSpace } from "./engine-suite.js";
 import { topicsSuite } from "./topics-suite.js";
@@ -65,16 +65,6 @@ const natsFixture: EngineFixture = {
 
 engineSuite(natsFixture);
 topicsSuite(natsFixture);
-
-/** A port on 127.0.0.1 where nothing listens (taken from the OS, then freed). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  return address.port;
-}
 
 describe("NATS engine: its own", () => {
   it("options: servers with a connection, bad servers, bounds, prefix; nothing listening is ERR_BACKPLANE_CONNECT", async (t) => {
