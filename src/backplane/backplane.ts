@@ -60,7 +60,9 @@ export interface Backplane {
    * node's publishes. Never waits: throws a {@link BackplaneError} `ERR_BACKPLANE_FULL` when
    * the engine has not yet taken `maxPending` earlier publishes (it is slow or down),
    * `ERR_BACKPLANE_CLOSED` after `close()`, and what the engine throws at once (the memory
-   * bus: `ERR_MEMORY_BUS_FULL`). A publish the engine rejects later is logged and lost.
+   * bus: `ERR_MEMORY_BUS_FULL`; NATS: `ERR_BACKPLANE_TOO_LARGE` past the server's max_payload,
+   * `ERR_NATS_BUFFER_FULL`; Redis and NATS: `ERR_BACKPLANE_SUBJECT` for a subject they cannot
+   * carry). A publish the engine rejects later is logged and lost.
    */
   publish(subject: string, body: string): void;
   /**

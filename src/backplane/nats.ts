@@ -221,6 +221,8 @@ class NatsEngine implements BackplaneEngine {
     if (this.#nc.isClosed()) return;
     if (!this.#settings.owned) {
       for (const subscription of subscriptions) subscription.unsubscribe();
+      // Resolve once the server has the UNSUBs, so that nothing more arrives for this node on your connection.
+      if (this.#connected) await this.#nc.flush().catch(nothing);
       return;
     }
     // What was published goes out first, when it can; while the server is unreachable, at once.

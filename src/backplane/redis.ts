@@ -98,6 +98,9 @@ interface EngineSettings {
   readonly nodeId: string;
 }
 
+/** What ioredis's `on` and `off` take (an EventEmitter's listener). */
+type Listener = Parameters<Redis["off"]>[1];
+
 /** One subscriber's handler; an object, so that one function subscribed twice is two entries. */
 interface Handler {
   readonly onMessage: (text: string) => void;
@@ -112,19 +115,26 @@ class RedisEngine implements BackplaneEngine {
   readonly #channels = new Map<string, Set<Handler>>();
   /** The connections that went down and have not been back since, so that an outage is logged once, not at every retry. */
   readonly #down = new Set<Redis>();
+  /** The listeners put on the clients, taken off in close(): your clients outlive the node. */
+  readonly #listeners: Array<{ client: Redis; event: string; listener: Listener }> = [];
   #closing: Promise<void> | null = null;
 
   constructor(publisher: Redis, subscriber: Redis, settings: EngineSettings) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     this.#settings = settings;
-    subscriber.on("message", this.#onMessage);
+    this.#listen(subscriber, "message", this.#onMessage);
     for (const client of [publisher, subscriber]) {
-      client.on("close", this.#onClose(client));
-      client.on("ready", this.#onReady(client));
+      this.#listen(client, "close", this.#onClose(client));
+      this.#listen(client, "ready", this.#onReady(client));
       // Without a listener ioredis prints every failed reconnect; the outage is logged once by #onClose.
-      if (settings.owned) client.on("error", ignoreError);
+      if (settings.owned) this.#listen(client, "error", ignoreError);
     }
+  }
+
+  #listen(client: Redis, event: string, listener: Listener): void {
+    client.on(event, listener);
+    this.#listeners.push({ client, event, listener });
   }
 
   publish(subject: string, text: string): Promise<void> {
@@ -166,7 +176,10 @@ class RedisEngine implements BackplaneEngine {
   }
 
   async #close(): Promise<void> {
-    this.#subscriber.off("message", this.#onMessage);
+    for (const { client, event, listener } of this.#listeners.splice(0)) {
+      // The error listener stays on the node's own clients: a late error while quitting must not be unhandled.
+      if (event !== "error") client.off(event, listener);
+    }
     const channels = [...this.#channels.keys()];
     this.#channels.clear();
     if (!this.#settings.owned) {

@@ -127,6 +127,19 @@ describe("NATS engine: its own", () => {
     assert.equal(nc.stats().inMsgs, before, "the node's subscription is gone from your connection");
   });
 
+  it("your connection closed under the node: it logs so, and a publish throws ERR_BACKPLANE_CLOSED at once", async (t) => {
+    const nc = await connect({ servers: await requireNats() });
+    const logger = new RecordingLogger();
+    const node = await natsBackplane({ connection: nc, prefix: newSpace(), logger });
+    t.after(() => node.close());
+    node.subscribe("s", () => undefined);
+    await nc.close();
+    await until(() => logger.lines.some((line) => /closed for good/.test(line.message)), "the node heard the close");
+    assertThrowsCode(() => node.publish("s", "x"), "ERR_BACKPLANE_CLOSED", "publish on a closed connection");
+    assertThrowsCode(() => node.subscribe("t", () => undefined), "ERR_BACKPLANE_CLOSED", "subscribe on a closed connection");
+    assert.equal(node.pending, 0);
+  });
+
   it("the reconnect buffer: while disconnected, publishes past reconnectBufSize bytes throw ERR_NATS_BUFFER_FULL at once", async (t) => {
     const proxy = await natsProxy(t);
     const { nc, disconnected } = await proxiedConnection(t, proxy);
