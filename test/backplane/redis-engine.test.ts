@@ -107,6 +107,30 @@ describe("Redis engine: its own", () => {
     assert.ok(!after.some((name) => name.startsWith(`wirechan-${own.nodeId}`)), `both connections closed: ${after.join(" ")}`);
   });
 
+  it("your clients with a finite maxRetriesPerRequest: while Redis is unreachable a publish is rejected after those retries, logged as lost, and frees its place", async (t) => {
+    const proxy = await FaultProxy.start({ targetPort: Number(new URL(await requireRedis()).port || 6379) });
+    t.after(() => proxy.close());
+    const url = `redis://127.0.0.1:${proxy.port}`;
+    const clients = [0, 1].map(() => {
+      const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+      client.on("error", () => undefined);
+      t.after(() => client.disconnect());
+      return client;
+    });
+    const logger = new RecordingLogger();
+    const node = redisBackplane({ publisher: clients[0]!, subscriber: clients[1]!, prefix: newSpace(), logger, maxPending: 4 });
+    t.after(() => node.close());
+    await node.ready();
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    await until(() => clients.every((client) => client.status !== "ready"), "both clients saw the cut");
+    for (let i = 0; i < 4; i++) node.publish("s", String(i));
+    await until(() => node.pending === 0, "the publishes rejected after maxRetriesPerRequest");
+    assert.equal(logger.lines.filter((line) => /refused a publish; it is lost/.test(line.message)).length, 4);
+    node.publish("s", "room again");
+    assert.equal(node.pending, 1);
+  });
+
   it("a subscription survives its connection being killed: ioredis reconnects and subscribes again; a publish waiting meanwhile goes out", async (t) => {
     const url = await requireRedis();
     const space = newSpace();
