@@ -29,8 +29,9 @@ export interface RedisBackplaneOptions extends BackplaneOptions {
   /**
    * Your own ioredis clients instead of `url`, both or neither, two distinct clients: the node
    * publishes on `publisher` and subscribes on `subscriber` (which then serves this node only:
-   * a subscribed connection can do nothing else). `close()` leaves them open (unsubscribing
-   * this node's channels): you close them. For the outage policy below give them
+   * a subscribed connection can do nothing else). `close()` leaves them open, sending UNSUBSCRIBE
+   * for this node's channels without waiting for the answer (the node hears nothing more at
+   * once): you close them. For the outage policy below give them
    * `maxRetriesPerRequest: null` (else a publish that waits through `maxRetriesPerRequest`
    * reconnects is rejected, logged and lost); `autoResubscribe: false` is refused.
    */
@@ -183,8 +184,9 @@ class RedisEngine implements BackplaneEngine {
     const channels = [...this.#channels.keys()];
     this.#channels.clear();
     if (!this.#settings.owned) {
-      // Your clients stay open: only this node's channels go.
-      if (channels.length > 0) await this.#subscriber.unsubscribe(...channels).catch(this.#failed("unsubscribe on close"));
+      // Your clients stay open: only this node's channels go (the node's unsubscribes came first;
+      // these are an engine used alone). Not awaited: while Redis is away it would wait for it.
+      if (channels.length > 0) this.#subscriber.unsubscribe(...channels).catch(nothing);
       return;
     }
     await Promise.all([quit(this.#publisher), quit(this.#subscriber)]);
