@@ -11,6 +11,7 @@ import { chan, type Channel } from "../../src/csp/channel.js";
 import { type Codec, createServer, jsonCodec, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import { topicSubject } from "../../src/server/topic-relay.js";
 import { pollAll, settle, until, within } from "../helpers/async.js";
+import { assertThrowsCode } from "../helpers/errors.js";
 import { type EngineFixture, newSpace } from "./engine-suite.js";
 
 const TEST = { timeout: 60_000 };
@@ -91,6 +92,48 @@ export function topicsSuite(fixture: EngineFixture): void {
   }
 
   describe(`topics across three nodes: ${fixture.name}`, () => {
+    it("one node cut from the engine: its clients still reach its named channels, its topic's puts throw ERR_BACKPLANE_FULL past maxPending; once back, its puts reach every node again", TEST, async (t) => {
+      const space = newSpace();
+      const [other] = await cluster(t, 1, space);
+      const { node: backplane, cut, restore } = await fixture.cuttableNode(t, space, { nodeId: "cut", maxPending: 3 });
+      const server = createServer({ backplane, heartbeat: 30_000, heartbeatTimeout: 60_000, closeTimeout: 1_000 });
+      const topic = server.topic<unknown>("news");
+      const say = server.channel<unknown>("say", 8);
+      await backplane.ready();
+      const handle = await server.listen();
+      t.after(() => handle.close());
+      const near = await client(t, handle.url);
+      const nearInbox = await subscribe(near);
+      const farInbox = await subscribe(await client(t, other!.url));
+
+      await cut();
+      assert.equal(await near.serverChan("say").put("still here"), true);
+      assert.equal(await within(say.take(), "the named channel's put"), "still here");
+      for (let i = 0; i < 3; i++) assert.equal(await topic.put(`during ${i}`), true, "published: waits in the engine");
+      assertThrowsCode(() => void topic.put("one too many"), "ERR_BACKPLANE_FULL", "maxPending puts wait");
+
+      restore();
+      await within(backplane.ready(), "subscribed again", 30_000);
+      // Poll: what was put during the cut may or may not have crossed (docs/api.md "When Redis or NATS is down").
+      const heard = async (inbox: Inbox, what: string): Promise<void> => {
+        for (let i = 0; ; i++) {
+          assert.ok(i < 200, `${what} never heard the cut node again`);
+          const value = await within(inbox.take(), what, 30_000);
+          if (String(value).startsWith("after")) return;
+        }
+      };
+      let done = false;
+      const probing = (async () => {
+        for (let i = 0; !done && i < 1_000; i++) {
+          if (backplane.pending === 0) void topic.put(`after ${i}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await Promise.all([heard(nearInbox, "the cut node's client"), heard(farInbox, "the other node's client")]);
+      done = true;
+      await probing;
+    });
+
     it("a put on one node reaches every client and local subscriber on every node, once and in order; one message and one encoding per put", TEST, async (t) => {
       const space = newSpace();
       const nodes = await cluster(t, 3, space);
