@@ -39,6 +39,13 @@ export interface BackplaneEngine {
   read(log: string, maxEntries: number): Promise<string[]>;
   /** Ends this node's use of the engine: its subscriptions stop. */
   close(): Promise<void>;
+  /**
+   * Resolves once every subscription made so far is in effect where the messages are routed
+   * (a network engine: its server acknowledged them, also after a reconnect), so that what any
+   * node publishes from then on reaches this one. Without it, subscriptions take effect at once
+   * (the memory bus).
+   */
+  ready?(): Promise<void>;
 }
 
 /** One message as it crossed: who published it, and what. */
@@ -61,7 +68,9 @@ export interface Backplane {
    * node's publishes. Never waits: throws a {@link BackplaneError} `ERR_BACKPLANE_FULL` when
    * the engine has not yet taken `maxPending` earlier publishes (it is slow or down),
    * `ERR_BACKPLANE_CLOSED` after `close()`, and what the engine throws at once (the memory
-   * bus: `ERR_MEMORY_BUS_FULL`). A publish the engine rejects later is logged and lost.
+   * bus: `ERR_MEMORY_BUS_FULL`; NATS: `ERR_BACKPLANE_TOO_LARGE` past the server's max_payload,
+   * `ERR_NATS_BUFFER_FULL`; Redis and NATS: `ERR_BACKPLANE_SUBJECT` for a subject they cannot
+   * carry). A publish the engine rejects later is logged and lost.
    */
   publish(subject: string, body: string): void;
   /**
@@ -81,9 +90,22 @@ export interface Backplane {
    */
   append(log: string, text: string, maxEntries: number): Promise<void>;
   read(log: string, maxEntries: number): Promise<string[]>;
+  /**
+   * Resolves once this node's subscriptions are in effect at the engine's server (Redis and
+   * NATS acknowledge a subscription over the network, in a later turn than `subscribe`), so
+   * that what any node publishes from then on reaches this node: a server's topics, made
+   * before `listen`, are ready when it resolves. Waits through an outage. At once on the memory bus.
+   */
+  ready(): Promise<void>;
   /** Ends every subscription of this node and closes the engine. Idempotent. */
   close(): Promise<void>;
 }
 
-/** An error of the backplane, with a code: `ERR_BACKPLANE_FULL`, `ERR_BACKPLANE_CLOSED`, `ERR_BACKPLANE_SUBJECT`, `ERR_MEMORY_BUS_FULL`. */
+/**
+ * An error of the backplane, with a code: `ERR_BACKPLANE_FULL`, `ERR_BACKPLANE_CLOSED`,
+ * `ERR_BACKPLANE_SUBJECT`, `ERR_MEMORY_BUS_FULL`; of the network engines,
+ * `ERR_BACKPLANE_TOO_LARGE` (a text over the server's payload limit),
+ * `ERR_BACKPLANE_DISCONNECTED` (a publish the connection dropped before the server confirmed
+ * it), `ERR_BACKPLANE_CONNECT` (the first connection failed) and `ERR_NATS_BUFFER_FULL`.
+ */
 export class BackplaneError extends WirechanError {}

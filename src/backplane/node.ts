@@ -100,6 +100,11 @@ class BackplaneNode implements Backplane {
     return this.#engine.read(log, maxEntries);
   }
 
+  ready(): Promise<void> {
+    if (this.#closing !== null) return Promise.reject(new BackplaneError("ERR_BACKPLANE_CLOSED", `backplane node ${this.nodeId} is closed`));
+    return this.#engine.ready?.() ?? Promise.resolve();
+  }
+
   close(): Promise<void> {
     if (this.#closing === null) {
       for (const unsubscribe of [...this.#subjects.values()]) unsubscribe();

@@ -55,7 +55,11 @@ export type ErrorCode =
   | "ERR_BACKPLANE_FULL"
   | "ERR_BACKPLANE_CLOSED"
   | "ERR_BACKPLANE_SUBJECT"
-  | "ERR_MEMORY_BUS_FULL";
+  | "ERR_BACKPLANE_TOO_LARGE"
+  | "ERR_BACKPLANE_DISCONNECTED"
+  | "ERR_BACKPLANE_CONNECT"
+  | "ERR_MEMORY_BUS_FULL"
+  | "ERR_NATS_BUFFER_FULL";
 
 /**
  * The codes of protocol errors: what one side of a session tells the other in an `error`

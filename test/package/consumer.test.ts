@@ -24,13 +24,16 @@ const servedClient = served.status + " " + served.headers.get("content-type") + 
 await server.close();
 const browser = await import("wirechan/browser");
 const browserBuild = typeof browser.connect + " " + typeof browser.chan;
+const { redisBackplane, redisBackplaneDefaults } = await import("wirechan/redis");
+const { natsBackplane, natsBackplaneDefaults } = await import("wirechan/nats");
+const engines = [typeof redisBackplane, redisBackplaneDefaults.url, typeof natsBackplane, natsBackplaneDefaults.servers].join(" ");
 const ch = chan(2, xf.map((n) => n * 10));
 await ch.put(1);
 await ch.put(2);
 ch.close();
 const got = [];
 for await (const v of ch) got.push(v);
-console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]), pong, servedClient, browserBuild }));
+console.log(JSON.stringify({ got, seq: xf.sequence(xf.take(2), [7, 8, 9]), pong, servedClient, browserBuild, engines }));
 `;
 
 const consumerTs = `
@@ -43,6 +46,11 @@ const taken: Promise<string | undefined> = ch.take();
 void taken;
 // @ts-expect-error -- a Channel<string, number> refuses a string put
 void ch.put("not a number");
+import type { Backplane } from "wirechan/backplane";
+import { redisBackplane } from "wirechan/redis";
+import { natsBackplane } from "wirechan/nats";
+const engines: [() => Backplane, () => Promise<Backplane>] = [() => redisBackplane({ url: "redis://127.0.0.1:6379" }), () => natsBackplane({ servers: "nats://127.0.0.1:4222" })];
+void engines;
 `;
 
 /** The README's TypeScript examples, each checked as a module of the consumer project. */
@@ -82,7 +90,7 @@ describe("the built package, imported by name from another project", () => {
     if (project !== "") await rm(project, { recursive: true, force: true });
   });
 
-  it("runs `import { chan, xf } from \"wirechan\"` and wirechan/server in plain Node; the server serves the built browser client, also exported as wirechan/browser", async () => {
+  it("runs `import { chan, xf } from \"wirechan\"` and wirechan/server in plain Node; the server serves the built browser client, also exported as wirechan/browser; wirechan/redis and wirechan/nats load", async () => {
     const { stdout } = await run(process.execPath, ["consumer.mjs"], { cwd: project });
     const result = JSON.parse(stdout) as { servedClient: string };
     const size = Number(/ (\d+)$/.exec(result.servedClient)?.[1]);
@@ -93,6 +101,7 @@ describe("the built package, imported by name from another project", () => {
       pong: "pong",
       servedClient: `200 text/javascript; charset=utf-8 ${size}`,
       browserBuild: "function function",
+      engines: "function redis://127.0.0.1:6379 function nats://127.0.0.1:4222",
     });
   });
 
