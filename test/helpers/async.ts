@@ -73,6 +73,20 @@ export async function until(condition: () => boolean, what: string, limitMs = 10
 }
 
 /**
+ * Reads `read()` again every few milliseconds until `ok` holds for what it returned, and
+ * returns that; fails with `what` after `limitMs` (a bound on a hang, not a timing assertion).
+ */
+export async function readUntil<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, limitMs = 10_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
  * `promise`, or a failure naming `what` after `limitMs` (a bound on a hang, not a timing
  * assertion). `what` may be a function, to describe the state at the moment of giving up.
  */
