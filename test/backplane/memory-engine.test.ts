@@ -4,6 +4,7 @@
 import type { TestContext } from "node:test";
 import { type Backplane, type BackplaneEngine, type BackplaneOptions, createBackplane, MemoryBus, memoryBackplane, type Unsubscribe } from "../../src/backplane/index.js";
 import { type EngineFixture, engineSuite } from "./engine-suite.js";
+import { clusterFeaturesSuite } from "./cluster-features-suite.js";
 import { topicsSuite } from "./topics-suite.js";
 
 const buses = new Map<string, MemoryBus>();
@@ -80,3 +81,4 @@ const memoryFixture: EngineFixture = {
 
 engineSuite(memoryFixture);
 topicsSuite(memoryFixture);
+clusterFeaturesSuite(memoryFixture);

@@ -15,6 +15,7 @@ import { RecordingLogger } from "../helpers/recording-logger.js";
 import { freePort } from "../helpers/service-process.js";
 import { requireNats } from "../helpers/services.js";
 import { type EngineFixture, engineSuite, newSpace } from "./engine-suite.js";
+import { clusterFeaturesSuite } from "./cluster-features-suite.js";
 import { topicsSuite } from "./topics-suite.js";
 
 /** A connection of the test's own through `proxy`, that tells when it is disconnected; closed after the test. */
@@ -65,6 +66,7 @@ const natsFixture: EngineFixture = {
 
 engineSuite(natsFixture);
 topicsSuite(natsFixture);
+clusterFeaturesSuite(natsFixture);
 
 describe("NATS engine: its own", () => {
   it("options: servers with a connection, bad servers, bounds, prefix; nothing listening is ERR_BACKPLANE_CONNECT", async (t) => {

@@ -14,6 +14,7 @@ import { FaultProxy } from "../helpers/fault-proxy.js";
 import { RecordingLogger } from "../helpers/recording-logger.js";
 import { requireRedis } from "../helpers/services.js";
 import { type EngineFixture, engineSuite, newSpace } from "./engine-suite.js";
+import { clusterFeaturesSuite } from "./cluster-features-suite.js";
 import { topicsSuite } from "./topics-suite.js";
 
 /** A client of the test's own (not the engine's), closed after the test. */
@@ -55,6 +56,7 @@ const redisFixture: EngineFixture = {
 
 engineSuite(redisFixture);
 topicsSuite(redisFixture);
+clusterFeaturesSuite(redisFixture);
 
 describe("Redis engine: its own", () => {
   it("options: url with clients, one client, the same client twice, autoResubscribe off, a bad url, a bad prefix", async (t) => {
