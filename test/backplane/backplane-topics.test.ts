@@ -8,36 +8,14 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { type Backplane, MemoryBus, memoryBackplane } from "../../src/backplane/index.js";
-import { connect, type Session } from "../../src/client/index.js";
-import { chan, type Channel } from "../../src/csp/channel.js";
-import { type Codec, createServer, jsonCodec, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
-import { pollAll, settle, within } from "../helpers/async.js";
+import { chan } from "../../src/csp/channel.js";
+import { createServer } from "../../src/server/index.js";
+import { pollAll, settle } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 import { topicSubject } from "../../src/server/topic-relay.js";
+import { client, countingCodec, type Inbox, type Node, subscribe, take } from "./topics-suite.js";
 
 const TEST = { timeout: 60_000 };
-
-/** The JSON codec, counting how often a value is encoded for the wire (once per topic put, on the node that put). */
-function countingCodec(): Codec & { values: number } {
-  const counts = {
-    ...jsonCodec,
-    values: 0,
-    encodeValue(value: unknown): string {
-      counts.values++;
-      return jsonCodec.encodeValue(value);
-    },
-  };
-  return counts;
-}
-
-interface Node {
-  readonly server: WirechanServer;
-  readonly url: string;
-  readonly codec: Codec & { values: number };
-  readonly backplane: Backplane;
-  readonly topic: Topic<unknown>;
-  close(): Promise<void>;
-}
 
 /** `n` servers on one bus, each with the topic `name`, closed after the test. */
 async function cluster(t: TestContext, n: number, bus = new MemoryBus(), name = "news"): Promise<Node[]> {
@@ -64,29 +42,6 @@ function topicTraffic(t: TestContext, bus: MemoryBus, name = "news"): { readonly
   const traffic = { messages: 0 };
   t.after(bus.subscribe(topicSubject(name), () => traffic.messages++));
   return traffic;
-}
-
-async function client(t: TestContext, url: string): Promise<Session> {
-  const session = await connect(url, { transports: ["websocket"] });
-  t.after(() => session.close());
-  return session;
-}
-
-type Inbox = Channel<unknown | TopicDropped>;
-
-/** A client's inbox subscribed to `topic`: resolves once the server has the request. */
-async function subscribe(session: Session, topic = "news"): Promise<Inbox> {
-  const inbox = chan<unknown>(1024);
-  const request: TopicRequest<unknown> = { subscribe: inbox };
-  assert.equal(await session.serverChan<TopicRequest<unknown>>(topic).put(request), true);
-  return inbox;
-}
-
-/** The next `n` values of `inbox`, failing (not hanging) if they do not come. */
-async function take(inbox: Channel<unknown>, n: number, what: string): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (let i = 0; i < n; i++) out.push(await within(inbox.take(), () => `${what}: got ${JSON.stringify(out)}`));
-  return out;
 }
 
 describe("topics across three nodes over a MemoryBus", () => {

@@ -17,7 +17,7 @@ import { type EngineFixture, newSpace } from "./engine-suite.js";
 const TEST = { timeout: 60_000 };
 
 /** The JSON codec, counting how often a value is encoded for the wire (once per topic put, on the node that put). */
-function countingCodec(): Codec & { values: number } {
+export function countingCodec(): Codec & { values: number } {
   const counts = {
     ...jsonCodec,
     values: 0,
@@ -29,7 +29,7 @@ function countingCodec(): Codec & { values: number } {
   return counts;
 }
 
-interface Node {
+export interface Node {
   readonly server: WirechanServer;
   readonly url: string;
   readonly codec: Codec & { values: number };
@@ -38,7 +38,7 @@ interface Node {
   close(): Promise<void>;
 }
 
-type Inbox = Channel<unknown | TopicDropped>;
+export type Inbox = Channel<unknown | TopicDropped>;
 
 /** The next `n` values of `inbox`, failing (not hanging) if they do not come. */
 export async function take(inbox: Channel<unknown>, n: number, what: string): Promise<unknown[]> {
@@ -47,14 +47,14 @@ export async function take(inbox: Channel<unknown>, n: number, what: string): Pr
   return out;
 }
 
-async function client(t: TestContext, url: string): Promise<Session> {
+export async function client(t: TestContext, url: string): Promise<Session> {
   const session = await connect(url, { transports: ["websocket"] });
   t.after(() => session.close());
   return session;
 }
 
 /** A client's inbox subscribed to `topic`: resolves once the server has the request. */
-async function subscribe(session: Session, topic = "news"): Promise<Inbox> {
+export async function subscribe(session: Session, topic = "news"): Promise<Inbox> {
   const inbox = chan<unknown>(1024);
   const request: TopicRequest<unknown> = { subscribe: inbox };
   assert.equal(await session.serverChan<TopicRequest<unknown>>(topic).put(request), true);
