@@ -8,6 +8,7 @@ import { protocolRefusal } from "../error-response.js";
 import type { Logger } from "../../session/logger.js";
 import { refusalPacket } from "../../wire/handshake.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
+import { SLOW_CONSUMER_CLOSE_CODE, utf8Length } from "../../wire/protocol.js";
 import type { ClientIdentity } from "../protocol/endpoints.js";
 import { type AttachRequest, type ForwardKind, type ForwardMessage, MalformedForward, readAnswer, type SendRequest } from "./forward-frames.js";
 import type { NodeDirectory } from "./node-directory.js";
@@ -24,8 +25,8 @@ export interface EdgeOptions {
   readonly heartbeatTimeout: number;
   /** Tunnels at once; past it a forwarded request is refused `ERR_TOO_MANY_CONNECTIONS` (try again). */
   readonly maxForwarded: number;
-  /** Packets an SSE tunnel keeps between the owner's `ok` and its stream opening here. */
-  readonly maxEarlyPackets: number;
+  /** UTF-8 bytes of packets an SSE tunnel keeps between the owner's `ok` and its stream opening here (the server's `maxBufferedBytes`). */
+  readonly maxEarlyBytes: number;
   readonly logger: Logger;
 }
 
@@ -41,8 +42,9 @@ type TunnelKind = "request" | "socket" | "sse" | "poll";
 
 class EdgeTunnel {
   conn: Connection | null = null;
-  /** An SSE stream's packets that came before its connection opened. */
+  /** An SSE stream's packets that came before its connection opened, and their UTF-8 bytes. */
   readonly early: string[] = [];
+  earlyBytes = 0;
   /** The first answer's taker, while the tunnel waits for one. */
   waiting: ((reply: ForwardMessage | ProtocolError) => void) | null = null;
   /** When the owner was last heard on this tunnel (ms since epoch), or when it started. */
@@ -244,12 +246,15 @@ export class EdgeTunnels {
   #down(tunnel: EdgeTunnel, packet: string): void {
     const conn = tunnel.conn;
     if (conn === null) {
-      if (tunnel.early.length < this.options.maxEarlyPackets) {
+      tunnel.earlyBytes += utf8Length(packet);
+      if (tunnel.earlyBytes <= this.options.maxEarlyBytes) {
         tunnel.early.push(packet);
         return;
       }
-      this.options.logger.warn(`cluster: a forwarded SSE stream got ${this.options.maxEarlyPackets} packets before it opened; it is closed`);
-      this.#clientLeft(tunnel);
+      // As a slow consumer: the client resumes, and the session replays what this stream lost.
+      this.options.logger.warn(`cluster: a forwarded SSE stream got more than ${this.options.maxEarlyBytes} bytes (maxBufferedBytes) before it opened; it is closed`);
+      this.#clientLeft(tunnel, SLOW_CONSUMER_CLOSE_CODE);
+      tunnel.early.length = 0;
       return;
     }
     conn.send(tunnel.kind === "sse" ? { data: packet } : packet);

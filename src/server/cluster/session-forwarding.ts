@@ -20,14 +20,12 @@ export interface ForwardingOptions {
   readonly clusterHeartbeat: number;
   readonly clusterTimeout: number;
   readonly maxForwarded: number;
+  readonly maxBufferedBytes: number;
   readonly logger: Logger;
 }
 
 /** Kinds an owner receives; the others are answers an edge receives. */
 const TO_OWNER: ReadonlySet<ForwardKind> = new Set<ForwardKind>(["socket", "up", "open", "attach", "send", "close"]);
-
-/** Packets an SSE tunnel may get before its stream opens here: the replay after a resume, at most a window's worth in practice. */
-const MAX_EARLY_PACKETS = 1_024;
 
 /** The subject of the node with `tag`. */
 export function nodeSubject(tag: string): string {
@@ -62,7 +60,7 @@ export class SessionForwarding {
       pollTimeout: options.pollTimeout,
       heartbeatTimeout: options.heartbeatTimeout,
       maxForwarded: options.maxForwarded,
-      maxEarlyPackets: MAX_EARLY_PACKETS,
+      maxEarlyBytes: options.maxBufferedBytes,
       logger: options.logger,
     });
     this.owner = new OwnerTunnels(host, this.#publish, options.maxForwarded, options.logger);
