@@ -241,7 +241,15 @@ describe("parseArgs", () => {
     ["the highest port", ["--port", "65535"], {}, { ...defaults, port: 65_535 }],
     ["--host", ["--host", "0.0.0.0"], {}, { ...defaults, host: "0.0.0.0" }],
     ["--interval", ["--interval", "250"], {}, { ...defaults, interval: 250 }],
-    ["all three", ["--interval", "10", "--host", "::1", "--port", "1"], {}, { port: 1, host: "::1", interval: 10 }],
+    ["all three", ["--interval", "10", "--host", "::1", "--port", "1"], {}, { ...defaults, port: 1, host: "::1", interval: 10 }],
+    ["--redis", ["--redis", "redis://127.0.0.1:6379"], {}, { ...defaults, cluster: { engine: "redis", url: "redis://127.0.0.1:6379" } }],
+    ["--nats=", ["--nats=nats://127.0.0.1:4222"], {}, { ...defaults, cluster: { engine: "nats", url: "nats://127.0.0.1:4222" } }],
+    ["REDIS_URL", [], { REDIS_URL: "redis://10.0.0.1:6380/2" }, { ...defaults, cluster: { engine: "redis", url: "redis://10.0.0.1:6380/2" } }],
+    ["NATS_URL", [], { NATS_URL: "nats://127.0.0.1:4222" }, { ...defaults, cluster: { engine: "nats", url: "nats://127.0.0.1:4222" } }],
+    ["an empty REDIS_URL is unset", [], { REDIS_URL: "" }, defaults],
+    ["--nats wins over REDIS_URL", ["--nats", "nats://h:1"], { REDIS_URL: "redis://h:2" }, { ...defaults, cluster: { engine: "nats", url: "nats://h:1" } }],
+    ["--redis wins over both variables", ["--redis", "rediss://h:1"], { REDIS_URL: "redis://h:2", NATS_URL: "nats://h:3" }, { ...defaults, cluster: { engine: "redis", url: "rediss://h:1" } }],
+    ["--node-id", ["--node-id", "node-1.example:3001"], {}, { ...defaults, nodeId: "node-1.example:3001" }],
   ];
   for (const [name, argv, env, expected] of table) {
     it(`reads ${name}`, () => assert.deepEqual(parseArgs(argv, env), expected));
@@ -267,6 +275,15 @@ describe("parseArgs", () => {
     [["--host", "a b"], {}, /--host/],
     [["--verbose"], {}, /Unknown option '--verbose'/],
     [["3000"], {}, /Unexpected argument '3000'/],
+    [["--redis", "redis://h:1", "--nats", "nats://h:2"], {}, /--redis and --nats exclude each other/],
+    [[], { REDIS_URL: "redis://h:1", NATS_URL: "nats://h:2" }, /REDIS_URL and NATS_URL are both set/],
+    [["--redis", "nats://h:1"], {}, /--redis \(or REDIS_URL\) must be a redis:\/\/ or rediss:\/\/ URL/],
+    [["--nats", "127.0.0.1:4222"], {}, /--nats \(or NATS_URL\) must be a URL such as nats:\/\/127\.0\.0\.1:4222; got "127\.0\.0\.1:4222"/],
+    [["--nats", "http://127.0.0.1:4222"], {}, /--nats \(or NATS_URL\) must be a nats:\/\/ or tls:\/\/ URL/],
+    [[], { REDIS_URL: "not a url" }, /--redis \(or REDIS_URL\) must be a URL/],
+    [["--redis"], {}, /argument missing/],
+    [["--node-id", "a b"], {}, /--node-id must be/],
+    [["--node-id", "x".repeat(65)], {}, /--node-id must be/],
   ];
   for (const [argv, env, message] of refused) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(env)} with a usage message`, () => {
@@ -280,7 +297,7 @@ describe("parseArgs", () => {
 
 /** Runs apps/server.ts as `npm start` does (tsx), collecting its output. */
 function runServerProcess(args: string[]): { child: ReturnType<typeof spawn>; output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "apps/server.ts"), ...args], { cwd: REPO, env: { ...process.env, PORT: "" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "apps/server.ts"), ...args], { cwd: REPO, env: { ...process.env, PORT: "", REDIS_URL: "", NATS_URL: "" }, stdio: ["ignore", "pipe", "pipe"] });
   const output = { stdout: "", stderr: "" };
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk));
