@@ -9,7 +9,6 @@ import type { Envelope as ServerEnvelope, WirechanServer } from "../../src/serve
 import type { ChatInput, Envelope } from "./chat-input.js";
 import { type ChatOptions, resolveChatOptions } from "./chat-options.js";
 import { chatPipeline } from "./chat-pipeline.js";
-import { ChatHere } from "./chat-here.js";
 import { CHAT_NAMES, TopicLines } from "./chat-lines.js";
 import { ChatRoom } from "./chat-room.js";
 
@@ -35,9 +34,7 @@ export function mountChat(server: WirechanServer, options: ChatOptions = {}): Mo
   const hereTopic = server.topic<never>(CHAT_NAMES.here, { presence: resolved.presence, maxSubscribers: resolved.maxListeners });
   const inputs = chan<ChatInput, Envelope>(resolved.buffer, chatPipeline(resolved, resolved.censoredWords));
   pipe<ServerEnvelope<unknown>, typeof inputs>(incoming, inputs);
-  let room: ChatRoom | null = null;
-  const here = new ChatHere(hereTopic, resolved.maxHereListed, () => room?.hereChanged(), resolved.logger);
-  room = new ChatRoom(resolved, Date.now, { lines, here });
+  const room = new ChatRoom(resolved, Date.now, { lines, hereTopic });
   void runRoom(inputs, room, lines);
   return {
     close(): void {

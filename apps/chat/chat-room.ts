@@ -10,7 +10,8 @@ import { SessionInboxes } from "../shared/session-inboxes.js";
 import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { TokenBuckets } from "../shared/token-buckets.js";
 import type { ChatInput } from "./chat-input.js";
-import type { ChatHere } from "./chat-here.js";
+import type { Topic } from "../../src/server/index.js";
+import { ChatHere } from "./chat-here.js";
 import { ChatHistory } from "./chat-history.js";
 import type { LineBus } from "./chat-lines.js";
 import type { ChatEvent, ChatInbox, ChatLine } from "./chat-messages.js";
@@ -25,8 +26,8 @@ function chatFarewell(reason: DropReason): ChatEvent {
 export interface RoomWiring {
   /** Where accepted lines go. Default: straight back to this room, at once. */
   lines?: LineBus;
-  /** Who is here, across nodes; default none (no `here` events). */
-  here?: ChatHere | null;
+  /** The topic whose presence says who is here, across nodes (chat-here.ts); default none (no `here` events). */
+  hereTopic?: Topic<never> | null;
 }
 
 /** One chat room: its history and its listeners. */
@@ -50,7 +51,8 @@ export class ChatRoom {
     wiring: RoomWiring = {},
   ) {
     this.lines = wiring.lines ?? { publish: this.receiveAtOnce };
-    this.here = wiring.here ?? null;
+    const hereTopic = wiring.hereTopic ?? null;
+    this.here = hereTopic === null ? null : new ChatHere(hereTopic, options.maxHereListed, this.hereChanged, options.logger);
     this.history = new ChatHistory(options.historyLines, options.historyBytes);
     this.joins = new SessionInboxes(options.maxJoinsPerSession);
     this.ignoring = new ThrottledWarning(options.logger, "chat: ignored a request");
@@ -103,7 +105,7 @@ export class ChatRoom {
   }
 
   /** Who is here changed (on any node): every listener here gets the list. */
-  readonly hereChanged = (): void => {
+  private readonly hereChanged = (): void => {
     if (this.here !== null) this.listeners.broadcast({ here: this.here.list() });
   };
 

@@ -226,6 +226,20 @@ describe("startApps with the real pages", () => {
     assert.equal(plain.status, 200);
     assert.equal(typeof (JSON.parse(await plain.text()) as { happiness: unknown }).happiness, "number", "the plain endpoint: a long-poll answered with the next reading");
   });
+
+  it("refuses a client's subscription to the apps' own topics (ERR_FORBIDDEN): pages use \"chat\" and \"dashboard\"", async (t) => {
+    const fixture = await makeFixture();
+    t.after(() => rm(fixture.dir, { recursive: true, force: true }));
+    const apps = await startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries });
+    t.after(() => apps.close());
+    const session = await connect(apps.url, { transports: ["websocket"] });
+    t.after(() => session.close());
+    for (const topic of ["apps.chat.lines", "apps.chat.here", "apps.dashboard.readings", "apps.dashboard.viewers", "apps.dashboard.producers"]) {
+      const inbox = chan<{ dropped?: { code?: string } }>(8);
+      await session.serverChan<unknown>(topic).put({ subscribe: inbox });
+      assert.equal((await inbox.take())?.dropped?.code, "ERR_FORBIDDEN", topic);
+    }
+  });
 });
 
 describe("parseArgs", () => {
