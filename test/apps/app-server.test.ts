@@ -2,7 +2,7 @@
 // client and the page scripts built at start, the protocol and the mounted apps on the same
 // port, a clean close, failures at start, and the command line (parsed, and run as a process).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer as createNetServer } from "node:net";
@@ -16,6 +16,7 @@ import { PageBuildError } from "../../apps/shared/page-bundles.js";
 import { connect } from "../../src/client/index.js";
 import { type Channel, chan } from "../../src/index.js";
 import type { WirechanServer } from "../../src/server/index.js";
+import { runRepoFile } from "../helpers/repo-process.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -309,18 +310,9 @@ describe("parseArgs", () => {
   }
 });
 
-/** Runs apps/server.ts as `npm start` does (tsx), collecting its output. */
-function runServerProcess(args: string[]): { child: ReturnType<typeof spawn>; output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "apps/server.ts"), ...args], { cwd: REPO, env: { ...process.env, PORT: "", REDIS_URL: "", NATS_URL: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk));
-  return { child, output };
-}
-
 describe("apps/server.ts as a process", () => {
   it("prints where it listens, serves, and exits 0 on SIGTERM", { timeout: 60_000 }, async (t) => {
-    const { child, output } = runServerProcess(["--port", "0"]);
+    const { child, output } = runRepoFile("apps/server.ts", ["--port", "0"]);
     t.after(() => child.kill("SIGKILL"));
     const exited = once(child, "exit");
     const url = await listeningUrl(child, output);
@@ -331,7 +323,7 @@ describe("apps/server.ts as a process", () => {
   });
 
   it("exits 2 with the reason and the usage on a bad value", { timeout: 60_000 }, async () => {
-    const { child, output } = runServerProcess(["--interval", "soon"]);
+    const { child, output } = runRepoFile("apps/server.ts", ["--interval", "soon"]);
     const [code] = (await once(child, "exit")) as [number | null];
     assert.equal(code, 2);
     assert.match(output.stderr, /--interval must be milliseconds/);
@@ -341,7 +333,7 @@ describe("apps/server.ts as a process", () => {
 });
 
 /** The URL the process prints once it listens; rejects if it exits first. */
-function listeningUrl(child: ReturnType<typeof spawn>, output: { stdout: string; stderr: string }): Promise<string> {
+function listeningUrl(child: ChildProcess, output: { stdout: string; stderr: string }): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = (): void => {
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1];

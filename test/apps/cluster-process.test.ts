@@ -4,11 +4,8 @@
 // bus passes pages' requests round the nodes, and a line said through it reaches a page on the
 // other node. Everything on 127.0.0.1.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { ChatEvent, ChatRequest } from "../../apps/chat/chat-messages.js";
 import { startApps } from "../../apps/server.js";
 import { MemoryBus, memoryBackplane } from "../../src/backplane/index.js";
@@ -16,23 +13,20 @@ import { connect } from "../../src/client/index.js";
 import { chan } from "../../src/index.js";
 import type { Logger } from "../../src/server/index.js";
 import { until } from "../helpers/async.js";
+import { type RepoProcess, runRepoFile } from "../helpers/repo-process.js";
 import { freePort } from "../helpers/service-process.js";
 import { requireRedis } from "../helpers/services.js";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const quiet: Logger = { error: () => undefined, warn: () => undefined };
 const TEST = { timeout: 90_000 };
 
-/** Runs `file` of the repository with tsx, as npm's scripts do; its output collected, killed after the test. */
-function run(t: TestContext, file: string, args: string[]): { child: ChildProcess; output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, file), ...args], { cwd: REPO, env: { ...process.env, PORT: "", REDIS_URL: "", NATS_URL: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const output = { stdout: "", stderr: "" };
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk));
+/** `file` run as its npm script runs it, killed after the test. */
+function run(t: TestContext, file: string, args: string[]): RepoProcess {
+  const started = runRepoFile(file, args);
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGKILL");
   });
-  return { child, output };
+  return started;
 }
 
 describe("a cluster as README runs it", () => {
