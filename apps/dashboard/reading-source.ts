@@ -13,6 +13,7 @@ import type { Logger, Topic } from "../../src/server/index.js";
 import { chan } from "../../src/index.js";
 import type { EngineLog } from "../shared/engine-log.js";
 import { PresenceTally } from "../shared/presence-tally.js";
+import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { nextHappiness, type Reading } from "./readings.js";
 
 export interface ReadingSourceOptions {
@@ -25,6 +26,8 @@ export class ReadingSource {
   readonly #producers: PresenceTally;
   /** This node's entry among the producers: a channel nothing is put on (the topic carries no values). */
   readonly #entry = chan<never>(1);
+  /** An engine down fails every tick: said once in a while, not every second. */
+  readonly #lost: ThrottledWarning;
   #happiness: number;
 
   constructor(
@@ -34,6 +37,7 @@ export class ReadingSource {
     private readonly options: ReadingSourceOptions,
   ) {
     this.#happiness = options.random() * 10;
+    this.#lost = new ThrottledWarning(options.logger, "dashboard: a reading could not be published", 60);
     const presence = producers.presence;
     if (presence === null) throw new TypeError("ReadingSource: the producers topic needs its presence on");
     this.#producers = new PresenceTally(presence, ignoreChange, options.logger);
@@ -62,7 +66,7 @@ export class ReadingSource {
       void this.readings.put(reading);
     } catch (error) {
       // The engine is slow or down (ERR_BACKPLANE_FULL): this reading is lost, the next may pass.
-      this.options.logger.warn("dashboard: a reading could not be published", error);
+      this.#lost.note(error instanceof Error ? error.message : String(error));
       return;
     }
     this.log?.append(JSON.stringify(reading));

@@ -29,13 +29,14 @@ export interface AppsClusterFixture {
   node(space: string, nodeId: string): Promise<Backplane>;
 }
 
-/** An app server on a node of `space`, closed after the test (closing twice is harmless). */
-async function appsNode(t: TestContext, fixture: AppsClusterFixture, space: string, nodeId: string): Promise<RunningApps> {
-  const apps = await startApps({ port: 0, interval: 50, backplane: await fixture.node(space, nodeId), server: { logger: quiet, closeTimeout: 1_000 } });
+/** An app server on a node of `space`, closed after the test (closing twice is harmless), and its backplane. */
+async function appsNode(t: TestContext, fixture: AppsClusterFixture, space: string, nodeId: string): Promise<RunningApps & { backplane: Backplane }> {
+  const backplane = await fixture.node(space, nodeId);
+  const apps = await startApps({ port: 0, interval: 50, backplane, server: { logger: quiet, closeTimeout: 1_000 } });
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= apps.close());
   t.after(close);
-  return { ...apps, close };
+  return { ...apps, close, backplane };
 }
 
 async function session(t: TestContext, url: string): Promise<Session> {
@@ -193,6 +194,20 @@ export function appsClusterSuite(fixture: AppsClusterFixture): void {
       // Node A goes on making readings whoever made them before.
       const before = onA.readings().length;
       await until(() => onA.readings().length >= before + 3, "readings after node B closed", LIMIT_MS);
+    });
+
+    it("a node that dies (cut from the engine, no goodbye) leaves the viewer count after the presence timeout, and another node takes over the readings", TEST, async (t) => {
+      const space = `apps-${randomUUID()}.`;
+      // node-0 sorts first: it makes the readings until it dies.
+      const dying = await appsNode(t, fixture, space, "node-0");
+      const survivor = await appsNode(t, fixture, space, "node-1");
+      const onDying = await DashboardPage.watch(t, dying.url);
+      const onSurvivor = await DashboardPage.watch(t, survivor.url);
+      await until(() => onDying.viewers() === 2 && onSurvivor.viewers() === 2, "2 viewers on both pages", LIMIT_MS);
+      await dying.backplane.close();
+      await until(() => onSurvivor.viewers() === 1, `the survivor's page to count 1 viewer: ${String(onSurvivor.viewers())}`, LIMIT_MS);
+      const before = onSurvivor.readings().length;
+      await until(() => onSurvivor.readings().length >= before + 3, "readings made by the survivor", LIMIT_MS);
     });
   });
 }
