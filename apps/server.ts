@@ -5,17 +5,23 @@
  * (page-bundles.ts), and the pages and styles of `apps/public/` (static-files.ts): `/`, `/chat`
  * and `/dashboard` name index.html, chat.html and dashboard.html.
  *
- * Usage: `npm start -- [--port P] [--host H] [--interval MS]` (`PORT` when `--port` is not
- * given; defaults in app-args.ts). Prints `listening on http://HOST:PORT` once it accepts
+ * Usage: `npm start -- [--port P] [--host H] [--interval MS] [--redis URL | --nats URL]
+ * [--node-id ID]` (`PORT`, `REDIS_URL`, `NATS_URL` when the flags are not given; defaults in
+ * app-args.ts). With `--redis` or `--nats` the server is one node of a cluster sharing the chat
+ * and the dashboard through that engine (docs/apps.md "Running more than one server"); without,
+ * it is alone and needs no service. Prints `listening on http://HOST:PORT` once it accepts
  * connections; SIGINT or SIGTERM closes it gracefully (a second one stops it at once).
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createServer, type ServerOptions, type WirechanServer } from "../src/server/index.js";
+import type { Backplane } from "../src/backplane/index.js";
+import { consoleLogger, createServer, type ServerOptions, type WirechanServer } from "../src/server/index.js";
 import { mountChat } from "./chat/chat-app.js";
 import { mountDashboard } from "./dashboard/dashboard-app.js";
 import { appArgsDefaults, parseArgs, UsageError } from "./shared/app-args.js";
+import { openBackplane } from "./shared/cluster-backplane.js";
 import { buildAppAssets, pageEntries } from "./shared/page-bundles.js";
+import { withPrivateTopics } from "./shared/private-topics.js";
 import { StaticFiles, type StaticFilesOptions } from "./shared/static-files.js";
 
 const APPS = dirname(fileURLToPath(import.meta.url));
@@ -25,7 +31,9 @@ const PAGES: Readonly<Record<string, string>> = { "/": "index.html", "/chat": "c
 
 /** The defaults of {@link startApps}: the command line's (app-args.ts), and where the pages are. */
 export const appsDefaults = {
-  ...appArgsDefaults,
+  port: appArgsDefaults.port,
+  host: appArgsDefaults.host,
+  interval: appArgsDefaults.interval,
   /** The folder of the pages, styles and icons. */
   publicDir: resolve(APPS, "public"),
   /** The page scripts, by the name served (`chat` → `/chat.js`). */
@@ -56,8 +64,14 @@ export interface AppsOptions {
   pageEntries?: Readonly<Record<string, string>>;
   /** Mounts the apps on the server; default {@link mountApps}. A test passes its own. */
   mount?: (server: WirechanServer, settings: MountSettings) => MountedApp[];
-  /** The wirechan server's options (session TTL, limits, allowed hosts …). */
-  server?: ServerOptions;
+  /** The wirechan server's options (session TTL, limits, allowed hosts …); its `backplane` is the option below. */
+  server?: Omit<ServerOptions, "backplane">;
+  /**
+   * This server's node of a cluster (docs/apps.md "Running more than one server"), or none (the
+   * default): alone. The apps own it from here: `close()` closes it after the server, and so
+   * does a failed start. Its subscriptions are in effect (`ready()`) before the server listens.
+   */
+  backplane?: Backplane | null;
   /** Limits of the static files (size, cache); defaults in static-files.ts. */
   files?: Pick<StaticFilesOptions, "maxFileSize" | "maxCacheEntries" | "maxCacheBytes">;
 }
@@ -95,32 +109,45 @@ export function mountApps(server: WirechanServer, settings: MountSettings): Moun
 export async function startApps(options: AppsOptions = {}): Promise<RunningApps> {
   const assets = await buildAppAssets(options.pageEntries ?? appsDefaults.pageEntries);
   const files = await StaticFiles.create({ ...options.files, root: options.publicDir ?? appsDefaults.publicDir, pages: PAGES, assets });
-  const server = createServer(options.server);
+  const backplane = options.backplane ?? null;
+  let server: WirechanServer;
+  try {
+    server = createServer({ ...options.server, backplane, authorize: withPrivateTopics(options.server?.authorize) });
+  } catch (error) {
+    await backplane?.close();
+    throw error;
+  }
   let apps: MountedApp[] = [];
   try {
     apps = (options.mount ?? mountApps)(server, { interval: options.interval ?? appsDefaults.interval });
     for (const path of files.paths) server.route(path, files.serve);
     server.route("*", files.serve);
+    // The apps' topics exist now: once the engine has their subscriptions, nothing another node
+    // publishes from here on is missed.
+    await backplane?.ready();
     const handle = await server.listen({ port: options.port ?? appsDefaults.port, host: options.host ?? appsDefaults.host });
-    return { url: handle.url, port: handle.port, close: () => closeAll(server, apps) };
+    return { url: handle.url, port: handle.port, close: () => closeAll(server, apps, backplane) };
   } catch (error) {
-    await closeAll(server, apps);
+    await closeAll(server, apps, backplane);
     throw error;
   }
 }
 
-/** The server first, so no request reaches an app that has stopped. */
-async function closeAll(server: WirechanServer, apps: readonly MountedApp[]): Promise<void> {
+/** The server first, so no request reaches an app that has stopped; the backplane last, after the server left it. */
+async function closeAll(server: WirechanServer, apps: readonly MountedApp[], backplane: Backplane | null): Promise<void> {
   try {
     await server.close();
   } finally {
     for (const app of apps) app.close();
+    await backplane?.close();
   }
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
-  const apps = await startApps(args);
+  const backplane = args.cluster === null ? null : await openBackplane(args.cluster, args.nodeId, consoleLogger);
+  if (args.cluster !== null && backplane !== null) console.log(`node ${backplane.nodeId} of the cluster on ${args.cluster.engine} at ${new URL(args.cluster.url).host}: waiting for it to be ready`);
+  const apps = await startApps({ port: args.port, host: args.host, interval: args.interval, backplane });
   console.log(`listening on ${apps.url}`);
   closeOnSignals(apps);
 }

@@ -25,6 +25,7 @@ type ChatEvent =
   | { history: ChatLine[]; done: boolean }
   | { line: ChatLine }
   | { refused: { id: string; reason: string } }
+  | { here: { nicks: string[]; more: number } }
   | { dropped: { reason: string } };
 /** How often one line is tried across lost sessions before `say` gives up. */
 const MAX_SAY_ATTEMPTS = 3;
@@ -32,7 +33,7 @@ const MAX_SAY_ATTEMPTS = 3;
 const REJOIN_FIRST_MS = 250;
 const REJOIN_MAX_MS = 5_000;
 
-type ChatRequest = { join: Channel<ChatEvent> } | { say: { id: string; nick: string; text: string } };
+type ChatRequest = { join: Channel<ChatEvent>; nick?: string } | { say: { id: string; nick: string; text: string } };
 
 export interface ChatClientOptions {
   url: string;
@@ -84,7 +85,7 @@ export class ChatClient {
   private async enter(chat: RemoteChannel<ChatRequest>): Promise<void> {
     const inbox = chan<ChatEvent>(64);
     const historyDone = this.read(inbox);
-    await chat.put({ join: inbox });
+    await chat.put({ join: inbox, nick: this.options.nick });
     await historyDone;
   }
 
@@ -120,6 +121,8 @@ export class ChatClient {
             this.show(event.line);
           } else if ("refused" in event) {
             this.print(`! refused: ${event.refused.reason}`);
+          } else if ("here" in event) {
+            this.print(`* here: ${event.here.nicks.join(", ")}${event.here.more > 0 ? ` and ${event.here.more} more` : ""}`);
           } else {
             this.rejoin(inbox, event.dropped.reason);
           }

@@ -19,7 +19,8 @@ export interface SayLimits {
 
 /** What the chat loop does with one value put on "chat"; `session` is the id of the session that put it. */
 export type ChatInput =
-  | { kind: "join"; inbox: ChatInbox; session: string }
+  /** `nick`: what "who is here" lists the page as (the join's nickname, trimmed and checked; else absent). */
+  | { kind: "join"; inbox: ChatInbox; session: string; nick?: string }
   /** `address`: the client address of the session (SessionInfo.address), for the allowance per address. */
   | { kind: "say"; say: Say; session: string; address: string }
   /** A line refused, to be told to the inboxes of `session`. */
@@ -39,9 +40,13 @@ export function readChatRequest(envelope: Envelope, limits: SayLimits): ChatInpu
   const value = envelope.value;
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "ignored", why: "not an object", session };
   const keys = Object.keys(value);
+  const request = value as { join?: unknown; nick?: unknown; say?: unknown };
+  if (keys.includes("join") && keys.every((key) => key === "join" || key === "nick")) {
+    if (!isInbox(request.join)) return { kind: "ignored", why: "join without a channel", session };
+    const nick = typeof request.nick === "string" ? request.nick.trim() : "";
+    return nick === "" || longerThan(nick, limits.maxNickLength) ? { kind: "join", inbox: request.join, session } : { kind: "join", inbox: request.join, session, nick };
+  }
   if (keys.length !== 1) return { kind: "ignored", why: "not one of join and say", session };
-  const request = value as { join?: unknown; say?: unknown };
-  if (keys[0] === "join") return isInbox(request.join) ? { kind: "join", inbox: request.join, session } : { kind: "ignored", why: "join without a channel", session };
   if (keys[0] === "say") return readSay(request.say, limits, envelope.session);
   return { kind: "ignored", why: "not one of join and say", session };
 }

@@ -26,6 +26,11 @@ export type ChatEvent =
   | { history: ChatLine[]; done: boolean }
   /** Each new line, after the history. */
   | { line: ChatLine }
+  /**
+   * Who is here: the nicknames of the pages in the room, on every node (each once, sorted, at
+   * most `maxHereListed`; `more` counts those left out). Sent whenever it changes.
+   */
+  | { here: HereList }
   /** A line of this session that the server refused, with a reason a page can show. */
   | { refused: { id: string; reason: string } }
   /**
@@ -34,8 +39,29 @@ export type ChatEvent =
    */
   | { dropped: { reason: string } };
 
+/** Who is here (the `here` event). */
+export interface HereList {
+  nicks: string[];
+  more: number;
+}
+
 /** A page's inbox: its own channel (a proxy of it, on the server) or a local one. */
 export type ChatInbox = Listener<ChatEvent>;
 
-/** What a page puts on "chat". */
-export type ChatRequest = { join: ChatInbox } | { say: Say };
+/**
+ * What a page puts on "chat". `nick` with a join is how "who is here" lists the page until it
+ * says a line under another nickname (then that one); without it, or past the nickname's
+ * limits, the page is listed as {@link GUEST_NICK}.
+ */
+export type ChatRequest = { join: ChatInbox; nick?: string } | { say: Say };
+
+/** How "who is here" lists a page that joined without a nickname it could use. */
+export const GUEST_NICK = "guest";
+
+/** A line as it crossed between nodes or was kept in the engine's log, checked: null for anything else. */
+export function readChatLine(value: unknown): ChatLine | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { id, nick, text, ts } = value as Partial<Record<keyof ChatLine, unknown>>;
+  if (typeof id !== "string" || typeof nick !== "string" || typeof text !== "string" || typeof ts !== "number") return null;
+  return { id, nick, text, ts };
+}

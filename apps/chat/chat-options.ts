@@ -1,5 +1,5 @@
 /** The chat's options and their defaults: one object, every bound named (docs/apps.md). */
-import type { Logger } from "../../src/server/index.js";
+import type { Logger, PresenceOptions } from "../../src/server/index.js";
 import { fanOutDefaults } from "../../src/server/fan-out.js";
 import { defaultCensoredWords } from "./censor.js";
 
@@ -56,6 +56,14 @@ export interface ChatOptions {
   addressLinesPerSecond?: number;
   /** Buffer of the named channel "chat". Default 64. */
   buffer?: number;
+  /** Nicknames a `here` event lists at most (the rest are counted in `more`). Default 100. */
+  maxHereListed?: number;
+  /**
+   * The presence of "who is here" (docs/api.md "Presence"): how soon the pages of a node that
+   * died leave the list (a node that closes takes them away at once). Default 2 s heartbeats, a
+   * 6 s timeout.
+   */
+  presence?: PresenceOptions;
   /** Words the censor masks. Default {@link defaultCensoredWords}. */
   censoredWords?: readonly string[];
   /** Where ignored requests and dropped listeners are reported. Default: the server's logger. */
@@ -78,18 +86,20 @@ export const chatDefaults = {
   addressLineBurst: 50,
   addressLinesPerSecond: 10,
   buffer: 64,
+  maxHereListed: 100,
+  presence: { heartbeatInterval: 2_000, timeout: 6_000 },
   censoredWords: defaultCensoredWords,
 } satisfies Required<Omit<ChatOptions, "logger">>;
 
 /** {@link ChatOptions} with every default applied. */
 export type ResolvedChatOptions = Required<ChatOptions>;
 
-const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "lineBurst", "linesPerSecond", "addressLineBurst", "addressLinesPerSecond", "buffer"] as const;
+const COUNTS = ["maxLineLength", "maxNickLength", "maxIdLength", "historyLines", "historyBytes", "batchBytes", "queueLength", "maxListeners", "maxJoinsPerSession", "lineBurst", "linesPerSecond", "addressLineBurst", "addressLinesPerSecond", "buffer", "maxHereListed"] as const;
 
 /**
  * Applies the defaults and checks the result: a `RangeError` for a bound that is not a positive
- * integer, or a `queueLength` too short for the history's batches (a newcomer would be dropped
- * while its history is still queued).
+ * integer, or a `queueLength` too short for the history's batches and a `here` list (a newcomer
+ * would be dropped while its history is still queued).
  */
 export function resolveChatOptions(options: ChatOptions, serverLogger: Logger): ResolvedChatOptions {
   const resolved: ResolvedChatOptions = { ...chatDefaults, logger: serverLogger, ...stripUndefined(options) };
@@ -98,8 +108,8 @@ export function resolveChatOptions(options: ChatOptions, serverLogger: Logger): 
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`chat: ${name} must be a positive integer, got ${String(value)}`);
   }
   const worstBatches = maxBatches(resolved.historyBytes, resolved.batchBytes, resolved.historyLines);
-  if (resolved.queueLength <= worstBatches) {
-    throw new RangeError(`chat: queueLength (${resolved.queueLength}) must exceed the most history batches a join may need (${worstBatches} for historyBytes ${resolved.historyBytes} in batches of ${resolved.batchBytes})`);
+  if (resolved.queueLength <= worstBatches + 1) {
+    throw new RangeError(`chat: queueLength (${resolved.queueLength}) must exceed the most history batches a join may need and its here list (${worstBatches} + 1 for historyBytes ${resolved.historyBytes} in batches of ${resolved.batchBytes})`);
   }
   return resolved;
 }

@@ -1,20 +1,33 @@
 /**
- * The chat's state and what each input does to it: joins, lines, refusals. `handle` never
- * waits (the fan-out queues, per listener), so the loop feeding it takes the next request at
- * once whatever any page does.
+ * The chat's state on one node and what each input does to it: joins, lines, refusals. `handle`
+ * never waits (the fan-out queues, per listener), so the loop feeding it takes the next request
+ * at once whatever any page does. A line it accepts goes out on its {@link LineBus} and comes
+ * back through {@link ChatRoom.receive} (on every node, with the topic of chat-lines.ts), where it
+ * is kept and shown: a room shows what the bus delivered, in that order.
  */
 import { type DropReason, FanOut, putQuietly } from "../../src/server/fan-out.js";
 import { SessionInboxes } from "../shared/session-inboxes.js";
 import { ThrottledWarning } from "../shared/throttled-warning.js";
 import { TokenBuckets } from "../shared/token-buckets.js";
 import type { ChatInput } from "./chat-input.js";
+import type { Topic } from "../../src/server/index.js";
+import { ChatHere } from "./chat-here.js";
 import { ChatHistory } from "./chat-history.js";
-import type { ChatEvent, ChatInbox } from "./chat-messages.js";
+import type { LineBus } from "./chat-lines.js";
+import type { ChatEvent, ChatInbox, ChatLine } from "./chat-messages.js";
 import type { ResolvedChatOptions } from "./chat-options.js";
 
 /** What a dropped page is told: its inbox will hear nothing more, so it closes it and joins again. */
 function chatFarewell(reason: DropReason): ChatEvent {
   return { dropped: { reason: reason === "behind" ? "this page fell too far behind; join again" : "this page could not be sent a line; join again" } };
+}
+
+/** What a room is wired to besides its pages; each has a default for a room on its own (tests). */
+export interface RoomWiring {
+  /** Where accepted lines go. Default: straight back to this room, at once. */
+  lines?: LineBus;
+  /** The topic whose presence says who is here, across nodes (chat-here.ts); default none (no `here` events). */
+  hereTopic?: Topic<never> | null;
 }
 
 /** One chat room: its history and its listeners. */
@@ -29,10 +42,17 @@ export class ChatRoom {
   /** Each client address's, over all its sessions (addressLineBurst, addressLinesPerSecond). */
   private readonly addressAllowance: TokenBuckets;
 
+  private readonly lines: LineBus;
+  private readonly here: ChatHere | null;
+
   constructor(
     private readonly options: ResolvedChatOptions,
     private readonly now: () => number = Date.now,
+    wiring: RoomWiring = {},
   ) {
+    this.lines = wiring.lines ?? { publish: this.receiveAtOnce };
+    const hereTopic = wiring.hereTopic ?? null;
+    this.here = hereTopic === null ? null : new ChatHere(hereTopic, options.maxHereListed, this.hereChanged, options.logger);
     this.history = new ChatHistory(options.historyLines, options.historyBytes);
     this.joins = new SessionInboxes(options.maxJoinsPerSession);
     this.ignoring = new ThrottledWarning(options.logger, "chat: ignored a request");
@@ -54,7 +74,7 @@ export class ChatRoom {
   handle(input: ChatInput): void {
     switch (input.kind) {
       case "join":
-        return this.join(input.inbox, input.session);
+        return this.join(input.inbox, input.session, input.nick);
       case "say":
         return this.say(input);
       case "refused":
@@ -67,9 +87,34 @@ export class ChatRoom {
   /** Closes every listener's inbox; later joins get theirs closed at once. */
   close(): void {
     this.listeners.close();
+    this.here?.close();
   }
 
-  private join(inbox: ChatInbox, session: string): void {
+  /**
+   * A line from the bus (said on this node or another): kept and shown to every listener here,
+   * unless its id is in the history already (a page resending a line it was unsure of, through
+   * another node, must not make it show twice).
+   */
+  receive(line: ChatLine): void {
+    if (this.history.add(line)) this.listeners.broadcast({ line });
+  }
+
+  /** Lines of the engine's log, oldest first, before any join: the history a node starts with. */
+  load(lines: readonly ChatLine[]): void {
+    for (const line of lines) this.history.add(line);
+  }
+
+  /** Who is here changed (on any node): every listener here gets the list. */
+  private readonly hereChanged = (): void => {
+    if (this.here !== null) this.listeners.broadcast({ here: this.here.list() });
+  };
+
+  private readonly receiveAtOnce = (line: ChatLine): null => {
+    this.receive(line);
+    return null;
+  };
+
+  private join(inbox: ChatInbox, session: string, nick: string | undefined): void {
     if (this.listeners.has(inbox)) return this.ignore("joined twice with the same inbox");
     const oldest = this.joins.oldestOver(session);
     if (oldest !== undefined) this.listeners.remove(oldest);
@@ -78,6 +123,8 @@ export class ChatRoom {
     this.joins.add(session, inbox);
     const batches = this.history.batches(this.options.batchBytes);
     batches.forEach((history, i) => this.listeners.send(inbox, { history, done: i === batches.length - 1 }));
+    // Its entry joins the room's presence: every node's pages, this one included, get the new list.
+    this.here?.enter(inbox, nick);
   }
 
   /**
@@ -99,10 +146,11 @@ export class ChatRoom {
       const reason = `too many lines from this address: at most ${this.options.addressLineBurst} at once, then ${this.options.addressLinesPerSecond} a second (addressLineBurst, addressLinesPerSecond)`;
       return this.refuse(input.session, { refused: { id: input.say.id, reason } });
     }
-    const line = { ...input.say, ts: this.now() };
     // A page resending a line it is unsure of (its session was lost) must not show it twice.
-    if (!this.history.add(line)) return;
-    this.listeners.broadcast({ line });
+    if (this.history.has(input.say.id)) return;
+    this.here?.rename(this.joins.of(input.session), input.say.nick);
+    const refusal = this.lines.publish({ ...input.say, ts: this.now() });
+    if (refusal !== null) this.refuse(input.session, { refused: { id: input.say.id, reason: refusal } });
   }
 
   private refuse(session: string, event: ChatEvent): void {
@@ -115,6 +163,7 @@ export class ChatRoom {
 
   private readonly onDrop = (inbox: ChatInbox, reason: DropReason, error?: unknown): void => {
     this.joins.remove(inbox);
+    this.here?.leave(inbox);
     if (reason === "failed") this.options.logger.warn("chat: dropped a listener whose put failed", error);
   };
 }

@@ -34,7 +34,9 @@ async function listen(name: string, inbox: Channel<ChatEvent>): Promise<void> {
           ? `${event.line.nick}: ${event.line.text}`
           : "refused" in event
             ? `refused ${event.refused.id}: ${event.refused.reason}`
-            : `dropped: ${event.dropped.reason}`;
+            : "here" in event
+              ? `here: ${event.here.nicks.join(", ")}${event.here.more > 0 ? ` and ${event.here.more} more` : ""}`
+              : `dropped: ${event.dropped.reason}`;
     console.log(`  ${name.padEnd(5)} <- ${what}`);
   }
 }

@@ -6,11 +6,12 @@
  * reconnects goes on the session's proxy and is delivered once when the link is back. A line
  * whose put did not succeed before the session was lost is put again, with the same id, once
  * the page has joined afresh: the server ignores an id it already has, and the page shows a
- * line id once, so nothing appears twice. Text is only ever set as textContent.
+ * line id once, so nothing appears twice. Text is only ever set as textContent. "Here" lists the
+ * nicknames of the pages in the room, on every server of a cluster, as the server sends them.
  */
 import { chan, type Channel, type RemoteChannel, type Session } from "/wirechan/client.js";
 import { keepConnected, StatusLine } from "../page-connection.js";
-import type { ChatEvent, ChatLine, ChatRequest, Say } from "./chat-messages.js";
+import type { ChatEvent, ChatLine, ChatRequest, HereList, Say } from "./chat-messages.js";
 import { LineList } from "./page-lines.js";
 
 /** A line said and not yet seen back (nor refused), and the session its put was made on. */
@@ -42,6 +43,7 @@ const form = element("say", HTMLFormElement);
 const nickField = element("nick", HTMLInputElement);
 const messageField = element("message", HTMLInputElement);
 const notice = element("notice", HTMLElement);
+const here = element("here", HTMLElement);
 const outbox = element("outbox", HTMLUListElement);
 const lines = new LineList(element("lines", HTMLOListElement), element("scroller", HTMLElement));
 const status = new StatusLine(element("status", HTMLElement));
@@ -72,7 +74,7 @@ function join(session: Session): void {
   const current: Joined = { session, chat, inbox };
   joined = current;
   void read(current);
-  chat.put({ join: inbox }).catch((error: unknown) => console.error("joining the chat failed:", error));
+  chat.put({ join: inbox, nick: nickField.value.trim() }).catch((error: unknown) => console.error("joining the chat failed:", error));
 }
 
 /** The session ended (lost, or closed with the page): its inbox hears nothing more, and puts not yet done are made again after the next join. */
@@ -98,6 +100,8 @@ async function read(current: Joined): Promise<void> {
       shown(event.line);
     } else if ("refused" in event) {
       refused(event.refused.id, event.refused.reason);
+    } else if ("here" in event) {
+      showHere(event.here);
     } else {
       // The server dropped this inbox (it fell too far behind) and will put nothing more on it;
       // only the page can close its own channel. Closing ends this loop, which joins again.
@@ -116,6 +120,11 @@ function shown(line: ChatLine): void {
   if (mine === undefined) return;
   outgoing.delete(line.id);
   mine.item.remove();
+}
+
+function showHere(list: HereList): void {
+  const more = list.more > 0 ? ` and ${list.more} more` : "";
+  here.textContent = `Here: ${list.nicks.join(", ")}${more}`;
 }
 
 function refused(id: string, reason: string): void {

@@ -1,6 +1,6 @@
 /** The dashboard's options and their defaults: one object, every bound named. */
 import { MAX_TIMEOUT_MS } from "../../src/index.js";
-import type { Logger } from "../../src/server/index.js";
+import type { Logger, PresenceOptions } from "../../src/server/index.js";
 import { jsonFeedDefaults } from "./json-feed.js";
 
 /** How `mountDashboard` runs the dashboard; see {@link dashboardDefaults} for each default. */
@@ -29,6 +29,16 @@ export interface DashboardOptions {
   maxFeedClients?: number;
   /** Buffer of the named channel "dashboard". Default 16. */
   buffer?: number;
+  /**
+   * The viewers' presence (docs/api.md "Presence"): how soon a dead node's viewers leave the
+   * count (a node that closes takes them away at once). Default 2 s heartbeats, a 6 s timeout.
+   */
+  presence?: PresenceOptions;
+  /**
+   * The producers' presence (reading-source.ts): how soon the next node takes over the readings
+   * when the one making them dies. Default 1 s heartbeats, a 3 s timeout: a gap of at most 4 s.
+   */
+  producerPresence?: PresenceOptions;
   /** The walk's random source, [0, 1). Default `Math.random`. */
   random?: () => number;
   /** Where ignored requests are reported. Default: the server's logger. */
@@ -46,6 +56,8 @@ export const dashboardDefaults = {
   maxWatchesPerSession: 4,
   maxFeedClients: jsonFeedDefaults.maxClients,
   buffer: 16,
+  presence: { heartbeatInterval: 2_000, timeout: 6_000 },
+  producerPresence: { heartbeatInterval: 1_000, timeout: 3_000 },
   random: Math.random,
 } satisfies Required<Omit<DashboardOptions, "logger">>;
 

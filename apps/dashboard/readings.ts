@@ -61,3 +61,10 @@ export class ReadingHistory {
     return out;
   }
 }
+
+/** Whether `value` is a reading as the docs set it down (a reading from another node, or the engine's log, is checked). */
+export function isReading(value: unknown): value is Reading {
+  if (typeof value !== "object" || value === null) return false;
+  const { happiness, ts } = value as { happiness?: unknown; ts?: unknown };
+  return typeof happiness === "number" && happiness >= 0 && happiness < 10 && typeof ts === "number" && Number.isFinite(ts);
+}

@@ -12,6 +12,14 @@ export const appArgsDefaults = {
   host: "127.0.0.1",
   /** `--interval MS`: the dashboard's reading period. */
   interval: 1000,
+  /**
+   * `--redis URL` or `--nats URL` (else `REDIS_URL` or `NATS_URL`): the engine this server shares
+   * the apps through, as one node of a cluster (docs/apps.md "Running more than one server").
+   * Neither: one process on its own, no backplane at all, so `npm start` needs no service.
+   */
+  cluster: null,
+  /** `--node-id ID`: this node's id among the cluster's; default a random UUID (the backplane's own default). */
+  nodeId: undefined,
 } as const;
 
 /**
@@ -20,13 +28,25 @@ export const appArgsDefaults = {
  */
 export const INTERVAL_RANGE = { min: 10, max: 3_600_000 } as const;
 
-export const USAGE = "usage: npm start -- [--port P] [--host H] [--interval MS]   (PORT sets the port when --port is not given)";
+export const USAGE =
+  "usage: npm start -- [--port P] [--host H] [--interval MS] [--redis URL | --nats URL] [--node-id ID]\n" +
+  "  (PORT sets the port when --port is not given; REDIS_URL or NATS_URL the cluster when neither --redis nor --nats is)";
+
+/** The engine a node of a cluster shares the apps through, and where it is. */
+export type ClusterArg = { engine: "redis"; url: string } | { engine: "nats"; url: string };
+
+/** What a node id may be (the backplane's rule): 1 to 64 of letters, digits, `_ . : -`. */
+const NODE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** What `npm start` runs with. */
 export interface AppArgs {
   port: number;
   host: string;
   interval: number;
+  /** The cluster this server is a node of, or null: alone. */
+  cluster: ClusterArg | null;
+  /** This node's id, or undefined: the backplane's random default. */
+  nodeId: string | undefined;
 }
 
 /** A command line that cannot be run: the message says which value and why. */
@@ -35,11 +55,13 @@ export class UsageError extends Error {
 }
 
 /**
- * Reads `--port`, `--host` and `--interval` (as `--port 8080` or `--port=8080`) and `PORT`.
+ * Reads `--port`, `--host`, `--interval`, `--redis`, `--nats` and `--node-id` (as `--port 8080`
+ * or `--port=8080`), and `PORT`, `REDIS_URL`, `NATS_URL`.
  * `--port` wins over `PORT`; an empty `PORT` counts as unset (as a shell's `PORT= npm start`
  * means). Throws a {@link UsageError} for an unknown flag, a flag without its value, a stray
  * argument, a port that is not a whole number from 0 to 65535 (`3e3`, `0x50`, ` 80` included),
- * or an interval outside {@link INTERVAL_RANGE}.
+ * an interval outside {@link INTERVAL_RANGE}, both `--redis` and `--nats` (or, with neither,
+ * both `REDIS_URL` and `NATS_URL`), an engine URL of another scheme, or a bad `--node-id`.
  */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AppArgs {
   const values = readFlags(argv);
@@ -49,14 +71,55 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (host.trim() === "" || /\s/.test(host)) throw new UsageError(`--host must be a host name or address, got ${JSON.stringify(host)}\n${USAGE}`);
   const interval =
     values.interval === undefined ? appArgsDefaults.interval : wholeNumber(values.interval, "--interval", INTERVAL_RANGE.min, INTERVAL_RANGE.max, "milliseconds");
-  return { port, host, interval };
+  const nodeId = values["node-id"];
+  if (nodeId !== undefined && !NODE_ID.test(nodeId)) throw new UsageError(`--node-id must be 1 to 64 of letters, digits, _ . : -; got ${JSON.stringify(nodeId)}\n${USAGE}`);
+  return { port, host, interval, cluster: readCluster(values, env), nodeId };
 }
 
-function readFlags(argv: readonly string[]): { port?: string; host?: string; interval?: string } {
+/**
+ * `--redis` or `--nats`, else `REDIS_URL` or `NATS_URL` (an empty one counts as unset). Two of
+ * one kind (both flags, or both variables with no flag) is a usage error: which cluster to join
+ * must not depend on an order nobody sees. A flag wins over the variables.
+ */
+function readCluster(values: Flags, env: Readonly<Record<string, string | undefined>>): ClusterArg | null {
+  if (values.redis !== undefined && values.nats !== undefined) throw new UsageError(`--redis and --nats exclude each other: a node joins one cluster\n${USAGE}`);
+  const redisEnv = env.REDIS_URL === "" ? undefined : env.REDIS_URL;
+  const natsEnv = env.NATS_URL === "" ? undefined : env.NATS_URL;
+  if (values.redis === undefined && values.nats === undefined && redisEnv !== undefined && natsEnv !== undefined) {
+    throw new UsageError(`REDIS_URL and NATS_URL are both set: say which with --redis or --nats (or unset one)\n${USAGE}`);
+  }
+  const redis = values.redis ?? (values.nats === undefined ? redisEnv : undefined);
+  const nats = values.nats ?? (values.redis === undefined ? natsEnv : undefined);
+  if (redis !== undefined) return { engine: "redis", url: engineUrl(redis, "--redis (or REDIS_URL)", ["redis:", "rediss:"]) };
+  if (nats !== undefined) return { engine: "nats", url: engineUrl(nats, "--nats (or NATS_URL)", ["nats:", "tls:"]) };
+  return null;
+}
+
+function engineUrl(text: string, what: string, schemes: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (error) {
+    throw new UsageError(`${what} must be a URL such as ${schemes[0]}//127.0.0.1:${schemes[0] === "redis:" ? 6379 : 4222}; got ${JSON.stringify(text)}\n${USAGE}`, { cause: error });
+  }
+  if (!schemes.includes(url.protocol) || url.hostname === "") throw new UsageError(`${what} must be a ${schemes.map((s) => `${s}//`).join(" or ")} URL with a host; got ${JSON.stringify(text)}\n${USAGE}`);
+  return text;
+}
+
+interface Flags {
+  port?: string;
+  host?: string;
+  interval?: string;
+  redis?: string;
+  nats?: string;
+  "node-id"?: string;
+}
+
+function readFlags(argv: readonly string[]): Flags {
   try {
     const { values } = parseFlags({
       args: [...argv],
-      options: { port: { type: "string" }, host: { type: "string" }, interval: { type: "string" } },
+      options: { port: { type: "string" }, host: { type: "string" }, interval: { type: "string" }, redis: { type: "string" }, nats: { type: "string" }, "node-id": { type: "string" } },
       strict: true,
       allowPositionals: false,
     });

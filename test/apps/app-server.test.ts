@@ -2,7 +2,7 @@
 // client and the page scripts built at start, the protocol and the mounted apps on the same
 // port, a clean close, failures at start, and the command line (parsed, and run as a process).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer as createNetServer } from "node:net";
@@ -16,6 +16,7 @@ import { PageBuildError } from "../../apps/shared/page-bundles.js";
 import { connect } from "../../src/client/index.js";
 import { type Channel, chan } from "../../src/index.js";
 import type { WirechanServer } from "../../src/server/index.js";
+import { runRepoFile } from "../helpers/repo-process.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -226,6 +227,20 @@ describe("startApps with the real pages", () => {
     assert.equal(plain.status, 200);
     assert.equal(typeof (JSON.parse(await plain.text()) as { happiness: unknown }).happiness, "number", "the plain endpoint: a long-poll answered with the next reading");
   });
+
+  it("refuses a client's subscription to the apps' own topics (ERR_FORBIDDEN): pages use \"chat\" and \"dashboard\"", async (t) => {
+    const fixture = await makeFixture();
+    t.after(() => rm(fixture.dir, { recursive: true, force: true }));
+    const apps = await startApps({ port: 0, publicDir: fixture.publicDir, pageEntries: fixture.pageEntries });
+    t.after(() => apps.close());
+    const session = await connect(apps.url, { transports: ["websocket"] });
+    t.after(() => session.close());
+    for (const topic of ["apps.chat.lines", "apps.chat.here", "apps.dashboard.readings", "apps.dashboard.viewers", "apps.dashboard.producers"]) {
+      const inbox = chan<{ dropped?: { code?: string } }>(8);
+      await session.serverChan<unknown>(topic).put({ subscribe: inbox });
+      assert.equal((await inbox.take())?.dropped?.code, "ERR_FORBIDDEN", topic);
+    }
+  });
 });
 
 describe("parseArgs", () => {
@@ -241,7 +256,15 @@ describe("parseArgs", () => {
     ["the highest port", ["--port", "65535"], {}, { ...defaults, port: 65_535 }],
     ["--host", ["--host", "0.0.0.0"], {}, { ...defaults, host: "0.0.0.0" }],
     ["--interval", ["--interval", "250"], {}, { ...defaults, interval: 250 }],
-    ["all three", ["--interval", "10", "--host", "::1", "--port", "1"], {}, { port: 1, host: "::1", interval: 10 }],
+    ["all three", ["--interval", "10", "--host", "::1", "--port", "1"], {}, { ...defaults, port: 1, host: "::1", interval: 10 }],
+    ["--redis", ["--redis", "redis://127.0.0.1:6379"], {}, { ...defaults, cluster: { engine: "redis", url: "redis://127.0.0.1:6379" } }],
+    ["--nats=", ["--nats=nats://127.0.0.1:4222"], {}, { ...defaults, cluster: { engine: "nats", url: "nats://127.0.0.1:4222" } }],
+    ["REDIS_URL", [], { REDIS_URL: "redis://10.0.0.1:6380/2" }, { ...defaults, cluster: { engine: "redis", url: "redis://10.0.0.1:6380/2" } }],
+    ["NATS_URL", [], { NATS_URL: "nats://127.0.0.1:4222" }, { ...defaults, cluster: { engine: "nats", url: "nats://127.0.0.1:4222" } }],
+    ["an empty REDIS_URL is unset", [], { REDIS_URL: "" }, defaults],
+    ["--nats wins over REDIS_URL", ["--nats", "nats://h:1"], { REDIS_URL: "redis://h:2" }, { ...defaults, cluster: { engine: "nats", url: "nats://h:1" } }],
+    ["--redis wins over both variables", ["--redis", "rediss://h:1"], { REDIS_URL: "redis://h:2", NATS_URL: "nats://h:3" }, { ...defaults, cluster: { engine: "redis", url: "rediss://h:1" } }],
+    ["--node-id", ["--node-id", "node-1.example:3001"], {}, { ...defaults, nodeId: "node-1.example:3001" }],
   ];
   for (const [name, argv, env, expected] of table) {
     it(`reads ${name}`, () => assert.deepEqual(parseArgs(argv, env), expected));
@@ -267,6 +290,15 @@ describe("parseArgs", () => {
     [["--host", "a b"], {}, /--host/],
     [["--verbose"], {}, /Unknown option '--verbose'/],
     [["3000"], {}, /Unexpected argument '3000'/],
+    [["--redis", "redis://h:1", "--nats", "nats://h:2"], {}, /--redis and --nats exclude each other/],
+    [[], { REDIS_URL: "redis://h:1", NATS_URL: "nats://h:2" }, /REDIS_URL and NATS_URL are both set/],
+    [["--redis", "nats://h:1"], {}, /--redis \(or REDIS_URL\) must be a redis:\/\/ or rediss:\/\/ URL/],
+    [["--nats", "127.0.0.1:4222"], {}, /--nats \(or NATS_URL\) must be a URL such as nats:\/\/127\.0\.0\.1:4222; got "127\.0\.0\.1:4222"/],
+    [["--nats", "http://127.0.0.1:4222"], {}, /--nats \(or NATS_URL\) must be a nats:\/\/ or tls:\/\/ URL/],
+    [[], { REDIS_URL: "not a url" }, /--redis \(or REDIS_URL\) must be a URL/],
+    [["--redis"], {}, /argument missing/],
+    [["--node-id", "a b"], {}, /--node-id must be/],
+    [["--node-id", "x".repeat(65)], {}, /--node-id must be/],
   ];
   for (const [argv, env, message] of refused) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(env)} with a usage message`, () => {
@@ -278,18 +310,9 @@ describe("parseArgs", () => {
   }
 });
 
-/** Runs apps/server.ts as `npm start` does (tsx), collecting its output. */
-function runServerProcess(args: string[]): { child: ReturnType<typeof spawn>; output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "apps/server.ts"), ...args], { cwd: REPO, env: { ...process.env, PORT: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk));
-  return { child, output };
-}
-
 describe("apps/server.ts as a process", () => {
   it("prints where it listens, serves, and exits 0 on SIGTERM", { timeout: 60_000 }, async (t) => {
-    const { child, output } = runServerProcess(["--port", "0"]);
+    const { child, output } = runRepoFile("apps/server.ts", ["--port", "0"]);
     t.after(() => child.kill("SIGKILL"));
     const exited = once(child, "exit");
     const url = await listeningUrl(child, output);
@@ -300,7 +323,7 @@ describe("apps/server.ts as a process", () => {
   });
 
   it("exits 2 with the reason and the usage on a bad value", { timeout: 60_000 }, async () => {
-    const { child, output } = runServerProcess(["--interval", "soon"]);
+    const { child, output } = runRepoFile("apps/server.ts", ["--interval", "soon"]);
     const [code] = (await once(child, "exit")) as [number | null];
     assert.equal(code, 2);
     assert.match(output.stderr, /--interval must be milliseconds/);
@@ -310,7 +333,7 @@ describe("apps/server.ts as a process", () => {
 });
 
 /** The URL the process prints once it listens; rejects if it exits first. */
-function listeningUrl(child: ReturnType<typeof spawn>, output: { stdout: string; stderr: string }): Promise<string> {
+function listeningUrl(child: ChildProcess, output: { stdout: string; stderr: string }): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = (): void => {
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1];

@@ -6,7 +6,8 @@ import type { ChatEvent } from "../../apps/chat/chat-messages.js";
 import { type ChatOptions, resolveChatOptions } from "../../apps/chat/chat-options.js";
 import { ChatRoom } from "../../apps/chat/chat-room.js";
 import { type Channel, chan } from "../../src/index.js";
-import type { Logger } from "../../src/server/index.js";
+import type { ChatLine } from "../../apps/chat/chat-messages.js";
+import { createServer, type Logger } from "../../src/server/index.js";
 import { pollAll, settle } from "../helpers/async.js";
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined };
@@ -145,5 +146,60 @@ describe("ChatRoom", () => {
     const lines = pollAll(reader).filter((event) => "line" in event);
     assert.equal(lines.length, 26, "25 from the flooding address, 1 from the other");
     assert.deepEqual(lines.at(-1), { line: { id: "elsewhere", nick: "ann", text: "hello", ts: 1000 } });
+  });
+
+  it("a line goes out on the room's bus and is shown when the bus brings it back; a known id brought back shows nothing", async () => {
+    const sent: ChatLine[] = [];
+    const r = new ChatRoom(resolveChatOptions({}, quiet), () => 1000, { lines: { publish: (line) => (sent.push(line), null) } });
+    const inbox = join(r, "s1");
+    r.handle(say("a", "hello"));
+    await settle();
+    assert.deepEqual(pollAll(inbox), [{ history: [], done: true }], "not shown before the bus brings it");
+    assert.deepEqual(sent, [{ id: "a", nick: "ann", text: "hello", ts: 1000 }]);
+    r.receive(sent[0] as ChatLine);
+    r.receive({ id: "a", nick: "ann", text: "hello", ts: 2000 });
+    r.receive({ id: "b", nick: "bob", text: "from another node", ts: 1500 });
+    await settle();
+    assert.deepEqual(pollAll(inbox), [{ line: { id: "a", nick: "ann", text: "hello", ts: 1000 } }, { line: { id: "b", nick: "bob", text: "from another node", ts: 1500 } }]);
+  });
+
+  it("a line the bus cannot send is refused to its session with the bus's reason", async () => {
+    const r = new ChatRoom(resolveChatOptions({}, quiet), () => 1000, { lines: { publish: () => "the engine is down" } });
+    const inbox = join(r, "s1");
+    r.handle(say("a", "hello"));
+    await settle();
+    assert.deepEqual(pollAll(inbox).at(-1), { refused: { id: "a", reason: "the engine is down" } });
+    assert.equal(r.history.length, 0);
+  });
+
+  it("the lines loaded from the engine's log are the history a join gets, each id once", async () => {
+    const r = room();
+    r.load([{ id: "a", nick: "ann", text: "one", ts: 1 }, { id: "b", nick: "bob", text: "two", ts: 2 }, { id: "a", nick: "ann", text: "one", ts: 1 }]);
+    const inbox = join(r, "s1");
+    await settle();
+    assert.deepEqual(pollAll(inbox), [{ history: [{ id: "a", nick: "ann", text: "one", ts: 1 }, { id: "b", nick: "bob", text: "two", ts: 2 }], done: true }]);
+  });
+
+  it("who is here: each join's nickname (or guest), renamed by a line under another, gone when its listener is", async () => {
+    const server = createServer({ logger: quiet });
+    const hereTopic = server.topic<never>("apps.chat.here", { presence: true });
+    const r = new ChatRoom(resolveChatOptions({}, quiet), () => 1000, { hereTopic });
+    const ann = chan<ChatEvent>(100);
+    r.handle({ kind: "join", inbox: ann, session: "s1", nick: "ann" });
+    r.handle({ kind: "join", inbox: chan<ChatEvent>(100), session: "s2" });
+    const lastHere = (): unknown => pollAll(ann).filter((event) => "here" in event).at(-1);
+    await settle(20);
+    assert.deepEqual(lastHere(), { here: { nicks: ["ann", "guest"], more: 0 } });
+    r.handle({ kind: "say", say: { id: "x", nick: "zed", text: "hi" }, session: "s2", address: "a" });
+    await settle(20);
+    assert.deepEqual(lastHere(), { here: { nicks: ["ann", "zed"], more: 0 } });
+    const bob = join(r, "s3");
+    await settle(20);
+    bob.close(); // a listener whose put fails is dropped, and leaves
+    r.handle(say("y", "after bob left", "s1"));
+    await settle(20);
+    assert.deepEqual(lastHere(), { here: { nicks: ["ann", "zed"], more: 0 } });
+    r.close();
+    hereTopic.close();
   });
 });

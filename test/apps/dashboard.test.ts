@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { isDashboardRequest } from "../../apps/dashboard/dashboard-messages.js";
 import { dashboardDefaults, resolveDashboardOptions } from "../../apps/dashboard/dashboard-options.js";
 import { nextHappiness, ReadingHistory } from "../../apps/dashboard/readings.js";
-import { Mulberry32 } from "../helpers/tcp-kit.js";
+import { Mulberry32 } from "../../scripts/net/tcp-kit.js";
 import { chan } from "../../src/index.js";
 import { consoleLogger } from "../../src/server/index.js";
 

@@ -14,7 +14,7 @@ import { nodeTag } from "../../src/server/cluster/node-tag.js";
 import { createServer, type Envelope, type ServerOptions, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import type { SessionEvent } from "../../src/server/protocol/session-events.js";
 import { settle, until, within } from "../helpers/async.js";
-import { RoundRobinBalancer } from "../helpers/round-robin-balancer.js";
+import { RoundRobinBalancer } from "../../scripts/net/round-robin-balancer.js";
 
 const LIMIT_MS = 60_000;
 const PUTS = 40;

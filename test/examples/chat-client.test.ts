@@ -53,6 +53,7 @@ describe("examples/chat-client.ts", () => {
       await until(() => ann.lines.some((line) => line.endsWith("ann: the **** 🙂")), "ann sees her own line, filtered");
       await until(() => bo.lines.some((line) => line.endsWith("ann: the **** 🙂")), "bo sees ann's line, filtered");
       assert.equal(bo.lines.filter((line) => line.includes("ann:")).length, 1);
+      await until(() => ann.lines.includes("* here: ann, bo"), "ann's client prints who is here");
       assert.equal(ann.lines.filter((line) => line.includes("! refused")).length, 0, "a refusal goes to its sender only");
     } finally {
       annClient.leave();

@@ -12,7 +12,7 @@ import { until, within } from "./async.js";
 import { BUFFERING_PROXY_LIMITS, BufferingProxy } from "./buffering-proxy.js";
 import { type BodyMode, declaredBody, HttpFramer, type MessageHead } from "./http-framer.js";
 import { openWebSocket, RawClient, RecordingServer } from "./loopback-peers.js";
-import { closeServer, listenOnLoopback } from "./tcp-kit.js";
+import { closeServer, listenOnLoopback } from "../../scripts/net/tcp-kit.js";
 
 const TEST = { timeout: 30_000 };
 const PING = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -5,7 +5,7 @@
 // A client that must work behind it has to notice and fall back (long-polling, short responses).
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { type BodyMode, declaredBody, type FrameEvent, HttpFramer, type MessageHead } from "./http-framer.js";
-import { asksForWebSocket, checkPort, closeServer, hardKill, HOST, ignoreError, listenOnLoopback } from "./tcp-kit.js";
+import { asksForWebSocket, checkPort, closeServer, hardKill, HOST, ignoreError, listenOnLoopback } from "../../scripts/net/tcp-kit.js";
 
 export interface BufferingProxyOptions {
   /** Where to forward: the real server's port on 127.0.0.1. */

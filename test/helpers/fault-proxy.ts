@@ -4,7 +4,7 @@
 // play an unreachable server (refusing connections) and a corporate proxy that blocks WebSocket.
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { asksForWebSocket, hardKill, HEADER_END, HOST, ignoreError, Mulberry32 } from "./tcp-kit.js";
+import { asksForWebSocket, hardKill, HEADER_END, HOST, ignoreError, Mulberry32 } from "../../scripts/net/tcp-kit.js";
 
 export interface FaultProxyOptions {
   /** Where to forward: the real server's port on 127.0.0.1. */

@@ -3,7 +3,7 @@
 // with trailers, close-delimited, tunnels) for buffering-proxy.ts to know when a response is
 // complete. Anything it can't frame makes it give up and say so, so a proxy passes the rest on
 // as it comes instead of holding it forever.
-import { HEADER_END } from "./tcp-kit.js";
+import { HEADER_END } from "../../scripts/net/tcp-kit.js";
 
 /** A head longer than this, or a chunk-size line or trailer section, isn't HTTP this framer waits for. */
 export const MAX_HEADER_BYTES = 64 * 1024;

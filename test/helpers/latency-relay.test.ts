@@ -10,7 +10,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import { until, within } from "./async.js";
 import { LATENCY_RELAY_LIMITS, LatencyRelay, type LatencyRelayOptions } from "./latency-relay.js";
 import { type ClientResult, EchoServer, FirehoseServer, RawClient, RecordingServer } from "./loopback-peers.js";
-import { closeServer, listenOnLoopback } from "./tcp-kit.js";
+import { closeServer, listenOnLoopback } from "../../scripts/net/tcp-kit.js";
 
 const TEST = { timeout: 30_000 };
 const MiB = 1024 * 1024;

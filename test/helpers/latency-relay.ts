@@ -6,7 +6,7 @@
 // reset all at once or at seeded random moments for chaos tests.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { DELAY_LINE_LIMITS, DelayLine } from "./delay-line.js";
-import { asksForWebSocket, checkPort, closeServer, HEADER_END, hardKill, HOST, ignoreError, listenOnLoopback, Mulberry32 } from "./tcp-kit.js";
+import { asksForWebSocket, checkPort, closeServer, HEADER_END, hardKill, HOST, ignoreError, listenOnLoopback, Mulberry32 } from "../../scripts/net/tcp-kit.js";
 
 /** Which connections get the handshake latency. */
 export type HandshakeScope = "websocket" | "every";

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import WebSocket from "ws";
 import { within } from "./async.js";
-import { closeServer, listenOnLoopback } from "./tcp-kit.js";
+import { closeServer, listenOnLoopback } from "../../scripts/net/tcp-kit.js";
 
 /** What a client connection saw by the time it closed. */
 export interface ClientResult {

@@ -1,6 +1,7 @@
-// A load balancer for tests, in front of several real servers on 127.0.0.1: each HTTP request,
-// and each WebSocket upgrade, goes to the next server in turn, as a balancer without sticky
-// sessions does. Long-poll GETs, POSTs and SSE streams of one client land on different nodes,
+// A load balancer in front of several real servers on 127.0.0.1: each HTTP request, and each
+// WebSocket upgrade, goes to the next server in turn, as a balancer without sticky sessions does.
+// The tests use it (test/cluster/no-sticky-sessions.test.ts), and so does `npm run balancer`
+// (scripts/balancer.ts), the balancer of README's "Running more than one server". Long-poll GETs, POSTs and SSE streams of one client land on different nodes,
 // and a reconnect after a cut lands on another. It can hold each request back a random while
 // (seeded), so that requests of one client overtake each other as they do across real
 // networks, and cut every connection at once.
@@ -16,6 +17,8 @@ export interface BalancerOptions {
   readonly maxDelayMs?: number;
   /** Seed of the delays. Default: Date.now() (printed by a failing test through `seed`). */
   readonly seed?: number;
+  /** The port it listens on, on 127.0.0.1. Default 0: any free one (`url` says which). */
+  readonly port?: number;
 }
 
 /** Sockets open at once; past it new ones are dropped (a runaway reconnect loop must not exhaust descriptors). */
@@ -33,7 +36,7 @@ export class RoundRobinBalancer {
   /** Servers out of the rotation. */
   readonly #down = new Set<number>();
   #next = 0;
-  #port = 0;
+  #port: number;
 
   constructor(options: BalancerOptions) {
     if (options.ports.length === 0) throw new RangeError("RoundRobinBalancer: at least one port");
@@ -41,6 +44,7 @@ export class RoundRobinBalancer {
     this.routed = this.#ports.map(() => 0);
     this.#maxDelayMs = options.maxDelayMs ?? 0;
     this.seed = options.seed ?? Date.now();
+    this.#port = options.port ?? 0;
     this.#random = new Mulberry32(this.seed);
     this.#server = createServer(this.#onRequest);
     this.#server.on("upgrade", this.#onUpgrade);
@@ -52,7 +56,7 @@ export class RoundRobinBalancer {
   }
 
   async listen(): Promise<void> {
-    this.#port = await listenOnLoopback("RoundRobinBalancer", this.#server);
+    this.#port = await listenOnLoopback("RoundRobinBalancer", this.#server, this.#port);
   }
 
   /** Takes server `index` out of the rotation (it is down), or puts it back. */

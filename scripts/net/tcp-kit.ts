@@ -1,7 +1,7 @@
-// Pieces shared by the loopback test proxies (latency-relay.ts, buffering-proxy.ts): the loopback
-// address, a seeded random source, a network-failure-like socket kill, and listening on an
-// OS-chosen port. fault-proxy.ts predates this file and keeps its own copies of the first three.
-import { once } from "node:events";
+// Pieces shared by the loopback proxies: the test helpers' (test/helpers/latency-relay.ts,
+// buffering-proxy.ts, fault-proxy.ts) and the round-robin balancer, which `npm run balancer` runs
+// too (scripts/balancer.ts): the loopback address, a seeded random source, a network-failure-like
+// socket kill, and listening on a loopback port.
 import type { Server, Socket } from "node:net";
 
 /** Loopback only: a test helper must never open a path to or from another machine. */
@@ -66,10 +66,24 @@ export function checkPort(who: string, port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new RangeError(`${who}: targetPort must be a TCP port, got ${port}`);
 }
 
-/** Listens on an OS-chosen loopback port (so parallel test files never collide) and returns it. */
-export async function listenOnLoopback(who: string, server: Server): Promise<number> {
-  server.listen(0, HOST);
-  await once(server, "listening");
+/**
+ * Listens on a loopback port and returns it: `port`, or by default an OS-chosen one (so that
+ * parallel test files never collide). Rejects when the port is taken (EADDRINUSE).
+ */
+export async function listenOnLoopback(who: string, server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: Error): void => {
+      server.off("listening", listening);
+      reject(error);
+    };
+    const listening = (): void => {
+      server.off("error", failed);
+      resolve();
+    };
+    server.once("error", failed);
+    server.once("listening", listening);
+    server.listen(port, HOST);
+  });
   // After listening, a server error is a failed accept (EMFILE and the like): for the client it is a lost connection, not a reason to crash.
   server.on("error", ignoreError);
   const address = server.address();
