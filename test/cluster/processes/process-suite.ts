@@ -18,7 +18,7 @@ import { chan } from "../../../src/csp/channel.js";
 import { nodeTag } from "../../../src/server/cluster/node-tag.js";
 import type { ServerOptions, TopicDropped, TopicRequest } from "../../../src/server/index.js";
 import { readUntil, within } from "../../helpers/async.js";
-import { RoundRobinBalancer } from "../../helpers/round-robin-balancer.js";
+import { RoundRobinBalancer } from "../../../scripts/net/round-robin-balancer.js";
 import { natsProcess, redisProcess } from "../../helpers/service-process.js";
 import { requireNats, requireRedis } from "../../helpers/services.js";
 
