@@ -136,6 +136,35 @@ describe("Redis engine: its own", () => {
     assert.equal(node.pending, 1);
   });
 
+  it("forty nodes subscribing while their connections open, then again while they reconnect: no error, every node hears", async (t) => {
+    const url = await requireRedis();
+    const space = newSpace();
+    const admin = redisClient(t, url);
+    const errors: unknown[] = [];
+    const onError = (error: unknown): void => void errors.push(error);
+    process.on("uncaughtException", onError);
+    process.on("unhandledRejection", onError);
+    t.after(() => {
+      process.off("uncaughtException", onError);
+      process.off("unhandledRejection", onError);
+    });
+    const run = `r${Date.now()}`;
+    const nodes = Array.from({ length: 40 }, (_, i) => redisBackplane({ url, prefix: space, nodeId: `${run}-${i}`, logger: new RecordingLogger() }));
+    for (const node of nodes) t.after(() => node.close());
+    const heard = nodes.map(() => new Set<string>());
+    nodes.forEach((node, i) => node.subscribe("first", (m) => heard[i]!.add(m.body)));
+    await Promise.all(nodes.map((node) => node.ready()));
+    const ids = [...String(await admin.client("LIST")).matchAll(/^id=(\d+) .* name=(\S+)/gm)].filter((m) => m[2]!.startsWith(`wirechan-${run}-`)).map((m) => m[1]!);
+    for (const id of ids) await admin.client("KILL", "ID", id);
+    // Subscribed while every connection reconnects.
+    nodes.forEach((node, i) => node.subscribe("second", (m) => heard[i]!.add(m.body)));
+    await Promise.all(nodes.map((node) => node.ready()));
+    nodes[0]!.publish("first", "one");
+    nodes[0]!.publish("second", "two");
+    await until(() => heard.every((set) => set.size === 2), "every node heard both", 30_000);
+    assert.deepEqual(errors, []);
+  });
+
   it("a subscription survives its connection being killed: ioredis reconnects and subscribes again; a publish waiting meanwhile goes out", async (t) => {
     const url = await requireRedis();
     const space = newSpace();
