@@ -145,7 +145,7 @@ async function closeAll(server: WirechanServer, apps: readonly MountedApp[], bac
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
-  const backplane = args.cluster === null ? null : await openBackplane(args.cluster, args.nodeId, consoleLogger);
+  const backplane = args.cluster === null ? null : await openBackplane(args.cluster, args.nodeId, consoleLogger, args.prefix);
   if (args.cluster !== null && backplane !== null) console.log(`node ${backplane.nodeId} of the cluster on ${args.cluster.engine} at ${new URL(args.cluster.url).host}: waiting for it to be ready`);
   const apps = await startApps({ port: args.port, host: args.host, interval: args.interval, backplane });
   console.log(`listening on ${apps.url}`);

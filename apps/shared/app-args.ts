@@ -20,6 +20,12 @@ export const appArgsDefaults = {
   cluster: null,
   /** `--node-id ID`: this node's id among the cluster's; default a random UUID (the backplane's own default). */
   nodeId: undefined,
+  /**
+   * `--prefix P`: put before every subject, Redis key and NATS stream subject of the cluster, so
+   * that two clusters (or a test and your own cluster) share one Redis or NATS without meeting.
+   * Every node of one cluster gives the same. Default none.
+   */
+  prefix: "",
 } as const;
 
 /**
@@ -29,7 +35,7 @@ export const appArgsDefaults = {
 export const INTERVAL_RANGE = { min: 10, max: 3_600_000 } as const;
 
 export const USAGE =
-  "usage: npm start -- [--port P] [--host H] [--interval MS] [--redis URL | --nats URL] [--node-id ID]\n" +
+  "usage: npm start -- [--port P] [--host H] [--interval MS] [--redis URL | --nats URL] [--node-id ID] [--prefix P]\n" +
   "  (PORT sets the port when --port is not given; REDIS_URL or NATS_URL the cluster when neither --redis nor --nats is)";
 
 /** The engine a node of a cluster shares the apps through, and where it is. */
@@ -37,6 +43,9 @@ export type ClusterArg = { engine: "redis"; url: string } | { engine: "nats"; ur
 
 /** What a node id may be (the backplane's rule): 1 to 64 of letters, digits, `_ . : -`. */
 const NODE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** What a prefix may be: as a node id, or empty. */
+const PREFIX = /^[A-Za-z0-9_.:-]{0,64}$/;
 
 /** What `npm start` runs with. */
 export interface AppArgs {
@@ -47,6 +56,8 @@ export interface AppArgs {
   cluster: ClusterArg | null;
   /** This node's id, or undefined: the backplane's random default. */
   nodeId: string | undefined;
+  /** What the cluster's subjects and keys start with ("" for none). */
+  prefix: string;
 }
 
 /** A command line that cannot be run: the message says which value and why. */
@@ -55,13 +66,13 @@ export class UsageError extends Error {
 }
 
 /**
- * Reads `--port`, `--host`, `--interval`, `--redis`, `--nats` and `--node-id` (as `--port 8080`
+ * Reads `--port`, `--host`, `--interval`, `--redis`, `--nats`, `--node-id` and `--prefix` (as `--port 8080`
  * or `--port=8080`), and `PORT`, `REDIS_URL`, `NATS_URL`.
  * `--port` wins over `PORT`; an empty `PORT` counts as unset (as a shell's `PORT= npm start`
  * means). Throws a {@link UsageError} for an unknown flag, a flag without its value, a stray
  * argument, a port that is not a whole number from 0 to 65535 (`3e3`, `0x50`, ` 80` included),
  * an interval outside {@link INTERVAL_RANGE}, both `--redis` and `--nats` (or, with neither,
- * both `REDIS_URL` and `NATS_URL`), an engine URL of another scheme, or a bad `--node-id`.
+ * both `REDIS_URL` and `NATS_URL`), an engine URL of another scheme, or a bad `--node-id` or `--prefix`.
  */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AppArgs {
   const values = readFlags(argv);
@@ -73,7 +84,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     values.interval === undefined ? appArgsDefaults.interval : wholeNumber(values.interval, "--interval", INTERVAL_RANGE.min, INTERVAL_RANGE.max, "milliseconds");
   const nodeId = values["node-id"];
   if (nodeId !== undefined && !NODE_ID.test(nodeId)) throw new UsageError(`--node-id must be 1 to 64 of letters, digits, _ . : -; got ${JSON.stringify(nodeId)}\n${USAGE}`);
-  return { port, host, interval, cluster: readCluster(values, env), nodeId };
+  const prefix = values.prefix ?? appArgsDefaults.prefix;
+  if (!PREFIX.test(prefix)) throw new UsageError(`--prefix must be at most 64 of letters, digits, _ . : -; got ${JSON.stringify(prefix)}\n${USAGE}`);
+  return { port, host, interval, cluster: readCluster(values, env), nodeId, prefix };
 }
 
 /**
@@ -113,13 +126,14 @@ interface Flags {
   redis?: string;
   nats?: string;
   "node-id"?: string;
+  prefix?: string;
 }
 
 function readFlags(argv: readonly string[]): Flags {
   try {
     const { values } = parseFlags({
       args: [...argv],
-      options: { port: { type: "string" }, host: { type: "string" }, interval: { type: "string" }, redis: { type: "string" }, nats: { type: "string" }, "node-id": { type: "string" } },
+      options: { port: { type: "string" }, host: { type: "string" }, interval: { type: "string" }, redis: { type: "string" }, nats: { type: "string" }, "node-id": { type: "string" }, prefix: { type: "string" } },
       strict: true,
       allowPositionals: false,
     });

@@ -12,8 +12,8 @@ import type { ClusterArg } from "./app-args.js";
  * (`ready()` waits for it); NATS connects first and rejects with `ERR_BACKPLANE_CONNECT` when
  * nothing answers at the URL.
  */
-export async function openBackplane(cluster: ClusterArg, nodeId: string | undefined, logger: Logger): Promise<Backplane> {
-  const node = { logger, ...(nodeId === undefined ? {} : { nodeId }) };
+export async function openBackplane(cluster: ClusterArg, nodeId: string | undefined, logger: Logger, prefix = ""): Promise<Backplane> {
+  const node = { logger, prefix, ...(nodeId === undefined ? {} : { nodeId }) };
   if (cluster.engine === "redis") {
     const { redisBackplane } = await import("../../src/backplane/redis.js");
     return redisBackplane({ url: cluster.url, ...node });

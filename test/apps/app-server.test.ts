@@ -265,6 +265,7 @@ describe("parseArgs", () => {
     ["--nats wins over REDIS_URL", ["--nats", "nats://h:1"], { REDIS_URL: "redis://h:2" }, { ...defaults, cluster: { engine: "nats", url: "nats://h:1" } }],
     ["--redis wins over both variables", ["--redis", "rediss://h:1"], { REDIS_URL: "redis://h:2", NATS_URL: "nats://h:3" }, { ...defaults, cluster: { engine: "redis", url: "rediss://h:1" } }],
     ["--node-id", ["--node-id", "node-1.example:3001"], {}, { ...defaults, nodeId: "node-1.example:3001" }],
+    ["--prefix", ["--prefix", "staging."], {}, { ...defaults, prefix: "staging." }],
   ];
   for (const [name, argv, env, expected] of table) {
     it(`reads ${name}`, () => assert.deepEqual(parseArgs(argv, env), expected));
@@ -299,6 +300,8 @@ describe("parseArgs", () => {
     [["--redis"], {}, /argument missing/],
     [["--node-id", "a b"], {}, /--node-id must be/],
     [["--node-id", "x".repeat(65)], {}, /--node-id must be/],
+    [["--prefix", "a b"], {}, /--prefix must be/],
+    [["--prefix", "*"], {}, /--prefix must be/],
   ];
   for (const [argv, env, message] of refused) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(env)} with a usage message`, () => {

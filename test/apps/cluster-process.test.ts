@@ -5,6 +5,7 @@
 // other node. Everything on 127.0.0.1.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { randomUUID } from "node:crypto";
 import { describe, it, type TestContext } from "node:test";
 import type { ChatEvent, ChatRequest } from "../../apps/chat/chat-messages.js";
 import { startApps } from "../../apps/server.js";
@@ -19,6 +20,8 @@ import { requireRedis } from "../helpers/services.js";
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined };
 const TEST = { timeout: 90_000 };
+/** This test's keys and subjects in the shared Redis: never a cluster's of yours, and no trace of the test's in yours. */
+const PREFIX = `test-${randomUUID()}.`;
 
 /** `file` run as its npm script runs it, killed after the test. */
 function run(t: TestContext, file: string, args: string[]): RepoProcess {
@@ -31,7 +34,7 @@ function run(t: TestContext, file: string, args: string[]): RepoProcess {
 
 describe("a cluster as README runs it", () => {
   it("npm start -- --redis URL starts a node of the cluster, serves, and exits 0 on SIGTERM", TEST, async (t) => {
-    const { child, output } = run(t, "apps/server.ts", ["--port", "0", "--redis", await requireRedis(), "--node-id", "readme-node"]);
+    const { child, output } = run(t, "apps/server.ts", ["--port", "0", "--redis", await requireRedis(), "--node-id", "readme-node", "--prefix", PREFIX]);
     const exited = once(child, "exit");
     await until(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(output.stdout) || child.exitCode !== null, "the node to listen", 60_000);
     assert.match(output.stdout, /node readme-node of the cluster on redis at [^\s]+: waiting for it to be ready\nlistening on http:\/\/127\.0\.0\.1:\d+/, output.stderr);
