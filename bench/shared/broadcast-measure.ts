@@ -52,6 +52,11 @@ export interface BroadcastResult {
   readonly cpuUsPerDeliveryMax: number;
   /** (RSS with every client connected and idle - RSS before any) / clients, bytes, after GC. */
   readonly rssPerClient: number;
+  /** WebSocket messages the server sent and received per delivery, in each phase (0 on SSE). */
+  readonly traffic: {
+    readonly fixed: { readonly sent: number; readonly received: number };
+    readonly max: { readonly sent: number; readonly received: number };
+  };
 }
 
 export type BroadcastOutcome = { readonly ok: true; readonly result: BroadcastResult } | { readonly ok: false; readonly reason: string };
@@ -148,6 +153,7 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
     maxMs = num(only, "max");
   }
   const maxRounds = num(max, "rounds");
+  const fixedDeliveries = num(fixed, "rounds") * n;
   return {
     clients: n,
     throughput: (maxRounds * n) / (num(max, "elapsedMs") / 1000),
@@ -155,9 +161,13 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
     p50Ms: p50,
     p99Ms: p99,
     maxMs,
-    cpuUsPerDelivery: num(fixed, "cpuMicros") / (num(fixed, "rounds") * n),
+    cpuUsPerDelivery: num(fixed, "cpuMicros") / fixedDeliveries,
     cpuUsPerDeliveryMax: num(max, "cpuMicros") / (maxRounds * n),
     rssPerClient: (rssIdle - rssBase) / n,
+    traffic: {
+      fixed: { sent: num(fixed, "messagesSent") / fixedDeliveries, received: num(fixed, "messagesReceived") / fixedDeliveries },
+      max: { sent: num(max, "messagesSent") / (maxRounds * n), received: num(max, "messagesReceived") / (maxRounds * n) },
+    },
   };
 }
 

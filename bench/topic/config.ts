@@ -81,7 +81,7 @@ export const ROUNDS_BUDGET_MS = 4 * 60_000;
 /** The whole benchmark gives up after this long, killing whatever still runs. */
 export const TOTAL_TIMEOUT_MS = 6 * 60_000;
 
-export const DEFAULT_RUNS = 1;
+export const DEFAULT_RUNS = 2;
 
 /** Target from issue 11: the topic's server CPU per delivery at most this times raw ws's. */
 export const TARGET_CPU_VS_WS = 1.5;

@@ -165,10 +165,21 @@ export function renderConsole(input: ReportInput): string {
     `median of ${input.runs} fresh-process run(s) per row:`,
     plainTable(HEADER, input.rows.map(resultCells), 2),
     "",
+    plainTable(TRAFFIC_HEADER, input.rows.map(trafficCells), 2),
+    "",
     plainTable(RATIO_HEADER, ratioRows(input.rows), 2),
     "",
     plainTable(CHECK_HEADER, input.checks.map(checkCells), 2),
   ].join("\n");
+}
+
+const TRAFFIC_HEADER = ["clients", "server", "sent / delivery (fixed rate)", "received / delivery (fixed rate)", "sent / delivery (max rate)", "received / delivery (max rate)"];
+
+/** The server's WebSocket messages per delivery, of the first run of each row (they hardly move between runs). */
+function trafficCells(row: Row): string[] {
+  const t = row.runs[0]?.traffic;
+  const f = (v: number | undefined): string => (v === undefined ? "n/a" : v.toFixed(2));
+  return [clientsOf(row.caseName), implSpec(row.impl).label, f(t?.fixed.sent), f(t?.fixed.received), f(t?.max.sent), f(t?.max.received)];
 }
 
 function runsSection(input: ReportInput): string {
@@ -269,6 +280,12 @@ between rounds; each number is the median over the rounds.
 
 ${markdownTable(HEADER, input.rows.map(resultCells), 2)}
 
+The server's WebSocket messages per delivery (counted by wrapping \`ws\`'s \`send\` and its
+\`message\` events in the server process), over the same windows as its CPU; from the first run of
+each row:
+
+${markdownTable(TRAFFIC_HEADER, input.rows.map(trafficCells), 2)}
+
 ## Ratios
 
 Of the medians above.
@@ -293,8 +310,10 @@ ${runsSection(input)}
   inbox, value]\`, the client answers \`[seq, "a", putSeq, 1]\` (a sequenced frame: credit and
   exactly-once), and the server acknowledges that answer with \`["ack", n]\`. Answers and
   acknowledgements ride with the next packet going the same way, or go alone after 5 ms: at the
-  fixed rate every delivery is three WebSocket messages (two out, one in), at the max rate a
-  burst of rounds shares them. The server's CPU per delivery counts all of it.
+  fixed rate a delivery is about three WebSocket messages (two out, one in), at the max rate a
+  burst of rounds shares them (the table of messages above). Each message out is a \`writev\`
+  system call, the largest single cost in the server's profile. The server's CPU per delivery
+  counts all of it.
 - One machine with ${m.cores} cores runs the server, its load generators and the harness. At the max rate
   the wirechan clients (each a whole session) cost more than the server, so deliveries/s there is
   the rate of the whole loop, bounded by the load generators; CPU per delivery is the number that

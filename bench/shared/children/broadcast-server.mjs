@@ -1,10 +1,12 @@
 // The server side of a broadcast benchmark (bench/server, bench/topic), shared by their server
 // processes: the messages, a plain TCP control port on which load generators ack broadcast
 // rounds, the fixed-rate and max-rate phases, RSS after GC, and the IPC commands the parent
-// sends (`clients`, `rss`, `fixed`, `max`). A benchmark's server.mjs makes its implementation
+// sends (`clients`, `rss`, `fixed`, `max`). Each phase also reports the WebSocket messages the
+// server sent and received in its window (none on SSE). A benchmark's server.mjs makes its implementation
 // (`{ port, clients(), broadcast(obj) }`) and hands it to serveBroadcast.
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { countWsTraffic } from "./ws-traffic.mjs";
 
 const HOST = "127.0.0.1";
 const now = () => performance.timeOrigin + performance.now();
@@ -50,11 +52,18 @@ function cpuMicros(since) {
   return d.user + d.system;
 }
 
+/** WebSocket messages counted so far (see ws-traffic.mjs), to subtract at the end of a window. */
+let traffic = { sent: 0, received: 0 };
+function trafficSince(start) {
+  return { messagesSent: traffic.sent - start.sent, messagesReceived: traffic.received - start.received };
+}
+
 /** Fixed rate: `rounds` broadcasts at `hz`, on a drift-free schedule; CPU over the measured ones. */
 async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
   const interval = 1000 / hz;
   const start = performance.now();
   let cpuStart;
+  let trafficStart;
   let wallStart = 0;
   const total = warmupRounds + rounds;
   for (let i = 0; i < total; i++) {
@@ -62,6 +71,7 @@ async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     if (i === warmupRounds) {
+      trafficStart = { ...traffic };
       cpuStart = process.cpuUsage();
       wallStart = performance.now();
     }
@@ -71,7 +81,7 @@ async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
   const end = start + total * interval;
   const rest = end - performance.now();
   if (rest > 0) await sleep(rest);
-  return { cpuMicros: cpuMicros(cpuStart), wallMs: performance.now() - wallStart, rounds };
+  return { cpuMicros: cpuMicros(cpuStart), wallMs: performance.now() - wallStart, rounds, ...trafficSince(trafficStart) };
 }
 
 /**
@@ -88,6 +98,7 @@ function maxRate(server, { window, warmupMs, measureMs, maxRounds, loadgens, pha
     let ackedAtStart = 0;
     let measureStartTime = 0;
     let cpuStart;
+    let trafficStart;
     const t0 = performance.now();
     let sending = false;
     async function pump() {
@@ -112,6 +123,7 @@ function maxRate(server, { window, warmupMs, measureMs, maxRounds, loadgens, pha
         elapsedMs: elapsed,
         cpuMicros: cpuMicros(cpuStart),
         warmupRounds: ackedAtStart,
+        ...trafficSince(trafficStart),
       });
     }
     onAck = function ack(seq) {
@@ -122,6 +134,7 @@ function maxRate(server, { window, warmupMs, measureMs, maxRounds, loadgens, pha
         measureStart = t;
         measureStartTime = t;
         ackedAtStart = acked;
+        trafficStart = { ...traffic };
         cpuStart = process.cpuUsage();
         stopAt = t + measureMs;
       }
@@ -137,6 +150,8 @@ function maxRate(server, { window, warmupMs, measureMs, maxRounds, loadgens, pha
  * when the parent goes.
  */
 export async function serveBroadcast(make) {
+  // Before the server makes its first socket.
+  traffic = await countWsTraffic();
   const server = await make();
   const controlPort = await listenControl();
   process.on("disconnect", () => process.exit(0)); // the parent is gone
