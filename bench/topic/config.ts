@@ -51,7 +51,7 @@ export const IMPLS: readonly ImplSpec[] = [
 
 export const CASES: readonly CaseSpec[] = [
   { name: "1000", clients: 1_000, fixedHz: 4, fixedWarmupRounds: 4, fixedRounds: 20 },
-  { name: "5000", clients: 5_000, fixedHz: 2, fixedWarmupRounds: 2, fixedRounds: 10 },
+  { name: "5000", clients: 5_000, fixedHz: 1, fixedWarmupRounds: 2, fixedRounds: 8 },
 ];
 
 /**

@@ -5,6 +5,7 @@ import { formatRatio, markdownTable, plainTable, verdict } from "../shared/table
 import {
   CASES,
   CONNECT_CONCURRENCY,
+  DEFAULT_RUNS,
   IDLE_SETTLE_MS,
   IMPLS,
   LOADGENS,
@@ -226,7 +227,7 @@ npm run bench:topic
 \`\`\`
 
 It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
-\`--runs N\` (default 1; no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes), \`--only 1000,5000\`, \`--impls topic,loop,ws\` and
+\`--runs N\` (default ${DEFAULT_RUNS}; no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes), \`--only 1000,5000\`, \`--impls topic,loop,ws\` and
 \`--profile DIR\` (every child writes a V8 CPU profile, \`<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile\`,
 into DIR; open it in Chrome DevTools) are for iteration and never rewrite this file; it is only
 rewritten by a run of every row in which every run passed. The run stops by itself: a row is
@@ -282,7 +283,9 @@ ${markdownTable(HEADER, input.rows.map(resultCells), 2)}
 
 The server's WebSocket messages per delivery (counted by wrapping \`ws\`'s \`send\` and its
 \`message\` events in the server process), over the same windows as its CPU; from the first run of
-each row:
+each row. At the max rate the rounds already in flight when the window opens are counted as
+delivered in it but not as sent, so "sent" there reads up to ${MAX_WINDOW} rounds low (a few percent); fewer
+than one message per delivery means several rounds shared a packet.
 
 ${markdownTable(TRAFFIC_HEADER, input.rows.map(trafficCells), 2)}
 
