@@ -234,9 +234,10 @@ performance.now()\` in the server; every client parses it. Phases of one row, in
    After ${MAX_WARMUP_MS / 1000} s of warm-up, the rounds acked in the next ${MAX_MEASURE_MS / 1000} s (plus the
    in-flight ones drained after it) give deliveries/s = rounds x clients / elapsed. The server's CPU per
    delivery in this phase is reported too.
-5. Check: every client must have received every message of every phase exactly once (counts per
-   phase, summed over clients, must equal rounds x clients) and every message must parse; otherwise the
-   row fails. Then both processes are SIGKILLed.
+5. Check: every client must have received every message of every phase exactly once and in order
+   (each client checks the rounds of each phase arrive as seq 0, 1, 2 …; counts per phase, summed over
+   clients, must equal rounds x clients) and every message must parse; otherwise the row fails. Then
+   every process is stopped.
 
 Rows run one at a time, ${input.runs} round(s), the server order rotated between rounds; each number is
 the median over the rounds (with 2 runs, their mean). A row that does not finish within
