@@ -77,11 +77,18 @@ export class NodeDirectory {
   readonly #sayAlive = (): void => {
     try {
       this.#backplane.publish(NODES_SUBJECT, this.#options.tag);
+      if (this.#failing) this.#options.logger.warn("cluster: this node's heartbeat is published again");
+      this.#failing = false;
     } catch (error) {
       // Full or closed: the next beat tries again; meanwhile the others may count this node gone.
-      this.#options.logger.warn(`cluster: this node's heartbeat could not be published (${error instanceof Error ? error.message : String(error)})`);
+      // Told once per streak, not every beat.
+      if (!this.#failing) this.#options.logger.warn(`cluster: this node's heartbeat could not be published (${error instanceof Error ? error.message : String(error)}); the other nodes will count it gone after clusterTimeout`);
+      this.#failing = true;
     }
   };
+
+  /** The last heartbeat could not be published. */
+  #failing = false;
 
   readonly #onHeartbeat = (message: BackplaneMessage): void => {
     const tag = message.body;
