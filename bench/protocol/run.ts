@@ -2,13 +2,13 @@
 // throughput of the wirechan protocol over websocket, sse and longpoll next to raw ws and
 // socket.io (websocket and polling), each row a fresh server process and a fresh client
 // process; prints the tables and writes bench/protocol/README.md.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { sourceState } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { DEFAULT_RUNS, ROUNDS_BUDGET_MS, ROWS, TOTAL_TIMEOUT_MS, rowSpec, type RowName } from "./config.js";
@@ -53,22 +53,6 @@ function parseOptions(argv: readonly string[]): Options {
   return { runs, rows, build, profileDir };
 }
 
-/** Which sources were measured: others may be editing src/ while the benchmark runs. */
-function sourceState(): string {
-  const git = (args: string[]): string => {
-    const result = spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" });
-    // trimEnd: porcelain lines start with a space that is part of the status.
-    return result.status === 0 ? result.stdout.trimEnd() : "";
-  };
-  const commit = git(["rev-parse", "--short", "HEAD"]);
-  if (commit === "") return "not a git checkout";
-  const dirty = git(["status", "--porcelain", "--", "src"])
-    .split("\n")
-    .filter((line) => line.length > 0)
-    .map((line) => line.slice(3));
-  return dirty.length === 0 ? `commit ${commit}, src/ unmodified` : `commit ${commit} with uncommitted changes in ${dirty.join(", ")}`;
-}
-
 function describe(outcome: Outcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
   const { rtt, throughput } = outcome.measurement;
@@ -79,7 +63,7 @@ function describe(outcome: Outcome): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
-  const source = sourceState();
+  const source = sourceState(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = currentLoad();

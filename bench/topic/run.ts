@@ -1,0 +1,139 @@
+// `npm run bench:topic`: builds wirechan, then measures fan-out on one node to 1,000 and 5,000
+// WebSocket clients three ways: a wirechan topic, wirechan's loop of proxy puts, and raw ws.
+// Each row is a fresh server process and fresh load-generator processes; prints the tables and
+// writes bench/topic/README.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { ensureWirechanBuilt } from "../shared/build.js";
+import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { parseOnly } from "../shared/options.js";
+import { sourceState } from "../shared/source.js";
+import { rotate } from "../shared/stats.js";
+import { runWithWatchdog } from "../shared/watchdog.js";
+import { CASES, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type TopicImpl } from "./config.js";
+import { runCase, type Measurement, type Outcome } from "./measure.js";
+import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
+
+const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const README_PATH = path.join(REPO_ROOT, "bench", "topic", "README.md");
+const USAGE = "usage: npm run bench:topic -- [--runs N] [--only 1000,5000] [--impls topic,loop,ws] [--profile DIR] [--no-build]";
+
+interface Options {
+  readonly runs: number;
+  readonly cases: readonly CaseName[];
+  readonly impls: readonly TopicImpl[];
+  readonly build: boolean;
+  /** Directory for --cpu-prof profiles of every child, or null. */
+  readonly profileDir: string | null;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true, profileDir: null as string | null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case "--runs": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--runs needs an integer from 1 to 9\n${USAGE}`);
+        options.runs = n;
+        break;
+      }
+      case "--only":
+        options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
+        break;
+      case "--impls":
+        options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
+        break;
+      case "--profile": {
+        const dir = value();
+        if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
+        options.profileDir = path.resolve(dir);
+        break;
+      }
+      case "--no-build":
+        options.build = false;
+        break;
+      default:
+        throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+    }
+  }
+  return options;
+}
+
+function describe(outcome: Outcome): string {
+  if (!outcome.ok) return `FAILED: ${outcome.reason}`;
+  const m = outcome.measurement;
+  return (
+    `${Math.round(m.throughput).toLocaleString("en-US")} deliveries/s (${m.cpuUsPerDeliveryMax.toFixed(2)} µs CPU/delivery), ` +
+    `fixed rate ${m.cpuUsPerDelivery.toFixed(2)} µs CPU/delivery, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ` +
+    `${(m.rssPerClient / 1024).toFixed(1)} KiB/conn`
+  );
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = parseOptions(process.argv.slice(2));
+  const source = sourceState(REPO_ROOT);
+  ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
+  if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
+  const loadAtStart = currentLoad();
+  const measurements: Measurement[] = [];
+  const failed = new Set<string>();
+  const failures: string[] = [];
+  let rounds = 0;
+  let longestRoundMs = 0;
+  for (let round = 0; round < options.runs; round++) {
+    if (round > 0 && performance.now() - started + longestRoundMs > ROUNDS_BUDGET_MS) {
+      console.log(`stopping after ${round} round(s): another would end past the ${ROUNDS_BUDGET_MS / 60_000}-minute budget`);
+      break;
+    }
+    const roundStart = performance.now();
+    for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
+      // Rows of a case one after another, their order rotated every round.
+      for (const impl of rotate(options.impls, round)) {
+        const outcome = await runCase(spec, impl, options.profileDir);
+        console.log(`[round ${round + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(27)} ${describe(outcome)}`);
+        if (outcome.ok) measurements.push(outcome.measurement);
+        else {
+          failed.add(rowKey(spec.name, impl));
+          failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
+        }
+      }
+    }
+    rounds++;
+    longestRoundMs = Math.max(longestRoundMs, performance.now() - roundStart);
+  }
+  const rows = buildRows(measurements, failed, options.cases, options.impls);
+  const report = {
+    rows,
+    checks: checkTargets(rows),
+    runs: rounds,
+    machine: describeMachine(loadAtStart),
+    versions: packageVersions(REPO_ROOT, [
+      ["wirechan", "package.json"],
+      ["ws", "node_modules/ws/package.json"],
+    ]),
+    source,
+    durationMs: performance.now() - started,
+  };
+  console.log(`\n${renderConsole(report)}\n`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`FAILED ${f}`);
+    console.error(`\n${failures.length} run(s) failed; ${README_PATH} was not rewritten.`);
+    process.exitCode = 1;
+    return;
+  }
+  if (options.cases.length !== CASES.length || options.impls.length !== IMPLS.length || options.profileDir !== null) {
+    console.log(`--only, --impls or --profile was given: ${README_PATH} was not rewritten.`);
+    if (options.profileDir !== null) console.log(`profiles (<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile) are in ${options.profileDir}`);
+    return;
+  }
+  writeFileSync(README_PATH, renderReadme(report));
+  console.log(`wrote ${README_PATH}`);
+}
+
+runWithWatchdog("bench:topic", TOTAL_TIMEOUT_MS, main);
