@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type BackplaneCounter, type Counts, countDelta, natsCounter, otherDelta, redisCounter } from "./backplane-count.js";
+import { soleProcessNamed, totalCpuMs } from "./process-cpu.js";
 import { num } from "../shared/broadcast-measure.js";
 import { Child, type Reply } from "../shared/child.js";
 import {
@@ -43,6 +44,13 @@ export interface PhaseCount {
   readonly otherPerSecond: number;
 }
 
+/** Who spent the machine's CPU during the max-rate phase. */
+export const CPU_GROUPS = ["node0", "otherNodes", "loadgens", "engine", "harness"] as const;
+export type CpuGroup = (typeof CPU_GROUPS)[number];
+
+/** Each group's CPU per delivery in the max-rate phase, µs; null where /proc could not say. */
+export type CpuPerDelivery = Readonly<Record<CpuGroup, number | null>>;
+
 export interface Measurement {
   readonly caseName: CaseSpec["name"];
   readonly impl: ClusterImpl;
@@ -56,6 +64,9 @@ export interface Measurement {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly count: { readonly fixed: PhaseCount; readonly max: PhaseCount };
+  readonly cpuPerDelivery: CpuPerDelivery;
+  /** CPU of every group together over the max-rate phase's wall time: how many cores were busy. */
+  readonly busyCores: number | null;
   /** Redis only: the server's PUBLISH commands (every client of it) per broadcast in the max-rate phase. */
   readonly serverPublishesPerBroadcast: number | null;
 }
@@ -66,6 +77,11 @@ export type Outcome =
 
 function shares(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+/** The CPU ms of every group now. */
+function cpuReading(groups: Readonly<Record<CpuGroup, readonly number[]>>): Record<CpuGroup, number | null> {
+  return Object.fromEntries(CPU_GROUPS.map((g) => [g, totalCpuMs(groups[g])])) as Record<CpuGroup, number | null>;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -146,11 +162,23 @@ async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, chil
   await counter.settle(COUNT_QUIET_MS, 5_000);
   const t1 = performance.now();
   const c1 = counter.snapshot();
+  const engineServer = soleProcessNamed(engine === "redis" ? "redis-server" : "nats-server");
+  const groups: Record<CpuGroup, readonly number[]> = {
+    node0: [publisher.pid],
+    otherNodes: nodes.slice(1).map((node) => node.pid),
+    loadgens: loadgens.map((l) => l.pid),
+    engine: engineServer === null ? [-1] : [engineServer],
+    harness: [process.pid],
+  };
   const serverBefore = await counter.serverPublishes();
+  const cpuBefore = cpuReading(groups);
+  const maxStart = performance.now();
   const max = await publisher.request(
     { cmd: "max", window: MAX_WINDOW, warmupMs: MAX_WARMUP_MS, measureMs: MAX_MEASURE_MS, maxRounds: MAX_ROUNDS, loadgens: NODES, phase: 2 },
     MAX_WARMUP_MS + MAX_MEASURE_MS + 30_000,
   );
+  const cpuAfter = cpuReading(groups);
+  const maxWallMs = performance.now() - maxStart;
   const serverAfter = await counter.serverPublishes();
   await counter.settle(COUNT_QUIET_MS, 5_000);
   const t2 = performance.now();
@@ -164,6 +192,13 @@ async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, chil
   const latencies = checkReports(reports, [n * FIXED_WARMUP_ROUNDS, n * FIXED_ROUNDS, n * maxBroadcasts]);
   const channel = broadcastChannel(prefix);
   const maxRounds = num(max, "rounds");
+  const maxDeliveries = maxBroadcasts * n;
+  const spent = (g: CpuGroup): number | null => {
+    const [before, after] = [cpuBefore[g], cpuAfter[g]];
+    return before === null || after === null ? null : after - before;
+  };
+  const cpuPerDelivery = Object.fromEntries(CPU_GROUPS.map((g) => [g, spent(g) === null ? null : (spent(g)! * 1000) / maxDeliveries])) as Record<CpuGroup, number | null>;
+  const spentAll = CPU_GROUPS.map(spent);
   return {
     caseName: spec.name,
     impl,
@@ -178,6 +213,8 @@ async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, chil
       fixed: phaseCount(c0, c1, channel, fixedBroadcasts, t1 - t0),
       max: phaseCount(c1, c2, channel, maxBroadcasts, t2 - t1),
     },
+    cpuPerDelivery,
+    busyCores: spentAll.some((v) => v === null) ? null : spentAll.reduce<number>((a, v) => a + (v ?? 0), 0) / maxWallMs,
     serverPublishesPerBroadcast: serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / maxBroadcasts,
   };
 }

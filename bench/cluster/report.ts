@@ -24,7 +24,7 @@ import {
   type CaseName,
   type ClusterImpl,
 } from "./config.js";
-import type { EngineUrls, Measurement } from "./measure.js";
+import { CPU_GROUPS, type CpuGroup, type EngineUrls, type Measurement } from "./measure.js";
 
 type Metric = "throughput" | "p50Ms" | "p99Ms";
 const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms"];
@@ -154,6 +154,31 @@ function independenceCells(rows: readonly Row[]): string[][] {
   });
 }
 
+const CPU_LABELS: Readonly<Record<CpuGroup, string>> = {
+  node0: "node 0 (publishes)",
+  otherNodes: "nodes 1 and 2",
+  loadgens: "load generators",
+  engine: "engine server",
+  harness: "harness",
+};
+const CPU_HEADER = ["clients", "row", ...CPU_GROUPS.map((g) => `${CPU_LABELS[g]} µs`), "busy cores"];
+
+/** The median over runs of a reading that may be missing; n/a when any run lacks it. */
+function medianOf(runs: readonly Measurement[], f: (r: Measurement) => number | null): string {
+  const values = runs.map(f);
+  if (values.length === 0 || values.some((v) => v === null)) return "n/a";
+  return median(values as number[]).toFixed(2);
+}
+
+function cpuCells(row: Row): string[] {
+  return [
+    clientsOf(row.caseName),
+    implSpec(row.impl).label,
+    ...CPU_GROUPS.map((g) => medianOf(row.runs, (r) => r.cpuPerDelivery[g])),
+    medianOf(row.runs, (r) => r.busyCores),
+  ];
+}
+
 const CHECK_HEADER = ["target (1,000 clients)", "row", "row / socket.io", "verdict"];
 
 function checkCells(c: TargetCheck): string[] {
@@ -168,6 +193,8 @@ export function renderConsole(input: ReportInput): string {
     plainTable(COUNT_HEADER, input.rows.map(countCells), 2),
     "",
     plainTable(INDEPENDENCE_HEADER, independenceCells(input.rows), 1),
+    "",
+    plainTable(CPU_HEADER, input.rows.map(cpuCells), 2),
     "",
     plainTable(CHECK_HEADER, input.checks.map(checkCells), 2),
   ].join("\n");
@@ -263,7 +290,8 @@ bench/shared/children/broadcast-server.mjs, run by node 0):
    harness subscribes on the engine with a connection of its own to everything under the row's
    prefix (Redis \`PSUBSCRIBE <prefix>*\`, NATS \`SUBSCRIBE <prefix>>\`) and counts every message
    published there, per channel or subject: each published message once, however many nodes
-   receive it (each of the ${NODES} nodes receives every one: the engine's fan-out, ${NODES} deliveries per message).
+   receive it (the engine delivers each one to every one of the ${NODES} nodes, the publisher included, and to the
+   counter).
    Counted over each phase (and until no message came for ${COUNT_QUIET_MS} ms after it): the messages on the
    broadcast's own channel (\`<prefix>wirechan.topic.t\`, \`<prefix>socket.io#/#\`) per broadcast
    made, and the others (wirechan's node heartbeats on \`wirechan.nodes\`, ${NODES} nodes every 2 s)
@@ -280,6 +308,16 @@ harness) shares the machine's ${m.cores} cores.
 ## Results (median)
 
 ${markdownTable(HEADER, input.rows.map(resultCells), 2)}
+
+## Where the CPU goes
+
+CPU (user + system, read from \`/proc/<pid>/stat\` before and after) of each process group over
+the max-rate phase (warm-up included), per delivery made in it, in µs (median over the runs);
+"busy cores" is all of it over the phase's wall time (${m.cores} cores in all; other work on the machine not
+counted). The engine server is the one \`redis-server\` or \`nats-server\` process, which other
+users of it share.
+
+${markdownTable(CPU_HEADER, input.rows.map(cpuCells), 2)}
 
 ## Backplane messages per broadcast
 
