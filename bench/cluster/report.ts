@@ -338,5 +338,23 @@ ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 2)}
 ## Individual runs
 
 ${runsSection(input.rows)}
+
+## Caveats
+
+- One machine runs everything, so max-rate deliveries/s is the rate of the whole loop (nodes,
+  load generators, engine, harness) on ${m.cores} cores, not of the nodes alone: "busy cores" near ${m.cores} says the
+  machine was the limit, and the CPU table says which processes spent it. A cluster's nodes would
+  run on machines of their own, and its clients on none of them.
+- What the wire carries differs. A socket.io delivery is one WebSocket message out and nothing
+  back. A wirechan delivery is a put (docs/protocol.md sections 2 and 4): the frame out, the
+  client's answer back (credit and exactly-once) and the server's acknowledgement of that answer,
+  several of them sharing a packet when rounds come fast. Every wirechan client checks for lost and
+  repeated messages itself as well; socket.io's would not notice.
+- Both backplanes make one publish per broadcast. socket.io's publisher sends to its own clients
+  at once and ignores its message when Redis brings it back; a wirechan node delivers only what
+  the engine brings back, its own clients included (docs/api.md, "Who delivers"), so node 0's
+  clients wait for the round trip to the engine too.
+- Latency subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
+  agree to well under a millisecond.
 `;
 }
