@@ -161,7 +161,13 @@ const CPU_LABELS: Readonly<Record<CpuGroup, string>> = {
   engine: "engine server",
   harness: "harness",
 };
-const CPU_HEADER = ["clients", "row", ...CPU_GROUPS.map((g) => `${CPU_LABELS[g]} µs`), "busy cores"];
+const CPU_HEADER = ["clients", "row", ...CPU_GROUPS.map((g) => `${CPU_LABELS[g]} µs`), "all 3 nodes µs", "busy cores"];
+
+/** The nodes' CPU per delivery together (node 0 and the others), µs; null when /proc could not say. */
+function nodesCpu(r: Measurement): number | null {
+  const { node0, otherNodes } = r.cpuPerDelivery;
+  return node0 === null || otherNodes === null ? null : node0 + otherNodes;
+}
 
 /** The median over runs of a reading that may be missing; n/a when any run lacks it. */
 function medianOf(runs: readonly Measurement[], f: (r: Measurement) => number | null): string {
@@ -175,9 +181,24 @@ function cpuCells(row: Row): string[] {
     clientsOf(row.caseName),
     implSpec(row.impl).label,
     ...CPU_GROUPS.map((g) => medianOf(row.runs, (r) => r.cpuPerDelivery[g])),
+    medianOf(row.runs, nodesCpu),
     medianOf(row.runs, (r) => r.busyCores),
   ];
 }
+
+/** The nodes' CPU per delivery at 1,000 clients, each wirechan row over socket.io's (not a target: where the time goes). */
+function nodesCpuRatios(rows: readonly Row[]): string[][] {
+  const of = (impl: ClusterImpl): number | undefined => {
+    const values = (rows.find((r) => r.caseName === "1000" && r.impl === impl)?.runs ?? []).map(nodesCpu);
+    return values.length === 0 || values.some((v) => v === null) ? undefined : median(values as number[]);
+  };
+  const io = of("socketio-redis");
+  return (["wirechan-redis", "wirechan-nats"] as const).map((impl) => {
+    const r = ratio(of(impl), io);
+    return [implSpec(impl).label, r === undefined ? "n/a" : `${r.toFixed(2)}x`];
+  });
+}
+const NODES_CPU_HEADER = ["row (1,000 clients)", "nodes' CPU per delivery / socket.io's (lower is better)"];
 
 const CHECK_HEADER = ["target (1,000 clients)", "row", "row / socket.io", "verdict"];
 
@@ -197,6 +218,8 @@ export function renderConsole(input: ReportInput): string {
     plainTable(CPU_HEADER, input.rows.map(cpuCells), 2),
     "",
     plainTable(CHECK_HEADER, input.checks.map(checkCells), 2),
+    "",
+    plainTable(NODES_CPU_HEADER, nodesCpuRatios(input.rows), 1),
   ].join("\n");
 }
 
@@ -334,6 +357,11 @@ medians, rounded against the target: down for throughput, up for p99); backplane
 broadcast independent of the number of clients (the table above).
 
 ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 2)}
+
+Not a target, but where the throughput goes: the three nodes' CPU per delivery at the max rate
+(the CPU table), each wirechan row over socket.io's.
+
+${markdownTable(NODES_CPU_HEADER, nodesCpuRatios(input.rows), 1)}
 
 ## Individual runs
 
