@@ -124,7 +124,20 @@ function checkReports(reports: readonly Reply[], expected: readonly number[]): F
   return Float64Array.from(latencies).sort();
 }
 
-async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, children: Child[], counters: BackplaneCounter[]): Promise<Measurement> {
+/** `--cpu-prof` flags naming the profile after the row and the process, or none. */
+function profileFlags(profileDir: string | null, row: string, role: string): string[] {
+  if (profileDir === null) return [];
+  return ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${row}.${role}.${Date.now()}.cpuprofile`];
+}
+
+async function measure(
+  spec: CaseSpec,
+  impl: ClusterImpl,
+  urls: EngineUrls,
+  profileDir: string | null,
+  children: Child[],
+  counters: BackplaneCounter[],
+): Promise<Measurement> {
   const { engine, loadgen, broadcastChannel } = implSpec(impl);
   // Unique per row: nodes of two rows (or of anyone else on this Redis or NATS) never meet.
   const prefix = `wcbench_${randomBytes(6).toString("hex")}.`;
@@ -132,11 +145,15 @@ async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, chil
   const counter = await (engine === "redis" ? redisCounter(url, prefix) : natsCounter(url, prefix));
   counters.push(counter);
 
-  const nodes = Array.from({ length: NODES }, (_, i) => new Child(`node ${i} (${impl}-${spec.name})`, NODE_ENTRY, [impl, prefix, url], ["--expose-gc"], 20_000));
+  const row = `${impl}-${spec.name}`;
+  const nodes = Array.from(
+    { length: NODES },
+    (_, i) => new Child(`node ${i} (${row})`, NODE_ENTRY, [impl, prefix, url], ["--expose-gc", ...profileFlags(profileDir, row, `node${i}`)], 20_000),
+  );
   children.push(...nodes);
   const ready = await Promise.all(nodes.map((node) => node.ready));
   const loadgenEntry = fileURLToPath(new URL(loadgen.entry, import.meta.url));
-  const loadgens = nodes.map((_, i) => new Child(`loadgen ${i} (${impl}-${spec.name})`, loadgenEntry, [loadgen.kind], [], 20_000));
+  const loadgens = nodes.map((_, i) => new Child(`loadgen ${i} (${row})`, loadgenEntry, [loadgen.kind], profileFlags(profileDir, row, `loadgen${i}`), 20_000));
   children.push(...loadgens);
   await Promise.all(loadgens.map((l) => l.ready));
 
@@ -219,8 +236,11 @@ async function measure(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, chil
   };
 }
 
-/** One row with every child stopped and the counter closed afterwards, whatever happened; never rejects. */
-export async function runRow(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls): Promise<Outcome> {
+/**
+ * One row with every child stopped and the counter closed afterwards, whatever happened; never
+ * rejects. With a `profileDir`, every child writes a V8 CPU profile there when it exits.
+ */
+export async function runRow(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, profileDir: string | null): Promise<Outcome> {
   const children: Child[] = [];
   const counters: BackplaneCounter[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -228,7 +248,7 @@ export async function runRow(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls
     timer = setTimeout(() => reject(new Error(`killed after the ${ROW_TIMEOUT_MS / 1000} s row timeout`)), ROW_TIMEOUT_MS);
   });
   try {
-    return { ok: true, measurement: await Promise.race([measure(spec, impl, urls, children, counters), timeout]) };
+    return { ok: true, measurement: await Promise.race([measure(spec, impl, urls, profileDir, children, counters), timeout]) };
   } catch (error) {
     return { ok: false, caseName: spec.name, impl, reason: error instanceof Error ? error.message : String(error) };
   } finally {

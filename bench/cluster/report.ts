@@ -268,8 +268,9 @@ npm run bench:cluster
 It needs Redis (\`REDIS_URL\`, default ${"`"}redis://127.0.0.1:6379${"`"}) and NATS (\`NATS_URL\`, default
 ${"`"}nats://127.0.0.1:4222${"`"}) running, and builds wirechan first (\`npx tsc -p tsconfig.build.json\`;
 \`--no-build\` uses the existing dist/). \`--runs N\` (default ${DEFAULT_RUNS}; no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes),
-\`--only 300,1000\` and \`--impls wirechan-redis,wirechan-nats,socketio-redis\` are for iteration and
-never rewrite this file; it is only rewritten by a run of every row in which every run passed.
+\`--only 300,1000\`, \`--impls wirechan-redis,wirechan-nats,socketio-redis\` and \`--profile DIR\` (every child
+writes a V8 CPU profile into DIR, \`<impl>-<clients>.<node0..2|loadgen0..2>.<time>.cpuprofile\`) are for
+iteration and never rewrite this file; it is only rewritten by a run of every row in which every run passed.
 The run stops by itself: a row is killed after ${ROW_TIMEOUT_MS / 1000} s, everything after ${TOTAL_TIMEOUT_MS / 60_000} minutes.
 This run took ${Math.round(input.durationMs / 1000)} s.
 

@@ -3,7 +3,7 @@
 // wirechan topic on a Redis backplane, on a NATS backplane, and socket.io with its Redis adapter
 // on the same Redis. Each row is fresh processes under a fresh prefix; prints the tables and
 // writes bench/cluster/README.md.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -20,17 +20,19 @@ import { buildRows, checkTargets, countFailures, renderConsole, renderReadme } f
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "cluster", "README.md");
-const USAGE = "usage: npm run bench:cluster -- [--runs N] [--only 300,1000] [--impls wirechan-redis,wirechan-nats,socketio-redis] [--no-build]";
+const USAGE = "usage: npm run bench:cluster -- [--runs N] [--only 300,1000] [--impls wirechan-redis,wirechan-nats,socketio-redis] [--profile DIR] [--no-build]";
 
 interface Options {
   readonly runs: number;
   readonly cases: readonly CaseName[];
   readonly impls: readonly ClusterImpl[];
   readonly build: boolean;
+  /** Directory for --cpu-prof profiles of every child, or null. */
+  readonly profileDir: string | null;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true };
+  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true, profileDir: null as string | null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
@@ -42,6 +44,11 @@ function parseOptions(argv: readonly string[]): Options {
     } else if (flag === "--only") options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
     else if (flag === "--impls") options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
     else if (flag === "--no-build") options.build = false;
+    else if (flag === "--profile") {
+      const dir = value();
+      if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
+      options.profileDir = path.resolve(dir);
+    }
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
   return options;
@@ -63,6 +70,7 @@ async function main(): Promise<void> {
   const urls: EngineUrls = { redis: process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL, nats: process.env["NATS_URL"] ?? DEFAULT_NATS_URL };
   const source = sourceState(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js", "backplane/redis.js", "backplane/nats.js"]);
+  if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = os.loadavg();
   const measurements: Measurement[] = [];
   const failures: string[] = [];
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
     const roundStart = performance.now();
     for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
       for (const impl of rotate(options.impls, round)) {
-        const outcome = await runRow(spec, impl, urls);
+        const outcome = await runRow(spec, impl, urls, options.profileDir);
         console.log(`[round ${round + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(25)} ${describe(outcome)}`);
         if (outcome.ok) measurements.push(outcome.measurement);
         else failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
@@ -112,8 +120,9 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  if (options.cases.length !== CASES.length || options.impls.length !== IMPLS.length) {
-    console.log(`--only or --impls was given: ${README_PATH} was not rewritten.`);
+  if (options.cases.length !== CASES.length || options.impls.length !== IMPLS.length || options.profileDir !== null) {
+    console.log(`--only, --impls or --profile was given: ${README_PATH} was not rewritten.`);
+    if (options.profileDir !== null) console.log(`profiles (<impl>-<clients>.<node0..2|loadgen0..2>.<time>.cpuprofile) are in ${options.profileDir}`);
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
