@@ -10,6 +10,8 @@ import { type BackplaneCounter, type Counts, countDelta, natsCounter, otherDelta
 import { soleProcessNamed, totalCpuMs } from "./process-cpu.js";
 import { num } from "../shared/broadcast-measure.js";
 import { Child, type Reply } from "../shared/child.js";
+import { cpuProfileFlags } from "../shared/profile.js";
+import { runRowOfChildren } from "../shared/row-run.js";
 import {
   CONNECT_CONCURRENCY,
   CONNECT_TIMEOUT_MS,
@@ -124,12 +126,6 @@ function checkReports(reports: readonly Reply[], expected: readonly number[]): F
   return Float64Array.from(latencies).sort();
 }
 
-/** `--cpu-prof` flags naming the profile after the row and the process, or none. */
-function profileFlags(profileDir: string | null, row: string, role: string): string[] {
-  if (profileDir === null) return [];
-  return ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${row}.${role}.${Date.now()}.cpuprofile`];
-}
-
 async function measure(
   spec: CaseSpec,
   impl: ClusterImpl,
@@ -148,12 +144,12 @@ async function measure(
   const row = `${impl}-${spec.name}`;
   const nodes = Array.from(
     { length: NODES },
-    (_, i) => new Child(`node ${i} (${row})`, NODE_ENTRY, [impl, prefix, url], ["--expose-gc", ...profileFlags(profileDir, row, `node${i}`)], 20_000),
+    (_, i) => new Child(`node ${i} (${row})`, NODE_ENTRY, [impl, prefix, url], ["--expose-gc", ...cpuProfileFlags(profileDir, row, `node${i}`)], 20_000),
   );
   children.push(...nodes);
   const ready = await Promise.all(nodes.map((node) => node.ready));
   const loadgenEntry = fileURLToPath(new URL(loadgen.entry, import.meta.url));
-  const loadgens = nodes.map((_, i) => new Child(`loadgen ${i} (${row})`, loadgenEntry, [loadgen.kind], profileFlags(profileDir, row, `loadgen${i}`), 20_000));
+  const loadgens = nodes.map((_, i) => new Child(`loadgen ${i} (${row})`, loadgenEntry, [loadgen.kind], cpuProfileFlags(profileDir, row, `loadgen${i}`), 20_000));
   children.push(...loadgens);
   await Promise.all(loadgens.map((l) => l.ready));
 
@@ -241,20 +237,13 @@ async function measure(
  * rejects. With a `profileDir`, every child writes a V8 CPU profile there when it exits.
  */
 export async function runRow(spec: CaseSpec, impl: ClusterImpl, urls: EngineUrls, profileDir: string | null): Promise<Outcome> {
-  const children: Child[] = [];
   const counters: BackplaneCounter[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`killed after the ${ROW_TIMEOUT_MS / 1000} s row timeout`)), ROW_TIMEOUT_MS);
-  });
-  try {
-    return { ok: true, measurement: await Promise.race([measure(spec, impl, urls, profileDir, children, counters), timeout]) };
-  } catch (error) {
-    return { ok: false, caseName: spec.name, impl, reason: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
-    // Load generators first, so that the nodes do not spend their last moments on sessions dropping.
-    for (const child of [...children].reverse()) await child.stop();
-    for (const counter of counters) await counter.close().catch(() => {});
-  }
+  const outcome = await runRowOfChildren(
+    ROW_TIMEOUT_MS,
+    (children) => measure(spec, impl, urls, profileDir, children, counters),
+    async () => {
+      for (const counter of counters) await counter.close();
+    },
+  );
+  return outcome.ok ? { ok: true, measurement: outcome.value } : { ok: false, caseName: spec.name, impl, reason: outcome.reason };
 }

@@ -225,15 +225,17 @@ export function renderConsole(input: ReportInput): string {
 
 const loads = (l: readonly number[]): string => l.map((v) => v.toFixed(2)).join(", ");
 
-/** Above this 1-minute load average the machine was busy with other work: the numbers are noisy. */
+/** Above this 1-minute load average, at the start or the end of the run, other work on the machine skewed the numbers. */
 const QUIET_LOAD = 1.5;
 
-function loadWarning(m: MachineInfo): string {
+function busyMachineNote(input: ReportInput): string {
+  const m = input.machine;
   if (Math.max(m.loadAtStart, m.loadAtEnd) <= QUIET_LOAD) return "";
   return (
-    `\n**This run was made on a loaded machine** (1-minute load average above ${QUIET_LOAD} on ${m.cores} cores, ` +
-    "other work running beside the benchmark): absolute numbers are low and noisy; the ratios of rows measured " +
-    "one after another are what to read, and a run on a quiet machine should replace this one.\n"
+    `\n**Measured on a loaded machine**: the 1-minute load average was ${m.loadAtStart.toFixed(2)} when the run started and ` +
+    `${m.loadAtEnd.toFixed(2)} when it ended (above ${QUIET_LOAD} on ${m.cores} cores: other agents' work shared the CPU with every row). ` +
+    "Absolute numbers are low and noisy, and the rows did not all get the same share of the machine; " +
+    "a run on a quiet machine should replace this one.\n"
   );
 }
 
@@ -258,7 +260,7 @@ Written by \`bench/cluster/run.ts\`; rerun the benchmark instead of editing it. 
 benchmark (b): broadcasts published on one node of ${NODES} and delivered to WebSocket clients
 spread over all of them, through a wirechan topic on a Redis backplane and on a NATS backplane,
 beside socket.io with \`@socket.io/redis-adapter\` on the same Redis.
-${loadWarning(m)}
+${busyMachineNote(input)}
 ## How to run
 
 \`\`\`sh

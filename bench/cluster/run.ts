@@ -9,6 +9,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
+import { parseProfileDir, parseRuns } from "../shared/cli.js";
 import { describeMachine, packageVersions } from "../shared/machine.js";
 import { parseOnly } from "../shared/options.js";
 import { sourceState } from "../shared/source.js";
@@ -37,18 +38,11 @@ function parseOptions(argv: readonly string[]): Options {
     const arg = argv[i] ?? "";
     const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
-    if (flag === "--runs") {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--runs needs an integer from 1 to 9\n${USAGE}`);
-      options.runs = n;
-    } else if (flag === "--only") options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
+    if (flag === "--runs") options.runs = parseRuns(value(), USAGE);
+    else if (flag === "--only") options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
     else if (flag === "--impls") options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
     else if (flag === "--no-build") options.build = false;
-    else if (flag === "--profile") {
-      const dir = value();
-      if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
-      options.profileDir = path.resolve(dir);
-    }
+    else if (flag === "--profile") options.profileDir = parseProfileDir(value(), USAGE);
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
   return options;
