@@ -13,6 +13,7 @@ import { parseProfileDir, parseRuns } from "../shared/cli.js";
 import { describeMachine, packageVersions } from "../shared/machine.js";
 import { parseOnly } from "../shared/options.js";
 import { sourceState } from "../shared/source.js";
+import { runRoundsWithinBudget } from "../shared/rounds.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_NATS_URL, DEFAULT_REDIS_URL, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type ClusterImpl } from "./config.js";
@@ -68,25 +69,17 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg();
   const measurements: Measurement[] = [];
   const failures: string[] = [];
-  let rounds = 0;
-  let longestRoundMs = 0;
-  for (let round = 0; round < options.runs; round++) {
-    if (round > 0 && performance.now() - started + longestRoundMs > ROUNDS_BUDGET_MS) {
-      console.log(`stopping after ${round} round(s): another would end past the ${ROUNDS_BUDGET_MS / 60_000}-minute budget`);
-      break;
-    }
-    const roundStart = performance.now();
+  const rounds = await runRoundsWithinBudget(options.runs, ROUNDS_BUDGET_MS, started, async function round(index) {
     for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
-      for (const impl of rotate(options.impls, round)) {
+      // The rows of a case one after another, their order rotated every round.
+      for (const impl of rotate(options.impls, index)) {
         const outcome = await runRow(spec, impl, urls, options.profileDir);
-        console.log(`[round ${round + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(25)} ${describe(outcome)}`);
+        console.log(`[round ${index + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(25)} ${describe(outcome)}`);
         if (outcome.ok) measurements.push(outcome.measurement);
         else failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
       }
     }
-    rounds++;
-    longestRoundMs = Math.max(longestRoundMs, performance.now() - roundStart);
-  }
+  });
   const rows = buildRows(measurements, options.cases, options.impls);
   failures.push(...countFailures(rows));
   const report = {
