@@ -388,6 +388,8 @@ ${runsSection(input.rows)}
   at once and ignores its message when Redis brings it back; a wirechan node delivers only what
   the engine brings back, its own clients included (docs/api.md, "Who delivers"), so node 0's
   clients wait for the round trip to the engine too.
+- The fixed rate's warm-up is ${FIXED_WARMUP_ROUNDS / FIXED_HZ} s: with 1 s, wirechan's p99 at 1,000 clients was 6 to 7 times
+  socket.io's, a tail of the first seconds after 1,000 sessions connect (bench/cluster/config.ts).
 - Latency subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
   agree to well under a millisecond.
 `;
