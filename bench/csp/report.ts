@@ -112,7 +112,7 @@ export function renderReadme(input: ReportInput): string {
   return `# wirechan channel benchmark
 
 This file is written by \`bench/csp/run.ts\`; rerun the benchmark instead of editing it.
-The server fan-out benchmark (\`npm run bench:server\`) reports in [server/README.md](server/README.md), the protocol's (\`npm run bench:protocol\`) in [protocol/README.md](protocol/README.md), a topic's fan-out beside raw ws and a loop of proxy puts (\`npm run bench:topic\`) in [topic/README.md](topic/README.md), the apps in Chromium (\`npm run bench:browser\`) in [browser/README.md](browser/README.md).
+The server fan-out benchmark (\`npm run bench:server\`) reports in [server/README.md](server/README.md), the protocol's (\`npm run bench:protocol\`) in [protocol/README.md](protocol/README.md), a topic's fan-out beside raw ws and a loop of proxy puts (\`npm run bench:topic\`) in [topic/README.md](topic/README.md), broadcasts across three nodes on Redis and NATS beside socket.io's Redis adapter (\`npm run bench:cluster\`) in [cluster/README.md](cluster/README.md), the apps in Chromium (\`npm run bench:browser\`) in [browser/README.md](browser/README.md).
 
 ## How to run
 

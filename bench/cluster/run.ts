@@ -1,0 +1,119 @@
+// `npm run bench:cluster`: builds wirechan, then measures broadcasts across NODES server
+// processes, published on node 0 and delivered to WebSocket clients spread over every node: a
+// wirechan topic on a Redis backplane, on a NATS backplane, and socket.io with its Redis adapter
+// on the same Redis. Each row is fresh processes under a fresh prefix; prints the tables and
+// writes bench/cluster/README.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { ensureWirechanBuilt } from "../shared/build.js";
+import { parseProfileDir, parseRuns } from "../shared/cli.js";
+import { describeMachine, packageVersions } from "../shared/machine.js";
+import { parseOnly } from "../shared/options.js";
+import { sourceState } from "../shared/source.js";
+import { runRoundsWithinBudget } from "../shared/rounds.js";
+import { rotate } from "../shared/stats.js";
+import { runWithWatchdog } from "../shared/watchdog.js";
+import { CASES, DEFAULT_NATS_URL, DEFAULT_REDIS_URL, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type ClusterImpl } from "./config.js";
+import { type EngineUrls, type Measurement, type Outcome, runRow } from "./measure.js";
+import { buildRows, checkTargets, countFailures, renderConsole, renderReadme } from "./report.js";
+
+const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const README_PATH = path.join(REPO_ROOT, "bench", "cluster", "README.md");
+const USAGE = "usage: npm run bench:cluster -- [--runs N] [--only 300,1000] [--impls wirechan-redis,wirechan-nats,socketio-redis] [--profile DIR] [--no-build]";
+
+interface Options {
+  readonly runs: number;
+  readonly cases: readonly CaseName[];
+  readonly impls: readonly ClusterImpl[];
+  readonly build: boolean;
+  /** Directory for --cpu-prof profiles of every child, or null. */
+  readonly profileDir: string | null;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true, profileDir: null as string | null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (flag === "--runs") options.runs = parseRuns(value(), USAGE);
+    else if (flag === "--only") options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
+    else if (flag === "--impls") options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
+    else if (flag === "--no-build") options.build = false;
+    else if (flag === "--profile") options.profileDir = parseProfileDir(value(), USAGE);
+    else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+  }
+  return options;
+}
+
+function describe(outcome: Outcome): string {
+  if (!outcome.ok) return `FAILED: ${outcome.reason}`;
+  const m = outcome.measurement;
+  return (
+    `${Math.round(m.throughput).toLocaleString("en-US")} deliveries/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms; ` +
+    `backplane ${m.count.fixed.perBroadcast.toFixed(3)} / ${m.count.max.perBroadcast.toFixed(3)} message(s) per broadcast (fixed / max rate)`
+  );
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = parseOptions(process.argv.slice(2));
+  // The benchmark reads the variables; the engines never do.
+  const urls: EngineUrls = { redis: process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL, nats: process.env["NATS_URL"] ?? DEFAULT_NATS_URL };
+  const source = sourceState(REPO_ROOT);
+  ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js", "backplane/redis.js", "backplane/nats.js"]);
+  if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
+  const loadAtStart = os.loadavg();
+  const measurements: Measurement[] = [];
+  const failures: string[] = [];
+  const rounds = await runRoundsWithinBudget(options.runs, ROUNDS_BUDGET_MS, started, async function round(index) {
+    for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
+      // The rows of a case one after another, their order rotated every round.
+      for (const impl of rotate(options.impls, index)) {
+        const outcome = await runRow(spec, impl, urls, options.profileDir);
+        console.log(`[round ${index + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(25)} ${describe(outcome)}`);
+        if (outcome.ok) measurements.push(outcome.measurement);
+        else failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
+      }
+    }
+  });
+  const rows = buildRows(measurements, options.cases, options.impls);
+  failures.push(...countFailures(rows));
+  const report = {
+    rows,
+    checks: checkTargets(rows),
+    runs: rounds,
+    machine: describeMachine(loadAtStart[0] ?? 0),
+    loadAtStart,
+    loadAtEnd: os.loadavg(),
+    urls,
+    versions: packageVersions(REPO_ROOT, [
+      ["wirechan", "package.json"],
+      ["socket.io", "node_modules/socket.io/package.json"],
+      ["@socket.io/redis-adapter", "node_modules/@socket.io/redis-adapter/package.json"],
+      ["ioredis", "node_modules/ioredis/package.json"],
+      ["nats", "node_modules/nats/package.json"],
+    ]),
+    source,
+    durationMs: performance.now() - started,
+  };
+  console.log(`\n${renderConsole(report)}\n`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`FAILED ${f}`);
+    console.error(`\n${failures.length} failure(s); ${README_PATH} was not rewritten.`);
+    process.exitCode = 1;
+    return;
+  }
+  if (options.cases.length !== CASES.length || options.impls.length !== IMPLS.length || options.profileDir !== null) {
+    console.log(`--only, --impls or --profile was given: ${README_PATH} was not rewritten.`);
+    if (options.profileDir !== null) console.log(`profiles (<impl>-<clients>.<node0..2|loadgen0..2>.<time>.cpuprofile) are in ${options.profileDir}`);
+    return;
+  }
+  writeFileSync(README_PATH, renderReadme(report));
+  console.log(`wrote ${README_PATH}`);
+}
+
+runWithWatchdog("bench:cluster", TOTAL_TIMEOUT_MS, main);
