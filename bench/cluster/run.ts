@@ -9,9 +9,8 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
-import { parseProfileDir, parseRuns } from "../shared/cli.js";
+import { parseRunnerOptions, type RunnerOptions } from "../shared/cli.js";
 import { describeMachine, packageVersions } from "../shared/machine.js";
-import { parseOnly } from "../shared/options.js";
 import { sourceState } from "../shared/source.js";
 import { runRoundsWithinBudget } from "../shared/rounds.js";
 import { rotate } from "../shared/stats.js";
@@ -24,29 +23,10 @@ const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)))
 const README_PATH = path.join(REPO_ROOT, "bench", "cluster", "README.md");
 const USAGE = "usage: npm run bench:cluster -- [--runs N] [--only 300,1000] [--impls wirechan-redis,wirechan-nats,socketio-redis] [--profile DIR] [--no-build]";
 
-interface Options {
-  readonly runs: number;
-  readonly cases: readonly CaseName[];
-  readonly impls: readonly ClusterImpl[];
-  readonly build: boolean;
-  /** Directory for --cpu-prof profiles of every child, or null. */
-  readonly profileDir: string | null;
-}
+type Options = RunnerOptions<CaseName, ClusterImpl>;
 
 function parseOptions(argv: readonly string[]): Options {
-  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true, profileDir: null as string | null };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    if (flag === "--runs") options.runs = parseRuns(value(), USAGE);
-    else if (flag === "--only") options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
-    else if (flag === "--impls") options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
-    else if (flag === "--no-build") options.build = false;
-    else if (flag === "--profile") options.profileDir = parseProfileDir(value(), USAGE);
-    else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
-  }
-  return options;
+  return parseRunnerOptions(argv, { cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), defaultRuns: DEFAULT_RUNS, usage: USAGE });
 }
 
 function describe(outcome: Outcome): string {

@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
-import { parseOnly } from "../shared/options.js";
+import { parseRunnerOptions, type RunnerOptions } from "../shared/cli.js";
 import { sourceState } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
@@ -20,48 +20,10 @@ const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)))
 const README_PATH = path.join(REPO_ROOT, "bench", "topic", "README.md");
 const USAGE = "usage: npm run bench:topic -- [--runs N] [--only 1000,5000] [--impls topic,loop,ws] [--profile DIR] [--no-build]";
 
-interface Options {
-  readonly runs: number;
-  readonly cases: readonly CaseName[];
-  readonly impls: readonly TopicImpl[];
-  readonly build: boolean;
-  /** Directory for --cpu-prof profiles of every child, or null. */
-  readonly profileDir: string | null;
-}
+type Options = RunnerOptions<CaseName, TopicImpl>;
 
 function parseOptions(argv: readonly string[]): Options {
-  const options = { runs: DEFAULT_RUNS, cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), build: true, profileDir: null as string | null };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--runs": {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--runs needs an integer from 1 to 9\n${USAGE}`);
-        options.runs = n;
-        break;
-      }
-      case "--only":
-        options.cases = parseOnly(value(), CASES.map((c) => c.name), "cases", USAGE);
-        break;
-      case "--impls":
-        options.impls = parseOnly(value(), IMPLS.map((c) => c.name), "implementations", USAGE);
-        break;
-      case "--profile": {
-        const dir = value();
-        if (dir === undefined || dir.length === 0) throw new Error(`--profile needs a directory\n${USAGE}`);
-        options.profileDir = path.resolve(dir);
-        break;
-      }
-      case "--no-build":
-        options.build = false;
-        break;
-      default:
-        throw new Error(`unknown argument "${arg}"\n${USAGE}`);
-    }
-  }
-  return options;
+  return parseRunnerOptions(argv, { cases: CASES.map((c) => c.name), impls: IMPLS.map((i) => i.name), defaultRuns: DEFAULT_RUNS, usage: USAGE });
 }
 
 function describe(outcome: Outcome): string {
