@@ -5,6 +5,7 @@
 // "\uD800" would share a channel with "\uFFFD"), and for NATS every character that is not
 // plainly safe is escaped, one way back (docs/api.md "Subjects on NATS").
 import { BackplaneError } from "./backplane.js";
+import { utf8Length } from "../wire/protocol.js";
 
 /** A lone surrogate: `u` mode pairs what can be paired, so this matches only what cannot. */
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -60,9 +61,11 @@ function escapeToken(token: string): string {
 }
 
 function checkLength(subject: string, escaped: string): string {
-  // Escaped subjects are ASCII: one byte per character.
-  if (escaped.length > MAX_NATS_SUBJECT_BYTES) {
-    throw new BackplaneError("ERR_BACKPLANE_SUBJECT", `NATS backplane: the subject ${JSON.stringify(subject.slice(0, 64))}… is ${escaped.length} bytes escaped, over ${MAX_NATS_SUBJECT_BYTES} (the NATS server's max_control_line is 4 KiB)`);
+  // Escaped subjects are ASCII, but the limit is in bytes: counted as bytes, so that a change to
+  // the escape can never let a subject past it.
+  const bytes = utf8Length(escaped);
+  if (bytes > MAX_NATS_SUBJECT_BYTES) {
+    throw new BackplaneError("ERR_BACKPLANE_SUBJECT", `NATS backplane: the subject ${JSON.stringify(subject.slice(0, 64))}… is ${bytes} bytes escaped, over ${MAX_NATS_SUBJECT_BYTES} (the NATS server's max_control_line is 4 KiB)`);
   }
   return escaped;
 }
