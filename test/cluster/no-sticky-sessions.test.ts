@@ -14,6 +14,7 @@ import { nodeTag } from "../../src/server/cluster/node-tag.js";
 import { createServer, type Envelope, type ServerOptions, type Topic, type TopicDropped, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import type { SessionEvent } from "../../src/server/protocol/session-events.js";
 import { settle, until, within } from "../helpers/async.js";
+import { LatencyRelay } from "../helpers/latency-relay.js";
 import { RoundRobinBalancer } from "../../scripts/net/round-robin-balancer.js";
 
 const LIMIT_MS = 60_000;
@@ -122,6 +123,32 @@ describe("no sticky sessions: three nodes on a MemoryBus behind a round-robin ba
         nodes[owner]!.events.slice(1).every((event) => event.type === "resume"),
         `then resumes only: ${nodes[owner]!.events.map((event) => event.type).join(", ")}`,
       );
+      assert.equal(session.state, "open");
+    });
+  }
+
+  for (const transport of TRANSPORTS) {
+    it(`over ${transport}: through a relay that delays every chunk and handshake and cuts at random, in front of the balancer: every put once, in order, one session`, { timeout: LIMIT_MS }, async (t) => {
+      const nodes = await cluster(t, 3);
+      const lb = await balancer(t, nodes);
+      const relay = await LatencyRelay.start({ targetPort: Number(new URL(lb.url).port), latencyMs: 10, handshakeLatencyMs: 40, handshakeScope: "every" });
+      t.after(() => relay.close());
+      const session = await connect(relay.url, { transports: [transport], reconnect: { initial: 20, max: 200, jitter: 0.5 }, upgradeProbeInterval: 0 });
+      t.after(() => session.close());
+      const owner = ownerOf(nodes, session);
+      const out = session.serverChan<string>("in");
+      const seed = relay.cutRandomly({ everyMs: [80, 250], maxCuts: 3 });
+      let put = 0;
+      while (put < 200 && (put < PUTS || relay.cuts < 2)) {
+        const value = valueOf(put++);
+        assert.equal(await within(out.put(value), () => `put ${put} (relay seed ${seed}, balancer seed ${lb.seed})`, LIMIT_MS), true);
+      }
+      relay.stopCutting();
+      assert.ok(relay.cuts >= 2, `the relay cut ${relay.cuts} times (seed ${seed})`);
+      await until(() => nodes[owner]!.received.length >= put, "the owner has every put", LIMIT_MS);
+      await settle();
+      assert.deepEqual(nodes[owner]!.received.map((r) => r.value), Array.from({ length: put }, (_, i) => valueOf(i)), `every put once, in order (seed ${seed})`);
+      assert.equal(nodes.flatMap((node) => node.events.filter((event) => event.type === "open")).length, 1, "one session in the cluster");
       assert.equal(session.state, "open");
     });
   }
