@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { MemoryBus, memoryBackplane } from "../../src/backplane/index.js";
 import { EdgeTunnels } from "../../src/server/cluster/edge-tunnels.js";
-import { type ForwardKind, readForward, writeForward } from "../../src/server/cluster/forward-frames.js";
+import { type ForwardKind, readForward, writeAnswer, writeForward } from "../../src/server/cluster/forward-frames.js";
 import { NodeDirectory } from "../../src/server/cluster/node-directory.js";
 import { nodeTag } from "../../src/server/cluster/node-tag.js";
 import type { ResponseParts } from "../../src/server/index.js";
@@ -70,9 +70,9 @@ describe("edge tunnels", () => {
     const { tunnels, sent } = edge(t);
     const answer = tunnels.send(OWNER, { sid: attach.sid, secret: "s", text: "[]" });
     const tunnel = sent[0]!.tunnel;
-    tunnels.receive(from(STRANGER, "answer", tunnel, JSON.stringify({ status: 200, headers: {}, body: "forged" })));
+    tunnels.receive(from(STRANGER, "answer", tunnel, writeAnswer({ status: 200, headers: {}, body: "forged" })));
     assert.equal(tunnels.size, 1, "still waiting for its owner");
-    tunnels.receive(from(OWNER, "answer", tunnel, JSON.stringify({ status: 200, headers: {}, body: "[]" })));
+    tunnels.receive(from(OWNER, "answer", tunnel, writeAnswer({ status: 200, headers: {}, body: "[]" })));
     assert.deepEqual(await answer, { status: 200, headers: {}, body: "[]" } satisfies ResponseParts);
   });
 

@@ -56,7 +56,8 @@ describe("forward frames", () => {
       }),
     );
     assert.throws(() => readAttachRequest(JSON.stringify({ sid: "s", secret: "x", recv: 1, transport: "websocket" })), MalformedForward);
-    assert.throws(() => readAnswer(JSON.stringify({ status: 99, headers: {}, body: "" })), MalformedForward);
+    assert.throws(() => readAnswer("99 {}\n"), MalformedForward);
+    assert.throws(() => readAnswer("200 not json\nbody"), MalformedForward);
   });
 
   it("an answer crosses with its status, text headers and body; bytes become text", () => {
@@ -64,6 +65,13 @@ describe("forward frames", () => {
     assert.deepEqual(answer, { status: 410, headers: { "content-type": "application/json", "x-n": "3", "x-list": "a, b" }, body: "[\"é😀\"]" });
     assert.equal(readAnswer(writeAnswer({ body: new TextEncoder().encode("ü") })).body, "ü");
     assert.equal(readAnswer(writeAnswer({})).status, 200);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (body) => {
+        const written = writeAnswer({ status: 200, body });
+        assert.ok(written.endsWith(body), "the body crosses as it is, not escaped");
+        assert.equal(readAnswer(written).body, body);
+      }),
+    );
   });
 
   it("a node's session ids end with its tag, which fits the protocol's 64-character ids", () => {

@@ -100,25 +100,31 @@ export function readSendRequest(payload: string): SendRequest {
   return { sid: value.sid, secret: value.secret, text: value.text };
 }
 
-/** An answer's text: its body must be text (a protocol answer always is); other headers' values are written as text. */
+/**
+ * An answer's text: `<status> <headers as JSON>\n<body>`, the body (a long-poll's packet) as it
+ * is, never escaped into JSON and parsed again on its way. Its body must be text (a protocol
+ * answer always is); headers' values are written as text.
+ */
 export function writeAnswer(parts: ResponseParts): string {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(parts.headers ?? {})) headers[name] = Array.isArray(value) ? value.join(", ") : String(value);
   const body = typeof parts.body === "string" ? parts.body : parts.body === undefined ? "" : new TextDecoder().decode(parts.body);
-  return JSON.stringify({ status: parts.status ?? 200, headers, body } satisfies ForwardedAnswer);
+  // JSON.stringify writes no line break: the first one ends the head.
+  return `${parts.status ?? 200} ${JSON.stringify(headers)}\n${body}`;
 }
 
 export function readAnswer(payload: string): ForwardedAnswer {
-  const value = record(payload);
-  const { status, headers, body } = value;
-  if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599 || typeof body !== "string" || typeof headers !== "object" || headers === null) {
-    throw new MalformedForward("an answer needs status, headers and body");
-  }
+  const end = payload.indexOf("\n");
+  const space = payload.indexOf(" ");
+  if (end < 0 || space < 0 || space > end) throw new MalformedForward("an answer needs a status, headers and a body");
+  const status = Number(payload.slice(0, space));
+  if (!Number.isInteger(status) || status < 100 || status > 599) throw new MalformedForward("an answer's status must be an HTTP status");
+  const headers = record(payload.slice(space + 1, end));
   const clean: Record<string, string> = {};
-  for (const [name, header] of Object.entries(headers as Record<string, unknown>)) {
+  for (const [name, header] of Object.entries(headers)) {
     if (typeof header === "string") clean[name] = header;
   }
-  return { status, headers: clean, body };
+  return { status, headers: clean, body: payload.slice(end + 1) };
 }
 
 function record(payload: string): Record<string, unknown> {
