@@ -33,6 +33,22 @@ describe("node directory", () => {
     assert.equal(a.directory.stateOf(nodeTag("nobody")), "gone", "never heard, after a timeout of hearing itself");
   });
 
+  it("maxNodes: past it the node heard from longest ago is forgotten; the map never grows past it", async (t) => {
+    const bus = new MemoryBus();
+    const a = directory(t, bus, "a");
+    const sender = memoryBackplane(bus, { nodeId: "sender" });
+    t.after(() => sender.close());
+    const tags = Array.from({ length: 20 }, (_, i) => nodeTag(`n${i}`));
+    for (const tag of tags) sender.publish("wirechan.nodes", tag);
+    await until(() => a.directory.stateOf(tags[19]!) === "alive", "the last one heard");
+    assert.ok(a.directory.alive <= 8, `at most maxNodes (8) remembered, got ${a.directory.alive}`);
+    assert.notEqual(a.directory.stateOf(tags[0]!), "alive", "the one heard longest ago forgotten");
+    sender.publish("wirechan.nodes", "not a tag");
+    sender.publish("wirechan.nodes", "x".repeat(100_000));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(a.directory.alive <= 8, "what is not a tag is not remembered");
+  });
+
   it("a heartbeat that cannot be published is told once per streak, and its return once", async (t) => {
     const bus = new MemoryBus({ maxQueued: 1 });
     const logger = new RecordingLogger();
