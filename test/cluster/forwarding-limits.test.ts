@@ -99,6 +99,18 @@ describe("forwarding between nodes: refusals and limits", () => {
     assert.deepEqual(await again, { status: 200, code: undefined }, "served again once the tunnels are free");
   });
 
+  it("past maxForwarded on the owner's side, the owner answers ERR_TOO_MANY_CONNECTIONS (503) through the edge", TEST, async (t) => {
+    const bus = new MemoryBus();
+    const owner = await node(t, bus, "owner", { maxForwarded: 1 });
+    const edge = await node(t, bus, "edge");
+    const first = await openRaw(owner.url);
+    const second = await openRaw(owner.url);
+    const held = poll(edge.url, first.sid, first.secret);
+    await until(() => owner.server.forwarding.open >= 1, "the first poll held at the owner");
+    assert.deepEqual(await poll(edge.url, second.sid, second.secret), { status: 503, code: "ERR_TOO_MANY_CONNECTIONS" });
+    assert.deepEqual(await held, { status: 200, code: undefined });
+  });
+
   it("garbage on a node's subject is dropped and logged; the node goes on forwarding", TEST, async (t) => {
     const bus = new MemoryBus();
     const owner = await node(t, bus, "owner");
