@@ -36,7 +36,11 @@ export interface PeerOptions {
   maxChannels: number;
   /** Largest packet, in UTF-8 bytes, sent or accepted. */
   maxMessageSize: number;
-  /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 (the default) sends them at the end of the tick. Servers and clients use ACK_DELAY_MS. */
+  /**
+   * How long an acknowledgement that only frees the peer's replay buffer may wait to ride with
+   * another frame, in ms (answers go at the end of the turn, see Writer); 0 (the default) sends
+   * everything at the end of the tick. Servers and clients use ACK_DELAY_MS.
+   */
   ackDelay?: number;
   replay: ReplayLimits;
   codec: Codec;
@@ -198,10 +202,12 @@ export class Peer implements ProxyHost {
     if (this.#ended) return;
     // Credit and room freed by the frames of one packet are handed out once, after all of them.
     this.#receiving = true;
+    let puts = false;
     try {
       for (const frame of frames) {
         if (frame.kind === "seq") {
           if (this.#inbox.accept(frame.seq)) this.#apply(frame);
+          if (frame.op === "p") puts = true;
         } else this.#onControl(frame);
         if (this.#ended) return;
       }
@@ -209,7 +215,7 @@ export class Peer implements ProxyHost {
       this.#receiving = false;
     }
     this.#unblock();
-    this.#writer.received();
+    this.#writer.received(puts);
   }
 
   /** Queues a control frame (ping, pong, error, bye) for the link. */
@@ -314,7 +320,7 @@ export class Peer implements ProxyHost {
     this.#inflight.set(seq, proxy);
     this.#sentTo.set(target, (this.#sentTo.get(target) ?? 0) + 1);
     this.#references.sent(refs);
-    this.#writer.schedule(true);
+    this.#writer.schedule("now");
     return seq;
   }
 
@@ -416,8 +422,8 @@ export class Peer implements ProxyHost {
 
   /**
    * Appends a sequenced frame that needs no credit (an answer, a close, a release). Answers
-   * may wait a little for a packet to ride with (see {@link Writer}); closes and releases go
-   * at once.
+   * go at the end of the turn, with whatever else it produces (see {@link Writer}); closes and
+   * releases at the end of the tick.
    */
   #sendOp(operation: Operation): void {
     try {
@@ -430,7 +436,7 @@ export class Peer implements ProxyHost {
       throw error;
     }
     if (operation.op === "a") this.#writer.answered(operation.putSeq);
-    this.#writer.schedule(operation.op !== "a");
+    this.#writer.schedule(operation.op === "a" ? "turn" : "now");
   }
 }
 

@@ -30,8 +30,29 @@ export interface Link {
   readonly defer?: (flush: () => void) => void;
 }
 
-/** The delay servers and clients use (see {@link WriterOptions.ackDelay}): short next to a heartbeat, long next to a loopback round trip. */
-export const ACK_DELAY_MS = 5;
+/**
+ * The delay servers and clients use (see {@link WriterOptions.ackDelay}): an acknowledgement
+ * that only frees the peer's replay buffer waits this long for a packet to ride with. Longer
+ * than the gap between a periodic stream's puts (a dashboard's reading a second), so that on
+ * such a stream it rides with the next put; short next to a heartbeat.
+ */
+export const ACK_DELAY_MS = 2000;
+
+/** What a Writer should do about what waits, from most to least pressing. */
+export type Urgency =
+  /** A put, a close, a release, a control frame: at the end of the tick. */
+  | "now"
+  /**
+   * An answer, or the acknowledgement of a put: at the end of the event loop's turn, so that
+   * whatever the code the put woke produces in this turn (a reply) rides with it, and the
+   * sender, perhaps waiting on `await put`, hears back within a round trip.
+   */
+  | "turn"
+  /** An acknowledgement of answers, closes or releases only: it waits for a ride, or `ackDelay`. */
+  | "idle";
+
+/** The end of the event loop's turn: `setImmediate` in Node, a zero timeout in a browser. */
+const endOfTurn: (callback: () => void) => unknown = typeof setImmediate === "function" ? setImmediate : (callback) => setTimeout(callback, 0);
 
 /** Control frames kept for a link that is not there (a long-poll between two polls), or held back. */
 export const MAX_QUEUED_CONTROL = 64;
@@ -40,9 +61,12 @@ export interface WriterOptions {
   codec: Codec;
   /** Largest packet, in UTF-8 bytes. */
   maxMessageSize: number;
-  /** How long answers and acknowledgements may wait to ride with a put, in ms; 0 sends them at the end of the tick. */
+  /**
+   * How long an acknowledgement that only frees the peer's replay buffer may wait to ride with
+   * another frame, in ms; 0 sends everything at the end of the tick (no timers, for tests).
+   */
   ackDelay: number;
-  /** Answers and acknowledgements that may wait together for a ride (a quarter of the window). */
+  /** Frames that may wait together for a ride before they go at once (a quarter of the window). */
   lazyLimit: number;
 }
 
@@ -50,10 +74,14 @@ export interface WriterOptions {
  * Writes a session's frames to its current link: every sequenced frame of the outbox not yet on
  * this link, the acknowledgement of what the inbox received, and control frames, packed into
  * packets under `maxMessageSize`. Puts, closes, releases and control frames are flushed at the
- * end of the tick; answers and acknowledgements alone wait up to `ackDelay` ms (like TCP's
- * delayed ACK), so in a request and response exchange they ride in the packet of the next put.
- * Past `lazyLimit` waiting frames they go at once, so a sender streaming puts gets its credit
- * back without waiting for the timer.
+ * end of the tick. Answers, and the acknowledgement of puts, go at the end of the event loop's
+ * turn: a reply made in that turn rides with them, so a request and its response take one
+ * packet each way, and a sender awaiting each put is answered at round-trip speed, never paced
+ * by a timer. An acknowledgement of anything else (answers, closes, releases) only frees the
+ * peer's replay buffer: it waits up to `ackDelay` ms for a packet to ride with (like TCP's
+ * delayed ACK), so a stream of puts and their answers costs two packets per put, not three.
+ * Past `lazyLimit` waiting frames everything goes at once, so a sender streaming puts gets its
+ * credit back without waiting.
  */
 export class Writer {
   #link: Link | null = null;
@@ -69,8 +97,12 @@ export class Writer {
   /** Encoded control frames with their UTF-8 sizes (each is one array: one node). */
   #control: Array<{ text: string; bytes: number }> = [];
   #flushScheduled = false;
-  /** A flush of answers and acknowledgements only, waiting `ackDelay` for something urgent to ride with. */
-  #lazyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A flush at the end of the turn is waiting (for answers). */
+  #turnScheduled = false;
+  /** A flush of acknowledgements only, waiting `ackDelay` for something else to ride with. */
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The writer ended: no timer may be set any more. */
+  #ended = false;
 
   readonly #outbox: Outbox;
   readonly #inbox: Inbox;
@@ -100,9 +132,13 @@ export class Writer {
     return this.#control.length > 0 || this.#ackDue || this.#sentUpTo < this.#outbox.nextSeq - 1;
   }
 
-  /** Frames arrived: their acknowledgement is owed, within `ackDelay` if nothing else goes sooner. */
-  received(): void {
-    if (this.#ackDue) this.schedule(false);
+  /**
+   * Frames arrived: their acknowledgement is owed; at the end of the turn when they held a put
+   * (`puts`: its sender's replay buffer holds it until then, answered or not), else within
+   * `ackDelay` if nothing else goes sooner.
+   */
+  received(puts: boolean): void {
+    if (this.#ackDue) this.schedule(puts ? "turn" : "idle");
   }
 
   /** An `ack` frame is owed on the current link (never on one that acknowledges by itself). */
@@ -115,7 +151,7 @@ export class Writer {
     if (this.#control.length >= MAX_QUEUED_CONTROL) this.#control.shift();
     const text = this.#options.codec.encodeFrame(controlFrame(frame));
     this.#control.push({ text, bytes: utf8Length(text) });
-    this.schedule(true);
+    this.schedule("now");
   }
 
   /** An `"a"` frame answering put `putSeq` was appended to the outbox. */
@@ -124,21 +160,40 @@ export class Writer {
   }
 
   /**
-   * Something waits to be written: at the end of the tick when `urgent` (a put, a close, a
-   * release, a control frame) or when enough answers wait, else within `ackDelay`.
+   * Something waits to be written, as pressing as `urgency` says (see {@link Urgency}); when
+   * `lazyLimit` frames wait, at the end of the tick whatever they are.
    */
-  schedule(urgent: boolean): void {
+  schedule(urgency: Urgency): void {
     if (this.#flushScheduled || this.#link === null) return;
-    const lazyFrames = this.#outbox.nextSeq - 1 - this.#sentUpTo + (this.#ackDue ? this.#inbox.received - this.#ackSent : 0);
-    if (urgent || lazyFrames >= this.#options.lazyLimit || this.#options.ackDelay === 0) {
+    const waiting = this.#outbox.nextSeq - 1 - this.#sentUpTo + (this.#ackDue ? this.#inbox.received - this.#ackSent : 0);
+    if (urgency === "now" || waiting >= this.#options.lazyLimit || this.#options.ackDelay === 0) {
       this.#requestFlush();
-      return;
+    } else if (this.#ended) {
+      // An ended session sets no timer: what is left goes at the end of the tick, or never.
+      this.#requestFlush();
+    } else if (urgency === "turn") {
+      if (this.#turnScheduled) return;
+      this.#turnScheduled = true;
+      endOfTurn(this.#flushAtEndOfTurn);
+    } else {
+      if (this.#idleTimer !== null) return;
+      this.#idleTimer = setTimeout(this.#flushWhenIdle, this.#options.ackDelay);
+      // An acknowledgement owed is no reason to keep a process alive.
+      (this.#idleTimer as { unref?: () => void }).unref?.();
     }
-    this.#lazyTimer ??= setTimeout(() => {
-      this.#lazyTimer = null;
-      this.#requestFlush();
-    }, this.#options.ackDelay);
   }
+
+  /** The end of the turn came: what waits goes (unless a flush already took it). */
+  readonly #flushAtEndOfTurn = (): void => {
+    this.#turnScheduled = false;
+    this.#requestFlush();
+  };
+
+  /** `ackDelay` passed with no packet to ride with: the acknowledgement goes alone. */
+  readonly #flushWhenIdle = (): void => {
+    this.#idleTimer = null;
+    this.#requestFlush();
+  };
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
   flushNow(): void {
@@ -147,8 +202,9 @@ export class Writer {
 
   /** Nothing more will be written: the timer goes. */
   end(): void {
-    if (this.#lazyTimer !== null) clearTimeout(this.#lazyTimer);
-    this.#lazyTimer = null;
+    this.#ended = true;
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
   }
 
   /** One flush, when the link's `defer` says (only one is ever waiting). */
@@ -163,8 +219,8 @@ export class Writer {
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   #flush(): void {
-    // A pending lazy timer is left to fire (and find nothing, or the next answers): clearing and
-    // setting a timer on every exchange cost more than one spare wake-up per ackDelay.
+    // A pending idle timer or end-of-turn flush is left to fire (and find nothing, or what came
+    // since): clearing and setting a timer on every exchange costs more than a spare wake-up.
     this.#flushScheduled = false;
     const link = this.#link;
     if (link === null || !this.hasOutput) return;

@@ -2,7 +2,7 @@
 // deliver packets asynchronously: puts, channels inside values, credit, close and release,
 // session end, resume, loss, and what a peer that breaks the protocol gets. Deterministic:
 // properties use fixed seeds and every wait is bounded by event-loop turns, not time.
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -674,6 +674,78 @@ describe("peer: acknowledgements", () => {
     assert.equal(pair.client.peer.unacknowledged, 0, "the client's frames were acknowledged");
     assert.equal(pair.server.peer.unacknowledged, 0, "the server's frames were acknowledged");
     pair.assertClean();
+  });
+
+  it("a loop of awaited puts is answered at the end of each turn: one packet each way per put, no timer", async (t) => {
+    // Every setTimeout is frozen: an answer that waited for a timer would never come.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.after(() => mock.timers.reset());
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 64 });
+    pair.connect();
+    const taken: unknown[] = [];
+    void (async () => {
+      for await (const value of pair.chat) taken.push(value);
+    })();
+    const proxy = pair.client.peer.serverChan<number>("chat");
+    let done = false;
+    void (async () => {
+      for (let n = 0; n < 30; n++) assert.equal(await proxy.put(n), true);
+      done = true;
+    })();
+    await until(() => done, "30 awaited puts, with no timer firing");
+    await pair.quiesce();
+    assert.deepStrictEqual(taken, range(30), "every put taken, in order");
+    const up = pair.up?.sent ?? [];
+    const down = pair.down?.sent ?? [];
+    assert.equal(up.length, 30, "one packet per put (the acknowledgement of the last answer rides with the next put)");
+    assert.equal(down.length, 30, "one packet per answer");
+    assert.ok(down.every((p) => framesOf(p).every((f) => f.kind === "seq" && f.op === "a")), "the server's packets hold answers only: no ack frame, the answer acknowledges");
+  });
+
+  it("a stream of puts each answered before the next: the acknowledgement of an answer rides with the next put, never alone", async (t) => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.after(() => mock.timers.reset());
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 64 });
+    pair.connect();
+    void (async () => {
+      for await (const value of pair.chat) void value;
+    })();
+    const proxy = pair.client.peer.serverChan<number>("chat");
+    const ackOnly = (p: string): boolean => framesOf(p).every((f) => f.kind === "ack");
+    for (let n = 0; n < 20; n++) {
+      const answered = track(proxy.put(n));
+      await until(() => answered.done, `put ${n} answered`);
+      await pair.quiesce();
+      // A reading every 90 ms: far more than a round trip; 20 of them stay under ACK_DELAY_MS.
+      mock.timers.tick(90);
+      await pair.quiesce();
+    }
+    const up = pair.up?.sent ?? [];
+    assert.equal(up.filter(ackOnly).length, 0, `no packet of acknowledgements alone while puts keep coming (${up.length} packets up)`);
+    assert.equal(up.length, 20, "one packet per put");
+    // Nothing more to ride with: after ACK_DELAY_MS the last acknowledgement goes alone.
+    mock.timers.tick(ACK_DELAY_MS);
+    await pair.quiesce();
+    assert.equal(up.filter(ackOnly).length, 1, "the last acknowledgement went alone after the delay");
+    assert.equal(pair.server.peer.unacknowledged, 0, "the server's answers were all acknowledged");
+    assert.equal(pair.client.peer.unacknowledged, 0, "the client's puts were all acknowledged");
+  });
+
+  it("a burst of puts shares one packet of answers", async () => {
+    const chat = chan<unknown>(64);
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 64, named: new Map([["chat", { channel: chat }]]) });
+    pair.connect();
+    const proxy = pair.client.peer.serverChan<number>("chat");
+    const puts = range(40).map((n) => proxy.put(n));
+    assert.deepStrictEqual(await Promise.all(puts), Array<boolean>(40).fill(true), "every put accepted");
+    await pair.quiesce();
+    const up = pair.up?.sent ?? [];
+    assert.equal(pair.down?.sent.length, 1, "the 40 answers came back in one packet");
+    assert.equal(up.length, 2, "the burst went in one packet, and one more");
+    // 40 answers are past a quarter of the window: their acknowledgement goes at once rather
+    // than let the server's replay buffer hold them for ACK_DELAY_MS.
+    assert.deepStrictEqual(framesOf(up[1] ?? "[]"), [{ kind: "ack", seq: 40 }], "the second packet acknowledges the 40 answers");
+    assert.deepStrictEqual(await takeN(chat, 40), range(40), "every value, in order");
   });
 
   it("an answer to a put that was never sent is ERR_SEQUENCE", () => {
