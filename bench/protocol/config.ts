@@ -4,7 +4,7 @@
 export type RowName = "ws" | "ws-json" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
 /** The server process a row runs against (the three wirechan rows share one kind of server). */
 export type ServerKind = "ws" | "socketio-ws" | "socketio-polling" | "wirechan";
-export type Variant = "send" | "emit" | "emitWithAck" | "put";
+export type Variant = "send" | "emit" | "emitWithAck" | "put" | "awaited";
 
 export interface RowSpec {
   readonly name: RowName;
@@ -59,7 +59,7 @@ export const ROWS: readonly RowSpec[] = [
     label: "wirechan (websocket)",
     server: "wirechan",
     slow: false,
-    variants: ["put"],
+    variants: ["put", "awaited"],
     rttMethod:
       "the server runs `for await (const { reply, n } of server.channel(\"echo\")) await reply.put(n)`; the client made `reply = chan(1)` once and per round trip does `echo.put({ reply, n })` (not awaited) then `await reply.take()`",
   },
@@ -86,6 +86,7 @@ export const VARIANT_DESCRIPTIONS: Readonly<Record<Variant, string>> = {
   emit: "socket.io: `socket.emit(\"v\", i)` for every value (no acknowledgement), in chunks of 1,000 between `setImmediate`s",
   emitWithAck:
     "socket.io: `socket.emitWithAck(\"v\", i)` with at most 256 unanswered; the server's handler counts and calls `ack(true)`",
+  awaited: "wirechan: `await sink.put(i)` in a loop, one put at a time: each waits for the server's answer, so the rate is round trips per second (compared with raw ws's echo round trips per second)",
   put: "wirechan: `sink.put(i)` (sink = `session.serverChan(\"sink\")`) with at most 256 unresolved puts; each resolves once the server's loop `for await (const v of server.channel(\"sink\"))` took it. The proxy itself keeps at most `window` (server default 256) on the wire; the rest wait in the proxy",
 };
 
@@ -117,6 +118,8 @@ export const TARGETS = {
   wsRttVsRawWs: 1.3,
   /** ...and below socket.io over websocket (ratio under this). */
   wsRttVsSocketIo: 1.0,
+  /** wirechan over websocket: a loop of awaited puts, at least this times raw ws's echo round trips/s. */
+  awaitedPutsVsRawWsRoundTrips: 0.5,
   /** wirechan over long-polling: RTT p50 under this many ms. */
   longpollRttMs: 1.0,
   /** wirechan over long-polling: throughput at least this times socket.io's polling. */

@@ -114,6 +114,10 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       checks.push(relative(`websocket RTT p50${where}`, of("wirechan-ws")?.p50Ms, of("socketio-ws")?.p50Ms, "socket.io (websocket)", "below", TARGETS.wsRttVsSocketIo, "ms"));
     }
   }
+  if (present("wirechan-ws") && present("ws")) {
+    const label = "websocket awaited puts/s vs raw ws echo round trips/s";
+    checks.push(relative(label, rate("wirechan-ws", "awaited"), rtt("ws")?.perSecond, "raw ws", "min", TARGETS.awaitedPutsVsRawWsRoundTrips, "values/s"));
+  }
   if (present("wirechan-longpoll")) {
     const ours = rtt("wirechan-longpoll")?.p50Ms;
     checks.push({

@@ -135,6 +135,14 @@ async function openWirechan(port, transport) {
             if (!ok) throw new Error(`put ${i} was refused`);
           }),
         ),
+      async awaited(n, deadline) {
+        let i = 0;
+        while (i < n && performance.now() < deadline) {
+          if (!(await sink.put(i))) throw new Error(`put ${i} was refused`);
+          i++;
+        }
+        return i;
+      },
       async offer(n, deadline) {
         let i = 0;
         while (i < n) {
