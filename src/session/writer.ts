@@ -4,6 +4,7 @@
 import type { Codec } from "../wire/codec.js";
 import { controlFrame, type ControlFrame } from "../wire/frames.js";
 import { utf8Length } from "../wire/protocol.js";
+import { endOfTurn } from "./end-of-turn.js";
 import { PacketPacker } from "./packets.js";
 import type { Inbox, Outbox } from "./sequence.js";
 
@@ -51,8 +52,6 @@ export type Urgency =
   /** An acknowledgement of answers, closes or releases only: it waits for a ride, or `ackDelay`. */
   | "idle";
 
-/** The end of the event loop's turn: `setImmediate` in Node, a zero timeout in a browser. */
-const endOfTurn: (callback: () => void) => unknown = typeof setImmediate === "function" ? setImmediate : (callback) => setTimeout(callback, 0);
 
 /** Control frames kept for a link that is not there (a long-poll between two polls), or held back. */
 export const MAX_QUEUED_CONTROL = 64;
