@@ -3,9 +3,9 @@
 import { WebSocketServer } from "ws";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
-import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
+import { HeartbeatSweep } from "./heartbeat-sweep.js";
 import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
@@ -44,45 +44,7 @@ export function createWsServer(options: { maxMessageSize: number; perMessageDefl
   });
 }
 
-/**
- * The heartbeat of many WebSocket connections on one timer (the pattern `ws` documents): a
- * timer per connection would cost memory and a wake-up each. Every `idleTimeout / 2` ms each
- * member that showed no sign of life (pong, ping or message) since the last sweep is destroyed
- * and reported as {@link idleTimedOut}; the others are pinged. So a silent client goes after
- * between one and two intervals. `idleTimeout` 0 turns it off. The timer runs only while there
- * are members, and never holds the process open.
- */
-export class HeartbeatSweep {
-  private readonly members = new Set<WsConnection>();
-  private timer: NodeJS.Timeout | null = null;
-  private readonly intervalMs: number;
-
-  constructor(idleTimeout: number) {
-    this.intervalMs = idleTimeout > 0 ? Math.min(idleTimeout / 2, MAX_TIMEOUT_MS) : 0;
-  }
-
-  add(connection: WsConnection): void {
-    if (this.intervalMs === 0) return;
-    this.members.add(connection);
-    if (this.timer === null) {
-      this.timer = setInterval(this.sweep, this.intervalMs);
-      this.timer.unref();
-    }
-  }
-
-  delete(connection: WsConnection): void {
-    this.members.delete(connection);
-    if (this.members.size === 0 && this.timer !== null) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
-  }
-
-  private readonly sweep = (): void => {
-    // Deleting from a Set while iterating it is safe: a member terminated here is not revisited.
-    for (const connection of this.members) connection.checkAlive();
-  };
-}
+export { HeartbeatSweep };
 
 /** What the WebSocket adapter needs: the shared options, and the heartbeat it joins. */
 export interface WsAdapterOptions extends AdapterOptions {
