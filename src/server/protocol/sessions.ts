@@ -114,6 +114,8 @@ export class ServerSession {
   lastHeard = Date.now();
   /** Whether a link ever attached: a session that never got one ends after `linkTimeout`. */
   linked = false;
+  /** Which of the table's sweeps pings this session (see SessionTable's sweep): sessions are pinged a slice at a time. */
+  pingSlot = 0;
 
   constructor(
     readonly principal: unknown,
@@ -243,12 +245,15 @@ export class SessionTable implements SessionOwner {
   private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private pingToken = 0;
-  /** When the links were last pinged: the sweep runs more often than `heartbeat` (for `linkTimeout`), pings do not. */
-  private pingedAt = 0;
+  /** Sessions made so far: each one's `pingSlot`, dealt round robin. */
+  private made = 0;
+  /** Sweeps since the timer started: which slice of the sessions the next one pings. */
+  private sweeps = 0;
+  /** The sweep runs more often than `heartbeat` (for `linkTimeout`): each sweep pings one of this many slices. */
+  private pingSlices = 1;
   /** What every session's replay buffer costs together, in bytes. */
   private replayTotal = 0;
   private budgetCheckScheduled = false;
-  private sweepInterval = 0;
 
   constructor(
     readonly options: ResolvedServerOptions,
@@ -278,6 +283,7 @@ export class SessionTable implements SessionOwner {
       throw new ProtocolError("ERR_TOO_MANY_SESSIONS", `this address has ${maxSessionsPerAddress} sessions (maxSessionsPerAddress); close some, or try again later`);
     }
     const session = new ServerSession(principal, address, this, clientMaxMessageSize);
+    session.pingSlot = this.made++;
     this.sessions.set(session.id, session);
     this.perAddress.set(address, fromAddress + 1);
     this.startSweep();
@@ -346,8 +352,8 @@ export class SessionTable implements SessionOwner {
     if (this.timer !== null) return;
     const { heartbeat, heartbeatTimeout, sessionTtl, linkTimeout } = this.options;
     const interval = Math.max(1, Math.min(heartbeat, Math.floor(heartbeatTimeout / 2), Math.floor(sessionTtl / 2), Math.floor(linkTimeout / 2), MAX_TIMEOUT_MS));
-    this.sweepInterval = interval;
-    this.pingedAt = Date.now();
+    // Rounded, as "a heartbeat, give or take half a sweep": each session is pinged every `heartbeat` ms, to within half a sweep.
+    this.pingSlices = Math.max(1, Math.round(heartbeat / interval));
     this.timer = setInterval(this.sweep, interval);
     this.timer.unref();
   }
@@ -358,17 +364,16 @@ export class SessionTable implements SessionOwner {
   }
 
   /**
-   * Pings every link, drops links silent for `heartbeatTimeout` (their clients reconnect and
-   * resume), ends sessions that never got a link within `linkTimeout`, and sessions without a
-   * link for `sessionTtl`.
+   * Pings a slice of the links (each link once per `heartbeat`, so that 5,000 pings never go in
+   * one sweep: they would hold the event loop and delay every other message), drops links
+   * silent for `heartbeatTimeout` (their clients reconnect and resume), ends sessions that
+   * never got a link within `linkTimeout`, and sessions without a link for `sessionTtl`.
    */
   private readonly sweep = (): void => {
     const now = Date.now();
-    const { sessionTtl, linkTimeout, heartbeat, heartbeatTimeout } = this.options;
-    // Half a sweep of slack: a sweep a little early still pings, one interval per heartbeat.
-    const ping = now - this.pingedAt >= heartbeat - this.sweepInterval / 2;
-    if (ping) this.pingedAt = now;
-    const token = ping ? ++this.pingToken : 0;
+    const { sessionTtl, linkTimeout, heartbeatTimeout } = this.options;
+    const slice = this.sweeps++ % this.pingSlices;
+    const token = ++this.pingToken;
     for (const session of [...this.sessions.values()]) {
       const link = session.link;
       if (link === null) {
@@ -377,7 +382,7 @@ export class SessionTable implements SessionOwner {
       } else if (now - session.lastHeard >= heartbeatTimeout) {
         session.detach(link);
         link.drop("heartbeat timeout");
-      } else if (ping) {
+      } else if (session.pingSlot % this.pingSlices === slice) {
         session.peer.sendControl({ kind: "ping", token });
       }
     }
