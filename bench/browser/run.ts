@@ -1,5 +1,6 @@
 /**
- * The apps in Chromium (`npm run bench:browser`), written to bench/browser/README.md:
+ * The apps in Chromium (`npm run bench:browser`), written to bench/browser/README.md, with its
+ * headline numbers in bench/browser/results.json for the summary (`npm run bench`):
  *
  * - the time from navigation to the first chat line shown, per transport (the page made to
  *   fall back by deleting `WebSocket`, then `EventSource` too, as the browser tests do), p50
@@ -15,10 +16,18 @@
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
 import { startApps } from "../../apps/server.js";
 import { connect } from "../../src/client/index.js";
 import { kb, measureSizes } from "../../scripts/bundle-size.js";
 import { launchUser, TRANSPORT_CASES } from "../../test/browser/chromium.js";
+import { currentLoad, describeMachine } from "../shared/machine.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp } from "../shared/source.js";
+import { browserHeadlines } from "./headlines.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 interface BenchOptions {
   loads: number;
@@ -108,9 +117,13 @@ function commitOf(): string {
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
+  const commit = commitStamp(REPO_ROOT);
+  const loadAtStart = currentLoad();
   const apps = await startApps({ port: 0, interval: options.interval });
   const rows: string[] = [];
+  const firstLineP50 = new Map<string, number>();
   try {
     await seedLine(apps.url);
     for (const { transport, initScript } of TRANSPORT_CASES) {
@@ -118,13 +131,14 @@ async function main(): Promise<void> {
       const row = `| ${transport} | ${quantile(times, 0.5).toFixed(0)} ms | ${quantile(times, 0.9).toFixed(0)} ms | ${times.length} |`;
       console.log(row);
       rows.push(row);
+      firstLineP50.set(transport, quantile(times, 0.5));
     }
     const latencies = await dashboardLatencies(apps.url, options.seconds);
     const sizes = await measureSizes();
     const report = [
       "# The apps in Chromium",
       "",
-      `\`npm run bench:browser\` (bench/browser/run.ts) on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, commit ${commitOf()}, ${new Date().toISOString().slice(0, 10)}. Server and browser (Debian's Chromium, headless) on the same machine, over 127.0.0.1.`,
+      `\`npm run bench:browser\` (bench/browser/run.ts) on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, commit ${commitOf()}, ${new Date().toISOString().slice(0, 10)}. Server and browser (Debian's Chromium, headless) on the same machine, over 127.0.0.1. Its headline numbers are in \`results.json\` beside this file, summarised with every suite's in [../README.md](../README.md).`,
       "",
       `## Navigation to the first chat line shown (${options.loads} loads per transport)`,
       "",
@@ -150,6 +164,13 @@ async function main(): Promise<void> {
       "",
     ].join("\n");
     await writeFile(new URL("./README.md", import.meta.url), report);
+    const machine = describeMachine(loadAtStart);
+    const headlines = browserHeadlines({ firstLineP50, dashboardP99: quantile(latencies, 0.99), sizes });
+    writeSuiteResults(fileURLToPath(new URL("./results.json", import.meta.url)), {
+      suite: "browser",
+      stamp: stampOf(machine, commit, null, performance.now() - started),
+      headlines,
+    });
     console.log(report);
   } finally {
     await apps.close();

@@ -256,7 +256,7 @@ export function renderReadme(input: ReportInput): string {
   const implList = IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n");
   return `# wirechan cluster benchmark
 
-Written by \`bench/cluster/run.ts\`; rerun the benchmark instead of editing it. Issue 11's
+Written by \`bench/cluster/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it. Issue 11's
 benchmark (b): broadcasts published on one node of ${NODES} and delivered to WebSocket clients
 spread over all of them, through a wirechan topic on a Redis backplane and on a NATS backplane,
 beside socket.io with \`@socket.io/redis-adapter\` on the same Redis.

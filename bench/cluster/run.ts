@@ -11,16 +11,19 @@ import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { parseRunnerOptions, type RunnerOptions } from "../shared/cli.js";
 import { describeMachine, packageVersions } from "../shared/machine.js";
-import { sourceState } from "../shared/source.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp, sourceState } from "../shared/source.js";
 import { runRoundsWithinBudget } from "../shared/rounds.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_NATS_URL, DEFAULT_REDIS_URL, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type ClusterImpl } from "./config.js";
 import { type EngineUrls, type Measurement, type Outcome, runRow } from "./measure.js";
+import { clusterHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, countFailures, renderConsole, renderReadme } from "./report.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "cluster", "README.md");
+const RESULTS_PATH = path.join(REPO_ROOT, "bench", "cluster", "results.json");
 const USAGE = "usage: npm run bench:cluster -- [--runs N] [--only 300,1000] [--impls wirechan-redis,wirechan-nats,socketio-redis] [--profile DIR] [--no-build]";
 
 type Options = RunnerOptions<CaseName, ClusterImpl>;
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
   // The benchmark reads the variables; the engines never do.
   const urls: EngineUrls = { redis: process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL, nats: process.env["NATS_URL"] ?? DEFAULT_NATS_URL };
   const source = sourceState(REPO_ROOT);
+  const commit = commitStamp(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js", "backplane/redis.js", "backplane/nats.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = os.loadavg();
@@ -93,7 +97,8 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
-  console.log(`wrote ${README_PATH}`);
+  writeSuiteResults(RESULTS_PATH, { suite: "cluster", stamp: stampOf(report.machine, commit, rounds, report.durationMs), headlines: clusterHeadlines(rows) });
+  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
 }
 
 runWithWatchdog("bench:cluster", TOTAL_TIMEOUT_MS, main);

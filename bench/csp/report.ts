@@ -1,4 +1,4 @@
-// Renders results: a plain-text table for the terminal and the full bench/README.md.
+// Renders results: a plain-text table for the terminal and the full bench/csp/README.md.
 import {
   CASES,
   CHILD_TIMEOUT_MS,
@@ -111,8 +111,7 @@ export function renderReadme(input: ReportInput): string {
   const caseList = CASES.map((spec) => `- \`${spec.name}\`: ${spec.description}; ${rateFormat.format(spec.count)} per run.`).join("\n");
   return `# wirechan channel benchmark
 
-This file is written by \`bench/csp/run.ts\`; rerun the benchmark instead of editing it.
-The server fan-out benchmark (\`npm run bench:server\`) reports in [server/README.md](server/README.md), the protocol's (\`npm run bench:protocol\`) in [protocol/README.md](protocol/README.md), a topic's fan-out beside raw ws and a loop of proxy puts (\`npm run bench:topic\`) in [topic/README.md](topic/README.md), broadcasts across three nodes on Redis and NATS beside socket.io's Redis adapter (\`npm run bench:cluster\`) in [cluster/README.md](cluster/README.md), the apps in Chromium (\`npm run bench:browser\`) in [browser/README.md](browser/README.md).
+This file is written by \`bench/csp/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
 
 ## How to run
 
@@ -123,7 +122,7 @@ npm run bench:csp
 It builds wirechan first (\`npx tsc -p tsconfig.build.json\`), so it is measured from the current sources (\`--no-build\`
 skips that and uses the existing dist/).
 For quick iteration, \`npm run bench:csp -- --runs 1 --only wirechan,thing\` prints the table
-without rewriting this file (the README is only rewritten when all four libraries ran and every run passed).
+without rewriting this file (this file and results.json are only rewritten when all four libraries ran and every run passed).
 
 ## Machine
 

@@ -1,19 +1,25 @@
 // `npm run bench:csp`: builds wirechan, runs every (library, case) in fresh child
-// processes, interleaved by round, then prints the medians and rewrites bench/README.md.
+// processes, interleaved by round, then prints the medians and rewrites bench/csp/README.md
+// and its headlines, bench/csp/results.json (read by `npm run bench` for bench/README.md).
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { CASES, LIBS } from "./config.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
 import { rotate } from "../shared/stats.js";
+import { commitStamp } from "../shared/source.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { cspHeadlines } from "./headlines.js";
 import { parseOptions } from "./options.js";
 import { renderConsole, renderReadme } from "./report.js";
 import { runChild, type ChildOutcome, type Measurement } from "./spawn-child.js";
 import { buildTable, cellKey, computeRatios } from "./stats.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const README_PATH = path.join(REPO_ROOT, "bench", "README.md");
+const README_PATH = path.join(REPO_ROOT, "bench", "csp", "README.md");
+const RESULTS_PATH = path.join(REPO_ROOT, "bench", "csp", "results.json");
 
 function describeOutcome(outcome: ChildOutcome, unit: string): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
@@ -22,7 +28,9 @@ function describeOutcome(outcome: ChildOutcome, unit: string): string {
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
+  const commit = commitStamp(REPO_ROOT);
   if (options.libs.includes("wirechan")) ensureWirechanBuilt(REPO_ROOT, options.build, ["index.js"]);
   const loadAtStart = currentLoad();
 
@@ -66,7 +74,8 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
-  console.log(`wrote ${README_PATH}`);
+  writeSuiteResults(RESULTS_PATH, { suite: "csp", stamp: stampOf(report.machine, commit, options.runs, performance.now() - started), headlines: cspHeadlines(table) });
+  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
 }
 
 main().catch(function reportFatal(error: unknown) {

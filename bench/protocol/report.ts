@@ -288,7 +288,7 @@ export function renderReadme(input: ReportInput): string {
       : "";
   return `# wirechan protocol benchmark
 
-Written by \`bench/protocol/run.ts\`; rerun the benchmark instead of editing it.
+Written by \`bench/protocol/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
 
 ## How to run
 

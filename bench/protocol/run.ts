@@ -8,16 +8,19 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
-import { sourceState } from "../shared/source.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp, sourceState } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { DEFAULT_RUNS, ROUNDS_BUDGET_MS, ROWS, TOTAL_TIMEOUT_MS, rowSpec, type RowName } from "./config.js";
 import { runRow, type Measurement, type Outcome } from "./measure.js";
+import { protocolHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, renderConsole, renderReadme } from "./report.js";
 import { parseOnly } from "../shared/options.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "protocol", "README.md");
+const RESULTS_PATH = path.join(REPO_ROOT, "bench", "protocol", "results.json");
 const USAGE = `usage: npm run bench:protocol -- [--runs N] [--only ${ROWS.map((r) => r.name).join(",")}] [--profile DIR] [--no-build]`;
 
 interface Options {
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
   const source = sourceState(REPO_ROOT);
+  const commit = commitStamp(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = currentLoad();
@@ -120,7 +124,8 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
-  console.log(`wrote ${README_PATH}`);
+  writeSuiteResults(RESULTS_PATH, { suite: "protocol", stamp: stampOf(report.machine, commit, rounds, report.durationMs), headlines: protocolHeadlines(rows) });
+  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
 }
 
 runWithWatchdog("bench:protocol", TOTAL_TIMEOUT_MS, main);

@@ -185,7 +185,7 @@ export function renderReadme(input: ReportInput): string {
   const implList = IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n");
   return `# wirechan server benchmark
 
-Written by \`bench/server/run.ts\`; rerun the benchmark instead of editing it.
+Written by \`bench/server/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
 
 ## How to run
 

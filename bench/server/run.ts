@@ -1,21 +1,27 @@
 // `npm run bench:server`: builds wirechan, then measures WebSocket and SSE fan-out of
 // wirechan, raw ws, socket.io and a plain node:http SSE server, each server in a fresh child
 // process driven by separate load-generator processes; prints the table and writes
-// bench/server/README.md (bench/README.md belongs to bench/csp/report.ts).
+// bench/server/README.md and its headlines, bench/server/results.json (bench/README.md is the
+// summary `npm run bench` builds from every suite's results.json).
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_LOADGENS, DEFAULT_RUNS, TOTAL_TIMEOUT_MS, type CaseName } from "./config.js";
 import { runCase, type Measurement, type Outcome } from "./measure.js";
+import { serverHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
 import { parseOnly } from "../shared/options.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "server", "README.md");
+const RESULTS_PATH = path.join(REPO_ROOT, "bench", "server", "results.json");
 const USAGE = "usage: npm run bench:server -- [--runs N] [--only ws-1000,ws-5000,sse-1000] [--loadgens K] [--no-build]";
 
 interface Options {
@@ -50,7 +56,6 @@ function parseOptions(argv: readonly string[]): Options {
   return { runs, cases, loadgens, build };
 }
 
-/** tsc straight into dist/ (no `rm -rf dist`, which would pull it from under anything else using it). */
 function describe(outcome: Outcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
   const m = outcome.measurement;
@@ -61,7 +66,9 @@ function describe(outcome: Outcome): string {
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
+  const commit = commitStamp(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js"]);
   const loadAtStart = currentLoad();
   const measurements: Measurement[] = [];
@@ -106,7 +113,8 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
-  console.log(`wrote ${README_PATH}`);
+  writeSuiteResults(RESULTS_PATH, { suite: "server", stamp: stampOf(report.machine, commit, options.runs, performance.now() - started), headlines: serverHeadlines(rows) });
+  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
 }
 
 runWithWatchdog("bench:server", TOTAL_TIMEOUT_MS, main);

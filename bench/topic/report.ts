@@ -216,7 +216,7 @@ export function renderReadme(input: ReportInput): string {
   ).join("; ");
   return `# wirechan topic benchmark
 
-Written by \`bench/topic/run.ts\`; rerun the benchmark instead of editing it. Issue 11's
+Written by \`bench/topic/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it. Issue 11's
 benchmark (a): fan-out on one node through a topic, beside raw \`ws\` sending the same message
 and beside today's loop of proxy puts.
 ${loadWarning(m)}

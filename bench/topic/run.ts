@@ -9,15 +9,18 @@ import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
 import { parseRunnerOptions, type RunnerOptions } from "../shared/cli.js";
-import { sourceState } from "../shared/source.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp, sourceState } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type TopicImpl } from "./config.js";
 import { runCase, type Measurement, type Outcome } from "./measure.js";
+import { topicHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "topic", "README.md");
+const RESULTS_PATH = path.join(REPO_ROOT, "bench", "topic", "results.json");
 const USAGE = "usage: npm run bench:topic -- [--runs N] [--only 1000,5000] [--impls topic,loop,ws] [--profile DIR] [--no-build]";
 
 type Options = RunnerOptions<CaseName, TopicImpl>;
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
   const source = sourceState(REPO_ROOT);
+  const commit = commitStamp(REPO_ROOT);
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = currentLoad();
@@ -95,7 +99,8 @@ async function main(): Promise<void> {
     return;
   }
   writeFileSync(README_PATH, renderReadme(report));
-  console.log(`wrote ${README_PATH}`);
+  writeSuiteResults(RESULTS_PATH, { suite: "topic", stamp: stampOf(report.machine, commit, rounds, report.durationMs), headlines: topicHeadlines(rows) });
+  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
 }
 
 runWithWatchdog("bench:topic", TOTAL_TIMEOUT_MS, main);
