@@ -195,8 +195,10 @@ restores the committed numbers.
 
 ## Issue 12's measures
 
-Each peer's cell is its number and, in parentheses, wirechan / that peer (of the medians the suite
-reports). "—": not measured, or its row failed in that run.
+Each peer's cell is its number and, in parentheses, wirechan / that peer: a ratio of the medians the
+suite reports, rounded to two decimals (the suites' READMEs check their targets with ratios rounded
+against the target, so a ratio here can differ from theirs in the last digit). "—": not measured,
+or its row failed in that run.
 
 ${markdownTable(["measure", "target", "wirechan", "raw ws", "socket.io", "from (suite, commit, date)"], issueRows(input), 2)}
 
