@@ -1,6 +1,6 @@
 // Renders the cluster benchmark: plain-text tables for the terminal and bench/cluster/README.md.
 import { type MachineInfo, machineLines } from "../shared/machine.js";
-import { median } from "../shared/stats.js";
+import { median, mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   CASES,
@@ -62,7 +62,7 @@ export function buildRows(measurements: readonly Measurement[], cases: readonly 
   return CASES.filter((c) => cases.includes(c.name)).flatMap((spec) =>
     impls.map((impl): Row => {
       const runs = measurements.filter((m) => m.caseName === spec.name && m.impl === impl);
-      const med = runs.length === 0 ? undefined : (Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))])) as Record<Metric, number>);
+      const med = runs.length === 0 ? undefined : mediansOf(runs, METRICS);
       return { caseName: spec.name, impl, runs, median: med };
     }),
   );

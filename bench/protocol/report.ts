@@ -1,6 +1,6 @@
 // Renders the protocol benchmark: plain-text tables for the terminal and bench/protocol/README.md.
 import { type MachineInfo, machineLines } from "../shared/machine.js";
-import { median } from "../shared/stats.js";
+import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   ROUNDS_BUDGET_MS,
@@ -71,7 +71,7 @@ export function buildRows(measurements: readonly Measurement[], failed: Readonly
     const runs = measurements.filter((m) => m.row === spec.name);
     if (runs.length === 0 || failed.has(spec.name)) return { row: spec.name, runs, rtt: undefined, rttOneCore: undefined, throughput: undefined };
     const medians = (results: readonly RttResult[]): Record<RttMetric, number> =>
-      Object.fromEntries(RTT_METRICS.map((k) => [k, median(results.map((r) => r[k]))])) as Record<RttMetric, number>;
+      mediansOf(results, RTT_METRICS);
     const rtt = medians(runs.map((r) => r.rtt));
     const oneCore = runs.map((r) => r.rttOneCore).filter((r): r is RttResult => r !== null);
     const rttOneCore = oneCore.length === runs.length ? medians(oneCore) : undefined;
@@ -80,7 +80,7 @@ export function buildRows(measurements: readonly Measurement[], failed: Readonly
       const results = runs.map((r) => r.throughput.find((t) => t.variant === variant)).filter((t): t is ThroughputResult => t !== undefined);
       if (results.length === 0) continue;
       throughput.set(variant, {
-        median: Object.fromEntries(THROUGHPUT_METRICS.map((k) => [k, median(results.map((t) => t[k]))])) as Record<ThroughputMetric, number>,
+        median: mediansOf(results, THROUGHPUT_METRICS),
         complete: results.every((t) => t.complete),
       });
     }

@@ -16,7 +16,7 @@ import {
   type ServerImpl,
 } from "./config.js";
 import { type MachineInfo, machineLines } from "../shared/machine.js";
-import { median } from "../shared/stats.js";
+import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import type { Measurement } from "./measure.js";
 
@@ -62,7 +62,7 @@ export function buildRows(measurements: readonly Measurement[], failed: Readonly
       const runs = measurements.filter((m) => m.caseName === spec.name && m.impl === impl);
       const complete = runs.length > 0 && !failed.has(rowKey(spec.name, impl));
       const med = complete
-        ? (Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))])) as Record<Metric, number>)
+        ? mediansOf(runs, METRICS)
         : undefined;
       rows.push({ caseName: spec.name, impl, runs, median: med });
     }

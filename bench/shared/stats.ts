@@ -13,3 +13,10 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   const shift = items.length === 0 ? 0 : by % items.length;
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
+
+/** The median of each of `keys` over the runs, as one record (what every report's row of medians is). */
+export function mediansOf<K extends string>(runs: ReadonlyArray<Readonly<Record<K, number>>>, keys: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = median(runs.map((r) => r[k]));
+  return out;
+}

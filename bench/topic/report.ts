@@ -1,6 +1,6 @@
 // Renders the topic benchmark: plain-text tables for the terminal and bench/topic/README.md.
 import { type MachineInfo, machineLines } from "../shared/machine.js";
-import { median } from "../shared/stats.js";
+import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   CASES,
@@ -67,7 +67,7 @@ export function buildRows(
     for (const impl of impls) {
       const runs = measurements.filter((m) => m.caseName === spec.name && m.impl === impl);
       const complete = runs.length > 0 && !failed.has(rowKey(spec.name, impl));
-      const med = complete ? (Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))])) as Record<Metric, number>) : undefined;
+      const med = complete ? mediansOf(runs, METRICS) : undefined;
       rows.push({ caseName: spec.name, impl, runs, median: med });
     }
   }
