@@ -16,8 +16,8 @@ export const ISSUE_12_ROWS: readonly IssueRow[] = [
   {
     measure: "a loop of `await proxy.put(v)`, puts/s (one client, WebSocket)",
     target: "at least half of raw ws's echo round trips/s",
-    from: null,
-    note: "no suite measures it yet (item 1); raw ws's echo round trips/s are in the protocol suite's headlines below",
+    from: { suite: "protocol", id: "awaited-put-loop" },
+    note: "raw ws and socket.io: their echo round trips/s, one at a time",
   },
   {
     measure: "echo through a server channel, RTT p50 (WebSocket), ms",

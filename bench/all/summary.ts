@@ -58,7 +58,7 @@ function issueRows(input: SummaryInput): string[][] {
     const found = row.from === null ? null : find(input, row.from.suite, row.from.id);
     const note = row.note === undefined ? "" : ` (${row.note})`;
     if (row.from === null || found === null) {
-      const missing = row.from === null ? "" : ` (${link(row.from.suite)} has no results.json with "${row.from.id}")`;
+      const missing = row.from === null ? "" : ` (not in ${link(row.from.suite)}'s results.json yet: rerun that suite)`;
       return [`${row.measure}${note}${missing}`, row.target, "—", "—", "—", "—"];
     }
     const { h, stamp } = found;

@@ -1,6 +1,7 @@
 // The protocol suite's headline measures for the summary (bench/protocol/results.json): one
 // session's round trip over WebSocket (issue 12's echo row) on two cores and on one, and over
-// long-polling, and what one client sends per second, each beside raw ws and socket.io.
+// long-polling, a loop of awaited puts (issue 12's first row), and what one client sends per
+// second, each beside raw ws and socket.io.
 import { headline, type Headline } from "../shared/results.js";
 import type { RowName, Variant } from "./config.js";
 import type { Row } from "./report.js";
@@ -21,6 +22,10 @@ export function protocolHeadlines(rows: readonly Row[]): Headline[] {
       ["raw ws", p50OneCore("ws")],
       ["socket.io", p50OneCore("socketio-ws")],
       ["raw ws + JSON frames", p50OneCore("ws-json")],
+    ]),
+    headline("awaited-put-loop", "a loop of `await proxy.put(v)`, one client (WebSocket; raw ws and socket.io: their echo round trips one at a time)", "puts/s", "higher", rate("wirechan-ws", "awaited"), [
+      ["raw ws", perSecond("ws")],
+      ["socket.io", perSecond("socketio-ws")],
     ]),
     headline("rtt-per-second-ws", "echo round trips one at a time (WebSocket)", "round trips/s", "higher", perSecond("wirechan-ws"), [
       ["raw ws", perSecond("ws")],
