@@ -311,9 +311,10 @@ ${runsSection(input)}
 - What the wire carries differs: raw ws sends one message per delivery and hears nothing back. A
   wirechan delivery is a put (docs/protocol.md sections 2 and 4): the server sends \`[seq, "p",
   inbox, value]\`, the client answers \`[seq, "a", putSeq, 1]\` (a sequenced frame: credit and
-  exactly-once), and the server acknowledges that answer with \`["ack", n]\`. Answers and
-  acknowledgements ride with the next packet going the same way, or go alone after 5 ms: at the
-  fixed rate a delivery is about three WebSocket messages (two out, one in), at the max rate a
+  exactly-once), and the server acknowledges that answer with \`["ack", n]\`. The client's answer
+  goes at the end of the turn in which its inbox took the value; the server's acknowledgement of
+  answers waits up to 2 s for a packet to ride with, so at the fixed rate it rides with the next
+  put and a delivery is about two WebSocket messages (one out, one in), and at the max rate a
   burst of rounds shares them (the table of messages above). Each message out is a \`writev\`
   system call, the largest single cost in the server's profile. The server's CPU per delivery
   counts all of it.
