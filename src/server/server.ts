@@ -389,7 +389,7 @@ export class WirechanServer {
       // From here ws handles the socket's errors, and the connection is tracked as such.
       socket.off("error", ignoreSocketError);
       if (socket instanceof Socket) this.ownSockets?.forget(socket);
-      this.open(createWsConnection(ws, req.summary(), this.wsOptions), takeover);
+      this.open(createWsConnection(ws, req.summary(), this.wsOptions, socket), takeover);
     });
   }
 
