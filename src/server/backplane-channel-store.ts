@@ -6,9 +6,9 @@
 // route by subject). socket.io's cluster adapter is the model: rooms local, broadcasts published.
 import type { Backplane, BackplaneMessage, Unsubscribe } from "../backplane/backplane.js";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
-import { utf8Length } from "../wire/protocol.js";
 import { type ChannelStore, MemoryChannelStore, memoryChannelStoreDefaults, type MemoryChannelStoreOptions, quote } from "./channel-store.js";
 import type { Connection, SendData } from "./connection.js";
+import { EncodedMessage } from "./encoded-message.js";
 
 /** The options of a {@link BackplaneChannelStore}; defaults in {@link backplaneChannelStoreDefaults}. */
 export interface BackplaneChannelStoreOptions extends MemoryChannelStoreOptions {
@@ -113,14 +113,16 @@ export class BackplaneChannelStore<A = unknown> implements ChannelStore<A> {
 
   /** Every node's members (see {@link BackplaneChannelStore}); returns how many of this node's it was sent to. */
   broadcastEncoded(group: string, payload: string | Uint8Array): number {
-    const body = typeof payload === "string" ? TEXT + payload : BYTES + Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64");
-    const bytes = utf8Length(body) - 1;
+    // Encoded once: its length is checked here and its bytes go to every member of this node.
+    const message = new EncodedMessage(payload);
+    const base64 = message.isText ? "" : message.bytes.toString("base64");
+    const bytes = message.isText ? message.bytes.byteLength : base64.length;
     if (bytes > this.options.maxPayloadBytes) {
       throw new WirechanRangeError("ERR_MESSAGE_TOO_LARGE", `a broadcast of ${bytes} bytes to group ${quote(group)} is over the BackplaneChannelStore option maxPayloadBytes (${this.options.maxPayloadBytes})`);
     }
     // Published first: a publish refused (the backplane full or closed) sends nothing anywhere.
-    this.backplane.publish(this.#subject(group), body);
-    return this.#local.broadcastEncoded(group, payload);
+    this.backplane.publish(this.#subject(group), message.isText ? TEXT + message.text : BYTES + base64);
+    return this.#local.broadcastMessage(group, message);
   }
 
   members(group: string): number {

@@ -3,7 +3,7 @@
 import { WirechanError, WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { Connection, ResponseParts, SendData } from "./connection.js";
-import { encodeSseEvent } from "./sse-codec.js";
+import { EncodedMessage, jsonHeaders } from "./encoded-message.js";
 
 /**
  * Named groups of connections, each member with an attachment (whatever the handler wants
@@ -30,8 +30,9 @@ export interface ChannelStore<A = unknown> {
    */
   broadcast(group: string, fn: (conn: Connection, attachment: A) => SendData | undefined): number;
   /**
-   * Sends one payload, encoded once, to every open member of `group`: the same text or bytes
-   * for all, framed per transport as `broadcast` does. Returns how many members were sent to.
+   * Sends one payload, encoded once, to every open member of `group`: the same bytes for all,
+   * framed per transport as `broadcast` does (a string as UTF-8 text, bytes as they are).
+   * Returns how many members were sent to.
    */
   broadcastEncoded(group: string, payload: string | Uint8Array): number;
   /** Members of `group` (0 for a group that does not exist). */
@@ -83,9 +84,6 @@ export class GroupLimitError extends WirechanError {
     this.group = group;
   }
 }
-
-/** The head of every long-poll answer: http-kit's store answers in JSON. */
-const jsonHeaders: Readonly<Record<string, string>> = { "content-type": "application/json; charset=utf-8" };
 
 /**
  * A {@link ChannelStore} in this process's memory. `broadcast` reaches only the connections
@@ -187,19 +185,29 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   }
 
   /**
-   * One payload to every open member, encoded once. It is taken to be what `broadcast`'s `fn`
-   * would return for every member (JSON text for long-poll members, who get it as the body of
-   * the same 200 JSON answer, its UTF-8 bytes made once). SSE members get the same event
-   * bytes, framed once. WebSocket members all get the very same object (a string as a text
-   * frame, bytes as a binary frame); `ws` still masks nothing on the server side but frames
-   * per socket, a header of a few bytes.
+   * One payload to every open member, encoded once: a string's UTF-8 bytes are made once per
+   * broadcast, not once per member, and so is each transport's framing of them. It is taken to
+   * be what `broadcast`'s `fn` would return for every member:
+   * - WebSocket members: a string as a TEXT frame, bytes as a BINARY frame. The frame, header
+   *   and payload, is built once and the same buffer written to every socket; a socket whose
+   *   `ws` has a frame of its own queued, or that negotiated permessage-deflate, gets the same
+   *   bytes through `ws` instead (which then frames, or compresses, for that socket alone).
+   * - SSE members: one event, `data: …` and a blank line, framed and encoded once.
+   * - Long-poll members: the same 200 JSON answer object, its body those bytes.
+   * Each member's own limits still apply (a WebSocket or SSE member that is past
+   * `maxBufferedBytes` after the write is dropped as a slow consumer).
    */
   broadcastEncoded(group: string, payload: string | Uint8Array): number {
-    const encoded = new EncodedPayload(payload);
-    return this.sendToEach(group, function sendPayload(conn, _attachment, longPoll) {
-      if (longPoll) return conn.send(encoded.longPollAnswer, true);
-      if (hasSendFrame(conn)) return conn.sendFrame(encoded.sseFrame);
-      return conn.send(conn.transport === "sse" ? encoded.text : payload);
+    return this.broadcastMessage(group, new EncodedMessage(payload));
+  }
+
+  /** @internal {@link broadcastEncoded} of a message already encoded (a store over a backplane checked its size). */
+  broadcastMessage(group: string, message: EncodedMessage): number {
+    return this.sendToEach(group, function sendMessage(conn, _attachment, longPoll) {
+      if (longPoll) return conn.send(message.longPollAnswer, true);
+      if (hasSendEncoded(conn)) return conn.sendEncoded(message);
+      // A Connection of another make: what `broadcast` would send it.
+      return conn.send(message.isText || conn.transport === "sse" ? message.text : message.bytes);
     });
   }
 
@@ -243,39 +251,9 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   }
 }
 
-/** An SSE connection of ours, which can write a frame made once for many streams. */
-function hasSendFrame(conn: Connection): conn is Connection & { sendFrame(frame: Uint8Array): boolean } {
-  return typeof (conn as { sendFrame?: unknown }).sendFrame === "function";
-}
-
-/** The payload of `broadcastEncoded` in each form a transport needs, each made once and only if needed. */
-class EncodedPayload {
-  private textForm: string | undefined;
-  private answer: ResponseParts | undefined;
-
-  constructor(private readonly payload: string | Uint8Array) {}
-
-  private frame: Uint8Array | undefined;
-
-  /** The SSE event carrying the payload, framed and UTF-8 encoded once. */
-  get sseFrame(): Uint8Array {
-    this.frame ??= Buffer.from(encodeSseEvent({ data: this.text }), "utf8");
-    return this.frame;
-  }
-
-  get text(): string {
-    this.textForm ??= typeof this.payload === "string" ? this.payload : new TextDecoder().decode(this.payload);
-    return this.textForm;
-  }
-
-  get longPollAnswer(): ResponseParts {
-    this.answer ??= {
-      status: 200,
-      headers: jsonHeaders,
-      body: typeof this.payload === "string" ? new TextEncoder().encode(this.payload) : this.payload,
-    };
-    return this.answer;
-  }
+/** A WebSocket or SSE connection of ours, which writes a broadcast's bytes made once for many members. */
+function hasSendEncoded(conn: Connection): conn is Connection & { sendEncoded(message: EncodedMessage): boolean } {
+  return typeof (conn as { sendEncoded?: unknown }).sendEncoded === "function";
 }
 
 /**

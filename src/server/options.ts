@@ -303,6 +303,24 @@ const NUMERIC_OPTIONS: Readonly<Record<NumericOption, readonly [min: number, max
   maxForwarded: [1, Number.MAX_SAFE_INTEGER],
 };
 
+/** node's own default `backlog` for `server.listen` (its docs and net.js). */
+export const defaultBacklog = 511;
+
+/**
+ * The `backlog` of `listen` (see `ListenOptions`), its default filled in. A listen option, not a
+ * server option, but refused as the numeric server options are: a `RangeError`
+ * (`ERR_SERVER_OPTION`) for anything but an integer from 1 to 2^31 - 1 (libuv takes an int).
+ */
+export function resolveBacklog(backlog: number | undefined): number {
+  const value: unknown = backlog ?? defaultBacklog;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_BACKLOG) {
+    throw rangeError(`backlog must be an integer from 1 to ${MAX_BACKLOG}, got ${String(value)}`);
+  }
+  return value;
+}
+
+const MAX_BACKLOG = 2 ** 31 - 1;
+
 /** Options that are functions (a value of another type would only fail at the first request). */
 const FUNCTION_OPTIONS = ["clientAddress", "samePrincipal", "authorize"] as const;
 

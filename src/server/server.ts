@@ -13,7 +13,7 @@ import { type CorsPolicy, corsResponseHeaders, preflightResponse, resolveCors } 
 import { errorResponse } from "./error-response.js";
 import { resolveAllowedHosts } from "./hosts.js";
 import { createHttpConnection } from "./http-connection.js";
-import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
+import { type ResolvedServerOptions, resolveBacklog, resolveServerOptions, type ServerOptions } from "./options.js";
 import { type EnvelopeChannelOptions, NamedChannels } from "./protocol/named-channels.js";
 import { Topic } from "./topic.js";
 import { resolveTopicOptions, type TopicOptions } from "./topic-options.js";
@@ -204,13 +204,14 @@ export class WirechanServer {
    * options; resolves once it accepts connections. Rejects with node's error when it cannot
    * listen (`EADDRINUSE` …), after which it may be called again; with a `WirechanError`
    * (`ERR_ALREADY_LISTENING`) while it listens, and (`ERR_SERVER_CLOSED`) once `close()` was
-   * called.
+   * called; with a `RangeError` (`ERR_SERVER_OPTION`) for a bad `backlog`, before listening.
    */
   async listen(options: ListenOptions = {}): Promise<ServerHandle> {
     if (this.stopping) throw new WirechanError("ERR_SERVER_CLOSED", "this server was closed; create a new one to listen again");
     if (this.ownServer !== null) {
       throw new WirechanError("ERR_ALREADY_LISTENING", "this server is already listening; close it first, or create another server to listen twice");
     }
+    const backlog = resolveBacklog(options.backlog);
     const httpServer = this.ownHttpServer();
     this.ownServer = httpServer;
     this.ownSockets = new SocketTracker(httpServer);
@@ -219,7 +220,7 @@ export class WirechanServer {
     try {
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
-        httpServer.listen(options.port ?? 0, host, () => {
+        httpServer.listen({ port: options.port ?? 0, host, backlog }, () => {
           httpServer.off("error", reject);
           resolve();
         });
@@ -389,7 +390,7 @@ export class WirechanServer {
       // From here ws handles the socket's errors, and the connection is tracked as such.
       socket.off("error", ignoreSocketError);
       if (socket instanceof Socket) this.ownSockets?.forget(socket);
-      this.open(createWsConnection(ws, req.summary(), this.wsOptions), takeover);
+      this.open(createWsConnection(ws, req.summary(), this.wsOptions, socket), takeover);
     });
   }
 
@@ -497,6 +498,6 @@ export function createServer(options: ServerOptions = {}): WirechanServer {
  * resolves once it listens, to a handle with `port`, `url` and `close()`.
  */
 export function runServer(handler: Handler, options: ServerOptions & ListenOptions = {}): Promise<ServerHandle> {
-  const { port, host, ...serverOptions } = options;
-  return createServer(serverOptions).route("*", handler).listen({ port, host });
+  const { port, host, backlog, ...serverOptions } = options;
+  return createServer(serverOptions).route("*", handler).listen({ port, host, backlog });
 }

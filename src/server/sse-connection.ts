@@ -3,6 +3,7 @@ import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import { MAX_TIMEOUT_MS } from "../csp/timeout.js";
 import { SLOW_CONSUMER_CLOSE_CODE } from "../wire/protocol.js";
 import type { RequestInfo, SendData } from "./connection.js";
+import type { EncodedMessage } from "./encoded-message.js";
 import { ResponseConnection } from "./http-connection.js";
 import { encodeSseComment, encodeSseEvent, sseHeaders } from "./sse-codec.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
@@ -20,6 +21,8 @@ export type SseConnection = ServerConnection & {
   readonly lastEventId: string | undefined;
   /** @internal see SseResponseConnection.sendFrame */
   sendFrame(frame: Uint8Array): boolean;
+  /** @internal see SseResponseConnection.sendEncoded */
+  sendEncoded(message: EncodedMessage): boolean;
 };
 
 class SseResponseConnection extends ResponseConnection implements SseConnection {
@@ -61,6 +64,15 @@ class SseResponseConnection extends ResponseConnection implements SseConnection 
   sendFrame(frame: Uint8Array): boolean {
     if (this.notifier.closed) return false;
     return this.write(frame);
+  }
+
+  /**
+   * @internal A group broadcast's message: its SSE event, framed and encoded once for every
+   * stream ({@link EncodedMessage.sseEvent}), written as `sendFrame` writes.
+   */
+  sendEncoded(message: EncodedMessage): boolean {
+    if (this.notifier.closed) return false;
+    return this.write(message.sseEvent);
   }
 
   protected endResponse(): void {

@@ -18,6 +18,13 @@ export interface ListenOptions {
   port?: number;
   /** Default `"127.0.0.1"`: loopback only; pass `"0.0.0.0"` or `"::"` to listen on every interface. */
   host?: string;
+  /**
+   * Connections the kernel may hold accepted but not yet taken by node (a burst of clients
+   * connecting at once): past it, new ones wait or are refused. Default 511, node's; the
+   * kernel caps it (Linux: `net.core.somaxconn`). An integer from 1 to 2^31 - 1, else a
+   * `RangeError` (`ERR_SERVER_OPTION`).
+   */
+  backlog?: number;
 }
 
 /** A listening server. */

@@ -1,10 +1,12 @@
 // The WebSocket adapter: one `ws` socket seen through the Connection contract, with the
 // limits the server promises (slow consumers, idle clients, oversized or malformed input).
 import { WebSocketServer } from "ws";
+import type { Duplex } from "node:stream";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
+import type { EncodedMessage } from "./encoded-message.js";
 import { HeartbeatSweep } from "./heartbeat-sweep.js";
 import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
@@ -62,6 +64,8 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   pushed `bufferedAmount` past `options.maxBufferedBytes`: the client is then closed with
  *   4008 "slow consumer" (`SLOW_CONSUMER_CLOSE_CODE`) and destroyed if its close frame has
  *   not gone out after {@link slowConsumerGraceMs}. Throws a `TypeError` (`ERR_WS_SEND_DATA`) for anything else.
+ * - `sendEncoded(message)` (internal, for group broadcasts): see {@link WsConnection.sendEncoded};
+ *   `socket` is the one passed to `handleUpgrade`, the socket `ws` writes to.
  * - `onReceive`: every listener gets every message from its registration on; messages that
  *   arrive before the first listener are kept (at most {@link maxQueuedMessages} or
  *   `maxBufferedBytes` bytes, beyond which the connection closes with {@link receiveQueueFull})
@@ -73,8 +77,8 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   rejected → `{ by: "server", code: 1007 | 1009 | 1002 …, reason: <ws error message> }`, a
  *   client close → its code and reason (1005 without a code, 1006 without a close frame).
  */
-export function createWsConnection(ws: WebSocket, request: RequestInfo, options: WsAdapterOptions): ServerConnection {
-  return new WsConnection(ws, request, options);
+export function createWsConnection(ws: WebSocket, request: RequestInfo, options: WsAdapterOptions, socket?: Duplex): ServerConnection {
+  return new WsConnection(ws, request, options, socket);
 }
 
 type Message = string | Uint8Array;
@@ -114,12 +118,20 @@ export class WsConnection implements ServerConnection {
   /** Whether the client showed any sign of life since the last sweep. */
   private alive = true;
   private slowConsumerTimer: NodeJS.Timeout | null = null;
+  /**
+   * The socket under `ws`, where {@link sendEncoded} may write whole frames; null when it must
+   * not (no socket given, or an extension such as permessage-deflate negotiated: then every
+   * frame must go through `ws`, which compresses and sets RSV1).
+   */
+  private readonly frameSocket: Duplex | null;
 
   constructor(
     private readonly ws: WebSocket,
     readonly request: RequestInfo,
     private readonly options: WsAdapterOptions,
+    socket?: Duplex,
   ) {
+    this.frameSocket = socket !== undefined && ws.extensions === "" ? socket : null;
     this.notifier = new CloseNotifier(this, options);
     connectionOf.set(ws, this);
     ws.on("message", onSocketMessage);
@@ -143,6 +155,30 @@ export class WsConnection implements ServerConnection {
     if (!this.isOpen) return false;
     const payload = payloadOf(data);
     if (payload !== undefined) this.ws.send(payload, { binary: typeof payload !== "string" });
+    return this.afterSend(close);
+  }
+
+  /**
+   * @internal One message made for many sockets (a group broadcast), sent as `send` sends its
+   * payload (a TEXT frame for text, BINARY for bytes) with the same slow-consumer check, but
+   * nothing made per socket: its prebuilt frame ({@link EncodedMessage.wsFrame}) is written to
+   * the socket as it is, in one write. That is safe only while `ws` has nothing of its own
+   * waiting to be written, which it would then overtake: without extensions `ws` writes every
+   * frame (data, ping, close) to the socket synchronously, so its `bufferedAmount` is the
+   * socket's `writableLength` unless something is queued inside `ws` (a frame being
+   * compressed, a Blob being read). When the two differ, or with an extension, the message's
+   * bytes go through `ws.send` instead: still encoded once for all, only framed by `ws`.
+   */
+  sendEncoded(message: EncodedMessage): boolean {
+    if (!this.isOpen) return false;
+    const socket = this.frameSocket;
+    if (socket !== null && this.ws.bufferedAmount === socket.writableLength) socket.write(message.wsFrame);
+    else this.ws.send(message.bytes, { binary: !message.isText });
+    return this.afterSend(false);
+  }
+
+  /** After a frame was queued: drop a client past `maxBufferedBytes`, or close if asked. */
+  private afterSend(close: boolean): boolean {
     if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
       this.dropSlowConsumer();
       return false;

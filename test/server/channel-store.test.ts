@@ -6,6 +6,7 @@ import { describe, it, mock } from "node:test";
 import { EventSource } from "eventsource";
 import WebSocket from "ws";
 import { GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults } from "../../src/server/channel-store.js";
+import type { EncodedMessage } from "../../src/server/encoded-message.js";
 import { consoleLogger } from "../../src/session/logger.js";
 import { type Connection, runServer, type SendData, type ServerHandle, type ServerRequest, withChannel } from "../../src/server/index.js";
 import { AsyncQueue } from "../helpers/server.js";
@@ -57,8 +58,8 @@ interface StreamClient {
 class Fixture {
   readonly conns = new Map<string, Connection>();
   readonly sends = new Map<string, SendData[]>();
-  /** Pre-framed SSE events written past `send` (broadcastEncoded). */
-  readonly frames = new Map<string, Uint8Array[]>();
+  /** Messages encoded once for many members, written past `send` (broadcastEncoded). */
+  readonly encoded = new Map<string, EncodedMessage[]>();
   private handle: ServerHandle | null = null;
   private readonly closers: Array<() => void> = [];
   private readonly pending: Array<Promise<unknown>> = [];
@@ -185,14 +186,14 @@ class Fixture {
       log.push(data);
       return send(data, close);
     };
-    const framed = conn as Connection & { sendFrame?: (frame: Uint8Array) => boolean };
-    if (framed.sendFrame !== undefined) {
-      const frames: Uint8Array[] = [];
-      this.frames.set(name, frames);
-      const sendFrame = framed.sendFrame.bind(conn);
-      framed.sendFrame = (frame) => {
-        frames.push(frame);
-        return sendFrame(frame);
+    const ours = conn as Connection & { sendEncoded?: (message: EncodedMessage) => boolean };
+    if (ours.sendEncoded !== undefined) {
+      const messages: EncodedMessage[] = [];
+      this.encoded.set(name, messages);
+      const sendEncoded = ours.sendEncoded.bind(conn);
+      ours.sendEncoded = (message) => {
+        messages.push(message);
+        return sendEncoded(message);
       };
     }
   }
@@ -321,7 +322,7 @@ describe("MemoryChannelStore.broadcast", TEST, () => {
 });
 
 describe("MemoryChannelStore.broadcastEncoded", TEST, () => {
-  it("encodes once: the same object to every WebSocket, the same bytes to every long-poll, the same SSE frame to every stream", async () => {
+  it("encodes once: the same message object to every WebSocket and SSE member, the same answer to every long-poll", async () => {
     await withFixture(new MemoryChannelStore(), async (fx) => {
       const sockets = [await fx.ws("w1", "room"), await fx.ws("w2", "room")];
       const streams = [await fx.sse("s1", "room"), await fx.sse("s2", "room")];
@@ -344,13 +345,11 @@ describe("MemoryChannelStore.broadcastEncoded", TEST, () => {
       }
 
       const [w1, w2, s1, s2, p1, p2] = ["w1", "w2", "s1", "s2", "p1", "p2"].map((name) => fx.sends.get(name)?.[0]);
-      assert.equal(w1, payload, "the caller's string itself");
-      assert.equal(w2, payload);
-      assert.equal(s1, undefined, "SSE members are not sent to through send, which would frame again");
-      assert.equal(s2, undefined);
-      const [f1, f2] = ["s1", "s2"].map((name) => fx.frames.get(name)?.[0]);
-      assert.ok(f1 instanceof Uint8Array, "SSE members get a ready frame");
-      assert.equal(f1, f2, "one frame, made once, for every SSE member");
+      for (const sent of [w1, w2, s1, s2]) assert.equal(sent, undefined, "WebSocket and SSE members are not sent to through send, which would encode again");
+      const messages = ["w1", "w2", "s1", "s2"].map((name) => fx.encoded.get(name)?.[0]);
+      assert.ok(messages[0] !== undefined, "WebSocket and SSE members get the message encoded once");
+      for (const message of messages) assert.equal(message, messages[0], "one message object for every member");
+      assert.deepEqual(messages[0].bytes, utf8);
       assert.ok(typeof p1 === "object" && typeof p2 === "object" && "body" in p1 && "body" in p2, "long-polls get { status, headers, body }");
       assert.equal(p1, p2, "one answer object for every long-poll");
       assert.ok(p1.body instanceof Uint8Array, "encoded to bytes once");
@@ -363,9 +362,9 @@ describe("MemoryChannelStore.broadcastEncoded", TEST, () => {
         assert.deepEqual(new Uint8Array(got.data), bytes);
       }
       for (const { events } of streams) assert.equal(await events.next(), '{"bytes":"ü"}');
-      assert.equal(fx.sends.get("w1")?.[1], bytes);
-      assert.equal(fx.sends.get("w2")?.[1], bytes);
-      assert.equal(fx.frames.get("s1")?.[1], fx.frames.get("s2")?.[1], "framed once for every SSE member");
+      const second = ["w1", "w2", "s1", "s2"].map((name) => fx.encoded.get(name)?.[1]);
+      assert.ok(second[0] !== undefined && second[0].isText === false);
+      for (const message of second) assert.equal(message, second[0], "one message object for every member");
     });
   });
 });

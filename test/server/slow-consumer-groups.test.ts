@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { MemoryChannelStore } from "../../src/server/channel-store.js";
+import type { EncodedMessage } from "../../src/server/encoded-message.js";
 import { type CloseStatus, type Connection, createServer, type ServerRequest, withChannel } from "../../src/server/index.js";
 import { until, within } from "../helpers/async.js";
 import { nonReadingClient } from "../helpers/server.js";
@@ -55,7 +56,7 @@ class Room {
     conn.onClose(() => this.streams.delete(conn));
   }
 
-  /** Records, after every send (and an SSE connection's pre-framed writes), what `conn` holds unsent. */
+  /** Records, after every send (and every write of a broadcast encoded once), what `conn` holds unsent. */
   private measure(conn: Connection): void {
     this.peaks.set(conn, 0);
     const record = (): void => {
@@ -67,14 +68,16 @@ class Room {
       record();
       return sent;
     };
-    const framed = conn as Connection & { sendFrame?: (frame: Uint8Array) => boolean };
-    const sendFrame = framed.sendFrame?.bind(conn);
-    if (sendFrame !== undefined) {
-      framed.sendFrame = function sendFrameAndMeasure(frame) {
-        const sent = sendFrame(frame);
+    const ours = conn as Connection & { sendEncoded?: (message: EncodedMessage) => boolean };
+    const sendEncoded = ours.sendEncoded?.bind(conn);
+    if (sendEncoded !== undefined) {
+      ours.sendEncoded = function sendEncodedAndMeasure(message) {
+        const sent = sendEncoded(message);
         record();
         return sent;
       };
+    } else if (conn.transport !== "http") {
+      assert.fail(`a ${conn.transport} member writes broadcasts through sendEncoded, which this test measures`);
     }
   }
 
@@ -158,6 +161,8 @@ describe("a group member that never reads", TEST, () => {
       // One payload, and its SSE framing, past the bound at most.
       const peak = room.peaks.get(conn) ?? 0;
       assert.ok(peak <= BOUND + PAYLOAD_BYTES + 64, `${kind}: held ${peak} bytes (bound ${BOUND})`);
+      // Measured where the broadcast wrote: the write that went past the bound was seen.
+      if (kind !== "stream") assert.ok(peak > BOUND, `${kind}: the measure saw ${peak} bytes held, not past the bound ${BOUND}`);
     }
     assert.equal(room.store.members("room"), 2, "the dropped members left the group");
     const expected = Array.from({ length: sent }, (_, i) => i);
