@@ -142,8 +142,15 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
 
 /** Made by {@link createWsConnection}; exported only for {@link HeartbeatSweep}'s signatures. */
 export class WsConnection implements ServerConnection {
-  readonly transport = "websocket" as const;
-  readonly isWebSocket = true;
+  // Getters, not fields: the same for every connection, so kept once on the prototype.
+  get transport(): "websocket" {
+    return "websocket";
+  }
+
+  get isWebSocket(): true {
+    return true;
+  }
+
   private readonly notifier: CloseNotifier;
   /** Made on the first `onReceive` or message: a connection that only broadcasts never needs one. */
   private receiveQueue: ReceiveQueue | null = null;
