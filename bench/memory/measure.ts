@@ -22,6 +22,10 @@ export interface MemoryPerClient {
   /** RSS, heap used, and external memory (ArrayBuffers and other C++-side allocations), bytes per client after 3 GCs. */
   rss: number;
   heapUsed: number;
+  /** The heap's reserved size (used, free and the young generation). */
+  heapTotal: number;
+  /** The young generation's size alone. */
+  newSpace: number;
   external: number;
 }
 
@@ -57,7 +61,7 @@ export function measureMemory(impl: Impl, n: number): Promise<MemoryPerClient> {
     await openClients(server, clients, port, n);
     const after = await server.request({ cmd: "memory" }, READY_MS);
     const per = (key: string): number => ((after[key] as number) - (before[key] as number)) / n;
-    return { rss: per("rss"), heapUsed: per("heapUsed"), external: per("external") };
+    return { rss: per("rss"), heapUsed: per("heapUsed"), heapTotal: per("heapTotal"), newSpace: per("newSpace"), external: per("external") };
   });
 }
 
@@ -67,8 +71,8 @@ export function measureMemory(impl: Impl, n: number): Promise<MemoryPerClient> {
  */
 export const WARMUP_CLIENTS = 100;
 
-/** Bytes per client by kind of object (self sizes), from snapshots before and after n more clients (after a warm-up); the files are removed. */
-export function measureHeap(impl: Impl, n: number, dir: string): Promise<KindPerClient[]> {
+/** Bytes per client by kind of object (self sizes), from snapshots before and after n more clients (after a warm-up); the files are removed unless `keep`. */
+export function measureHeap(impl: Impl, n: number, dir: string, keep: boolean): Promise<KindPerClient[]> {
   return withProcesses(impl, async function heap(server, clients, port) {
     const beforePath = path.join(dir, `${impl}-before.heapsnapshot`);
     const afterPath = path.join(dir, `${impl}-after.heapsnapshot`);
@@ -79,8 +83,10 @@ export function measureHeap(impl: Impl, n: number, dir: string): Promise<KindPer
       await server.request({ cmd: "snapshot", path: afterPath }, SNAPSHOT_MS);
       return perClient(totalsByKind(beforePath), totalsByKind(afterPath), n);
     } finally {
-      rmSync(beforePath, { force: true });
-      rmSync(afterPath, { force: true });
+      if (!keep) {
+        rmSync(beforePath, { force: true });
+        rmSync(afterPath, { force: true });
+      }
     }
   });
 }

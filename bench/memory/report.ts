@@ -54,13 +54,14 @@ export function summaryTable(results: Results): string {
       kib(rss),
       runs.map((r) => kib(r.rss)).join(" / "),
       kib(heap),
+      kib(medianOf(runs, "newSpace")),
       kib(medianOf(runs, "external")),
       formatRatio(ratio, "max"),
       formatRatio(rawHeap === undefined ? undefined : heap / rawHeap, "max"),
       target === undefined ? "" : `≤ ${target.toFixed(1)}x: ${verdict(ratio === undefined ? undefined : ratio <= target)}`,
     ];
   });
-  return markdownTable(["server", "RSS KiB/client", "runs", "heap used KiB/client", "external KiB/client", "RSS / raw ws", "heap / raw ws", "target"], rows, 1);
+  return markdownTable(["server", "RSS KiB/client", "runs", "heap used KiB/client", "young generation KiB/client", "external KiB/client", "RSS / raw ws", "heap / raw ws", "target"], rows, 1);
 }
 
 export function breakdown(rows: readonly KindPerClient[], limit = TOP_KINDS): string {
@@ -84,7 +85,8 @@ npm run bench:memory
 
 It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
 \`--n N\` (default 5000) idle clients per run, \`--snapshot-n N\` (default 1000) for the heap
-snapshots, \`--runs N\` (default 3), \`--impls raw-ws,connection,session\`.
+snapshots, \`--runs N\` (default 3), \`--impls raw-ws,connection,session\`, \`--keep-snapshots DIR\` (leaves the
+snapshots there, to open in Chrome DevTools).
 
 ## Machine
 
@@ -113,6 +115,13 @@ itself counts every client, and 1 s later:
    clients is shown, the ${TOP_KINDS} costliest kinds first. Self sizes only: what an object holds
    through its fields is counted under the fields' own kinds. RSS also holds what the heap does not
    (socket buffers, ws's C++-side allocations, the heap's own slack), so the two do not add up.
+
+What RSS holds besides the objects: V8 grows the young generation (new space) while many
+objects survive, as they do while thousands of clients connect, and a full GC does not shrink
+it. Its growth per client is shown; it is about the same for every server, but how much of it
+is touched, and so counted in RSS, is not: RSS ratios move by about a tenth from run to run with
+it. Heap used counts only live objects and is the steadier number; run with
+\`node --max-semi-space-size=1\` (a fixed young generation) to see RSS follow it.
 
 ## Memory per idle client (median of ${results.runs}, ${results.n} clients)
 

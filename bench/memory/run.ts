@@ -13,7 +13,7 @@ import type { KindPerClient } from "./heap.js";
 import { IMPLS, type Impl, measureHeap, measureMemory, type MemoryPerClient } from "./measure.js";
 import { breakdown, readme, summaryTable } from "./report.js";
 
-const USAGE = "usage: npm run bench:memory -- [--n 5000] [--snapshot-n 1000] [--runs 3] [--impls raw-ws,connection,session] [--no-build]";
+const USAGE = "usage: npm run bench:memory -- [--n 5000] [--snapshot-n 1000] [--runs 3] [--impls raw-ws,connection,session] [--keep-snapshots DIR] [--no-build]";
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 /** Whatever hangs, the run ends. */
 const TOTAL_TIMEOUT_MS = 15 * 60_000;
@@ -26,12 +26,23 @@ function parseCount(text: string | undefined, flag: string): number {
   return n;
 }
 
-function parseArgs(argv: readonly string[]): { n: number; snapshotN: number; runs: number; impls: readonly Impl[]; build: boolean } {
+interface Args {
+  n: number;
+  snapshotN: number;
+  runs: number;
+  impls: readonly Impl[];
+  build: boolean;
+  /** Where the heap snapshots are left (to open in DevTools), or null: a temporary directory, removed. */
+  keepDir: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Args {
   let n = 5000;
   let snapshotN = 1000;
   let runs = 3;
   let impls: readonly Impl[] = IMPLS;
   let build = true;
+  let keepDir: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     const [flag, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
@@ -41,9 +52,10 @@ function parseArgs(argv: readonly string[]): { n: number; snapshotN: number; run
     else if (flag === "--runs") runs = parseRuns(value(), USAGE);
     else if (flag === "--impls") impls = parseOnly(value(), IMPLS, "implementations", USAGE);
     else if (flag === "--no-build") build = false;
+    else if (flag === "--keep-snapshots") keepDir = path.resolve(value() ?? ".");
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
-  return { n, snapshotN, runs, impls, build };
+  return { n, snapshotN, runs, impls, build, keepDir };
 }
 
 function commitOf(): string {
@@ -65,18 +77,18 @@ async function main(): Promise<void> {
     for (const impl of args.impls) {
       const m = await measureMemory(impl, args.n);
       memory.get(impl)?.push(m);
-      console.log(`run ${run + 1}/${args.runs} ${impl}: ${(m.rss / 1024).toFixed(2)} KiB RSS/client, ${(m.heapUsed / 1024).toFixed(2)} KiB heap/client`);
+      console.log(`run ${run + 1}/${args.runs} ${impl}: ${(m.rss / 1024).toFixed(2)} KiB RSS/client, ${(m.heapUsed / 1024).toFixed(2)} KiB heap/client, ${(m.heapTotal / 1024).toFixed(2)} KiB heap total/client (${(m.newSpace / 1024).toFixed(2)} of it young generation)`);
     }
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), "wirechan-bench-memory-"));
+  const dir = args.keepDir ?? mkdtempSync(path.join(os.tmpdir(), "wirechan-bench-memory-"));
   const heap = new Map<Impl, KindPerClient[]>();
   try {
     for (const impl of args.impls) {
-      heap.set(impl, await measureHeap(impl, args.snapshotN, dir));
+      heap.set(impl, await measureHeap(impl, args.snapshotN, dir, args.keepDir !== null));
       console.log(`heap snapshots of ${impl} read`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (args.keepDir === null) rmSync(dir, { recursive: true, force: true });
   }
   const results = { machine: describeMachine(loadAtStart), commit: commitOf(), n: args.n, snapshotN: args.snapshotN, runs: args.runs, memory, heap };
   console.log(summaryTable(results));
