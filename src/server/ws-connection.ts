@@ -108,8 +108,15 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
 
 /** Made by {@link createWsConnection}; exported only for {@link HeartbeatSweep}'s signatures. */
 export class WsConnection implements ServerConnection {
-  readonly transport = "websocket" as const;
-  readonly isWebSocket = true;
+  // Getters, not fields: the same for every connection, so kept once on the prototype.
+  get transport(): "websocket" {
+    return "websocket";
+  }
+
+  get isWebSocket(): true {
+    return true;
+  }
+
   private readonly notifier: CloseNotifier;
   /** Made on the first `onReceive` or message: a connection that only broadcasts never needs one. */
   private receiveQueue: ReceiveQueue | null = null;
@@ -276,7 +283,8 @@ export class WsConnection implements ServerConnection {
  * first listener (handlers often register after an `await`).
  */
 class ReceiveQueue {
-  private readonly listeners: Listener[] = [];
+  /** Nearly every connection has one listener: an array only from the second on (memory per connection). */
+  private listeners: Listener | Listener[] | null = null;
   /** Made only when a message arrives before the first listener. */
   private backlog: Message[] | null = null;
   private backlogBytes = 0;
@@ -289,8 +297,11 @@ class ReceiveQueue {
   ) {}
 
   listen(fn: Listener): void {
-    this.listeners.push(fn);
-    if (this.listeners.length === 1 && this.backlog !== null) {
+    const first = this.listeners === null;
+    if (first) this.listeners = fn;
+    else if (typeof this.listeners === "function") this.listeners = [this.listeners, fn];
+    else this.listeners?.push(fn);
+    if (first && this.backlog !== null) {
       this.handoverPending = true;
       queueMicrotask(() => this.handOver());
     }
@@ -298,7 +309,7 @@ class ReceiveQueue {
 
   /** Delivers or keeps `message`; false when the backlog is full and the message was dropped. */
   push(message: Message, size: number): boolean {
-    if (this.listeners.length > 0 && !this.handoverPending) {
+    if (this.listeners !== null && !this.handoverPending) {
       this.deliver(message);
       return true;
     }
@@ -319,12 +330,12 @@ class ReceiveQueue {
 
   private deliver(message: Message): void {
     const listeners = this.listeners;
-    if (listeners.length === 1) {
-      this.call(listeners[0] as Listener, message);
+    if (typeof listeners === "function") {
+      this.call(listeners, message);
       return;
     }
     // A copy: a listener may register another one while being called.
-    for (const fn of [...listeners]) this.call(fn, message);
+    for (const fn of [...(listeners ?? [])]) this.call(fn, message);
   }
 
   private call(fn: Listener, message: Message): void {

@@ -13,6 +13,7 @@ import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
 import type { Logger } from "./logger.js";
+import { LazyMap, LazySet } from "./lazy-collections.js";
 import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 import { type Link, Writer } from "./writer.js";
@@ -95,14 +96,16 @@ export class Peer implements ProxyHost {
   #receiving = false;
 
   readonly #references: References;
+  // The four tables below are made on first use: an idle session (most of a server's) never
+  // fills them, and four empty Maps were a tenth of its memory (bench/memory/README.md).
   /** Puts sent and not yet answered, by sequence number. */
-  readonly #inflight = new Map<number, RemoteChannel<never>>();
+  readonly #inflight = new LazyMap<number, RemoteChannel<never>>();
   /** Proxies waiting for room in the replay buffer, or for credit of their target. */
-  readonly #blocked = new Set<RemoteChannel<never>>();
+  readonly #blocked = new LazySet<RemoteChannel<never>>();
   /** Puts sent and not yet answered, per target: at most `window` each, whichever proxy sent them. */
-  readonly #sentTo = new Map<string, number>();
+  readonly #sentTo = new LazyMap<string, number>();
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
-  readonly #credit = new Map<string, number>();
+  readonly #credit = new LazyMap<string, number>();
 
   constructor(readonly options: PeerOptions) {
     this.#outbox = new Outbox(options.replay);

@@ -5,6 +5,7 @@ import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import type { Operation } from "../wire/frames.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import { type ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
+import { LazyMap } from "./lazy-collections.js";
 
 /** What the tables need from their session. */
 export interface ReferenceOptions {
@@ -33,12 +34,15 @@ interface Import {
 
 /** Exports, imports and named proxies of a session, bounded together by `maxChannels`. */
 export class References {
-  readonly #exportsByRef = new Map<string, Export>();
-  readonly #exportsByChannel = new Map<Channel<unknown, unknown>, Export>();
+  // Every table, and the registry, is made on first use: most server sessions never send a
+  // channel, and the empty ones cost more than the rest of an idle session's tables.
+  readonly #exportsByRef = new LazyMap<string, Export>();
+  readonly #exportsByChannel = new LazyMap<Channel<unknown, unknown>, Export>();
   #nextExport = 1;
-  readonly #imports = new Map<string, Import>();
-  readonly #named = new Map<string, RemoteChannel<never>>();
-  readonly #finalizer = new FinalizationRegistry<string>((ref) => this.#importCollected(ref));
+  readonly #imports = new LazyMap<string, Import>();
+  readonly #named = new LazyMap<string, RemoteChannel<never>>();
+  /** Releases the imports nobody holds any more; made with the first import. */
+  #finalizer: FinalizationRegistry<string> | null = null;
   #ended = false;
 
   readonly #options: ReferenceOptions;
@@ -104,6 +108,7 @@ export class References {
     // New, or collected while this copy was on its way (its release has not gone out yet).
     if (known === undefined) this.#checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
     const proxy = new RemoteChannel<never>(this.#options.host, ref);
+    this.#finalizer ??= new FinalizationRegistry<string>((collected) => this.#importCollected(collected));
     this.#finalizer.register(proxy, ref, proxy);
     this.#imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
     return proxy;
@@ -128,7 +133,7 @@ export class References {
     }
     const entry = this.#imports.get(target);
     if (entry === undefined || entry.proxy.deref() !== proxy) return;
-    this.#finalizer.unregister(proxy);
+    this.#finalizer?.unregister(proxy);
     this.#release(target, entry);
   }
 
@@ -139,7 +144,7 @@ export class References {
     const proxy = entry.proxy.deref();
     if (proxy !== undefined) {
       proxy.shut(false);
-      this.#finalizer.unregister(proxy);
+      this.#finalizer?.unregister(proxy);
     }
     this.#release(ref, entry);
   }

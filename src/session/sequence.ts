@@ -33,7 +33,8 @@ export class Outbox {
   #next = 1;
   /** Highest sequence number the peer acknowledged. */
   #acked = 0;
-  readonly #entries = new RingQueue<KeptFrame>(16);
+  /** Starts at 2 (it doubles as it fills): an idle session keeps nothing, and 16 slots for nothing were 100 bytes each. */
+  readonly #entries = new RingQueue<KeptFrame>(2);
   /** UTF-8 bytes plus the overhead of each entry. */
   #size = 0;
 

@@ -53,7 +53,9 @@ export class ServerWebSocketLink implements ActiveLink {
   ) {
     conn.onReceive(this.onMessage);
     conn.onClose(this.onClose);
-    this.helloTimer = setTimeout(this.helloTimedOut, handshake.options.linkTimeout);
+    // The link rides as the timer's argument: a bound function or arrow field would stay with
+    // the link for its whole life, while the timer goes with the hello.
+    this.helloTimer = setTimeout(helloTimedOut, handshake.options.linkTimeout, this);
     this.helloTimer.unref();
   }
 
@@ -111,11 +113,12 @@ export class ServerWebSocketLink implements ActiveLink {
     }
   }
 
-  private readonly helloTimedOut = (): void => {
+  /** Called by the hello timer (see {@link helloTimedOut}). */
+  helloTimedOut(): void {
     this.helloTimer = null;
     if (this.session !== null || this.refused) return;
     this.fail(new ProtocolError("ERR_HANDSHAKE_TIMEOUT", `no hello within ${this.handshake.options.linkTimeout} ms (linkTimeout)`));
-  };
+  }
 
   private clearHelloTimer(): void {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
@@ -162,6 +165,11 @@ export class ServerWebSocketLink implements ActiveLink {
   closed(): boolean {
     return !this.conn.isOpen;
   }
+}
+
+/** Every WebSocket link's hello timer calls this, with the link as its argument. */
+function helloTimedOut(link: ServerWebSocketLink): void {
+  link.helloTimedOut();
 }
 
 /** An SSE stream carrying a session's downstream: each event's data is one packet. */

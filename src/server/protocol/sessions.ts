@@ -4,7 +4,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { MAX_TIMEOUT_MS } from "../../csp/timeout.js";
 import { ProtocolError } from "../../wire/protocol-error.js";
 import type { TransportName } from "../../wire/protocol.js";
-import { ACK_DELAY_MS, type Link, type NamedTarget, Peer } from "../../session/peer.js";
+import { ACK_DELAY_MS, type Link, type NamedTarget, Peer, type PeerOptions } from "../../session/peer.js";
+import type { Codec } from "../../wire/codec.js";
+import type { Logger } from "../../session/logger.js";
+import type { ReplayLimits } from "../../session/sequence.js";
 import type { ResolvedServerOptions } from "../options.js";
 import { endReasonOf, type SessionEndReason, type SessionObserver } from "./session-events.js";
 
@@ -92,6 +95,8 @@ export function packetLimitFor(serverLimit: number, clientLimit: number | undefi
 /** What a session needs from its table. */
 interface SessionOwner {
   readonly options: ResolvedServerOptions;
+  /** Every session's replay limits: one object for all of them. */
+  readonly replayLimits: ReplayLimits;
   readonly resolveName: NameResolver;
   /** What every session id of this table ends with: `.<node tag>` with a backplane (cluster/node-tag.ts), else nothing. */
   readonly idSuffix: string;
@@ -125,28 +130,8 @@ export class ServerSession {
     /** The largest packet the client accepts, if it said so in its hello. */
     clientMaxMessageSize?: number,
   ) {
-    const { options } = owner;
     this.id = randomId() + owner.idSuffix;
-    this.peer = new Peer({
-      side: "server",
-      // The tag scopes references to this session: another session's are recognised and refused.
-      exportPrefix: `s.${randomBytes(6).toString("base64url")}.`,
-      window: options.window,
-      maxChannels: options.maxChannelsPerSession,
-      maxMessageSize: packetLimitFor(options.maxMessageSize, clientMaxMessageSize),
-      ackDelay: ACK_DELAY_MS,
-      replay: { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: owner.replayCost },
-      codec: options.codec,
-      resolveName: (name) => owner.resolveName(name, this.info),
-      onFatal: (error) => this.fail(error),
-      // The client's words are cut short: they come from the wire and go to server code's logs.
-      onBye: (reason) => this.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` }),
-      // The client gave up on the session (it found a protocol error): nothing will resume it.
-      onPeerError: (code, message, fatal) => {
-        if (fatal) this.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
-      },
-      logger: options.logger,
-    });
+    this.peer = new Peer(new SessionPeerOptions(this, owner, packetLimitFor(owner.options.maxMessageSize, clientMaxMessageSize)));
   }
 
   get transport(): TransportName | null {
@@ -236,6 +221,69 @@ export class ServerSession {
 }
 
 /**
+ * A server session's {@link PeerOptions}: what differs per session in three fields, the rest
+ * read from the table, and the callbacks prototype methods. An object literal with four arrow
+ * functions cost about 400 bytes more per session (bench/memory/README.md). Peer calls each
+ * callback as a method of its options (`options.onFatal(error)`), so `this` is this object.
+ */
+class SessionPeerOptions implements PeerOptions {
+  /** The tag scopes references to this session: another session's are recognised and refused. */
+  readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
+
+  constructor(
+    private readonly session: ServerSession,
+    private readonly owner: SessionOwner,
+    readonly maxMessageSize: number,
+  ) {}
+
+  get side(): "server" {
+    return "server";
+  }
+
+  get window(): number {
+    return this.owner.options.window;
+  }
+
+  get maxChannels(): number {
+    return this.owner.options.maxChannelsPerSession;
+  }
+
+  get ackDelay(): number {
+    return ACK_DELAY_MS;
+  }
+
+  get replay(): ReplayLimits {
+    return this.owner.replayLimits;
+  }
+
+  get codec(): Codec {
+    return this.owner.options.codec;
+  }
+
+  get logger(): Logger {
+    return this.owner.options.logger;
+  }
+
+  resolveName(name: string): NamedTarget | ProtocolError | undefined {
+    return this.owner.resolveName(name, this.session.info);
+  }
+
+  onFatal(error: ProtocolError): void {
+    this.session.fail(error);
+  }
+
+  /** The client's words are cut short: they come from the wire and go to server code's logs. */
+  onBye(reason: string): void {
+    this.session.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` });
+  }
+
+  /** A fatal one: the client gave up on the session (it found a protocol error), and nothing will resume it. */
+  onPeerError(code: string, message: string, fatal: boolean): void {
+    if (fatal) this.session.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
+  }
+}
+
+/**
  * Every session of one server: bounded by `maxSessions`, by `maxSessionsPerAddress` per client
  * address, and in replay memory by `replayBudget` over all of them.
  */
@@ -254,6 +302,7 @@ export class SessionTable implements SessionOwner {
   /** What every session's replay buffer costs together, in bytes. */
   private replayTotal = 0;
   private budgetCheckScheduled = false;
+  readonly replayLimits: ReplayLimits;
 
   constructor(
     readonly options: ResolvedServerOptions,
@@ -261,7 +310,9 @@ export class SessionTable implements SessionOwner {
     /** Told of each session opened, resumed and ended (after the table forgot it: a topic's subscriptions go with it). */
     private readonly observer: SessionObserver = unobserved,
     readonly idSuffix = "",
-  ) {}
+  ) {
+    this.replayLimits = { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: this.replayCost };
+  }
 
   get size(): number {
     return this.sessions.size;

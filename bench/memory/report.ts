@@ -1,0 +1,134 @@
+// The memory benchmark's report: per-client memory of each server against raw ws, and where the
+// bytes of one idle client go, by kind of object; printed and written to bench/memory/README.md.
+import { machineLines, type MachineInfo } from "../shared/machine.js";
+import { formatRatio, markdownTable, verdict } from "../shared/tables.js";
+import type { KindPerClient } from "./heap.js";
+import { type Impl, type MemoryPerClient, WARMUP_CLIENTS } from "./measure.js";
+
+export interface Results {
+  machine: MachineInfo;
+  commit: string;
+  n: number;
+  snapshotN: number;
+  runs: number;
+  /** Every run's numbers per server; the report shows their median. */
+  memory: Map<Impl, MemoryPerClient[]>;
+  heap: Map<Impl, KindPerClient[]>;
+}
+
+const NAMES: Record<Impl, string> = {
+  "raw-ws": "raw ws",
+  connection: "wirechan Connection over WebSocket",
+  session: "wirechan protocol session over WebSocket",
+};
+
+/** The issue's targets: at most this times raw ws's RSS per idle client. */
+const TARGETS: Partial<Record<Impl, number>> = { connection: 1.1, session: 1.5 };
+
+/** Rows of the breakdown shown per server: the kinds that cost most. */
+const TOP_KINDS = 20;
+
+const kib = (bytes: number): string => (bytes / 1024).toFixed(2);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function medianOf(runs: readonly MemoryPerClient[], key: keyof MemoryPerClient): number {
+  return median(runs.map((r) => r[key]));
+}
+
+export function summaryTable(results: Results): string {
+  const raw = results.memory.get("raw-ws");
+  const rawRss = raw === undefined ? undefined : medianOf(raw, "rss");
+  const rawHeap = raw === undefined ? undefined : medianOf(raw, "heapUsed");
+  const rows = [...results.memory].map(([impl, runs]) => {
+    const rss = medianOf(runs, "rss");
+    const heap = medianOf(runs, "heapUsed");
+    const target = TARGETS[impl];
+    const ratio = rawRss === undefined ? undefined : rss / rawRss;
+    return [
+      NAMES[impl],
+      kib(rss),
+      runs.map((r) => kib(r.rss)).join(" / "),
+      kib(heap),
+      kib(medianOf(runs, "newSpace")),
+      kib(medianOf(runs, "external")),
+      formatRatio(ratio, "max"),
+      formatRatio(rawHeap === undefined ? undefined : heap / rawHeap, "max"),
+      target === undefined ? "" : `≤ ${target.toFixed(1)}x: ${verdict(ratio === undefined ? undefined : ratio <= target)}`,
+    ];
+  });
+  return markdownTable(["server", "RSS KiB/client", "runs", "heap used KiB/client", "young generation KiB/client", "external KiB/client", "RSS / raw ws", "heap / raw ws", "target"], rows, 1);
+}
+
+export function breakdown(rows: readonly KindPerClient[], limit = TOP_KINDS): string {
+  const total = rows.reduce((sum, r) => sum + r.bytes, 0);
+  const top = rows.slice(0, limit).map((r) => [`\`${r.kind}\``, r.bytes.toFixed(0), r.count.toFixed(2)]);
+  const rest = rows.slice(limit).reduce((sum, r) => sum + r.bytes, 0);
+  return markdownTable(["kind (constructor, closure, V8 internal)", "bytes/client", "objects/client"], [...top, ["everything else", rest.toFixed(0), ""], ["**total (heap, self sizes)**", total.toFixed(0), ""]], 1);
+}
+
+export function readme(results: Results): string {
+  const sections = [...results.heap].map(([impl, rows]) => `### ${NAMES[impl]}\n\n${breakdown(rows)}`);
+  return `# wirechan memory benchmark
+
+Written by \`bench/memory/run.ts\`; rerun the benchmark instead of editing it.
+
+## How to run
+
+\`\`\`sh
+npm run bench:memory
+\`\`\`
+
+It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
+\`--n N\` (default 5000) idle clients per run, \`--snapshot-n N\` (default 1000) for the heap
+snapshots, \`--runs N\` (default 3), \`--impls raw-ws,connection,session\`, \`--keep-snapshots DIR\` (leaves the
+snapshots there, to open in Chrome DevTools).
+
+## Machine
+
+${machineLines(results.machine)}
+- Commit: ${results.commit}
+
+## Method
+
+Servers, each in a fresh \`node --expose-gc\` process, listening on 127.0.0.1:
+
+- raw ws: \`new WebSocketServer({ port: 0, perMessageDeflate: false })\`, a \`message\` listener per socket.
+- wirechan Connection over WebSocket: \`createServer().route("*", req => withChannel(req, conn => { store.addToGroup("all", conn, null); conn.onClose(…) }))\` with a \`MemoryChannelStore\` (as \`bench:server\` measures it).
+- wirechan protocol session over WebSocket: \`createServer()\` (its protocol endpoint) with Node clients \`connect(url, { transports: ["websocket"] })\`.
+
+The clients are in a second process: \`ws\` clients (\`perMessageDeflate: false\`) for the first
+two, wirechan's Node client for the third, at most 100 connecting at once. Once the server
+itself counts every client, and 1 s later:
+
+1. **Memory per client** (${results.runs} fresh pairs of processes per server, ${results.n} clients): the server
+   runs \`gc()\` 3 times and reads \`process.memoryUsage()\` before any client and with all of them;
+   (with - before) / clients. The table shows the median and every run.
+2. **Where the bytes go** (one more pair of processes): ${WARMUP_CLIENTS} clients to warm up (code
+   compiled, pools grown), a heap snapshot (\`v8.writeHeapSnapshot\`, after 3 \`gc()\`), ${results.snapshotN}
+   clients more, and a second snapshot; each node's self size is summed by kind (constructor name for objects, function name for
+   closures, V8's name for arrays and internals, all strings together), and (with - before) /
+   clients is shown, the ${TOP_KINDS} costliest kinds first. Self sizes only: what an object holds
+   through its fields is counted under the fields' own kinds. RSS also holds what the heap does not
+   (socket buffers, ws's C++-side allocations, the heap's own slack), so the two do not add up.
+
+What RSS holds besides the objects: V8 grows the young generation (new space) while many
+objects survive, as they do while thousands of clients connect, and a full GC does not shrink
+it. Its growth per client is shown; it is about the same for every server, but how much of it
+is touched, and so counted in RSS, is not: RSS ratios move by about a tenth from run to run with
+it. Heap used counts only live objects and is the steadier number; run with
+\`node --max-semi-space-size=1\` (a fixed young generation) to see RSS follow it.
+
+## Memory per idle client (median of ${results.runs}, ${results.n} clients)
+
+${summaryTable(results)}
+
+## Where the bytes of one idle client go (heap self sizes, ${results.snapshotN} clients)
+
+${sections.join("\n\n")}
+`;
+}
