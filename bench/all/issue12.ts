@@ -27,13 +27,12 @@ export const ISSUE_12_ROWS: readonly IssueRow[] = [
   {
     measure: "server RSS per idle connection, N=5000: Connection over WebSocket, KiB",
     target: "at most 1.1x raw ws",
-    from: { suite: "server", id: "ws-5000-rss" },
+    from: { suite: "memory", id: "connection-rss" },
   },
   {
     measure: "the same, a protocol session over WebSocket, KiB",
     target: "at most 1.5x raw ws",
-    from: { suite: "topic", id: "5000-rss" },
-    note: "nearest measure: sessions each subscribed to a topic (bench/topic), which hold more than an idle session",
+    from: { suite: "memory", id: "session-rss" },
   },
   {
     measure: "fan-out to 1,000 long-polling protocol clients, deliveries/s",

@@ -1,6 +1,6 @@
 // The suites `npm run bench` runs, in order, each its own run.ts in a child process.
 
-export type SuiteName = "csp" | "server" | "protocol" | "topic" | "cluster" | "browser";
+export type SuiteName = "csp" | "server" | "protocol" | "topic" | "memory" | "cluster" | "browser";
 
 export interface SuiteSpec {
   /** Its folder under bench/, where its run.ts, README.md and results.json are. */
@@ -56,6 +56,14 @@ export const SUITES: readonly SuiteSpec[] = [
     distEntries: ["server/index.js", "client/index.js", "index.js"],
     quickArgs: ["--runs", "1"],
     timeoutMs: 8 * MINUTE,
+  },
+  {
+    name: "memory",
+    title: "server memory per idle Connection and per idle protocol session beside raw ws, with heap snapshots by kind",
+    buildsDist: true,
+    distEntries: ["server/index.js", "client/index.js"],
+    quickArgs: ["--runs", "1", "--n", "1000"],
+    timeoutMs: 16 * MINUTE,
   },
   {
     name: "cluster",

@@ -6,11 +6,14 @@ import os from "node:os";
 import path from "node:path";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine } from "../shared/machine.js";
+import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { commitStamp } from "../shared/source.js";
 import { parseOnly } from "../shared/options.js";
 import { parseRuns } from "../shared/cli.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import type { KindPerClient } from "./heap.js";
 import { IMPLS, type Impl, measureHeap, measureMemory, type MemoryPerClient } from "./measure.js";
+import { memoryHeadlines } from "./headlines.js";
 import { breakdown, readme, summaryTable } from "./report.js";
 
 const USAGE = "usage: npm run bench:memory -- [--n 5000] [--snapshot-n 1000] [--runs 3] [--impls raw-ws,connection,session] [--keep-snapshots DIR] [--no-build]";
@@ -69,6 +72,7 @@ function commitOf(): string {
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const args = parseArgs(process.argv.slice(2));
   ensureWirechanBuilt(repoRoot, args.build, ["server/index.js", "client/index.js"]);
   const loadAtStart = currentLoad();
@@ -95,7 +99,9 @@ async function main(): Promise<void> {
   // Only a run of every server at the default sizes speaks for the committed README.
   if (args.impls.length === IMPLS.length && args.n === 5000 && args.snapshotN === 1000) {
     writeFileSync(path.join(import.meta.dirname, "README.md"), readme(results));
-    console.log("wrote bench/memory/README.md");
+    const stamp = stampOf(results.machine, commitStamp(repoRoot), args.runs, performance.now() - started);
+    writeSuiteResults(path.join(import.meta.dirname, "results.json"), { suite: "memory", stamp, headlines: memoryHeadlines(memory) });
+    console.log("wrote bench/memory/README.md and results.json");
   } else {
     // Not for the README: every kind that costs a client at least 4 bytes, to find the next thing to cut.
     for (const [impl, rows] of heap) console.log(`\n${impl}\n${breakdown(rows.filter((r) => Math.abs(r.bytes) >= 4), rows.length)}`);
