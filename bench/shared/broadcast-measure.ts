@@ -57,6 +57,8 @@ export interface BroadcastResult {
     readonly fixed: { readonly sent: number; readonly received: number };
     readonly max: { readonly sent: number; readonly received: number };
   };
+  /** Each load generator's report as it came (a benchmark's own fields, such as its client CPU). */
+  readonly reports: readonly Reply[];
 }
 
 export type BroadcastOutcome = { readonly ok: true; readonly result: BroadcastResult } | { readonly ok: false; readonly reason: string };
@@ -168,6 +170,7 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
       fixed: { sent: num(fixed, "messagesSent") / fixedDeliveries, received: num(fixed, "messagesReceived") / fixedDeliveries },
       max: { sent: num(max, "messagesSent") / (maxRounds * n), received: num(max, "messagesReceived") / (maxRounds * n) },
     },
+    reports,
   };
 }
 

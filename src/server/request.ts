@@ -266,6 +266,10 @@ class BodyReader {
 
   readonly onEnd = (): void => {
     clearTimeout(this.timer);
+    // Node closes every request once its answer is sent: without this, each one made a
+    // BodyAbortedError (a stack trace, a few percent of a long-polling server's CPU) to reject
+    // a promise that had settled long before.
+    this.raw.off("close", this.onClose);
     this.resolve(Buffer.concat(this.chunks, this.size));
   };
 
