@@ -38,7 +38,7 @@ export const ISSUE_12_ROWS: readonly IssueRow[] = [
     measure: "fan-out to 1,000 long-polling protocol clients, deliveries/s",
     target: "at least socket.io's throughput, p50 below it",
     from: null,
-    note: "no suite measures it yet (item 4)",
+    note: "`npm run bench:longpoll` measures it (wirechan topic beside socket.io polling), but it has no full run yet and is not part of `npm run bench`",
   },
   {
     measure: "`ChannelStore.broadcastEncoded` fan-out, server CPU per delivery (N=5000, 10/s), µs",
