@@ -52,7 +52,6 @@ export type Urgency =
   /** An acknowledgement of answers, closes or releases only: it waits for a ride, or `ackDelay`. */
   | "idle";
 
-
 /** Control frames kept for a link that is not there (a long-poll between two polls), or held back. */
 export const MAX_QUEUED_CONTROL = 64;
 
