@@ -1,6 +1,7 @@
 // The memory benchmark's report: per-client memory of each server against raw ws, and where the
 // bytes of one idle client go, by kind of object; printed and written to bench/memory/README.md.
 import { machineLines, type MachineInfo } from "../shared/machine.js";
+import { median } from "../shared/stats.js";
 import { formatRatio, markdownTable, verdict } from "../shared/tables.js";
 import type { KindPerClient } from "./heap.js";
 import { type Impl, type MemoryPerClient, WARMUP_CLIENTS } from "./measure.js";
@@ -30,11 +31,6 @@ const TOP_KINDS = 20;
 
 const kib = (bytes: number): string => (bytes / 1024).toFixed(2);
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 function medianOf(runs: readonly MemoryPerClient[], key: keyof MemoryPerClient): number {
   return median(runs.map((r) => r[key]));

@@ -1,7 +1,7 @@
 // A loop of awaited puts runs at round-trip speed on every transport, and through a relay that
 // adds latency and cuts it still delivers every put once, in order: the answer to a put goes
-// at the end of the receiver's turn, never after a timer (docs/protocol.md section 4). Every
-// setTimeout of the process is mocked and never advanced, so a put answered only by a timer
+// at the end of the receiver's turn, never after a timer (docs/protocol.md section 4). In the
+// first suite every setTimeout of the process is mocked and never advanced, so a put answered only by a timer
 // would never resolve; the loop's end is waited for with a real timer captured before the
 // mock, a bound on a hang, not a timing assertion. Real server, real sockets on 127.0.0.1.
 import assert from "node:assert/strict";
