@@ -4,7 +4,7 @@
 import type { Codec } from "../wire/codec.js";
 import { controlFrame, type ControlFrame } from "../wire/frames.js";
 import { utf8Length } from "../wire/protocol.js";
-import { endOfTurn } from "./end-of-turn.js";
+import { endOfTick, endOfTurn } from "./end-of-turn.js";
 import { PacketPacker } from "./packets.js";
 import type { Inbox, Outbox } from "./sequence.js";
 
@@ -20,7 +20,7 @@ export interface Link {
    */
   readonly acksItself?: boolean;
   /**
-   * How a flush is put off; default `queueMicrotask` (the end of the current tick). A long-poll
+   * How a flush is put off; default {@link endOfTick} (a microtask: the end of the current tick). A long-poll
    * carries a single packet, so the server's defers it to the end of the macrotask: what the
    * microtasks of this turn produce (a loop taking a whole batch of puts, and their answers)
    * rides in it instead of waiting for the next poll. The client's HTTP upstream holds it
@@ -95,8 +95,8 @@ export class Writer {
   /** Encoded control frames with their UTF-8 sizes (each is one array: one node). */
   #control: Array<{ text: string; bytes: number }> = [];
   #flushScheduled = false;
-  /** A flush at the end of the turn is waiting (for answers). */
-  #turnScheduled = false;
+  /** A flush at the end of the turn is waiting (for answers): what {@link endOfTurn} returned for it, else undefined. */
+  #turn: unknown = undefined;
   /** A flush of acknowledgements only, waiting `ackDelay` for something else to ride with. */
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
   /** The writer ended: no timer may be set any more. */
@@ -170,9 +170,8 @@ export class Writer {
       // An ended session sets no timer: what is left goes at the end of the tick, or never.
       this.#requestFlush();
     } else if (urgency === "turn") {
-      if (this.#turnScheduled) return;
-      this.#turnScheduled = true;
-      endOfTurn(this.#flushAtEndOfTurn);
+      if (this.#turn !== undefined) return;
+      this.#turn = endOfTurn.schedule(this.#flushAtEndOfTurn);
     } else {
       if (this.#idleTimer !== null) return;
       this.#idleTimer = setTimeout(this.#flushWhenIdle, this.#options.ackDelay);
@@ -183,7 +182,7 @@ export class Writer {
 
   /** The end of the turn came: what waits goes (unless a flush already took it). */
   readonly #flushAtEndOfTurn = (): void => {
-    this.#turnScheduled = false;
+    this.#turn = undefined;
     this.#requestFlush();
   };
 
@@ -209,7 +208,7 @@ export class Writer {
   #requestFlush(): void {
     if (this.#flushScheduled || this.#link === null) return;
     this.#flushScheduled = true;
-    (this.#link.defer ?? queueMicrotask)(this.#flushLater);
+    (this.#link.defer ?? endOfTick)(this.#flushLater);
   }
 
   /** {@link flush} as a callback for the link's `defer`, made once. */
@@ -217,9 +216,14 @@ export class Writer {
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   #flush(): void {
-    // A pending idle timer or end-of-turn flush is left to fire (and find nothing, or what came
-    // since): clearing and setting a timer on every exchange costs more than a spare wake-up.
+    // This flush takes everything there is, so a wake-up at the end of the turn would find
+    // nothing: in a request and its reply (the answer waits for the turn, the reply flushes at
+    // the end of the tick) that was one spare event-loop pass per packet. It is dropped where
+    // the platform can drop it (Node), and what comes later in the turn schedules another. A
+    // pending idle timer is left to fire (and find nothing, or what came since): clearing and
+    // setting a 2 s timer costs more than a spare wake-up.
     this.#flushScheduled = false;
+    if (this.#turn !== undefined && endOfTurn.cancel(this.#turn)) this.#turn = undefined;
     const link = this.#link;
     if (link === null || !this.hasOutput) return;
     const packer = new PacketPacker(link, this.#options.codec, this.#options.maxMessageSize);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { MessageChannel as NodeMessageChannel } from "node:worker_threads";
-import { endOfTurnFor, type TurnScope } from "../../src/session/end-of-turn.js";
+import { type EndOfTurn, endOfTurnFor, type TurnScope } from "../../src/session/end-of-turn.js";
 
 /** Node's MessageChannel, counting the messages posted and closing its ports after the test. */
 function countingChannel(t: TestContext): { Channel: new () => MessageChannel; posted: () => number } {
@@ -30,7 +30,8 @@ function noImmediate(extra: Partial<TurnScope>): TurnScope {
   return { setTimeout: (callback, ms) => setTimeout(callback, ms), ...extra };
 }
 
-async function order(schedule: (callback: () => void) => void): Promise<string[]> {
+async function order(endOfTurn: EndOfTurn): Promise<string[]> {
+  const schedule = (callback: () => void): unknown => endOfTurn.schedule(callback);
   const seen: string[] = [];
   await new Promise<void>((resolve) => {
     schedule(() => seen.push("first"));
@@ -78,5 +79,38 @@ describe("end of turn", () => {
     });
     assert.deepStrictEqual(await order(endOfTurn), ["microtask", "first", "second", "queued while running"]);
     assert.deepStrictEqual(delays, [0, 0, 0], "a zero timeout each");
+  });
+});
+
+/** Schedules `dropped` and cancels it, then waits a turn past it; what ran, and what cancel said. */
+async function cancelled(endOfTurn: EndOfTurn): Promise<{ ran: string[]; dropped: boolean }> {
+  const ran: string[] = [];
+  const handle = endOfTurn.schedule(() => ran.push("dropped"));
+  assert.notEqual(handle, undefined, "a handle is never undefined (the Writer's mark of none)");
+  const dropped = endOfTurn.cancel(handle);
+  await new Promise<void>((resolve) => {
+    endOfTurn.schedule(() => {
+      ran.push("kept");
+      resolve();
+    });
+  });
+  // A zero timeout may run after the kept one: one more turn.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  return { ran, dropped };
+}
+
+describe("end of turn: cancel", () => {
+  it("Node: a cancelled callback does not run", async () => {
+    assert.deepStrictEqual(await cancelled(endOfTurnFor(globalThis as unknown as TurnScope)), { ran: ["kept"], dropped: true });
+  });
+
+  it("a zero timeout with clearTimeout: a cancelled callback does not run", async () => {
+    const scope = noImmediate({ clearTimeout: (handle: never) => clearTimeout(handle) });
+    assert.deepStrictEqual(await cancelled(endOfTurnFor(scope)), { ran: ["kept"], dropped: true });
+  });
+
+  it("a browser: cancel says false and the callback still runs (one message serves the turn)", async (t) => {
+    const { Channel } = countingChannel(t);
+    assert.deepStrictEqual(await cancelled(endOfTurnFor(noImmediate({ MessageChannel: Channel }))), { ran: ["dropped", "kept"], dropped: false });
   });
 });

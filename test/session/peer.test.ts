@@ -2,6 +2,7 @@
 // deliver packets asynchronously: puts, channels inside values, credit, close and release,
 // session end, resume, loss, and what a peer that breaks the protocol gets. Deterministic:
 // properties use fixed seeds and every wait is bounded by event-loop turns, not time.
+import { createHook } from "node:async_hooks";
 import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -673,6 +674,45 @@ describe("peer: acknowledgements", () => {
     assert.ok(acks <= 2, `at most the last frames of each side need an ack frame (got ${acks} in ${packets.length} packets)`);
     assert.equal(pair.client.peer.unacknowledged, 0, "the client's frames were acknowledged");
     assert.equal(pair.server.peer.unacknowledged, 0, "the server's frames were acknowledged");
+    pair.assertClean();
+  });
+
+  it("in a request and response exchange the reply takes the answer along and the end-of-turn wake-up is dropped", async (t) => {
+    // Immediates the session's end of the turn made (told by their stack), and those of them that ran.
+    const ours = new Set<number>();
+    let made = 0;
+    let ran = 0;
+    const hook = createHook({
+      init(asyncId, type) {
+        if (type === "Immediate" && (new Error().stack ?? "").includes("end-of-turn")) {
+          ours.add(asyncId);
+          made++;
+        }
+      },
+      before(asyncId) {
+        if (ours.has(asyncId)) ran++;
+      },
+    }).enable();
+    t.after(() => hook.disable());
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
+    pair.connect();
+    void (async () => {
+      for await (const request of pair.chat) {
+        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
+        await reply.put(n);
+      }
+    })();
+    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
+    const reply = chan<number>(1);
+    for (let n = 0; n < 20; n++) {
+      void proxy.put({ reply, n });
+      assert.equal(await reply.take(), n);
+    }
+    await pair.quiesce();
+    hook.disable();
+    assert.ok(made >= 38, `each side waited for the end of the turn with each answer (${made} times)`);
+    // Only the last answer of each side has no reply to ride with.
+    assert.ok(ran <= 2, `the wake-ups were dropped: ${ran} of ${made} ran`);
     pair.assertClean();
   });
 
