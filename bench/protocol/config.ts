@@ -1,7 +1,7 @@
 // What the protocol benchmark measures, in one place. The child processes get every count
 // through their IPC commands, so nothing here is repeated in the .mjs files.
 
-export type RowName = "ws" | "ws-json" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
+export type RowName = "ws" | "ws-json" | "ws-json-chan" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
 /** The server process a row runs against (the three wirechan rows share one kind of server). */
 export type ServerKind = "ws" | "socketio-ws" | "socketio-polling" | "wirechan";
 export type Variant = "send" | "emit" | "emitWithAck" | "put" | "awaited";
@@ -36,6 +36,15 @@ export const ROWS: readonly RowSpec[] = [
     variants: [],
     rttMethod:
       "not a library but a floor: raw ws carrying the very packets of a wirechan round trip, with none of the protocol's work. The client sends `JSON.stringify([[s, \"a\", s, 1], [s + 1, \"p\", \"n:echo\", { reply: { \"~c\": \"c.1\" }, n }]])`; the server `JSON.parse`s it and answers `JSON.stringify([[t, \"a\", s + 1, 1], [t + 1, \"p\", \"c.1\", n]])`, which the client parses for `n`",
+  },
+  {
+    name: "ws-json-chan",
+    label: "raw ws + JSON frames + channels",
+    server: "ws",
+    slow: false,
+    variants: [],
+    rttMethod:
+      "a second floor: the packets of raw ws + JSON frames, with wirechan's channels where wirechan has them and none of the session's work (sequence numbers, replay, credit, references, answers kept). The server puts each packet's value into an `echo` channel, a loop `for await`s it and puts the number into a channel that a second loop takes from to write the answer packet; the client puts each answer's number into `reply = chan(1)` and the round trip awaits `reply.take()`",
   },
   {
     name: "socketio-ws",

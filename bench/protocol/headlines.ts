@@ -17,11 +17,13 @@ export function protocolHeadlines(rows: readonly Row[]): Headline[] {
       ["raw ws", p50("ws")],
       ["socket.io", p50("socketio-ws")],
       ["raw ws + JSON frames", p50("ws-json")],
+      ["raw ws + JSON frames + channels", p50("ws-json-chan")],
     ]),
     headline("rtt-p50-ws-one-core", "the same, both processes on one core", "ms", "lower", p50OneCore("wirechan-ws"), [
       ["raw ws", p50OneCore("ws")],
       ["socket.io", p50OneCore("socketio-ws")],
       ["raw ws + JSON frames", p50OneCore("ws-json")],
+      ["raw ws + JSON frames + channels", p50OneCore("ws-json-chan")],
     ]),
     headline("awaited-put-loop", "a loop of `await proxy.put(v)`, one client (WebSocket; raw ws and socket.io: their echo round trips one at a time)", "puts/s", "higher", rate("wirechan-ws", "awaited"), [
       ["raw ws", perSecond("ws")],

@@ -221,6 +221,7 @@ function ratioCells(rows: readonly Row[]): string[][] {
       label(r),
       ratio(p50(r), p50("ws")),
       ratio(p50(r), p50("ws-json")),
+      ratio(p50(r), p50("ws-json-chan")),
       ratio(p50(r), p50("socketio-ws")),
       ratio(p50(r), p50("socketio-polling")),
       ratio(rate(r, "put"), rate("socketio-ws", "emitWithAck")),
@@ -229,10 +230,50 @@ function ratioCells(rows: readonly Row[]): string[][] {
     ]);
 }
 
+/**
+ * The round trip built up a layer at a time, on one core (where a round trip is the work of
+ * both sides and repeats within a few percent): raw ws, its JSON packets, channels at both ends,
+ * then the whole session. Each line's p50 against raw ws's, and CPU per round trip per side
+ * (server and client averaged) with what it adds over the line above.
+ */
+function layerCells(rows: readonly Row[]): string[][] {
+  const layers: ReadonlyArray<readonly [RowName, string]> = [
+    ["ws", "raw ws: a message each way"],
+    ["ws-json", "+ the packets as JSON text"],
+    ["ws-json-chan", "+ wirechan's channels at both ends"],
+    ["wirechan-ws", "+ the session (wirechan)"],
+  ];
+  const oneCore = (name: RowName): Readonly<Record<RttMetric, number>> | undefined => rows.find((r) => r.row === name)?.rttOneCore;
+  const cpu = (name: RowName): number | undefined => {
+    const r = oneCore(name);
+    return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
+  };
+  const base = oneCore("ws")?.p50Ms;
+  let previous: number | undefined;
+  return layers.map(([name, what]) => {
+    const p50 = oneCore(name)?.p50Ms;
+    const own = cpu(name);
+    const added = own === undefined || previous === undefined ? "—" : `+${fmt.us(own - previous)}`;
+    previous = own;
+    return [what, p50 === undefined ? "n/a" : fmt.ms(p50), p50 === undefined || base === undefined ? "n/a" : `${(p50 / base).toFixed(2)}x`, own === undefined ? "n/a" : fmt.us(own), added];
+  });
+}
+
+/** A row's one-core p50 over raw ws's, for the text. */
+function oneCoreRatio(rows: readonly Row[], name: RowName): string {
+  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rttOneCore?.p50Ms;
+  const ours = of(name);
+  const base = of("ws");
+  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
+}
+
+const LAYER_HEADER = ["layer (one core)", "RTT p50 ms", "p50 / raw ws", "CPU µs per round trip per side", "added by the layer"];
+
 const RATIO_HEADER = [
   "wirechan row",
   "p50 / raw ws",
   "p50 / raw ws + JSON frames",
+  "p50 / raw ws + JSON frames + channels",
   "p50 / socket.io (ws)",
   "p50 / socket.io (polling)",
   "put/s / socket.io (ws) emitWithAck",
@@ -396,9 +437,39 @@ value acknowledged, as a wirechan put is) and plain \`emit\` (nothing acknowledg
 are rounded against the target (down for "at least", up for "at most" and "below").
 The "raw ws + JSON frames" row is no target but the floor under the first one: the same packets
 as a wirechan round trip, parsed and written, and nothing else; its ratio to raw ws is what JSON
-text alone costs before any session, acknowledgement, credit or channel work.
+text alone costs before any session, acknowledgement, credit or channel work. The "raw ws + JSON
+frames + channels" row is a second floor: those packets with wirechan's channels where wirechan
+has them (a put into the server's channel, the echo loop's take and put, the client's put into
+\`reply\` and its take), and nothing of the session.
 
 ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 1)}
+
+### Where the round trip goes
+
+${markdownTable(LAYER_HEADER, layerCells(input.rows), 1)}
+
+What each layer is, and why the RTT target (1.3x raw ws) is out of reach of this design:
+
+- **JSON text.** A wirechan round trip carries two frames each way (the answer to the last put
+  and the next put, with its channel reference), so the floor parses and writes about 60 bytes
+  of JSON per side where raw ws copies 6.
+- **Channels.** The echo goes through channels at both ends, as the API promises: a put into
+  the server's channel, a \`for await\` take, the reply's put, and the client's take. Each is a
+  promise and a microtask; with the JSON floor under them this line alone is
+  ${oneCoreRatio(input.rows, "ws-json-chan")} raw ws's p50 on one core in this run, against the
+  target's 1.3x, with no session at all.
+- **The session.** Sequence numbers and the replay buffer (every frame kept, encoded, until
+  acknowledged), the answer to every put (credit, and a put's promise), the channel reference
+  encoded and decoded on both sides (exports, imports, WeakRef proxies), and packing frames
+  under the message limits. Its profile is flat: no function of it takes more than a few
+  percent of a side's CPU (JSON.parse and stringify the largest), so what is left is many
+  small costs, each one a guarantee of the protocol.
+- **What would close it** is a different design, not tuning: a put that asks for no answer
+  (fire and forget, no credit) would drop the answer frame and the put's promise; a binary codec
+  with numeric operation codes would cut the JSON; a raw message API beside channels (as
+  socket.io's \`emit\` with an acknowledgement callback) would skip the channel operations. Each
+  gives up something wirechan's model promises (back-pressure, plain JSON on the wire, channels
+  as the one abstraction), so they are left for a decision.
 
 ## Individual runs
 

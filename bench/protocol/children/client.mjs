@@ -1,4 +1,4 @@
-// One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | socketio-ws |
+// One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | ws-json-chan | socketio-ws |
 // socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll. It opens one client to
 // the server the parent names and, on command over IPC, measures round trips to the server's
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
@@ -28,9 +28,9 @@ function cpuMicros(since) {
  * A raw `ws` client, open, whose round trip writes `message(n)` and resolves with what
  * `answer(data)` reads from the next message: the raw ws and ws-json rows.
  */
-async function rawWsRoundTrips(port, message, answer) {
+async function rawWsRoundTrips(port, message, answer, path = "/") {
   const { WebSocket } = await import("ws");
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
   let waiting = null;
   ws.on("message", function onAnswer(data) {
@@ -236,9 +236,40 @@ async function openWsJson(port) {
   return { roundTrip, variants: {}, close: () => ws.terminate() };
 }
 
+/**
+ * The ws-json-chan row: the ws-json row's packets, with wirechan's channels where wirechan's
+ * client has them: each answer's value is put into `reply` (a `chan(1)`, as a session delivers
+ * a put to it) and the round trip takes it from there. The server does the same (server.mjs).
+ */
+async function openWsJsonChannels(port) {
+  const { chan } = await import("../../../dist/index.js");
+  const reply = chan(1);
+  let seq = 0;
+  let answered = 0;
+  function packet(n) {
+    seq += 2;
+    return JSON.stringify([[seq - 1, "a", answered, 1], [seq, "p", "n:echo", { reply: { "~c": "c.1" }, n }]]);
+  }
+  function answer(data) {
+    const [, put] = JSON.parse(data.toString());
+    answered = put[0];
+    void reply.put(put[3]);
+  }
+  const { ws, roundTrip: send } = await rawWsRoundTrips(port, packet, answer, "/channels");
+  return {
+    roundTrip(n) {
+      void send(n);
+      return reply.take();
+    },
+    variants: {},
+    close: () => ws.terminate(),
+  };
+}
+
 const OPENERS = {
   ws: openRawWs,
   "ws-json": openWsJson,
+  "ws-json-chan": openWsJsonChannels,
   "socketio-ws": (port) => openSocketIo(port, ["websocket"]),
   "socketio-polling": (port) => openSocketIo(port, ["polling"]),
   "wirechan-ws": (port) => openWirechan(port, "websocket"),

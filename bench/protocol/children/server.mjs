@@ -68,7 +68,9 @@ async function makeRawWs() {
   const { WebSocketServer } = await import("ws");
   const wss = new WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
   await new Promise((resolve) => wss.once("listening", resolve));
-  wss.on("connection", function serve(ws) {
+  const { chan } = await import("../../../dist/index.js");
+  wss.on("connection", function serve(ws, request) {
+    if (request.url === "/channels") return serveWithChannels(ws, chan);
     let seq = 0;
     ws.on("message", function onMessage(data, isBinary) {
       // "e…" is echoed as it came; "[…" is a packet of the ws-json row, answered as wirechan's
@@ -82,6 +84,35 @@ async function makeRawWs() {
     });
   });
   return { port: wss.address().port, clients: () => wss.clients.size };
+}
+
+/**
+ * The ws-json-chan row's server: the packets of the ws-json row, with wirechan's channels where
+ * wirechan's server has them and nothing else of the protocol. A packet's value is put into the
+ * `echo` channel (as a session delivers a put), a loop takes it and puts the number into `out`
+ * (the echo loop's `reply.put`), and a loop taking from `out` writes the answer packet.
+ */
+function serveWithChannels(ws, chan) {
+  let seq = 0;
+  let lastPut = 0;
+  const echo = chan();
+  const out = chan();
+  ws.on("message", function onPacket(data) {
+    const put = JSON.parse(data.toString())[1];
+    lastPut = put[0];
+    void echo.put(put[3]);
+  });
+  ws.on("close", () => echo.close());
+  void (async function echoLoop() {
+    for await (const { n } of echo) await out.put(n);
+    out.close();
+  })();
+  void (async function answerLoop() {
+    for await (const n of out) {
+      seq += 2;
+      ws.send(JSON.stringify([[seq - 1, "a", lastPut, 1], [seq, "p", "c.1", n]]));
+    }
+  })();
 }
 
 async function makeSocketIo(transports) {
