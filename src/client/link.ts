@@ -55,8 +55,8 @@ export interface ClientLink {
   start(): void;
   /** Sends a packet upstream. */
   send(packet: string): void;
-  /** When the session may write (Link.defer of src/session/writer.ts). */
-  defer(flush: () => void): void;
+  /** When the session may write (Link.defer of src/session/writer.ts); without it, at the end of the tick. */
+  defer?(flush: () => void): void;
   /** Stops the link at once: nothing more is sent, read or reported. */
   close(): void;
 }

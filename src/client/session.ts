@@ -489,11 +489,12 @@ const peerLinks = new WeakMap<ClientLink, Link>();
 function linkOf(link: ClientLink): Link {
   let peerLink = peerLinks.get(link);
   if (peerLink === undefined) {
+    const defer = link.defer?.bind(link);
     peerLink = {
       oneShot: false,
       acksItself: link.transport === "longpoll",
       send: (packet: string) => link.send(packet),
-      defer: (flush: () => void) => link.defer(flush),
+      ...(defer === undefined ? {} : { defer }),
     };
     peerLinks.set(link, peerLink);
   }

@@ -3,7 +3,6 @@
 // WebSocket link is here; the HTTP ones are in http-links.ts. Browser-safe: the WebSocket class
 // comes from the platform (platform.ts), never from an import here.
 import type { HelloBody, WelcomeBody } from "../wire/frames.js";
-import { endOfTick } from "../session/end-of-turn.js";
 import { helloPacket } from "../wire/handshake.js";
 import { HeldPackets, heldOverflow } from "./held-packets.js";
 import { openHttp } from "./http-links.js";
@@ -128,11 +127,6 @@ class WebSocketLink implements ClientLink {
 
   send(packet: string): void {
     if (this.#socket.readyState === 1) this.#socket.send(packet);
-  }
-
-  /** At the end of the tick: the socket buffers what it cannot write yet. */
-  defer(flush: () => void): void {
-    endOfTick(flush);
   }
 
   close(): void {

@@ -92,8 +92,8 @@ export class Writer {
    * frame before it, so no `ack` frame is needed for them.
    */
   #lastAnswerPut = 0;
-  /** Encoded control frames with their UTF-8 sizes (each is one array: one node). */
-  #control: Array<{ text: string; bytes: number }> = [];
+  /** Encoded control frames with their UTF-8 sizes (each is one array: one node); made with the first. */
+  #control: Array<{ text: string; bytes: number }> | null = null;
   #flushScheduled = false;
   /** A flush at the end of the turn is waiting (for answers): what {@link endOfTurn} returned for it, else undefined. */
   #turn: unknown = undefined;
@@ -127,7 +127,7 @@ export class Writer {
 
   /** Whether anything waits to be written (for a long-poll deciding to answer now or hold). */
   get hasOutput(): boolean {
-    return this.#control.length > 0 || this.#ackDue || this.#sentUpTo < this.#outbox.nextSeq - 1;
+    return this.#control !== null || this.#ackDue || this.#sentUpTo < this.#outbox.nextSeq - 1;
   }
 
   /**
@@ -146,9 +146,10 @@ export class Writer {
 
   /** Queues a control frame (ping, pong, error, bye); past {@link MAX_QUEUED_CONTROL} the oldest goes. */
   sendControl(frame: ControlFrame): void {
-    if (this.#control.length >= MAX_QUEUED_CONTROL) this.#control.shift();
+    const control = (this.#control ??= []);
+    if (control.length >= MAX_QUEUED_CONTROL) control.shift();
     const text = this.#options.codec.encodeFrame(controlFrame(frame));
-    this.#control.push({ text, bytes: utf8Length(text) });
+    control.push({ text, bytes: utf8Length(text) });
     this.schedule("now");
   }
 
@@ -171,26 +172,31 @@ export class Writer {
       this.#requestFlush();
     } else if (urgency === "turn") {
       if (this.#turn !== undefined) return;
-      this.#turn = endOfTurn.schedule(this.#flushAtEndOfTurn);
+      this.#turn = endOfTurn.schedule(Writer.#endOfTurnCame, this);
     } else {
       if (this.#idleTimer !== null) return;
-      this.#idleTimer = setTimeout(this.#flushWhenIdle, this.#options.ackDelay);
+      this.#idleTimer = setTimeout(Writer.#idleDelayPassed, this.#options.ackDelay, this);
       // An acknowledgement owed is no reason to keep a process alive.
       (this.#idleTimer as { unref?: () => void }).unref?.();
     }
   }
 
   /** The end of the turn came: what waits goes (unless a flush already took it). */
-  readonly #flushAtEndOfTurn = (): void => {
-    this.#turn = undefined;
-    this.#requestFlush();
-  };
+  static #endOfTurnCame(writer: Writer): void {
+    writer.#turn = undefined;
+    writer.#requestFlush();
+  }
 
   /** `ackDelay` passed with no packet to ride with: the acknowledgement goes alone. */
-  readonly #flushWhenIdle = (): void => {
-    this.#idleTimer = null;
-    this.#requestFlush();
-  };
+  static #idleDelayPassed(writer: Writer): void {
+    writer.#idleTimer = null;
+    writer.#requestFlush();
+  }
+
+  /** The end of the tick came (see {@link endOfTick}). */
+  static #tickEnded(writer: Writer): void {
+    writer.#flush();
+  }
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
   flushNow(): void {
@@ -208,11 +214,13 @@ export class Writer {
   #requestFlush(): void {
     if (this.#flushScheduled || this.#link === null) return;
     this.#flushScheduled = true;
-    (this.#link.defer ?? endOfTick)(this.#flushLater);
+    const { defer } = this.#link;
+    if (defer === undefined) endOfTick(Writer.#tickEnded, this);
+    else defer((this.#flushLater ??= (): void => this.#flush()));
   }
 
-  /** {@link flush} as a callback for the link's `defer`, made once. */
-  readonly #flushLater = (): void => this.#flush();
+  /** {@link flush} as a callback for a link's own `defer`, made with the first (most links have none). */
+  #flushLater: (() => void) | null = null;
 
   /** Writes control frames, the acknowledgement and every sequenced frame not yet on this link, in packets under `maxMessageSize`. */
   #flush(): void {
@@ -238,8 +246,8 @@ export class Writer {
       this.#ackSent = this.#inbox.received;
     }
     const control = this.#control;
-    this.#control = [];
-    for (let i = 0; i < control.length; i++) {
+    this.#control = null;
+    for (let i = 0; control !== null && i < control.length; i++) {
       const { text, bytes } = control[i] as { text: string; bytes: number };
       if (!packer.add(text, bytes, 1)) {
         this.#control = control.slice(i);

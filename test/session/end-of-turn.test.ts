@@ -2,9 +2,10 @@
 // microtasks, in order, one wake-up for the callbacks of a turn; in a browser through a
 // MessageChannel (Node's own stands in for it here), else a zero timeout.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { describe, it, type TestContext } from "node:test";
 import { MessageChannel as NodeMessageChannel } from "node:worker_threads";
-import { type EndOfTurn, endOfTurnFor, type TurnScope } from "../../src/session/end-of-turn.js";
+import { type EndOfTurn, endOfTick, endOfTurnFor, type TurnScope } from "../../src/session/end-of-turn.js";
 
 /** Node's MessageChannel, counting the messages posted and closing its ports after the test. */
 function countingChannel(t: TestContext): { Channel: new () => MessageChannel; posted: () => number } {
@@ -27,11 +28,12 @@ function countingChannel(t: TestContext): { Channel: new () => MessageChannel; p
 }
 
 function noImmediate(extra: Partial<TurnScope>): TurnScope {
-  return { setTimeout: (callback, ms) => setTimeout(callback, ms), ...extra };
+  return { setTimeout: (callback, ms, arg) => setTimeout(callback, ms, arg), ...extra };
 }
 
 async function order(endOfTurn: EndOfTurn): Promise<string[]> {
-  const schedule = (callback: () => void): unknown => endOfTurn.schedule(callback);
+  // Each callback gets its argument: the order is read from them.
+  const schedule = (callback: () => void): unknown => endOfTurn.schedule((run: () => void) => run(), callback);
   const seen: string[] = [];
   await new Promise<void>((resolve) => {
     schedule(() => seen.push("first"));
@@ -72,9 +74,9 @@ describe("end of turn", () => {
   it("neither: a zero timeout", async () => {
     const delays: number[] = [];
     const endOfTurn = endOfTurnFor({
-      setTimeout: (callback, ms) => {
+      setTimeout: (callback, ms, arg) => {
         delays.push(ms);
-        return setTimeout(callback, ms);
+        return setTimeout(callback, ms, arg);
       },
     });
     assert.deepStrictEqual(await order(endOfTurn), ["microtask", "first", "second", "queued while running"]);
@@ -85,14 +87,14 @@ describe("end of turn", () => {
 /** Schedules `dropped` and cancels it, then waits a turn past it; what ran, and what cancel said. */
 async function cancelled(endOfTurn: EndOfTurn): Promise<{ ran: string[]; dropped: boolean }> {
   const ran: string[] = [];
-  const handle = endOfTurn.schedule(() => ran.push("dropped"));
+  const handle = endOfTurn.schedule((what: string) => ran.push(what), "dropped");
   assert.notEqual(handle, undefined, "a handle is never undefined (the Writer's mark of none)");
   const dropped = endOfTurn.cancel(handle);
   await new Promise<void>((resolve) => {
-    endOfTurn.schedule(() => {
-      ran.push("kept");
+    endOfTurn.schedule((what: string) => {
+      ran.push(what);
       resolve();
-    });
+    }, "kept");
   });
   // A zero timeout may run after the kept one: one more turn.
   await new Promise((resolve) => setTimeout(resolve, 1));
@@ -112,5 +114,37 @@ describe("end of turn: cancel", () => {
   it("a browser: cancel says false and the callback still runs (one message serves the turn)", async (t) => {
     const { Channel } = countingChannel(t);
     assert.deepStrictEqual(await cancelled(endOfTurnFor(noImmediate({ MessageChannel: Channel }))), { ran: ["dropped", "kept"], dropped: false });
+  });
+});
+
+describe("end of tick", () => {
+  it("callbacks run with their arguments, in order, in one microtask after the code running now; one given while they run waits for the next", async () => {
+    const seen: string[] = [];
+    const note = (what: string): void => {
+      seen.push(what);
+    };
+    endOfTick(note, "first");
+    queueMicrotask(() => seen.push("a microtask queued between"));
+    endOfTick((what: string) => {
+      seen.push(what);
+      endOfTick(note, "given while running");
+    }, "second");
+    seen.push("sync");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepStrictEqual(seen, ["sync", "first", "second", "a microtask queued between", "given while running"]);
+  });
+
+  it("a callback that throws does not keep the others from running; its error is an unhandled rejection", () => {
+    // In a process of its own: the test runner takes every unhandled rejection of its own process as a failure.
+    const script = [
+      `import { endOfTick } from ${JSON.stringify(new URL("../../src/session/end-of-turn.ts", import.meta.url).href)};`,
+      "const seen = [];",
+      'process.on("unhandledRejection", (reason) => seen.push("rejected: " + reason.message));',
+      'endOfTick(() => { throw new Error("boom"); }, undefined);',
+      'endOfTick((what) => seen.push(what), "after the throw");',
+      "setTimeout(() => console.log(JSON.stringify(seen)), 20);",
+    ].join("\n");
+    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    assert.deepStrictEqual(JSON.parse(output.trim()), ["after the throw", "rejected: boom"]);
   });
 });
