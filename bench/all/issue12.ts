@@ -36,9 +36,23 @@ export const ISSUE_12_ROWS: readonly IssueRow[] = [
   },
   {
     measure: "fan-out to 1,000 long-polling protocol clients, deliveries/s",
-    target: "at least socket.io's throughput, p50 below it",
-    from: null,
-    note: "`npm run bench:longpoll` measures it (wirechan topic beside socket.io polling), but it has no full run yet and is not part of `npm run bench`",
+    target: "at least socket.io's (polling)",
+    from: { suite: "longpoll", id: "1000-throughput" },
+  },
+  {
+    measure: "the same at a fixed rate, latency p50, ms",
+    target: "below socket.io's (polling)",
+    from: { suite: "longpoll", id: "1000-p50" },
+  },
+  {
+    measure: "the same, server CPU per delivery (fixed rate), µs",
+    target: "reported",
+    from: { suite: "longpoll", id: "1000-server-cpu-fixed" },
+  },
+  {
+    measure: "the same, clients' CPU per delivery (fixed rate), µs",
+    target: "reported",
+    from: { suite: "longpoll", id: "1000-client-cpu-fixed" },
   },
   {
     measure: "`ChannelStore.broadcastEncoded` fan-out, server CPU per delivery (N=5000, 10/s), µs",

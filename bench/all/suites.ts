@@ -1,6 +1,6 @@
 // The suites `npm run bench` runs, in order, each its own run.ts in a child process.
 
-export type SuiteName = "csp" | "server" | "protocol" | "topic" | "memory" | "cluster" | "browser";
+export type SuiteName = "csp" | "server" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
 
 export interface SuiteSpec {
   /** Its folder under bench/, where its run.ts, README.md and results.json are. */
@@ -52,6 +52,14 @@ export const SUITES: readonly SuiteSpec[] = [
   {
     name: "topic",
     title: "fan-out through a topic to 1,000 and 5,000 sessions beside raw ws",
+    buildsDist: true,
+    distEntries: ["server/index.js", "client/index.js", "index.js"],
+    quickArgs: ["--runs", "1"],
+    timeoutMs: 8 * MINUTE,
+  },
+  {
+    name: "longpoll",
+    title: "fan-out to 1,000 long-polling sessions beside socket.io's polling, with server and client CPU per delivery",
     buildsDist: true,
     distEntries: ["server/index.js", "client/index.js", "index.js"],
     quickArgs: ["--runs", "1"],

@@ -175,16 +175,15 @@ A suite that passes rewrites its README.md and its results.json (its headline nu
 commit, date, machine and load average of the run). A suite that fails, or is killed after its time
 limit (${SUITES.map((s) => `${s.name} ${s.timeoutMs / 60_000} min`).join(", ")}), leaves both as they were:
 this file is then still written, from what every results.json holds, the table below says which
-suites were rerun, and \`npm run bench\` exits 1. Each suite keeps its own entry (\`npm run bench:csp\`,
-\`bench:server\`, \`bench:protocol\`, \`bench:topic\`, \`bench:cluster\`, \`bench:browser\`) and flags for
+suites were rerun, and \`npm run bench\` exits 1. Each suite keeps its own entry (${SUITES.map((s, i) => `\`${i === 0 ? "npm run " : ""}bench:${s.name}\``).join(", ")}) and flags for
 iteration. A new suite joins by writing its results.json with bench/shared/results.ts and being
 listed in bench/all/suites.ts (and in bench/all/issue12.ts when it measures a row of issue 12's
 table). \`npm run size\` is not part of the run: the browser suite weighs the same bundles
 (scripts/bundle-size.ts).
 
-A full run takes about 20 minutes on a 2-core machine (csp 2, server 6, protocol 4, topic 4, cluster
-3.5, browser 2; the suites' time limits bound it at ${Math.round(SUITES.reduce((a, s) => a + s.timeoutMs, 0) / 60_000)} minutes); \`--quick\` about 9 (csp 0.75,
-server 3, protocol 0.75, topic 2, cluster 2, browser 0.5). The suites' latest runs below took ${formatDuration(recorded.ms)} together
+A full run takes about 23 minutes on a 2-core machine (csp 2, server 6, protocol 4, topic 4, longpoll 3,
+cluster 3.5, browser 2; the suites' time limits bound it at ${Math.round(SUITES.reduce((a, s) => a + s.timeoutMs, 0) / 60_000)} minutes); \`--quick\` about 10 (csp 0.75,
+server 3, protocol 0.75, topic 2, longpoll 1, cluster 2, browser 0.5). The suites' latest runs below took ${formatDuration(recorded.ms)} together
 (${recorded.of} of ${SUITES.length} recorded their duration).
 
 The numbers (this file, and each suite's README.md and results.json) are committed once per change

@@ -1,5 +1,6 @@
 // What the long-polling benchmark measures, in one place (issue 12, item 4). The child
 // processes get every count through their IPC commands.
+import type { FixedRate, SharedPhases } from "../shared/broadcast-measure.js";
 
 export type LongpollImpl = "topic" | "socketio";
 export type CaseName = "1000";
@@ -10,13 +11,9 @@ export interface ImplSpec {
   readonly description: string;
 }
 
-export interface CaseSpec {
+export interface CaseSpec extends FixedRate {
   readonly name: CaseName;
   readonly clients: number;
-  /** Fixed-rate phase: broadcasts per second, un-measured warm-up rounds and measured rounds. */
-  readonly fixedHz: number;
-  readonly fixedWarmupRounds: number;
-  readonly fixedRounds: number;
 }
 
 export const IMPLS: readonly ImplSpec[] = [
@@ -42,19 +39,18 @@ export const CASES: readonly CaseSpec[] = [{ name: "1000", clients: 1_000, fixed
 /** Load-generator processes per row. */
 export const LOADGENS = 2;
 
-/** Max-rate phase: rounds in flight at most, warm-up and measured wall time. */
-export const MAX_WINDOW = 8;
-export const MAX_WARMUP_MS = 1_000;
-export const MAX_MEASURE_MS = 3_000;
-/** Bounds the max-rate phase (the load generators count up to 65,536 rounds). */
-export const MAX_ROUNDS = 60_000;
+/** The phases of the case, as bench/topic's (its config.ts says what each is), fewer connecting at once. */
+export const PHASES: SharedPhases = {
+  connectConcurrency: 50,
+  idleSettleMs: 1_000,
+  maxWindow: 8,
+  maxWarmupMs: 1_000,
+  maxMeasureMs: 3_000,
+  maxRounds: 60_000,
+  connectTimeoutMs: 60_000,
+  rowTimeoutMs: 90_000,
+};
 
-export const CONNECT_CONCURRENCY = 50;
-export const CONNECT_TIMEOUT_MS = 60_000;
-export const IDLE_SETTLE_MS = 1_000;
-
-/** A row (one server, its load generators, every phase) that takes longer is killed and fails. */
-export const ROW_TIMEOUT_MS = 90_000;
 /** No round starts once this much time has gone. */
 export const ROUNDS_BUDGET_MS = 5 * 60_000;
 /** The whole benchmark gives up after this long, killing whatever still runs. */

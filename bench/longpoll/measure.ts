@@ -4,21 +4,9 @@
 // delivery (children/client-cpu.mjs) and the server's HTTP requests per delivery
 // (children/http-traffic.mjs).
 import { fileURLToPath } from "node:url";
-import { type BroadcastResult, num, runBroadcastRow } from "../shared/broadcast-measure.js";
+import { type BroadcastResult, casePhases, num, runBroadcastRow } from "../shared/broadcast-measure.js";
 import { cpuProfileFlags } from "../shared/profile.js";
-import {
-  CONNECT_CONCURRENCY,
-  CONNECT_TIMEOUT_MS,
-  IDLE_SETTLE_MS,
-  LOADGENS,
-  MAX_MEASURE_MS,
-  MAX_ROUNDS,
-  MAX_WARMUP_MS,
-  MAX_WINDOW,
-  ROW_TIMEOUT_MS,
-  type CaseSpec,
-  type LongpollImpl,
-} from "./config.js";
+import { LOADGENS, PHASES, type CaseSpec, type LongpollImpl } from "./config.js";
 
 const SERVER_ENTRY = fileURLToPath(new URL("./children/server.mjs", import.meta.url));
 const LOADGEN_ENTRY = fileURLToPath(new URL("./children/loadgen.mjs", import.meta.url));
@@ -77,19 +65,7 @@ export async function runCase(spec: CaseSpec, impl: LongpollImpl, profileDir: st
       url: (port) => `http://127.0.0.1:${port}`,
       nodeFlags: (role, index) => cpuProfileFlags(profileDir, row, `${role}${index + 1}`),
     },
-    {
-      connectConcurrency: CONNECT_CONCURRENCY,
-      idleSettleMs: IDLE_SETTLE_MS,
-      fixedHz: spec.fixedHz,
-      fixedWarmupRounds: spec.fixedWarmupRounds,
-      fixedRounds: spec.fixedRounds,
-      maxWindow: MAX_WINDOW,
-      maxWarmupMs: MAX_WARMUP_MS,
-      maxMeasureMs: MAX_MEASURE_MS,
-      maxRounds: MAX_ROUNDS,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      rowTimeoutMs: ROW_TIMEOUT_MS,
-    },
+    casePhases(PHASES, spec),
   );
   if (!outcome.ok) return { ok: false, caseName: spec.name, impl, reason: outcome.reason };
   const r = outcome.result;

@@ -4,14 +4,10 @@ import { median } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   CASES,
-  CONNECT_CONCURRENCY,
   DEFAULT_RUNS,
   IMPLS,
   LOADGENS,
-  MAX_MEASURE_MS,
-  MAX_WARMUP_MS,
-  MAX_WINDOW,
-  ROW_TIMEOUT_MS,
+  PHASES,
   TOTAL_TIMEOUT_MS,
   implSpec,
   type CaseName,
@@ -191,7 +187,7 @@ It builds wirechan first (\`--no-build\` uses the existing dist/). \`--runs N\` 
 \`--impls topic,socketio\` and \`--profile DIR\` (every child writes a V8 CPU profile,
 \`<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile\`; \`npx tsx bench/longpoll/profile-summary.ts DIR\`
 sums their self time by function) are for iteration and never rewrite this file. A row is killed after
-${ROW_TIMEOUT_MS / 1000} s, the whole run after ${TOTAL_TIMEOUT_MS / 60_000} minutes. This run took ${Math.round(input.durationMs / 1000)} s.
+${PHASES.rowTimeoutMs / 1000} s, the whole run after ${TOTAL_TIMEOUT_MS / 60_000} minutes. This run took ${Math.round(input.durationMs / 1000)} s.
 
 ## Machine
 
@@ -204,14 +200,14 @@ ${machineLines(m)}
 ${IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n")}
 
 Each row is a fresh server process (\`node --expose-gc\`) and ${LOADGENS} fresh load-generator processes sharing
-the clients (at most ${CONNECT_CONCURRENCY} connecting at once per process), all on 127.0.0.1, unpinned. Every message is ~100
+the clients (at most ${PHASES.connectConcurrency} connecting at once per process), all on 127.0.0.1, unpinned. Every message is ~100
 bytes of JSON, \`{"p":phase,"seq":n,"t":sendTime,"pad":"xxx…"}\` (bench/shared/children/broadcast-server.mjs).
 
 1. **Fixed rate**: ${spec.fixedWarmupRounds} warm-up broadcasts then ${spec.fixedRounds} measured ones at ${spec.fixedHz}/s. Latency is the client's
    receive time minus the send time in the message, p50/p99 over every measured delivery.
-2. **Max rate**: at most ${MAX_WINDOW} rounds in flight; a load generator acks a round on a TCP control connection
-   once all its clients have it, and each ack releases the next. After ${MAX_WARMUP_MS / 1000} s of warm-up, the rounds acked in the
-   next ${MAX_MEASURE_MS / 1000} s give deliveries/s.
+2. **Max rate**: at most ${PHASES.maxWindow} rounds in flight; a load generator acks a round on a TCP control connection
+   once all its clients have it, and each ack releases the next. After ${PHASES.maxWarmupMs / 1000} s of warm-up, the rounds acked in the
+   next ${PHASES.maxMeasureMs / 1000} s give deliveries/s.
 3. **Server CPU per delivery**: the server's \`process.cpuUsage()\` over the phase's window / deliveries.
    **Client CPU per delivery**: each load generator reads its own \`process.cpuUsage()\` from its first
    fixed-rate delivery to its first max-rate delivery, and from there to its last max-rate delivery

@@ -21,6 +21,17 @@ export interface BroadcastPhases {
   readonly rowTimeoutMs: number;
 }
 
+/** A case's fixed rate: the part of the phases that differs between a benchmark's cases. */
+export type FixedRate = Pick<BroadcastPhases, "fixedHz" | "fixedWarmupRounds" | "fixedRounds">;
+
+/** The phases every case of a benchmark shares. */
+export type SharedPhases = Omit<BroadcastPhases, keyof FixedRate>;
+
+/** The phases of a case: the benchmark's shared ones and the case's fixed rate. */
+export function casePhases(shared: SharedPhases, rate: FixedRate): BroadcastPhases {
+  return { ...shared, fixedHz: rate.fixedHz, fixedWarmupRounds: rate.fixedWarmupRounds, fixedRounds: rate.fixedRounds };
+}
+
 /** What to start for a row. */
 export interface BroadcastRow {
   readonly serverEntry: string;

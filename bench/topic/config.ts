@@ -1,5 +1,6 @@
 // What the topic benchmark measures, in one place. The child processes get every count through
 // their IPC commands, so nothing here is repeated in the .mjs files.
+import type { FixedRate, SharedPhases } from "../shared/broadcast-measure.js";
 
 export type TopicImpl = "topic" | "loop" | "ws";
 export type CaseName = "1000" | "5000";
@@ -10,18 +11,15 @@ export interface ImplSpec {
   readonly description: string;
 }
 
-export interface CaseSpec {
+/**
+ * A case: its clients and its fixed rate (broadcasts per second, un-measured warm-up rounds and
+ * measured rounds), fewer per second at 5,000 clients, so that every row's load generators
+ * keep up (the deliveries of a round must not queue into the next's) and CPU per delivery is
+ * not measured on a backlog.
+ */
+export interface CaseSpec extends FixedRate {
   readonly name: CaseName;
   readonly clients: number;
-  /**
-   * Fixed-rate phase: broadcasts per second, un-measured warm-up rounds and measured rounds.
-   * Fewer per second at 5,000 clients, so that every row's load generators keep up (the
-   * deliveries of a round must not queue into the next's) and CPU per delivery is not
-   * measured on a backlog.
-   */
-  readonly fixedHz: number;
-  readonly fixedWarmupRounds: number;
-  readonly fixedRounds: number;
 }
 
 export const IMPLS: readonly ImplSpec[] = [
@@ -61,21 +59,25 @@ export const CASES: readonly CaseSpec[] = [
  */
 export const LOADGENS = 2;
 
-/** Max-rate phase: rounds in flight at most, warm-up and measured wall time. */
-export const MAX_WINDOW = 8;
-export const MAX_WARMUP_MS = 1_000;
-export const MAX_MEASURE_MS = 3_000;
-/** Bounds the max-rate phase even if acks came impossibly fast (the load generators count up to 65,536). */
-export const MAX_ROUNDS = 60_000;
+/**
+ * The phases of every case. Max rate: at most `maxWindow` rounds in flight, `maxWarmupMs` of
+ * warm-up, `maxMeasureMs` measured, `maxRounds` bounding it even if acks came impossibly fast
+ * (the load generators count up to 65,536). `connectConcurrency` connection attempts at once
+ * per load generator; `idleSettleMs` between the last client subscribing and the RSS reading;
+ * a row (one server, its load generators, every phase) that takes longer than `rowTimeoutMs`
+ * is killed and fails.
+ */
+export const PHASES: SharedPhases = {
+  connectConcurrency: 100,
+  idleSettleMs: 1_000,
+  maxWindow: 8,
+  maxWarmupMs: 1_000,
+  maxMeasureMs: 3_000,
+  maxRounds: 60_000,
+  connectTimeoutMs: 60_000,
+  rowTimeoutMs: 90_000,
+};
 
-/** Simultaneous connection attempts per load generator. */
-export const CONNECT_CONCURRENCY = 100;
-export const CONNECT_TIMEOUT_MS = 60_000;
-/** Idle time between the last client subscribing and the RSS reading. */
-export const IDLE_SETTLE_MS = 1_000;
-
-/** A row (one server, its load generators, every phase) that takes longer is killed and fails. */
-export const ROW_TIMEOUT_MS = 90_000;
 /** No round starts once this much time has gone, so the run ends in time with what it has. */
 export const ROUNDS_BUDGET_MS = 4 * 60_000;
 /** The whole benchmark gives up after this long, killing whatever still runs. */

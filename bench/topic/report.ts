@@ -4,16 +4,11 @@ import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
   CASES,
-  CONNECT_CONCURRENCY,
   DEFAULT_RUNS,
-  IDLE_SETTLE_MS,
   IMPLS,
   LOADGENS,
-  MAX_MEASURE_MS,
-  MAX_WARMUP_MS,
-  MAX_WINDOW,
+  PHASES,
   ROUNDS_BUDGET_MS,
-  ROW_TIMEOUT_MS,
   TARGET_CPU_VS_WS,
   TOTAL_TIMEOUT_MS,
   implSpec,
@@ -231,7 +226,7 @@ It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` use
 \`--profile DIR\` (every child writes a V8 CPU profile, \`<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile\`,
 into DIR; open it in Chrome DevTools) are for iteration and never rewrite this file; it is only
 rewritten by a run of every row in which every run passed. The run stops by itself: a row is
-killed after ${ROW_TIMEOUT_MS / 1000} s, everything after ${TOTAL_TIMEOUT_MS / 60_000} minutes. This run took ${Math.round(input.durationMs / 1000)} s.
+killed after ${PHASES.rowTimeoutMs / 1000} s, everything after ${TOTAL_TIMEOUT_MS / 60_000} minutes. This run took ${Math.round(input.durationMs / 1000)} s.
 
 ## Machine
 
@@ -254,20 +249,20 @@ the answer to every put, acknowledgements, heartbeats). Raw ws clients are \`ws\
 \`{"p":phase,"seq":n,"t":sendTime,"pad":"xxx…"}\`, with \`t\` from \`performance.timeOrigin +
 performance.now()\` in the server. Phases of one row, in order:
 
-1. Connect: the clients connect (at most ${CONNECT_CONCURRENCY} at once per load generator) and, on the wirechan rows,
+1. Connect: the clients connect (at most ${PHASES.connectConcurrency} at once per load generator) and, on the wirechan rows,
    subscribe or join (each client's put resolved \`true\`); then the parent waits until the server
    itself counts all of them (\`topic.subscriberCount\`, the loop's inboxes, \`wss.clients.size\`).
 2. **RSS per idle connection**: the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\` at
-   start-up and again ${IDLE_SETTLE_MS / 1000} s after the last client subscribed; (idle - before) / clients.
+   start-up and again ${PHASES.idleSettleMs / 1000} s after the last client subscribed; (idle - before) / clients.
 3. **Fixed rate** (${fixedList}; a drift-free schedule, fewer per second at 5,000 so that the
    load generators keep up). **Latency** is (client receive time - \`t\`) for every measured
    delivery, p50/p99 over all. **CPU per delivery** is the server's \`process.cpuUsage()\` (user +
    system) over the measured window (idle time and timers included, the same window for every
    row of a case) / (measured broadcasts x clients).
-4. **Max rate**: the server broadcasts as fast as the clients keep up, with at most ${MAX_WINDOW} rounds in
+4. **Max rate**: the server broadcasts as fast as the clients keep up, with at most ${PHASES.maxWindow} rounds in
    flight: a load generator writes \`ack <seq>\` on a plain TCP control connection once every one of
-   its clients received round \`seq\`, and each ack releases the next round. After ${MAX_WARMUP_MS / 1000} s of
-   warm-up, the rounds acked in the next ${MAX_MEASURE_MS / 1000} s (plus those in flight, drained after it) give
+   its clients received round \`seq\`, and each ack releases the next round. After ${PHASES.maxWarmupMs / 1000} s of
+   warm-up, the rounds acked in the next ${PHASES.maxMeasureMs / 1000} s (plus those in flight, drained after it) give
    deliveries/s = rounds x clients / elapsed, and the server's CPU over them / deliveries its CPU per delivery.
 5. Check: every client checks each message it gets: the rounds of each phase must arrive
    once each and in order (seq 0, 1, 2 …), and the counts per phase summed over clients must equal
@@ -284,7 +279,7 @@ ${markdownTable(HEADER, input.rows.map(resultCells), 2)}
 The server's WebSocket messages per delivery (counted by wrapping \`ws\`'s \`send\` and its
 \`message\` events in the server process), over the same windows as its CPU; from the first run of
 each row. At the max rate the rounds already in flight when the window opens are counted as
-delivered in it but not as sent, so "sent" there reads up to ${MAX_WINDOW} rounds low (a few percent); fewer
+delivered in it but not as sent, so "sent" there reads up to ${PHASES.maxWindow} rounds low (a few percent); fewer
 than one message per delivery means several rounds shared a packet.
 
 ${markdownTable(TRAFFIC_HEADER, input.rows.map(trafficCells), 2)}
@@ -324,7 +319,7 @@ ${runsSection(input)}
   isolates the server.
 - The loop row is a plain loop, not the apps' \`FanOut\` (which adds a queue per listener and at most
   64 puts in flight to each): it is the per-proxy put alone. At the max rate its puts never wait
-  (${MAX_WINDOW} rounds in flight, well under a proxy's 1,024 waiting puts).
+  (${PHASES.maxWindow} rounds in flight, well under a proxy's 1,024 waiting puts).
 - Latency subtracts two clocks of one machine (\`performance.timeOrigin\` of two processes); they
   agree to well under a millisecond.
 `;

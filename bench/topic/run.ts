@@ -2,19 +2,20 @@
 // WebSocket clients three ways: a wirechan topic, wirechan's loop of proxy puts, and raw ws.
 // Each row is a fresh server process and fresh load-generator processes; prints the tables and
 // writes bench/topic/README.md.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
 import { parseRunnerOptions, type RunnerOptions } from "../shared/cli.js";
-import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { stampOf } from "../shared/results.js";
+import { runCaseRounds } from "../shared/rounds.js";
 import { commitStamp, sourceState } from "../shared/source.js";
-import { rotate } from "../shared/stats.js";
+import { endSuiteRun } from "../shared/suite-report.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
 import { CASES, DEFAULT_RUNS, IMPLS, ROUNDS_BUDGET_MS, TOTAL_TIMEOUT_MS, implSpec, type CaseName, type TopicImpl } from "./config.js";
-import { runCase, type Measurement, type Outcome } from "./measure.js";
+import { runCase, type Outcome } from "./measure.js";
 import { topicHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, renderConsole, renderReadme, rowKey } from "./report.js";
 
@@ -47,32 +48,16 @@ async function main(): Promise<void> {
   ensureWirechanBuilt(REPO_ROOT, options.build, ["server/index.js", "client/index.js", "index.js"]);
   if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
   const loadAtStart = currentLoad();
-  const measurements: Measurement[] = [];
-  const failed = new Set<string>();
-  const failures: string[] = [];
-  let rounds = 0;
-  let longestRoundMs = 0;
-  for (let round = 0; round < options.runs; round++) {
-    if (round > 0 && performance.now() - started + longestRoundMs > ROUNDS_BUDGET_MS) {
-      console.log(`stopping after ${round} round(s): another would end past the ${ROUNDS_BUDGET_MS / 60_000}-minute budget`);
-      break;
-    }
-    const roundStart = performance.now();
-    for (const spec of CASES.filter((c) => options.cases.includes(c.name))) {
-      // Rows of a case one after another, their order rotated every round.
-      for (const impl of rotate(options.impls, round)) {
-        const outcome = await runCase(spec, impl, options.profileDir);
-        console.log(`[round ${round + 1}/${options.runs}] ${spec.name} clients, ${implSpec(impl).label.padEnd(27)} ${describe(outcome)}`);
-        if (outcome.ok) measurements.push(outcome.measurement);
-        else {
-          failed.add(rowKey(spec.name, impl));
-          failures.push(`${spec.name}/${impl}: ${outcome.reason}`);
-        }
-      }
-    }
-    rounds++;
-    longestRoundMs = Math.max(longestRoundMs, performance.now() - roundStart);
-  }
+  const { measurements, failed, failures, rounds } = await runCaseRounds({
+    cases: CASES.filter((c) => options.cases.includes(c.name)),
+    impls: options.impls,
+    runs: options.runs,
+    budgetMs: ROUNDS_BUDGET_MS,
+    startedAt: started,
+    run: (spec, impl) => runCase(spec, impl, options.profileDir),
+    line: (spec, impl, outcome) => `${spec.name} clients, ${implSpec(impl).label.padEnd(27)} ${describe(outcome)}`,
+    key: (spec, impl) => rowKey(spec.name, impl),
+  });
   const rows = buildRows(measurements, failed, options.cases, options.impls);
   const report = {
     rows,
@@ -87,20 +72,16 @@ async function main(): Promise<void> {
     durationMs: performance.now() - started,
   };
   console.log(`\n${renderConsole(report)}\n`);
-  if (failures.length > 0) {
-    for (const f of failures) console.error(`FAILED ${f}`);
-    console.error(`\n${failures.length} run(s) failed; ${README_PATH} was not rewritten.`);
-    process.exitCode = 1;
-    return;
-  }
-  if (options.cases.length !== CASES.length || options.impls.length !== IMPLS.length || options.profileDir !== null) {
-    console.log(`--only, --impls or --profile was given: ${README_PATH} was not rewritten.`);
-    if (options.profileDir !== null) console.log(`profiles (<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile) are in ${options.profileDir}`);
-    return;
-  }
-  writeFileSync(README_PATH, renderReadme(report));
-  writeSuiteResults(RESULTS_PATH, { suite: "topic", stamp: stampOf(report.machine, commit, rounds, report.durationMs), headlines: topicHeadlines(rows) });
-  console.log(`wrote ${README_PATH} and ${RESULTS_PATH}`);
+  const partial = options.cases.length !== CASES.length || options.impls.length !== IMPLS.length || options.profileDir !== null;
+  endSuiteRun({
+    readmePath: README_PATH,
+    resultsPath: RESULTS_PATH,
+    failures,
+    partial: partial ? "--only, --impls or --profile" : null,
+    readme: () => renderReadme(report),
+    results: () => ({ suite: "topic", stamp: stampOf(report.machine, commit, rounds, report.durationMs), headlines: topicHeadlines(rows) }),
+  });
+  if (options.profileDir !== null) console.log(`profiles (<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile) are in ${options.profileDir}`);
 }
 
 runWithWatchdog("bench:topic", TOTAL_TIMEOUT_MS, main);

@@ -81,6 +81,7 @@ export function postAlone(context: TransportContext, credentials: SessionCredent
       body: packet,
       signal: abort.signal,
       keepalive: true,
+      resend: true,
     })
     .then(readAndDrop)
     .catch(ignore)
@@ -215,7 +216,7 @@ abstract class HttpLink implements ClientLink {
     let answer;
     this.#postedAt = Date.now();
     try {
-      answer = await this.fetchText(this.url("send"), { method: "POST", headers: this.headers({ "content-type": "application/json" }), body: packet });
+      answer = await this.fetchText(this.url("send"), { method: "POST", headers: this.headers({ "content-type": "application/json" }), body: packet, resend: true });
     } catch (error) {
       // The frames are still in the session's replay buffer: the next link sends them again.
       this.down({ reason: `send failed (${describe(error)})` });

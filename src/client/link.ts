@@ -83,6 +83,12 @@ export interface HttpRequest {
    * `bye` of a session closed on `pagehide`). Node's fetch in node-http.ts ignores it.
    */
   keepalive?: boolean;
+  /**
+   * The server drops a second copy of this request (a `POST send`: its frames carry sequence
+   * numbers), so Node's fetch in node-http.ts may make it once more, on a fresh socket, when a
+   * reused keep-alive socket failed it before any answer. Other fetches ignore it.
+   */
+  resend?: boolean;
 }
 
 /** What they read of an answer. */

@@ -1,28 +1,14 @@
 // One server process of the topic benchmark: `node --expose-gc server.mjs <impl>`, impl one of
 // topic | loop | ws (bench/topic/config.ts describes each). It listens on 127.0.0.1 (a free
 // port); the control port, the phases and the parent's commands are
-// bench/shared/children/broadcast-server.mjs. Nothing here prints to stdout but errors.
+// bench/shared/children/broadcast-server.mjs, the topic bench/shared/children/topic-server.mjs.
+// Nothing here prints to stdout but errors.
 import { serveBroadcast } from "../../shared/children/broadcast-server.mjs";
 import { makeRawWs } from "../../shared/children/raw-ws-server.mjs";
+import { BENCH_SERVER_OPTIONS, makeTopic } from "../../shared/children/topic-server.mjs";
 
 const HOST = "127.0.0.1";
 const impl = process.argv[2];
-
-/** Every client of the benchmark comes from 127.0.0.1: one address may hold them all. */
-const SERVER_OPTIONS = { maxSessionsPerAddress: 10_000 };
-
-/** The topic: clients put `{ subscribe: inbox }` on "t"; a broadcast is one `topic.put`. */
-async function makeTopic() {
-  const { createServer } = await import("../../../dist/server/index.js");
-  const server = createServer(SERVER_OPTIONS);
-  const topic = server.topic("t");
-  const handle = await server.listen({ port: 0, host: HOST });
-  return {
-    port: handle.port,
-    clients: () => topic.subscriberCount,
-    broadcast: (obj) => topic.put(obj),
-  };
-}
 
 /**
  * Today's fan-out: clients put `{ join: inbox }` on the named channel "join", the server keeps
@@ -31,7 +17,7 @@ async function makeTopic() {
  */
 async function makeLoop() {
   const { createServer, RemoteChannel } = await import("../../../dist/server/index.js");
-  const server = createServer(SERVER_OPTIONS);
+  const server = createServer(BENCH_SERVER_OPTIONS);
   const join = server.channel("join", 64);
   const inboxes = [];
   void (async function joins() {
