@@ -13,7 +13,6 @@ import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
 import type { Logger } from "./logger.js";
-import { LazyMap, LazySet } from "./lazy-collections.js";
 import { References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 import { type Link, Writer } from "./writer.js";
@@ -96,16 +95,17 @@ export class Peer implements ProxyHost {
   #receiving = false;
 
   readonly #references: References;
-  // The four tables below are made on first use: an idle session (most of a server's) never
-  // fills them, and four empty Maps were a tenth of its memory (bench/memory/README.md).
+  // The four tables below are made on first use and let go when the session ends: an idle
+  // session (most of a server's) never fills them, and four empty Maps were a tenth of its
+  // memory (bench/memory/README.md). Plain nullable fields, not a wrapper object each.
   /** Puts sent and not yet answered, by sequence number. */
-  readonly #inflight = new LazyMap<number, RemoteChannel<never>>();
+  #inflight: Map<number, RemoteChannel<never>> | null = null;
   /** Proxies waiting for room in the replay buffer, or for credit of their target. */
-  readonly #blocked = new LazySet<RemoteChannel<never>>();
+  #blocked: Set<RemoteChannel<never>> | null = null;
   /** Puts sent and not yet answered, per target: at most `window` each, whichever proxy sent them. */
-  readonly #sentTo = new LazyMap<string, number>();
+  #sentTo: Map<string, number> | null = null;
   /** Puts received from the peer and not yet answered, per target: the peer's credit in use. */
-  readonly #credit = new LazyMap<string, number>();
+  #credit: Map<string, number> | null = null;
 
   constructor(readonly options: PeerOptions) {
     this.#outbox = new Outbox(options.replay);
@@ -190,7 +190,7 @@ export class Peer implements ProxyHost {
 
   /** Lets proxies that waited for room or credit try again (after the packet being read). */
   #unblock(): void {
-    if (this.#blocked.size === 0 || this.#receiving) return;
+    if (this.#blocked === null || this.#blocked.size === 0 || this.#receiving) return;
     const blocked = [...this.#blocked];
     this.#blocked.clear();
     for (const proxy of blocked) proxy.pump();
@@ -241,11 +241,12 @@ export class Peer implements ProxyHost {
     this.#writer.end();
     this.#outbox.clear();
     this.#references.end();
-    for (const proxy of this.#inflight.values()) proxy.shut(true);
-    this.#inflight.clear();
-    this.#blocked.clear();
-    this.#sentTo.clear();
-    this.#credit.clear();
+    const inflight = this.#inflight;
+    this.#inflight = null;
+    this.#blocked = null;
+    this.#sentTo = null;
+    this.#credit = null;
+    if (inflight !== null) for (const proxy of inflight.values()) proxy.shut(true);
   }
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
@@ -311,8 +312,10 @@ export class Peer implements ProxyHost {
   sendPut(proxy: RemoteChannel<never>, target: string, encoded: unknown): number {
     if (this.#ended) return 0;
     const put = encoded as EncodedPut;
-    if ((this.#sentTo.get(target) ?? 0) >= this.options.window || !this.#outbox.hasRoom(put.bytes + SEQ_DIGITS_SLACK)) {
-      this.#blocked.add(proxy);
+    const sentTo = (this.#sentTo ??= new Map());
+    const sent = sentTo.get(target) ?? 0;
+    if (sent >= this.options.window || !this.#outbox.hasRoom(put.bytes + SEQ_DIGITS_SLACK)) {
+      (this.#blocked ??= new Set()).add(proxy);
       return 0;
     }
     const { codec } = this.options;
@@ -320,15 +323,15 @@ export class Peer implements ProxyHost {
     const frame = shared === null ? (n: number): string => codec.renumber(put.text, n) : (n: number): string => codec.framePut(n, target, shared.text);
     const { seq } = this.#outbox.append(frame, put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
     const refs = put.refs;
-    this.#inflight.set(seq, proxy);
-    this.#sentTo.set(target, (this.#sentTo.get(target) ?? 0) + 1);
+    (this.#inflight ??= new Map()).set(seq, proxy);
+    sentTo.set(target, sent + 1);
     this.#references.sent(refs);
     this.#writer.schedule("now");
     return seq;
   }
 
   released(proxy: RemoteChannel<never>): void {
-    this.#blocked.delete(proxy);
+    this.#blocked?.delete(proxy);
     this.#references.released(proxy);
   }
 
@@ -364,12 +367,13 @@ export class Peer implements ProxyHost {
       case "a": {
         // Answering put n means the peer received every frame up to n.
         this.#outbox.ack(frame.putSeq);
-        const proxy = this.#inflight.get(frame.putSeq);
+        const proxy = this.#inflight?.get(frame.putSeq);
         if (proxy === undefined) return;
-        this.#inflight.delete(frame.putSeq);
-        const left = (this.#sentTo.get(proxy.target) ?? 1) - 1;
-        if (left === 0) this.#sentTo.delete(proxy.target);
-        else this.#sentTo.set(proxy.target, left);
+        this.#inflight?.delete(frame.putSeq);
+        const sentTo = this.#sentTo;
+        const left = (sentTo?.get(proxy.target) ?? 1) - 1;
+        if (left === 0) sentTo?.delete(proxy.target);
+        else sentTo?.set(proxy.target, left);
         proxy.settle(frame.putSeq, frame.ok);
         this.#unblock();
         return;
@@ -404,20 +408,22 @@ export class Peer implements ProxyHost {
       this.#sendOp({ op: "a", putSeq: seq, ok: false });
       return;
     }
-    const used = this.#credit.get(target) ?? 0;
+    const credit = (this.#credit ??= new Map());
+    const used = credit.get(target) ?? 0;
     if (used >= this.options.window) {
       throw new ProtocolError("ERR_CREDIT", `more than ${this.options.window} puts in flight to one channel (the window)`);
     }
-    this.#credit.set(target, used + 1);
+    credit.set(target, used + 1);
     const { wrap } = destination;
     deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.#delivered(seq, target, ok), this.options.logger);
   }
 
   #delivered(seq: number, target: string, ok: boolean): void {
     if (this.#ended) return;
-    const used = (this.#credit.get(target) ?? 1) - 1;
-    if (used === 0) this.#credit.delete(target);
-    else this.#credit.set(target, used);
+    const credit = this.#credit;
+    const used = (credit?.get(target) ?? 1) - 1;
+    if (used === 0) credit?.delete(target);
+    else credit?.set(target, used);
     this.#sendOp({ op: "a", putSeq: seq, ok });
   }
 
