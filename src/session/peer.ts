@@ -109,13 +109,7 @@ export class Peer implements ProxyHost {
 
   constructor(readonly options: PeerOptions) {
     this.#outbox = new Outbox(options.replay);
-    this.#writer = new Writer(this.#outbox, this.#inbox, {
-      codec: options.codec,
-      maxMessageSize: options.maxMessageSize,
-      ackDelay: options.ackDelay ?? 0,
-      // A quarter of a window of answers goes at once: a sender whose credit ran out must not wait for the timer.
-      lazyLimit: Math.max(1, Math.floor(options.window / 4)),
-    });
+    this.#writer = new Writer(this.#outbox, this.#inbox, options);
     this.#references = new References({
       side: options.side,
       exportPrefix: options.exportPrefix,

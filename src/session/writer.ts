@@ -55,17 +55,22 @@ export type Urgency =
 /** Control frames kept for a link that is not there (a long-poll between two polls), or held back. */
 export const MAX_QUEUED_CONTROL = 64;
 
+/** What a Writer reads of its session's options (a Peer hands it its own, so no copy per session). */
 export interface WriterOptions {
-  codec: Codec;
+  readonly codec: Codec;
   /** Largest packet, in UTF-8 bytes. */
-  maxMessageSize: number;
+  readonly maxMessageSize: number;
   /**
    * How long an acknowledgement that only frees the peer's replay buffer may wait to ride with
-   * another frame, in ms; 0 sends everything at the end of the tick (no timers, for tests).
+   * another frame, in ms; 0 or absent sends everything at the end of the tick (no timers, for tests).
    */
-  ackDelay: number;
-  /** Frames that may wait together for a ride before they go at once (a quarter of the window). */
-  lazyLimit: number;
+  readonly ackDelay?: number;
+  /**
+   * Puts in flight to one target (credit). A quarter of it is how many frames may wait
+   * together for a ride before they go at once: a sender whose credit ran out must not wait
+   * for the timer.
+   */
+  readonly window: number;
 }
 
 /**
@@ -78,7 +83,7 @@ export interface WriterOptions {
  * by a timer. An acknowledgement of anything else (answers, closes, releases) only frees the
  * peer's replay buffer: it waits up to `ackDelay` ms for a packet to ride with (like TCP's
  * delayed ACK), so a stream of puts and their answers costs two packets per put, not three.
- * Past `lazyLimit` waiting frames everything goes at once, so a sender streaming puts gets its
+ * Past a quarter of the window of waiting frames everything goes at once, so a sender streaming puts gets its
  * credit back without waiting.
  */
 export class Writer {
@@ -160,12 +165,13 @@ export class Writer {
 
   /**
    * Something waits to be written, as pressing as `urgency` says (see {@link Urgency}); when
-   * `lazyLimit` frames wait, at the end of the tick whatever they are.
+   * a quarter of the window of frames wait, at the end of the tick whatever they are.
    */
   schedule(urgency: Urgency): void {
     if (this.#flushScheduled || this.#link === null) return;
     const waiting = this.#outbox.nextSeq - 1 - this.#sentUpTo + (this.#ackDue ? this.#inbox.received - this.#ackSent : 0);
-    if (urgency === "now" || waiting >= this.#options.lazyLimit || this.#options.ackDelay === 0) {
+    const ackDelay = this.#options.ackDelay ?? 0;
+    if (urgency === "now" || waiting >= Math.max(1, this.#options.window >> 2) || ackDelay === 0) {
       this.#requestFlush();
     } else if (this.#ended) {
       // An ended session sets no timer: what is left goes at the end of the tick, or never.
@@ -175,7 +181,7 @@ export class Writer {
       this.#turn = endOfTurn.schedule(Writer.#endOfTurnCame, this);
     } else {
       if (this.#idleTimer !== null) return;
-      this.#idleTimer = setTimeout(Writer.#idleDelayPassed, this.#options.ackDelay, this);
+      this.#idleTimer = setTimeout(Writer.#idleDelayPassed, ackDelay, this);
       // An acknowledgement owed is no reason to keep a process alive.
       (this.#idleTimer as { unref?: () => void }).unref?.();
     }
