@@ -33,8 +33,11 @@ export class Outbox {
   #next = 1;
   /** Highest sequence number the peer acknowledged. */
   #acked = 0;
-  /** Starts at 2 (it doubles as it fills): an idle session keeps nothing, and 16 slots for nothing were 100 bytes each. */
-  readonly #entries = new RingQueue<KeptFrame>(2);
+  /**
+   * Made with the first frame, at 2 slots (it doubles as it fills): an idle session keeps
+   * nothing (a server's pings and pongs are not sequenced), and an empty ring was about 100 bytes.
+   */
+  #entries: RingQueue<KeptFrame> | null = null;
   /** UTF-8 bytes plus the overhead of each entry. */
   #size = 0;
 
@@ -46,7 +49,7 @@ export class Outbox {
 
   /** Frames kept for replay, and their size. */
   get pending(): number {
-    return this.#entries.length;
+    return this.#entries?.length ?? 0;
   }
 
   get pendingBytes(): number {
@@ -64,7 +67,7 @@ export class Outbox {
 
   /** Whether a frame of `bytes` UTF-8 bytes fits without passing a limit. */
   hasRoom(bytes: number): boolean {
-    return this.#entries.length < this.#limits.messages && this.#size + bytes + REPLAY_ENTRY_OVERHEAD <= this.#limits.bytes;
+    return this.pending < this.#limits.messages && this.#size + bytes + REPLAY_ENTRY_OVERHEAD <= this.#limits.bytes;
   }
 
   /**
@@ -80,19 +83,19 @@ export class Outbox {
     if (!this.hasRoom(size)) {
       throw new ProtocolError(
         "ERR_SESSION_LOST",
-        `the replay buffer is full (${this.#entries.length} frames, ${this.#size} bytes; limits replayMessages ${this.#limits.messages}, replayBytes ${this.#limits.bytes}): the peer stopped acknowledging`,
+        `the replay buffer is full (${this.pending} frames, ${this.#size} bytes; limits replayMessages ${this.#limits.messages}, replayBytes ${this.#limits.bytes}): the peer stopped acknowledging`,
       );
     }
     this.#next++;
     const frame: KeptFrame = { seq, text, bytes: size, nodes };
-    this.#entries.push(frame);
+    (this.#entries ??= new RingQueue<KeptFrame>(2)).push(frame);
     this.#grow(size + REPLAY_ENTRY_OVERHEAD);
     return frame;
   }
 
   /** Forgets every frame (the session ended): what they cost is given back to the budget. */
   clear(): void {
-    this.#entries.clear();
+    this.#entries?.clear();
     this.#grow(-this.#size);
   }
 
@@ -109,9 +112,11 @@ export class Outbox {
     if (seq >= this.#next) throw new ProtocolError("ERR_SEQUENCE", `acknowledged frame ${seq}, but the last one sent is ${this.#next - 1}`);
     if (seq <= this.#acked) return;
     this.#acked = seq;
+    const entries = this.#entries;
+    if (entries === null) return;
     let freed = 0;
-    for (let head = this.#entries.peek(); head !== undefined && head.seq <= seq; head = this.#entries.peek()) {
-      this.#entries.shift();
+    for (let head = entries.peek(); head !== undefined && head.seq <= seq; head = entries.peek()) {
+      entries.shift();
       freed += head.bytes + REPLAY_ENTRY_OVERHEAD;
     }
     if (freed > 0) this.#grow(-freed);
@@ -119,8 +124,8 @@ export class Outbox {
 
   /** The frame numbered `seq`, if it is still kept. */
   frame(seq: number): KeptFrame | undefined {
-    const first = this.#entries.peek();
-    return first === undefined ? undefined : this.#entries.at(seq - first.seq);
+    const first = this.#entries?.peek();
+    return first === undefined ? undefined : this.#entries?.at(seq - first.seq);
   }
 
   /**
