@@ -648,23 +648,31 @@ describe("peer: resume and loss", () => {
   });
 });
 
+/**
+ * A connected pair (with the servers' and clients' ACK_DELAY_MS) whose server echoes each
+ * `{ reply, n }` on "chat" with `reply.put(n)`, after `rounds` round trips from the client.
+ */
+async function echoExchanges(rounds: number): Promise<Pair> {
+  const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
+  pair.connect();
+  void (async () => {
+    for await (const request of pair.chat) {
+      const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
+      await reply.put(n);
+    }
+  })();
+  const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
+  const reply = chan<number>(1);
+  for (let n = 0; n < rounds; n++) {
+    void proxy.put({ reply, n });
+    assert.equal(await reply.take(), n);
+  }
+  return pair;
+}
+
 describe("peer: acknowledgements", () => {
   it("in a request and response exchange the answers acknowledge: no ack frames until the end, both replay buffers empty", async () => {
-    // As servers and clients run: answers and acknowledgements wait up to 5 ms for a ride.
-    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
-    pair.connect();
-    void (async () => {
-      for await (const request of pair.chat) {
-        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
-        await reply.put(n);
-      }
-    })();
-    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
-    const reply = chan<number>(1);
-    for (let n = 0; n < 20; n++) {
-      void proxy.put({ reply, n });
-      assert.equal(await reply.take(), n);
-    }
+    const pair = await echoExchanges(20);
     // The last answer and acknowledgement have nothing to ride with: they go after the delay.
     await untilTime(() => pair.client.peer.unacknowledged === 0 && pair.server.peer.unacknowledged === 0, "the last frames acknowledged");
     await pair.quiesce();
@@ -694,20 +702,7 @@ describe("peer: acknowledgements", () => {
       },
     }).enable();
     t.after(() => hook.disable());
-    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
-    pair.connect();
-    void (async () => {
-      for await (const request of pair.chat) {
-        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
-        await reply.put(n);
-      }
-    })();
-    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
-    const reply = chan<number>(1);
-    for (let n = 0; n < 20; n++) {
-      void proxy.put({ reply, n });
-      assert.equal(await reply.take(), n);
-    }
+    const pair = await echoExchanges(20);
     await pair.quiesce();
     hook.disable();
     assert.ok(made >= 38, `each side waited for the end of the turn with each answer (${made} times)`);
