@@ -1,7 +1,7 @@
 // What a connection keeps of the request it came from. A connection lives long and rarely
 // looks at its headers again, yet kept node's headers object: an object over one string per
 // value, each with its own header. One flat string holds the same for less (about 80 bytes less
-// per idle WebSocket of a \`ws\` client, more for a browser's longer headers), and the object is
+// per idle WebSocket of a `ws` client, more for a browser's longer headers), and the object is
 // built from it the first time `headers` is read.
 import type { IncomingHttpHeaders } from "node:http";
 import type { RequestInfo } from "./connection.js";
