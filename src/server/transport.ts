@@ -54,12 +54,39 @@ export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLO
  */
 export const slowConsumerGraceMs = 1_000;
 
-type CloseListener = (status: CloseStatus) => void;
+/** An `onClose` listener. */
+export type CloseListener = (status: CloseStatus) => void;
 
 /**
- * The `onClose` bookkeeping every adapter shares: listeners registered before or after the
- * close, called at most once each, with the first status. A listener that throws is reported
- * to `options.logger` and the others still run.
+ * Listeners kept in one field: most connections have one or two, so an array only from the
+ * second on (memory per connection).
+ */
+export type CloseListeners = CloseListener | CloseListener[] | null;
+
+/** `listeners` with `fn` added (the array, when there is one, grows in place). */
+export function withCloseListener(listeners: CloseListeners, fn: CloseListener): CloseListeners {
+  if (listeners === null) return fn;
+  if (typeof listeners === "function") return [listeners, fn];
+  listeners.push(fn);
+  return listeners;
+}
+
+/** Calls every listener with `status`; one that throws is reported to `logger`, and the others still run. */
+export function callCloseListeners(listeners: CloseListeners, status: CloseStatus, logger: Logger): void {
+  for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
+    try {
+      fn(status);
+    } catch (error) {
+      logger.error("an onClose listener threw:", error);
+    }
+  }
+}
+
+/**
+ * The `onClose` bookkeeping of the HTTP and SSE adapters: listeners registered before or after
+ * the close, called at most once each, with the first status. A listener that throws is
+ * reported to `options.logger` and the others still run. (The WebSocket adapter keeps the same
+ * two fields in the connection itself: one object less for each of many idle sockets.)
  */
 export class CloseNotifier {
   private status: CloseStatus | null = null;
@@ -74,8 +101,7 @@ export class CloseNotifier {
     this.logger = options.logger ?? consoleLogger;
   }
 
-  /** Most connections have one or two listeners: an array only from the second on (memory per connection). */
-  private listeners: CloseListener | CloseListener[] | null = null;
+  private listeners: CloseListeners = null;
 
   get closed(): boolean {
     return this.status !== null;
@@ -83,9 +109,7 @@ export class CloseNotifier {
 
   add(fn: CloseListener): void {
     if (this.status !== null) queueMicrotask(() => fn(this.status as CloseStatus));
-    else if (this.listeners === null) this.listeners = fn;
-    else if (typeof this.listeners === "function") this.listeners = [this.listeners, fn];
-    else this.listeners.push(fn);
+    else this.listeners = withCloseListener(this.listeners, fn);
   }
 
   /** Records the status and calls the listeners; later calls do nothing. Returns whether this was the first. */
@@ -95,13 +119,7 @@ export class CloseNotifier {
     const listeners = this.listeners;
     this.listeners = null;
     this.forgetConnection?.(this.owner);
-    for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
-      try {
-        fn(status);
-      } catch (error) {
-        this.logger.error("an onClose listener threw:", error);
-      }
-    }
+    callCloseListeners(listeners, status, this.logger);
     return true;
   }
 }
