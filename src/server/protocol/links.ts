@@ -37,8 +37,15 @@ export interface Handshake {
  * sockets that never speak must not hold connection slots.
  */
 export class ServerWebSocketLink implements ActiveLink {
-  readonly transport: TransportName = "websocket";
-  readonly oneShot = false;
+  // Getters, not fields: the same for every link, so kept once on the prototype.
+  get transport(): TransportName {
+    return "websocket";
+  }
+
+  get oneShot(): false {
+    return false;
+  }
+
   private session: ServerSession | null = null;
   /** Another node holds the session: the socket's packets go there (cluster/edge-tunnels.ts). */
   private tunnel: SocketTunnel | null = null;
@@ -46,13 +53,25 @@ export class ServerWebSocketLink implements ActiveLink {
   private refused = false;
   private helloTimer: NodeJS.Timeout | null;
 
+  /** Who the hello comes from; let go once it is answered. */
+  private client: ClientIdentity | null;
+  /**
+   * The connection's one listener, for messages and for its close alike: a closure per link
+   * (and per event) would stay for as long as the link lives.
+   */
+  private readonly listener = (event: string | Uint8Array | CloseStatus): void => {
+    if (typeof event === "string" || event instanceof Uint8Array) this.onMessage(event);
+    else this.onClose(event);
+  };
+
   constructor(
     private readonly conn: Connection,
     private readonly handshake: Handshake,
-    private readonly client: ClientIdentity,
+    client: ClientIdentity,
   ) {
-    conn.onReceive(this.onMessage);
-    conn.onClose(this.onClose);
+    this.client = client;
+    conn.onReceive(this.listener);
+    conn.onClose(this.listener);
     // The link rides as the timer's argument: a bound function or arrow field would stay with
     // the link for its whole life, while the timer goes with the hello.
     this.helloTimer = setTimeout(helloTimedOut, handshake.options.linkTimeout, this);
@@ -67,7 +86,7 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onMessage = (message: string | Uint8Array): void => {
+  private onMessage(message: string | Uint8Array): void {
     if (typeof message !== "string") {
       this.fail(new ProtocolError("ERR_BAD_FRAME", "packets are text messages"));
       return;
@@ -83,21 +102,25 @@ export class ServerWebSocketLink implements ActiveLink {
       return;
     }
     if (!this.refused) this.open(message);
-  };
+  }
 
   private open(message: string): void {
     this.clearHelloTimer();
+    const client = this.client;
+    // Only one hello is read: what comes after goes to the session or the tunnel, or is ignored.
+    this.client = null;
+    if (client === null) return;
     let hello: Hello;
     let session: ServerSession;
     try {
       hello = readHello(message, this.handshake.options.maxMessageSize);
-      const tunnel = this.handshake.forwardSocket(hello, message, this.conn, this.client);
+      const tunnel = this.handshake.forwardSocket(hello, message, this.conn, client);
       if (tunnel !== null) {
         if (tunnel === "refused") this.refused = true;
         else this.tunnel = tunnel;
         return;
       }
-      session = this.handshake.hello(hello, this.client);
+      session = this.handshake.hello(hello, client);
     } catch (error) {
       this.fail(error);
       return;
@@ -155,12 +178,12 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onClose = (status: CloseStatus): void => {
+  private onClose(status: CloseStatus): void {
     this.clearHelloTimer();
     this.session?.detach(this);
     noticeSlowConsumer(this.session, status);
     this.tunnel?.closed(status.code);
-  };
+  }
 
   closed(): boolean {
     return !this.conn.isOpen;
