@@ -58,24 +58,43 @@ export const slowConsumerGraceMs = 1_000;
 export type CloseListener = (status: CloseStatus) => void;
 
 /**
+ * @internal Told when a connection closes, in turn with its `onClose` listeners: one object
+ * for many connections (a `MemoryChannelStore`), where a listener would be a closure each.
+ */
+export interface CloseWatcher {
+  connectionClosed(connection: Connection): void;
+}
+
+type CloseEntry = CloseListener | CloseWatcher;
+
+/**
  * Listeners kept in one field: most connections have one or two, so an array only from the
  * second on (memory per connection).
  */
-export type CloseListeners = CloseListener | CloseListener[] | null;
+export type CloseListeners = CloseEntry | CloseEntry[] | null;
 
-/** `listeners` with `fn` added (the array, when there is one, grows in place). */
-export function withCloseListener(listeners: CloseListeners, fn: CloseListener): CloseListeners {
-  if (listeners === null) return fn;
-  if (typeof listeners === "function") return [listeners, fn];
-  listeners.push(fn);
+/** `listeners` with `entry` added (the array, when there is one, grows in place). */
+export function withCloseListener(listeners: CloseListeners, entry: CloseEntry): CloseListeners {
+  if (listeners === null) return entry;
+  if (!Array.isArray(listeners)) return [listeners, entry];
+  listeners.push(entry);
   return listeners;
 }
 
-/** Calls every listener with `status`; one that throws is reported to `logger`, and the others still run. */
-export function callCloseListeners(listeners: CloseListeners, status: CloseStatus, logger: Logger): void {
-  for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
+/** Whether `entry` is one of `listeners`. */
+export function hasCloseListener(listeners: CloseListeners, entry: CloseEntry): boolean {
+  return Array.isArray(listeners) ? listeners.includes(entry) : listeners === entry;
+}
+
+/**
+ * Calls every listener with `status` (and every watcher with `connection`); one that throws is
+ * reported to `logger`, and the others still run.
+ */
+export function callCloseListeners(listeners: CloseListeners, status: CloseStatus, logger: Logger, connection: Connection): void {
+  for (const entry of Array.isArray(listeners) ? listeners : listeners === null ? [] : [listeners]) {
     try {
-      fn(status);
+      if (typeof entry === "function") entry(status);
+      else entry.connectionClosed(connection);
     } catch (error) {
       logger.error("an onClose listener threw:", error);
     }
@@ -112,6 +131,12 @@ export class CloseNotifier {
     else this.listeners = withCloseListener(this.listeners, fn);
   }
 
+  /** Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
+  watch(watcher: CloseWatcher): void {
+    if (this.status !== null) queueMicrotask(() => watcher.connectionClosed(this.owner));
+    else if (!hasCloseListener(this.listeners, watcher)) this.listeners = withCloseListener(this.listeners, watcher);
+  }
+
   /** Records the status and calls the listeners; later calls do nothing. Returns whether this was the first. */
   fire(status: CloseStatus): boolean {
     if (this.status !== null) return false;
@@ -119,7 +144,7 @@ export class CloseNotifier {
     const listeners = this.listeners;
     this.listeners = null;
     this.forgetConnection?.(this.owner);
-    callCloseListeners(listeners, status, this.logger);
+    callCloseListeners(listeners, status, this.logger, this.owner);
     return true;
   }
 }

@@ -8,7 +8,18 @@ import { consoleLogger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
 import type { EncodedMessage } from "./encoded-message.js";
 import { HeartbeatSweep } from "./heartbeat-sweep.js";
-import { callCloseListeners, type CloseListener, type CloseListeners, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs, withCloseListener } from "./transport.js";
+import {
+  callCloseListeners,
+  type CloseListener,
+  type CloseListeners,
+  type CloseWatcher,
+  closedByServer,
+  hasCloseListener,
+  serverGoingAway,
+  slowConsumer,
+  slowConsumerGraceMs,
+  withCloseListener,
+} from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
 /** Most messages kept for a connection that has no `onReceive` listener yet. */
@@ -230,6 +241,12 @@ export class WsConnection implements ServerConnection {
     else this.closeListeners = withCloseListener(this.closeListeners, fn);
   }
 
+  /** @internal Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
+  watchClose(watcher: CloseWatcher): void {
+    if (this.closedWith !== null) queueMicrotask(() => watcher.connectionClosed(this));
+    else if (!hasCloseListener(this.closeListeners, watcher)) this.closeListeners = withCloseListener(this.closeListeners, watcher);
+  }
+
   private beginClose(status: CloseStatus): void {
     this.ending = status;
     this.ws.close(status.code, status.reason);
@@ -320,7 +337,7 @@ export class WsConnection implements ServerConnection {
     const listeners = this.closeListeners;
     this.closeListeners = null;
     this.options.forgetConnection?.(this);
-    callCloseListeners(listeners, status, this.options.logger ?? consoleLogger);
+    callCloseListeners(listeners, status, this.options.logger ?? consoleLogger, this);
   }
 }
 
