@@ -1,8 +1,9 @@
 // What a connection keeps of the request it came from. A connection lives long and rarely
 // looks at its headers again, yet kept node's headers object: an object over one string per
-// value, each with its own header. One flat string holds the same for less (about 80 bytes less
-// per idle WebSocket of a `ws` client, more for a browser's longer headers), and the object is
-// built from it the first time `headers` is read.
+// value, each with its own header. One flat string holds the same for less, common names and
+// whole headers in two characters each (heap used, per idle WebSocket: about 145 bytes less for
+// a `ws` client's upgrade, 260 for wirechan's client's), and the object is built from it the
+// first time `headers` is read.
 import type { IncomingHttpHeaders } from "node:http";
 import type { RequestInfo } from "./connection.js";
 
@@ -14,11 +15,39 @@ const ONE = "\x01";
 const MANY = "\x02";
 /** Between the values of an array. */
 const NEXT = "\x03";
-/** Whether `text` holds a separator (code 0 to 3), which node's parser lets through in no name or value. */
+/** Starts a header that is one of {@link COMMON_HEADERS}, name and value: the next character says which. */
+const COMMON_HEADER = "\x04";
+/** Starts a header whose name is one of {@link COMMON_NAMES}: the next character says which, then its separator and value. */
+const COMMON_NAME = "\x05";
+/** Whether `text` holds a control character this packing uses (codes 0 to 5), which node's parser lets through in no name or value. */
 function holdsSeparator(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) <= 3) return true;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) <= 5) return true;
   return false;
 }
+
+/**
+ * Names most requests repeat, as node writes them (lowercase), kept as two characters: the
+ * headers of a WebSocket upgrade are mostly names and a few fixed values, which cost more
+ * than the key and host that differ.
+ */
+const COMMON_NAMES = [
+  "host", "connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+  "sec-websocket-protocol", "origin", "user-agent", "accept", "accept-encoding", "accept-language", "cache-control",
+  "pragma", "cookie", "authorization", "referer", "last-event-id", "x-forwarded-for", "x-forwarded-proto",
+  "x-forwarded-host", "x-real-ip", "forwarded", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest",
+  "content-type", "content-length", "via", "dnt",
+];
+/** Whole headers most WebSocket and SSE requests repeat, name and value (see {@link COMMON_NAMES}). */
+const COMMON_HEADERS = [
+  "upgrade\x01websocket", "connection\x01Upgrade", "connection\x01upgrade", "connection\x01keep-alive",
+  "sec-websocket-version\x0113", "sec-websocket-extensions\x01permessage-deflate; client_max_window_bits",
+  "pragma\x01no-cache", "cache-control\x01no-cache", "accept\x01text/event-stream", "accept\x01*/*",
+  "accept-encoding\x01gzip, deflate, br", "accept-encoding\x01gzip, deflate, br, zstd", "accept-encoding\x01gzip, deflate",
+  "sec-fetch-mode\x01websocket", "sec-fetch-mode\x01cors", "sec-fetch-site\x01same-origin", "sec-fetch-site\x01cross-site",
+  "sec-fetch-dest\x01websocket", "sec-fetch-dest\x01empty",
+];
+const nameCodes = new Map(COMMON_NAMES.map((name, i) => [name, String.fromCharCode(0x20 + i)]));
+const headerCodes = new Map(COMMON_HEADERS.map((header, i) => [header, String.fromCharCode(0x20 + i)]));
 
 /**
  * The headers as one string (`host\x01example.com\0…`): per header its name, a separator
@@ -34,11 +63,14 @@ export function packHeaders(headers: IncomingHttpHeaders): string | null {
     const value: unknown = headers[name];
     // Assigned to a plain object, this name would set its prototype instead of a header.
     if (holdsSeparator(name) || name === "__proto__") return null;
+    const nameCode = nameCodes.get(name);
     if (typeof value === "string") {
       if (holdsSeparator(value)) return null;
-      parts.push(name, ONE, value, END);
+      const headerCode = nameCode === undefined ? undefined : headerCodes.get(`${name}${ONE}${value}`);
+      if (headerCode !== undefined) parts.push(COMMON_HEADER, headerCode, END);
+      else parts.push(nameCode === undefined ? name : COMMON_NAME + nameCode, ONE, value, END);
     } else if (Array.isArray(value) && value.length > 0) {
-      parts.push(name, MANY);
+      parts.push(nameCode === undefined ? name : COMMON_NAME + nameCode, MANY);
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (typeof item !== "string" || holdsSeparator(item)) return null;
@@ -56,7 +88,7 @@ export function unpackHeaders(packed: string): IncomingHttpHeaders {
   let at = 0;
   while (at < packed.length) {
     const end = packed.indexOf(END, at);
-    const entry = packed.slice(at, end);
+    const entry = expand(packed.slice(at, end));
     at = end + 1;
     const one = entry.indexOf(ONE);
     if (one !== -1) headers[entry.slice(0, one)] = entry.slice(one + 1);
@@ -66,6 +98,14 @@ export function unpackHeaders(packed: string): IncomingHttpHeaders {
     }
   }
   return headers;
+}
+
+/** A header as {@link packHeaders} wrote it, with a common name or header spelled out. */
+function expand(entry: string): string {
+  const first = entry[0];
+  if (first !== COMMON_HEADER && first !== COMMON_NAME) return entry;
+  const index = entry.charCodeAt(1) - 0x20;
+  return first === COMMON_HEADER ? (COMMON_HEADERS[index] ?? "") : `${COMMON_NAMES[index] ?? ""}${entry.slice(2)}`;
 }
 
 /**
@@ -88,6 +128,9 @@ export class RequestSummary implements RequestInfo {
     this.#packed = packed;
     this.#headers = packed === null ? headers : null;
     this.method = method;
+    // Equal URLs share one string: most connections of a server come to one endpoint.
+    if (url === lastUrl) url = lastUrl;
+    else lastUrl = url;
     this.url = url;
     Object.defineProperty(this, "headers", headersProperty);
     this.remoteAddress = remoteAddress;
@@ -106,6 +149,9 @@ export class RequestSummary implements RequestInfo {
     summary.#packed = null;
   }
 }
+
+/** The URL of the last summary made. */
+let lastUrl = "";
 
 /** One descriptor, and so one getter and one setter, for every summary. */
 const headersProperty: PropertyDescriptor = {
