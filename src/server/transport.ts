@@ -58,11 +58,17 @@ export const slowConsumerGraceMs = 1_000;
 export type CloseListener = (status: CloseStatus) => void;
 
 /**
- * @internal Told when a connection closes, in turn with its `onClose` listeners: one object
- * for many connections (a `MemoryChannelStore`), where a listener would be a closure each.
+ * @internal Told when a connection closes, in turn with its `onClose` listeners: an object
+ * that exists anyway (a `MemoryChannelStore` for its many members, a session's link), where a
+ * listener would be a closure per connection.
  */
 export interface CloseWatcher {
-  connectionClosed(connection: Connection): void;
+  connectionClosed(connection: Connection, status: CloseStatus): void;
+}
+
+/** @internal Told of each message, in turn with the `onReceive` listeners (see {@link CloseWatcher}). */
+export interface ReceiveWatcher {
+  messageReceived(message: string | Uint8Array): void;
 }
 
 type CloseEntry = CloseListener | CloseWatcher;
@@ -94,7 +100,7 @@ export function callCloseListeners(listeners: CloseListeners, status: CloseStatu
   for (const entry of Array.isArray(listeners) ? listeners : listeners === null ? [] : [listeners]) {
     try {
       if (typeof entry === "function") entry(status);
-      else entry.connectionClosed(connection);
+      else entry.connectionClosed(connection, status);
     } catch (error) {
       logger.error("an onClose listener threw:", error);
     }
@@ -133,7 +139,8 @@ export class CloseNotifier {
 
   /** Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
   watch(watcher: CloseWatcher): void {
-    if (this.status !== null) queueMicrotask(() => watcher.connectionClosed(this.owner));
+    const status = this.status;
+    if (status !== null) queueMicrotask(() => watcher.connectionClosed(this.owner, status));
     else if (!hasCloseListener(this.listeners, watcher)) this.listeners = withCloseListener(this.listeners, watcher);
   }
 

@@ -13,6 +13,7 @@ import {
   type CloseListener,
   type CloseListeners,
   type CloseWatcher,
+  type ReceiveWatcher,
   closedByServer,
   hasCloseListener,
   serverGoingAway,
@@ -93,7 +94,7 @@ export function createWsConnection(ws: WebSocket, request: RequestInfo, options:
 }
 
 type Message = string | Uint8Array;
-type Listener = (message: Message) => void;
+type Listener = ((message: Message) => void) | ReceiveWatcher;
 
 /**
  * The connection of each `ws` socket. The socket listeners below are shared by every
@@ -224,11 +225,21 @@ export class WsConnection implements ServerConnection {
     this.terminate(serverGoingAway);
   }
 
-  onReceive(fn: Listener): void {
-    const first = this.receivers === null;
-    if (first) this.receivers = fn;
-    else if (typeof this.receivers === "function") this.receivers = [this.receivers, fn];
-    else this.receivers?.push(fn);
+  onReceive(fn: (message: Message) => void): void {
+    this.addReceiver(fn);
+  }
+
+  /** @internal Adds `watcher`, told of each message as a listener would be (see {@link ReceiveWatcher}). */
+  watchReceive(watcher: ReceiveWatcher): void {
+    this.addReceiver(watcher);
+  }
+
+  private addReceiver(fn: Listener): void {
+    const receivers = this.receivers;
+    const first = receivers === null;
+    if (receivers === null) this.receivers = fn;
+    else if (!Array.isArray(receivers)) this.receivers = [receivers, fn];
+    else receivers.push(fn);
     const backlog = this.backlog;
     // Handed over in a microtask, so that every listener registered in this tick gets it; what
     // arrives meanwhile queues behind it.
@@ -243,7 +254,8 @@ export class WsConnection implements ServerConnection {
 
   /** @internal Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
   watchClose(watcher: CloseWatcher): void {
-    if (this.closedWith !== null) queueMicrotask(() => watcher.connectionClosed(this));
+    const status = this.closedWith;
+    if (status !== null) queueMicrotask(() => watcher.connectionClosed(this, status));
     else if (!hasCloseListener(this.closeListeners, watcher)) this.closeListeners = withCloseListener(this.closeListeners, watcher);
   }
 
@@ -302,17 +314,18 @@ export class WsConnection implements ServerConnection {
 
   private deliver(message: Message): void {
     const receivers = this.receivers;
-    if (typeof receivers === "function") {
-      this.callReceiver(receivers, message);
+    if (!Array.isArray(receivers)) {
+      if (receivers !== null) this.callReceiver(receivers, message);
       return;
     }
     // A copy: a listener may register another one while being called.
-    for (const fn of [...(receivers ?? [])]) this.callReceiver(fn, message);
+    for (const fn of [...receivers]) this.callReceiver(fn, message);
   }
 
   private callReceiver(fn: Listener, message: Message): void {
     try {
-      fn(message);
+      if (typeof fn === "function") fn(message);
+      else fn.messageReceived(message);
     } catch (error) {
       // Thrown into ws's socket handler it would crash the process; one bad listener must not.
       (this.options.logger ?? consoleLogger).error("an onReceive listener threw:", error);

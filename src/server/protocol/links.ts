@@ -11,6 +11,7 @@ import type { ClientIdentity } from "./endpoints.js";
 import type { TransportName } from "../../wire/protocol.js";
 import type { ActiveLink, ServerSession } from "./sessions.js";
 import { noticeSlowConsumer } from "./slow-consumer.js";
+import type { CloseWatcher, ReceiveWatcher } from "../transport.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
@@ -55,14 +56,6 @@ export class ServerWebSocketLink implements ActiveLink {
 
   /** Who the hello comes from; let go once it is answered. */
   private client: ClientIdentity | null;
-  /**
-   * The connection's one listener, for messages and for its close alike: a closure per link
-   * (and per event) would stay for as long as the link lives.
-   */
-  private readonly listener = (event: string | Uint8Array | CloseStatus): void => {
-    if (typeof event === "string" || event instanceof Uint8Array) this.onMessage(event);
-    else this.onClose(event);
-  };
 
   constructor(
     private readonly conn: Connection,
@@ -70,8 +63,19 @@ export class ServerWebSocketLink implements ActiveLink {
     client: ClientIdentity,
   ) {
     this.client = client;
-    conn.onReceive(this.listener);
-    conn.onClose(this.listener);
+    if (isWatchable(conn)) {
+      // A connection of ours tells the link itself: no closure per link, kept for its whole life.
+      conn.watchReceive(this);
+      conn.watchClose(this);
+    } else {
+      // Another kind (a forwarded socket of the cluster): one listener for messages and close alike.
+      const listener = (event: string | Uint8Array | CloseStatus): void => {
+        if (typeof event === "string" || event instanceof Uint8Array) this.messageReceived(event);
+        else this.connectionClosed(conn, event);
+      };
+      conn.onReceive(listener);
+      conn.onClose(listener);
+    }
     // The link rides as the timer's argument: a bound function or arrow field would stay with
     // the link for its whole life, while the timer goes with the hello.
     this.helloTimer = setTimeout(helloTimedOut, handshake.options.linkTimeout, this);
@@ -86,7 +90,8 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private onMessage(message: string | Uint8Array): void {
+  /** @internal Each message of its connection (see {@link ReceiveWatcher}). */
+  messageReceived(message: string | Uint8Array): void {
     if (typeof message !== "string") {
       this.fail(new ProtocolError("ERR_BAD_FRAME", "packets are text messages"));
       return;
@@ -178,7 +183,8 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private onClose(status: CloseStatus): void {
+  /** @internal Its connection closed (see {@link CloseWatcher}). */
+  connectionClosed(_conn: Connection, status: CloseStatus): void {
     this.clearHelloTimer();
     this.session?.detach(this);
     noticeSlowConsumer(this.session, status);
@@ -188,6 +194,12 @@ export class ServerWebSocketLink implements ActiveLink {
   closed(): boolean {
     return !this.conn.isOpen;
   }
+}
+
+/** A connection of ours, which tells watcher objects of its messages and close. */
+function isWatchable(conn: Connection): conn is Connection & { watchReceive(watcher: ReceiveWatcher): void; watchClose(watcher: CloseWatcher): void } {
+  const methods = conn as { watchReceive?: unknown; watchClose?: unknown };
+  return typeof methods.watchReceive === "function" && typeof methods.watchClose === "function";
 }
 
 /** Every WebSocket link's hello timer calls this, with the link as its argument. */
