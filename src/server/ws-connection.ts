@@ -118,6 +118,15 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   connectionOf.get(this)?.handleClose(code, reason);
 }
 
+/**
+ * The timers of slow consumers being dropped, a second each at most: a field for them would
+ * cost every connection 8 bytes for what few ever need.
+ */
+const slowConsumerTimers = new Map<WsConnection, NodeJS.Timeout>();
+
+/** A connection's `closeListeners` once it closed (told by identity): none are kept, and later ones are called at once. */
+const CLOSED: CloseListener = function closed(): void {};
+
 /** Made by {@link createWsConnection}; exported only for {@link HeartbeatSweep}'s signatures. */
 export class WsConnection implements ServerConnection {
   // Getters, not fields: the same for every connection, so kept once on the prototype.
@@ -131,8 +140,7 @@ export class WsConnection implements ServerConnection {
 
   // The `onClose` and `onReceive` bookkeeping lives in these fields rather than in objects of
   // its own (a CloseNotifier, a receive queue): two objects fewer for each of many idle sockets.
-  /** What `onClose` reported, once the socket is gone. */
-  private closedWith: CloseStatus | null = null;
+  /** The listeners until the socket is gone, then {@link CLOSED} (and `ending` what `onClose` reported). */
   private closeListeners: CloseListeners = null;
   /** Nearly every connection has one listener: an array only from the second on. */
   private receivers: Listener | Listener[] | null = null;
@@ -142,7 +150,6 @@ export class WsConnection implements ServerConnection {
   private ending: CloseStatus | null = null;
   /** Whether the client showed any sign of life since the last sweep. */
   private alive = true;
-  private slowConsumerTimer: NodeJS.Timeout | null = null;
   /**
    * The socket under `ws`, where {@link sendEncoded} may write whole frames; null when it must
    * not (no socket given, or an extension such as permessage-deflate negotiated: then every
@@ -165,6 +172,11 @@ export class WsConnection implements ServerConnection {
     ws.on("error", onSocketError);
     ws.on("close", onSocketClose);
     options.heartbeat.add(this);
+  }
+
+  /** What `onClose` reported, once the socket is gone. */
+  private get closedWith(): CloseStatus | null {
+    return this.closeListeners === CLOSED ? this.ending : null;
   }
 
   get isOpen(): boolean {
@@ -274,8 +286,9 @@ export class WsConnection implements ServerConnection {
   private dropSlowConsumer(): void {
     this.beginClose(slowConsumer);
     // The close frame is queued behind the very backlog the client is not reading.
-    this.slowConsumerTimer = setTimeout(() => this.terminate(slowConsumer), slowConsumerGraceMs);
-    this.slowConsumerTimer.unref();
+    const timer = setTimeout(() => this.terminate(slowConsumer), slowConsumerGraceMs);
+    timer.unref();
+    slowConsumerTimers.set(this, timer);
   }
 
   /** Called by the {@link HeartbeatSweep}: ping, or terminate a client silent since the last call. */
@@ -343,12 +356,15 @@ export class WsConnection implements ServerConnection {
 
   private finish(status: CloseStatus): void {
     this.options.heartbeat.delete(this);
-    if (this.slowConsumerTimer !== null) clearTimeout(this.slowConsumerTimer);
-    this.slowConsumerTimer = null;
-    if (this.closedWith !== null) return;
-    this.closedWith = status;
+    const timer = slowConsumerTimers.get(this);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      slowConsumerTimers.delete(this);
+    }
+    if (this.closeListeners === CLOSED) return;
+    this.ending = status;
     const listeners = this.closeListeners;
-    this.closeListeners = null;
+    this.closeListeners = CLOSED;
     this.options.forgetConnection?.(this);
     callCloseListeners(listeners, status, this.options.logger ?? consoleLogger, this);
   }
