@@ -106,8 +106,15 @@ interface SessionOwner {
   ended(session: ServerSession, reason: SessionEndReason): void;
 }
 
-/** One session on the server. Made by {@link SessionTable.create}. */
-export class ServerSession {
+/**
+ * One session on the server. Made by {@link SessionTable.create}. It is also its Peer's
+ * {@link PeerOptions}: what differs per session in two fields, the rest read from the table,
+ * and the callbacks prototype methods. An object literal with four arrow functions cost about
+ * 400 bytes more per session (bench/memory/README.md), and a separate options object 56 more.
+ * Peer calls each callback as a method of its options (`options.onFatal(error)`), so `this` is
+ * the session.
+ */
+export class ServerSession implements PeerOptions {
   readonly id: string;
   /** A real private field: neither a log line nor `util.inspect` shows the secret. */
   readonly #secret = randomId();
@@ -121,6 +128,10 @@ export class ServerSession {
   linked = false;
   /** Which of the table's sweeps pings this session (see SessionTable's sweep): sessions are pinged a slice at a time. */
   pingSlot = 0;
+  /** The tag scopes references to this session: another session's are recognised and refused. */
+  readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
+  /** The largest packet the server sends this client (see {@link packetLimitFor}). */
+  readonly maxMessageSize: number;
 
   constructor(
     readonly principal: unknown,
@@ -131,7 +142,54 @@ export class ServerSession {
     clientMaxMessageSize?: number,
   ) {
     this.id = randomId() + owner.idSuffix;
-    this.peer = new Peer(new SessionPeerOptions(this, owner, packetLimitFor(owner.options.maxMessageSize, clientMaxMessageSize)));
+    this.maxMessageSize = packetLimitFor(owner.options.maxMessageSize, clientMaxMessageSize);
+    this.peer = new Peer(this);
+  }
+
+  get side(): "server" {
+    return "server";
+  }
+
+  get window(): number {
+    return this.owner.options.window;
+  }
+
+  get maxChannels(): number {
+    return this.owner.options.maxChannelsPerSession;
+  }
+
+  get ackDelay(): number {
+    return ACK_DELAY_MS;
+  }
+
+  get replay(): ReplayLimits {
+    return this.owner.replayLimits;
+  }
+
+  get codec(): Codec {
+    return this.owner.options.codec;
+  }
+
+  get logger(): Logger {
+    return this.owner.options.logger;
+  }
+
+  resolveName(name: string): NamedTarget | ProtocolError | undefined {
+    return this.owner.resolveName(name, this.info);
+  }
+
+  onFatal(error: ProtocolError): void {
+    this.fail(error);
+  }
+
+  /** The client's words are cut short: they come from the wire and go to server code's logs. */
+  onBye(reason: string): void {
+    this.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` });
+  }
+
+  /** A fatal one: the client gave up on the session (it found a protocol error), and nothing will resume it. */
+  onPeerError(code: string, message: string, fatal: boolean): void {
+    if (fatal) this.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
   }
 
   get transport(): TransportName | null {
@@ -217,69 +275,6 @@ export class ServerSession {
       link.drop("session ended");
     }
     this.owner.ended(this, reason);
-  }
-}
-
-/**
- * A server session's {@link PeerOptions}: what differs per session in three fields, the rest
- * read from the table, and the callbacks prototype methods. An object literal with four arrow
- * functions cost about 400 bytes more per session (bench/memory/README.md). Peer calls each
- * callback as a method of its options (`options.onFatal(error)`), so `this` is this object.
- */
-class SessionPeerOptions implements PeerOptions {
-  /** The tag scopes references to this session: another session's are recognised and refused. */
-  readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
-
-  constructor(
-    private readonly session: ServerSession,
-    private readonly owner: SessionOwner,
-    readonly maxMessageSize: number,
-  ) {}
-
-  get side(): "server" {
-    return "server";
-  }
-
-  get window(): number {
-    return this.owner.options.window;
-  }
-
-  get maxChannels(): number {
-    return this.owner.options.maxChannelsPerSession;
-  }
-
-  get ackDelay(): number {
-    return ACK_DELAY_MS;
-  }
-
-  get replay(): ReplayLimits {
-    return this.owner.replayLimits;
-  }
-
-  get codec(): Codec {
-    return this.owner.options.codec;
-  }
-
-  get logger(): Logger {
-    return this.owner.options.logger;
-  }
-
-  resolveName(name: string): NamedTarget | ProtocolError | undefined {
-    return this.owner.resolveName(name, this.session.info);
-  }
-
-  onFatal(error: ProtocolError): void {
-    this.session.fail(error);
-  }
-
-  /** The client's words are cut short: they come from the wire and go to server code's logs. */
-  onBye(reason: string): void {
-    this.session.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` });
-  }
-
-  /** A fatal one: the client gave up on the session (it found a protocol error), and nothing will resume it. */
-  onPeerError(code: string, message: string, fatal: boolean): void {
-    if (fatal) this.session.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
   }
 }
 
