@@ -12,6 +12,20 @@ import type { ResolvedServerOptions } from "../options.js";
 import { endReasonOf, type SessionEndReason, type SessionObserver } from "./session-events.js";
 
 
+/** Where {@link clockNow} counts from. */
+const CLOCK_ORIGIN = Date.now();
+
+/**
+ * The time in ms since this module loaded, for a session's `lastHeard` and the sweep. Not since
+ * the epoch: a number that large is boxed as a heap number in each session (16 bytes), where one
+ * below 2^31 (the first 24 days of a process) is kept in the field itself.
+ */
+function clockNow(): number {
+  const ms = Date.now() - CLOCK_ORIGIN;
+  // The same number; but a difference of two doubles stays a double, boxed, unless made an integer.
+  return ms === (ms | 0) ? ms | 0 : ms;
+}
+
 /** What server code learns about the session a value came from (`envelope: true`). */
 export interface SessionInfo {
   /** The session id (not its secret). */
@@ -122,8 +136,8 @@ export class ServerSession implements PeerOptions {
   /** Handed to server code with each value of an envelope channel. */
   readonly info: SessionInfo = new PublicSessionInfo(this);
   private active: ActiveLink | null = null;
-  /** When the client was last heard from, or when the session lost its link (ms since epoch). */
-  lastHeard = Date.now();
+  /** When the client was last heard from, or when the session lost its link (see {@link clockNow}). */
+  lastHeard = clockNow();
   /** Whether a link ever attached: a session that never got one ends after `linkTimeout`. */
   linked = false;
   /** Which of the table's sweeps pings this session (see SessionTable's sweep): sessions are pinged a slice at a time. */
@@ -226,7 +240,7 @@ export class ServerSession implements PeerOptions {
     const previous = this.active;
     this.active = link;
     this.linked = true;
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
     if (previous !== null && previous !== link) {
       this.peer.detach(previous);
       previous.drop("replaced by a newer link");
@@ -244,12 +258,12 @@ export class ServerSession implements PeerOptions {
     if (this.active !== link) return;
     this.active = null;
     this.peer.detach(link);
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
   }
 
   /** The client sent something. */
   heard(): void {
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
   }
 
   /** Reports a fatal error to the client on the current link, then ends the session. */
@@ -416,7 +430,7 @@ export class SessionTable implements SessionOwner {
    * never got a link within `linkTimeout`, and sessions without a link for `sessionTtl`.
    */
   private readonly sweep = (): void => {
-    const now = Date.now();
+    const now = clockNow();
     const { sessionTtl, linkTimeout, heartbeatTimeout } = this.options;
     const slice = this.sweeps++ % this.pingSlices;
     const token = ++this.pingToken;
