@@ -75,10 +75,10 @@ export function breakdown(rows: readonly KindPerClient[], limit = TOP_KINDS): st
 const WHERE_THE_BYTES_GO = `## What wirechan adds to raw ws, and what is left
 
 Measured for issue 12 item 3, A/B against the code before (heap used per client at 5000 clients,
-two alternating runs each; self sizes from the snapshots): a Connection went from 3.63 to 3.19
-KiB heap per client (1.39x to 1.22x raw ws), a session from 5.66 to 4.78 KiB (2.16x to 1.83x).
-RSS moved less clearly on a loaded machine (Connection 1.26-1.34x before, 1.27-1.31x after;
-session 1.49-1.60x before, 1.53-1.56x after): it also holds the young generation (see above).
+two alternating runs each, one more after the last change; self sizes from the snapshots): a Connection went from 3.63 to 3.19
+KiB heap per client (1.39x to 1.22x raw ws), a session from 5.66 to 4.74 KiB (2.16x to 1.82x).
+RSS moved less clearly on a loaded machine (Connection 1.26-1.34x before, 1.25-1.31x after;
+session 1.49-1.60x before, 1.51-1.56x after): it also holds the young generation (see above).
 
 Removed, per idle client (heap used unless said):
 
@@ -99,7 +99,9 @@ Removed, per idle client (heap used unless said):
   the first entry, and the options' fields instead of the options object (about 130 bytes); the
   WebSocket link's \`transport\` and \`oneShot\` on the prototype, its client identity let go after
   the hello, and its connection telling it of messages and close as a watcher object, no
-  closures (about 260 bytes).
+  closures (about 260 bytes); the session its Peer's options itself (40 bytes), and
+  \`lastHeard\` counted from the module's load, an integer kept in its field instead of a
+  heap number (16 bytes).
 
 Left, per idle Connection (self sizes, beyond raw ws's about 3140 bytes):
 
@@ -118,15 +120,16 @@ Left, per idle Connection (self sizes, beyond raw ws's about 3140 bytes):
   heap used but no less in the snapshots (array slack, and a field more per connection), so
   not kept. Reaching 1.1x needs more than one of these gone.
 
-Left, per idle session, besides the Connection's (about 1500 bytes over it):
+Left, per idle session, besides the Connection's (about 1450 bytes over it):
 
 - The Peer (\`src/session/peer.ts\`): four LazyMap/LazySet objects (32 bytes each) that could be
   fields made on first use, as References' are now; the Writer's three flush closures (56 each,
   and their context, 40) and its options object (56) and control array (32), which prototype
   methods and fields would replace; the \`send\` closure Peer gives References (96 with its
   context); the outbox's ring queue and array (about 130), made before the first frame.
-- The session (112), its peer options (56, and the 12-character export prefix), its public info
-  (32), \`lastHeard\` boxed as a heap number (16), its entry in the session table's map (about 57).
+- The session (128), its id, secret and export prefix strings, its public info (32, made for
+  the session listeners even when there are none), its entry in the session table's map (about
+  57).
 - The address: one string per session, shared by node's \`_peername\`, the request, the session
   and the per-address count; the second \`"127.0.0.1"\` of the snapshots was the local address.
 `;
