@@ -67,6 +67,73 @@ export function breakdown(rows: readonly KindPerClient[], limit = TOP_KINDS): st
   return markdownTable(["kind (constructor, closure, V8 internal)", "bytes/client", "objects/client"], [...top, ["everything else", rest.toFixed(0), ""], ["**total (heap, self sizes)**", total.toFixed(0), ""]], 1);
 }
 
+/**
+ * What the tables above do not say: which of a wirechan client's bytes are wirechan's, what was
+ * removed, and why the rest stays. Prose, kept by hand: the numbers are self sizes per client
+ * from the snapshots (1000 clients) and heap used per client (5000), measured when it was written.
+ */
+const WHERE_THE_BYTES_GO = `## What wirechan adds to raw ws, and what is left
+
+Measured for issue 12 item 3, A/B against the code before (heap used per client at 5000 clients,
+two alternating runs each, one more after the last change; self sizes from the snapshots): a Connection went from 3.63 to 3.19
+KiB heap per client (1.39x to 1.22x raw ws), a session from 5.66 to 4.74 KiB (2.16x to 1.82x).
+RSS moved less clearly on a loaded machine (Connection 1.26-1.34x before, 1.25-1.31x after;
+session 1.49-1.60x before, 1.51-1.56x after): it also holds the young generation (see above).
+
+Removed, per idle client (heap used unless said):
+
+- **Request headers** (both): a connection kept node's headers object, an object over one string
+  per value. \`request.headers\` is now built on its first read from one packed string, common
+  names and whole headers (\`upgrade: websocket\` …) in two characters each; equal URLs share one
+  string. About 145 bytes for a \`ws\` client's upgrade, 260 for wirechan's client's.
+- **\`onClose\` and \`onReceive\` bookkeeping** (both): in the WebSocket connection's own fields, no
+  CloseNotifier and no receive queue object; the close status and a slow consumer's timer kept
+  without fields of their own. About 40 bytes per Connection, 145 per session.
+- **A store's listener** (Connection in a group): \`MemoryChannelStore\` is told of a member's close
+  as a watcher object (itself), not by a closure with its context and a WeakSet entry each;
+  with one listener of the handler's the listener array goes too. About 150 bytes.
+- **The local address** (both): read (and so kept by node in \`socket._sockname\` for the socket's
+  life) only when the Host check depends on it: not for an IP literal, a loopback name or a name
+  of \`allowedHosts\`. About 105 bytes then.
+- **Session tables and link** (session): References' four empty LazyMaps in one object made with
+  the first entry, and the options' fields instead of the options object (about 130 bytes); the
+  WebSocket link's \`transport\` and \`oneShot\` on the prototype, its client identity let go after
+  the hello, and its connection telling it of messages and close as a watcher object, no
+  closures (about 260 bytes); the session its Peer's options itself (40 bytes), and
+  \`lastHeard\` counted from the module's load, an integer kept in its field instead of a
+  heap number (16 bytes).
+
+Left, per idle Connection (self sizes, beyond raw ws's about 3140 bytes):
+
+- The connection object (96), its request summary (64) and packed headers (about 80 for a \`ws\`
+  client, more for a browser's).
+- Five listeners on the \`ws\` socket (message, ping, pong, error, close) grow its event table
+  from 160 to 256 bytes: pings and pongs prove the client alive to the heartbeat, and without an
+  error listener a bad frame would crash the process.
+- The remote address: reading \`socket.remoteAddress\` makes node keep \`_peername\` (56 bytes and
+  the string); \`request.remoteAddress\` must hold it even after the socket is gone, so it is read
+  while the request is served.
+- Tables, one entry per connection each: the server's set of connections (about 41), the
+  heartbeat's slices (about 39), the socket-to-connection WeakMap of the shared socket listeners
+  (about 33), and a store's two maps (about 57 each). The heartbeat threaded through the
+  connections (per-slice arrays, each connection holding its place) was tried: 25 bytes less
+  heap used but no less in the snapshots (array slack, and a field more per connection), so
+  not kept. Reaching 1.1x needs more than one of these gone.
+
+Left, per idle session, besides the Connection's (about 1450 bytes over it):
+
+- The Peer (\`src/session/peer.ts\`): four LazyMap/LazySet objects (32 bytes each) that could be
+  fields made on first use, as References' are now; the Writer's three flush closures (56 each,
+  and their context, 40) and its options object (56) and control array (32), which prototype
+  methods and fields would replace; the \`send\` closure Peer gives References (96 with its
+  context); the outbox's ring queue and array (about 130), made before the first frame.
+- The session (128), its id, secret and export prefix strings, its public info (32, made for
+  the session listeners even when there are none), its entry in the session table's map (about
+  57).
+- The address: one string per session, shared by node's \`_peername\`, the request, the session
+  and the per-address count; the second \`"127.0.0.1"\` of the snapshots was the local address.
+`;
+
 export function readme(results: Results): string {
   const sections = [...results.heap].map(([impl, rows]) => `### ${NAMES[impl]}\n\n${breakdown(rows)}`);
   return `# wirechan memory benchmark
@@ -126,5 +193,6 @@ ${summaryTable(results)}
 ## Where the bytes of one idle client go (heap self sizes, ${results.snapshotN} clients)
 
 ${sections.join("\n\n")}
-`;
+
+${WHERE_THE_BYTES_GO}`;
 }

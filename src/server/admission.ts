@@ -65,7 +65,7 @@ export class Admission {
     if (state.closing) return { code: "ERR_SERVER_CLOSED", status: 503, message: "server shutting down", retry: true };
     if (stage === "takeover") return null;
     const { host, origin } = raw.headers;
-    if (!isHostAllowed(this.hosts, host, raw.socket.localAddress)) {
+    if (!isHostAllowed(this.hosts, host, () => raw.socket.localAddress)) {
       return {
         code: "ERR_HOST",
         status: 403,

@@ -4,6 +4,7 @@ import { WirechanError, WirechanRangeError, WirechanTypeError } from "../csp/err
 import { consoleLogger, type Logger } from "../session/logger.js";
 import type { Connection, ResponseParts, SendData } from "./connection.js";
 import { EncodedMessage, jsonHeaders } from "./encoded-message.js";
+import type { CloseWatcher } from "./transport.js";
 
 /**
  * Named groups of connections, each member with an attachment (whatever the handler wants
@@ -115,8 +116,9 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
    */
   private readonly groupsOf = new Map<Connection, string | Set<string>>();
   /**
-   * Connections whose `onClose` already has our listener. The contract cannot remove a
-   * listener, so one that leaves and rejoins must not get a second.
+   * Connections of another kind than ours whose `onClose` already has our listener. The
+   * contract cannot remove a listener, so one that leaves and rejoins must not get a second.
+   * Ours are watched without a closure or an entry here (see {@link CloseWatcher}).
    */
   private readonly watched = new WeakSet<Connection>();
 
@@ -154,10 +156,16 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
     if (groups === undefined) this.groupsOf.set(conn, group);
     else if (typeof groups !== "string") groups.add(group);
     else if (groups !== group) this.groupsOf.set(conn, new Set([groups, group]));
-    if (!this.watched.has(conn)) {
+    if (isWatchable(conn)) conn.watchClose(this);
+    else if (!this.watched.has(conn)) {
       this.watched.add(conn);
       conn.onClose(() => this.leaveAll(conn));
     }
+  }
+
+  /** @internal A connection of ours that joined a group closed (see {@link CloseWatcher}). */
+  connectionClosed(conn: Connection): void {
+    this.leaveAll(conn);
   }
 
   removeFromGroup(group: string, conn: Connection): void {
@@ -249,6 +257,11 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
     // Deleting from a Set while walking it is safe.
     else for (const group of groups ?? []) this.removeFromGroup(group, conn);
   }
+}
+
+/** A connection of ours, which tells a {@link CloseWatcher} when it closes. */
+function isWatchable(conn: Connection): conn is Connection & { watchClose(watcher: CloseWatcher): void } {
+  return typeof (conn as { watchClose?: unknown }).watchClose === "function";
 }
 
 /** A WebSocket or SSE connection of ours, which writes a broadcast's bytes made once for many members. */

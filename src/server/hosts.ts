@@ -108,16 +108,18 @@ function isLoopbackName(name: string): boolean {
 
 /**
  * Whether a request may proceed, given its `Host` header and the local address of its socket
- * (`req.socket.localAddress`). Without `Host` (HTTP/1.0) or with an empty one: yes. On a
- * loopback address, or on any address once the policy names hosts: only `localhost`,
- * `*.localhost`, an IP literal or a name of the policy; a `Host` that is no host at all is
- * refused. Otherwise (no names, an address that is not loopback): yes.
+ * (`req.socket.localAddress`, or a function that reads it). Without `Host` (HTTP/1.0) or with an
+ * empty one: yes. On a loopback address, or on any address once the policy names hosts: only
+ * `localhost`, `*.localhost`, an IP literal or a name of the policy; a `Host` that is no host
+ * at all is refused. Otherwise (no names, an address that is not loopback): yes. The address is
+ * read only when the answer depends on it: node keeps the object it reads it into for as long
+ * as the socket lives (an idle WebSocket's, hours), where most hosts are answered without it.
  */
-export function isHostAllowed(policy: HostPolicy, host: string | undefined, localAddress: string | undefined): boolean {
+export function isHostAllowed(policy: HostPolicy, host: string | undefined, localAddress: string | undefined | (() => string | undefined)): boolean {
   if (policy.any || host === undefined || host === "") return true;
-  if (policy.names.size === 0 && !isLoopbackAddress(localAddress)) return true;
   const parsed = hostOf(host);
-  if (parsed === null) return false;
-  if (parsed.ip || isLoopbackName(parsed.name) || policy.names.has(parsed.name)) return true;
-  return policy.suffixes.some((suffix) => parsed.name.endsWith(suffix));
+  if (parsed !== null && (parsed.ip || isLoopbackName(parsed.name) || policy.names.has(parsed.name) || policy.suffixes.some((suffix) => parsed.name.endsWith(suffix)))) return true;
+  // Refused by the strict check, which applies on a loopback address or once the policy names hosts.
+  if (policy.names.size > 0) return false;
+  return !isLoopbackAddress(typeof localAddress === "function" ? localAddress() : localAddress);
 }

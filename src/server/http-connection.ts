@@ -4,6 +4,7 @@ import { responseHead, toResponseParts } from "./responses.js";
 import {
   type AdapterOptions,
   CloseNotifier,
+  type CloseWatcher,
   type ServerConnection,
   clientGone,
   closedByServer,
@@ -63,6 +64,11 @@ export abstract class ResponseConnection implements ServerConnection {
 
   onClose(fn: (status: CloseStatus) => void): void {
     this.notifier.add(fn);
+  }
+
+  /** @internal Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
+  watchClose(watcher: CloseWatcher): void {
+    this.notifier.watch(watcher);
   }
 
   /** Ends the response cleanly (a stream gets its terminating chunk) and reports 1001. */

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { WirechanError, WirechanTypeError } from "../csp/errors.js";
 import type { Connection, RequestInfo, ConnectionTransport } from "./connection.js";
+import { RequestSummary } from "./request-summary.js";
 
 /** A request body larger than `maxMessageSize`: answered 413 when a handler lets it escape. */
 export class PayloadTooLargeError extends WirechanError {
@@ -185,7 +186,7 @@ export class IncomingRequest implements ServerRequest {
 
   /** What the connection made from this request keeps. */
   summary(): RequestInfo {
-    return { method: this.method, url: this.url, headers: this.headers, remoteAddress: this.remoteAddress };
+    return new RequestSummary(this.method, this.url, this.headers, this.remoteAddress);
   }
 
   private get parsedUrl(): URL {

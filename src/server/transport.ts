@@ -54,12 +54,64 @@ export const slowConsumer: CloseStatus = { by: "server", code: SLOW_CONSUMER_CLO
  */
 export const slowConsumerGraceMs = 1_000;
 
-type CloseListener = (status: CloseStatus) => void;
+/** An `onClose` listener. */
+export type CloseListener = (status: CloseStatus) => void;
 
 /**
- * The `onClose` bookkeeping every adapter shares: listeners registered before or after the
- * close, called at most once each, with the first status. A listener that throws is reported
- * to `options.logger` and the others still run.
+ * @internal Told when a connection closes, in turn with its `onClose` listeners: an object
+ * that exists anyway (a `MemoryChannelStore` for its many members, a session's link), where a
+ * listener would be a closure per connection.
+ */
+export interface CloseWatcher {
+  connectionClosed(connection: Connection, status: CloseStatus): void;
+}
+
+/** @internal Told of each message, in turn with the `onReceive` listeners (see {@link CloseWatcher}). */
+export interface ReceiveWatcher {
+  messageReceived(message: string | Uint8Array): void;
+}
+
+type CloseEntry = CloseListener | CloseWatcher;
+
+/**
+ * Listeners kept in one field: most connections have one or two, so an array only from the
+ * second on (memory per connection).
+ */
+export type CloseListeners = CloseEntry | CloseEntry[] | null;
+
+/** `listeners` with `entry` added (the array, when there is one, grows in place). */
+export function withCloseListener(listeners: CloseListeners, entry: CloseEntry): CloseListeners {
+  if (listeners === null) return entry;
+  if (!Array.isArray(listeners)) return [listeners, entry];
+  listeners.push(entry);
+  return listeners;
+}
+
+/** Whether `entry` is one of `listeners`. */
+export function hasCloseListener(listeners: CloseListeners, entry: CloseEntry): boolean {
+  return Array.isArray(listeners) ? listeners.includes(entry) : listeners === entry;
+}
+
+/**
+ * Calls every listener with `status` (and every watcher with `connection`); one that throws is
+ * reported to `logger`, and the others still run.
+ */
+export function callCloseListeners(listeners: CloseListeners, status: CloseStatus, logger: Logger, connection: Connection): void {
+  for (const entry of Array.isArray(listeners) ? listeners : listeners === null ? [] : [listeners]) {
+    try {
+      if (typeof entry === "function") entry(status);
+      else entry.connectionClosed(connection, status);
+    } catch (error) {
+      logger.error("an onClose listener threw:", error);
+    }
+  }
+}
+
+/**
+ * The `onClose` bookkeeping of the HTTP and SSE adapters: listeners registered before or after
+ * the close, called at most once each, with the first status. A listener that throws is
+ * reported to `options.logger` and the others still run. (The WebSocket adapter keeps the same
+ * two fields in the connection itself: one object less for each of many idle sockets.)
  */
 export class CloseNotifier {
   private status: CloseStatus | null = null;
@@ -74,8 +126,7 @@ export class CloseNotifier {
     this.logger = options.logger ?? consoleLogger;
   }
 
-  /** Most connections have one or two listeners: an array only from the second on (memory per connection). */
-  private listeners: CloseListener | CloseListener[] | null = null;
+  private listeners: CloseListeners = null;
 
   get closed(): boolean {
     return this.status !== null;
@@ -83,9 +134,14 @@ export class CloseNotifier {
 
   add(fn: CloseListener): void {
     if (this.status !== null) queueMicrotask(() => fn(this.status as CloseStatus));
-    else if (this.listeners === null) this.listeners = fn;
-    else if (typeof this.listeners === "function") this.listeners = [this.listeners, fn];
-    else this.listeners.push(fn);
+    else this.listeners = withCloseListener(this.listeners, fn);
+  }
+
+  /** Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
+  watch(watcher: CloseWatcher): void {
+    const status = this.status;
+    if (status !== null) queueMicrotask(() => watcher.connectionClosed(this.owner, status));
+    else if (!hasCloseListener(this.listeners, watcher)) this.listeners = withCloseListener(this.listeners, watcher);
   }
 
   /** Records the status and calls the listeners; later calls do nothing. Returns whether this was the first. */
@@ -95,13 +151,7 @@ export class CloseNotifier {
     const listeners = this.listeners;
     this.listeners = null;
     this.forgetConnection?.(this.owner);
-    for (const fn of typeof listeners === "function" ? [listeners] : (listeners ?? [])) {
-      try {
-        fn(status);
-      } catch (error) {
-        this.logger.error("an onClose listener threw:", error);
-      }
-    }
+    callCloseListeners(listeners, status, this.logger, this.owner);
     return true;
   }
 }

@@ -4,11 +4,23 @@ import { WebSocketServer } from "ws";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
-import { consoleLogger, type Logger } from "../session/logger.js";
+import { consoleLogger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
 import type { EncodedMessage } from "./encoded-message.js";
 import { HeartbeatSweep } from "./heartbeat-sweep.js";
-import { CloseNotifier, closedByServer, serverGoingAway, slowConsumer, slowConsumerGraceMs } from "./transport.js";
+import {
+  callCloseListeners,
+  type CloseListener,
+  type CloseListeners,
+  type CloseWatcher,
+  type ReceiveWatcher,
+  closedByServer,
+  hasCloseListener,
+  serverGoingAway,
+  slowConsumer,
+  slowConsumerGraceMs,
+  withCloseListener,
+} from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
 /** Most messages kept for a connection that has no `onReceive` listener yet. */
@@ -82,7 +94,7 @@ export function createWsConnection(ws: WebSocket, request: RequestInfo, options:
 }
 
 type Message = string | Uint8Array;
-type Listener = (message: Message) => void;
+type Listener = ((message: Message) => void) | ReceiveWatcher;
 
 /**
  * The connection of each `ws` socket. The socket listeners below are shared by every
@@ -106,6 +118,15 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   connectionOf.get(this)?.handleClose(code, reason);
 }
 
+/**
+ * The timers of slow consumers being dropped, a second each at most: a field for them would
+ * cost every connection 8 bytes for what few ever need.
+ */
+const slowConsumerTimers = new Map<WsConnection, NodeJS.Timeout>();
+
+/** A connection's `closeListeners` once it closed (told by identity): none are kept, and later ones are called at once. */
+const CLOSED: CloseListener = function closed(): void {};
+
 /** Made by {@link createWsConnection}; exported only for {@link HeartbeatSweep}'s signatures. */
 export class WsConnection implements ServerConnection {
   // Getters, not fields: the same for every connection, so kept once on the prototype.
@@ -117,14 +138,18 @@ export class WsConnection implements ServerConnection {
     return true;
   }
 
-  private readonly notifier: CloseNotifier;
-  /** Made on the first `onReceive` or message: a connection that only broadcasts never needs one. */
-  private receiveQueue: ReceiveQueue | null = null;
+  // The `onClose` and `onReceive` bookkeeping lives in these fields rather than in objects of
+  // its own (a CloseNotifier, a receive queue): two objects fewer for each of many idle sockets.
+  /** The listeners until the socket is gone, then {@link CLOSED} (and `ending` what `onClose` reported). */
+  private closeListeners: CloseListeners = null;
+  /** Nearly every connection has one listener: an array only from the second on. */
+  private receivers: Listener | Listener[] | null = null;
+  /** Messages that came before the first `onReceive` listener, until handed over; nearly always null. */
+  private backlog: Backlog | null = null;
   /** Why the connection is ending, set by whichever side started first; reported when the socket is gone. */
   private ending: CloseStatus | null = null;
   /** Whether the client showed any sign of life since the last sweep. */
   private alive = true;
-  private slowConsumerTimer: NodeJS.Timeout | null = null;
   /**
    * The socket under `ws`, where {@link sendEncoded} may write whole frames; null when it must
    * not (no socket given, or an extension such as permessage-deflate negotiated: then every
@@ -139,7 +164,6 @@ export class WsConnection implements ServerConnection {
     socket?: Duplex,
   ) {
     this.frameSocket = socket !== undefined && ws.extensions === "" ? socket : null;
-    this.notifier = new CloseNotifier(this, options);
     connectionOf.set(ws, this);
     ws.on("message", onSocketMessage);
     ws.on("ping", onSocketPingOrPong);
@@ -148,6 +172,11 @@ export class WsConnection implements ServerConnection {
     ws.on("error", onSocketError);
     ws.on("close", onSocketClose);
     options.heartbeat.add(this);
+  }
+
+  /** What `onClose` reported, once the socket is gone. */
+  private get closedWith(): CloseStatus | null {
+    return this.closeListeners === CLOSED ? this.ending : null;
   }
 
   get isOpen(): boolean {
@@ -208,13 +237,38 @@ export class WsConnection implements ServerConnection {
     this.terminate(serverGoingAway);
   }
 
-  onReceive(fn: Listener): void {
-    this.receiveQueue ??= new ReceiveQueue(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
-    this.receiveQueue.listen(fn);
+  onReceive(fn: (message: Message) => void): void {
+    this.addReceiver(fn);
   }
 
-  onClose(fn: (status: CloseStatus) => void): void {
-    this.notifier.add(fn);
+  /** @internal Adds `watcher`, told of each message as a listener would be (see {@link ReceiveWatcher}). */
+  watchReceive(watcher: ReceiveWatcher): void {
+    this.addReceiver(watcher);
+  }
+
+  private addReceiver(fn: Listener): void {
+    const receivers = this.receivers;
+    const first = receivers === null;
+    if (receivers === null) this.receivers = fn;
+    else if (!Array.isArray(receivers)) this.receivers = [receivers, fn];
+    else receivers.push(fn);
+    const backlog = this.backlog;
+    // Handed over in a microtask, so that every listener registered in this tick gets it; what
+    // arrives meanwhile queues behind it.
+    if (first && backlog !== null) queueMicrotask(() => this.handOver(backlog));
+  }
+
+  onClose(fn: CloseListener): void {
+    const status = this.closedWith;
+    if (status !== null) queueMicrotask(() => fn(status));
+    else this.closeListeners = withCloseListener(this.closeListeners, fn);
+  }
+
+  /** @internal Adds `watcher` unless it is there already (see {@link CloseWatcher}). */
+  watchClose(watcher: CloseWatcher): void {
+    const status = this.closedWith;
+    if (status !== null) queueMicrotask(() => watcher.connectionClosed(this, status));
+    else if (!hasCloseListener(this.closeListeners, watcher)) this.closeListeners = withCloseListener(this.closeListeners, watcher);
   }
 
   private beginClose(status: CloseStatus): void {
@@ -232,8 +286,9 @@ export class WsConnection implements ServerConnection {
   private dropSlowConsumer(): void {
     this.beginClose(slowConsumer);
     // The close frame is queued behind the very backlog the client is not reading.
-    this.slowConsumerTimer = setTimeout(() => this.terminate(slowConsumer), slowConsumerGraceMs);
-    this.slowConsumerTimer.unref();
+    const timer = setTimeout(() => this.terminate(slowConsumer), slowConsumerGraceMs);
+    timer.unref();
+    slowConsumerTimers.set(this, timer);
   }
 
   /** Called by the {@link HeartbeatSweep}: ping, or terminate a client silent since the last call. */
@@ -254,11 +309,40 @@ export class WsConnection implements ServerConnection {
   handleMessage(data: RawData, isBinary: boolean): void {
     this.markAlive();
     // After a terminate, ws may still parse bytes that were already read; onClose came first.
-    if (this.notifier.closed) return;
+    if (this.closedWith !== null) return;
     const bytes = bytesOf(data);
     const message = isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes.toString("utf8");
-    this.receiveQueue ??= new ReceiveQueue(this.options.maxBufferedBytes, this.options.logger ?? consoleLogger);
-    if (!this.receiveQueue.push(message, bytes.byteLength) && this.isOpen) this.beginClose(receiveQueueFull);
+    if (this.receivers !== null && this.backlog === null) {
+      this.deliver(message);
+      return;
+    }
+    this.backlog ??= new Backlog();
+    if (!this.backlog.push(message, bytes.byteLength, this.options.maxBufferedBytes) && this.isOpen) this.beginClose(receiveQueueFull);
+  }
+
+  private handOver(backlog: Backlog): void {
+    if (this.backlog === backlog) this.backlog = null;
+    for (const message of backlog.messages) this.deliver(message);
+  }
+
+  private deliver(message: Message): void {
+    const receivers = this.receivers;
+    if (!Array.isArray(receivers)) {
+      if (receivers !== null) this.callReceiver(receivers, message);
+      return;
+    }
+    // A copy: a listener may register another one while being called.
+    for (const fn of [...receivers]) this.callReceiver(fn, message);
+  }
+
+  private callReceiver(fn: Listener, message: Message): void {
+    try {
+      if (typeof fn === "function") fn(message);
+      else fn.messageReceived(message);
+    } catch (error) {
+      // Thrown into ws's socket handler it would crash the process; one bad listener must not.
+      (this.options.logger ?? consoleLogger).error("an onReceive listener threw:", error);
+    }
   }
 
   handleError(error: Error): void {
@@ -272,79 +356,34 @@ export class WsConnection implements ServerConnection {
 
   private finish(status: CloseStatus): void {
     this.options.heartbeat.delete(this);
-    if (this.slowConsumerTimer !== null) clearTimeout(this.slowConsumerTimer);
-    this.slowConsumerTimer = null;
-    this.notifier.fire(status);
+    const timer = slowConsumerTimers.get(this);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      slowConsumerTimers.delete(this);
+    }
+    if (this.closeListeners === CLOSED) return;
+    this.ending = status;
+    const listeners = this.closeListeners;
+    this.closeListeners = CLOSED;
+    this.options.forgetConnection?.(this);
+    callCloseListeners(listeners, status, this.options.logger ?? consoleLogger, this);
   }
 }
 
 /**
- * The `onReceive` side: listeners, and a bounded backlog for messages that arrive before the
- * first listener (handlers often register after an `await`).
+ * Messages that arrive before the first `onReceive` listener (handlers often register after an
+ * `await`), at most {@link maxQueuedMessages} and `maxBufferedBytes` bytes.
  */
-class ReceiveQueue {
-  /** Nearly every connection has one listener: an array only from the second on (memory per connection). */
-  private listeners: Listener | Listener[] | null = null;
-  /** Made only when a message arrives before the first listener. */
-  private backlog: Message[] | null = null;
-  private backlogBytes = 0;
-  /** The backlog is handed over in a microtask, so every listener of that tick gets it. */
-  private handoverPending = false;
+class Backlog {
+  readonly messages: Message[] = [];
+  private bytes = 0;
 
-  constructor(
-    private readonly maxBytes: number,
-    private readonly logger: Logger,
-  ) {}
-
-  listen(fn: Listener): void {
-    const first = this.listeners === null;
-    if (first) this.listeners = fn;
-    else if (typeof this.listeners === "function") this.listeners = [this.listeners, fn];
-    else this.listeners?.push(fn);
-    if (first && this.backlog !== null) {
-      this.handoverPending = true;
-      queueMicrotask(() => this.handOver());
-    }
-  }
-
-  /** Delivers or keeps `message`; false when the backlog is full and the message was dropped. */
-  push(message: Message, size: number): boolean {
-    if (this.listeners !== null && !this.handoverPending) {
-      this.deliver(message);
-      return true;
-    }
-    this.backlog ??= [];
-    if (this.backlog.length >= maxQueuedMessages || this.backlogBytes + size > this.maxBytes) return false;
-    this.backlog.push(message);
-    this.backlogBytes += size;
+  /** Keeps `message`; false when the backlog is full and it was dropped. */
+  push(message: Message, size: number, maxBytes: number): boolean {
+    if (this.messages.length >= maxQueuedMessages || this.bytes + size > maxBytes) return false;
+    this.messages.push(message);
+    this.bytes += size;
     return true;
-  }
-
-  private handOver(): void {
-    this.handoverPending = false;
-    const backlog = this.backlog ?? [];
-    this.backlog = null;
-    this.backlogBytes = 0;
-    for (const message of backlog) this.deliver(message);
-  }
-
-  private deliver(message: Message): void {
-    const listeners = this.listeners;
-    if (typeof listeners === "function") {
-      this.call(listeners, message);
-      return;
-    }
-    // A copy: a listener may register another one while being called.
-    for (const fn of [...(listeners ?? [])]) this.call(fn, message);
-  }
-
-  private call(fn: Listener, message: Message): void {
-    try {
-      fn(message);
-    } catch (error) {
-      // Thrown into ws's socket handler it would crash the process; one bad listener must not.
-      this.logger.error("an onReceive listener threw:", error);
-    }
   }
 }
 

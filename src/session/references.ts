@@ -32,41 +32,69 @@ interface Import {
   received: number;
 }
 
+/** The tables of a session that exported, imported or named a channel. */
+class Tables {
+  readonly exportsByRef = new LazyMap<string, Export>();
+  readonly exportsByChannel = new LazyMap<Channel<unknown, unknown>, Export>();
+  readonly imports = new LazyMap<string, Import>();
+  readonly named = new LazyMap<string, RemoteChannel<never>>();
+}
+
+/** What a session without tables reads: never written to (every `set` goes through `#own`). */
+const NO_TABLES = new Tables();
+
 /** Exports, imports and named proxies of a session, bounded together by `maxChannels`. */
 export class References {
   // Every table, and the registry, is made on first use: most server sessions never send a
-  // channel, and the empty ones cost more than the rest of an idle session's tables.
-  readonly #exportsByRef = new LazyMap<string, Export>();
-  readonly #exportsByChannel = new LazyMap<Channel<unknown, unknown>, Export>();
+  // channel, and the empty ones cost more than the rest of an idle session's tables. Even the
+  // four empty LazyMaps cost 128 bytes, so they come in one object, made with the first entry.
+  #tables: Tables | null = null;
   #nextExport = 1;
-  readonly #imports = new LazyMap<string, Import>();
-  readonly #named = new LazyMap<string, RemoteChannel<never>>();
   /** Releases the imports nobody holds any more; made with the first import. */
   #finalizer: FinalizationRegistry<string> | null = null;
   #ended = false;
 
-  readonly #options: ReferenceOptions;
+  // The options' fields, not the object: it would be one more object per session.
+  readonly #side: "client" | "server";
+  readonly #exportPrefix: string;
+  readonly #maxChannels: number;
+  readonly #host: ProxyHost;
+  readonly #send: (operation: Operation) => void;
 
   constructor(options: ReferenceOptions) {
-    this.#options = options;
+    this.#side = options.side;
+    this.#exportPrefix = options.exportPrefix;
+    this.#maxChannels = options.maxChannels;
+    this.#host = options.host;
+    this.#send = options.send;
+  }
+
+  /** The tables, or empty ones when none were made (reads and deletes; every `set` goes through `#own`). */
+  get #current(): Tables {
+    return this.#tables ?? NO_TABLES;
+  }
+
+  /** The tables to write to, made now if they were not. */
+  get #own(): Tables {
+    return (this.#tables ??= new Tables());
   }
 
   /** Exported plus imported channels, plus named proxies. */
   get count(): number {
-    return this.#exportsByRef.size + this.#imports.size + this.#named.size;
+    return this.#current.exportsByRef.size + this.#current.imports.size + this.#current.named.size;
   }
 
   /** Client: the proxy of the server channel `name` (one per name while it is open). */
   namedProxy(name: string): RemoteChannel<never> {
-    let proxy = this.#named.get(name);
+    let proxy = this.#current.named.get(name);
     if (proxy !== undefined && !proxy.closed) return proxy;
-    proxy = new RemoteChannel<never>(this.#options.host, `n:${name}`);
+    proxy = new RemoteChannel<never>(this.#host, `n:${name}`);
     if (this.#ended) {
       proxy.shut(true);
       return proxy;
     }
     this.#checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
-    this.#named.set(name, proxy);
+    this.#own.named.set(name, proxy);
     return proxy;
   }
 
@@ -82,7 +110,7 @@ export class References {
       return ref;
     }
     if (object instanceof RemoteChannel) {
-      const entry = this.#imports.get(object.target);
+      const entry = this.#current.imports.get(object.target);
       if (entry !== undefined && entry.proxy.deref() === object) return object.target;
       throw new WirechanTypeError(
         "ERR_WIRE_VALUE",
@@ -94,12 +122,12 @@ export class References {
 
   /** What a reference read from the wire stands for here: our own channel, or a proxy of the peer's. */
   readRef(ref: string): unknown {
-    if (ref.startsWith(this.#options.exportPrefix)) {
+    if (ref.startsWith(this.#exportPrefix)) {
       // One of ours coming back: the channel itself, or a closed one if it is no longer exported.
-      return this.#exportsByRef.get(ref)?.channel ?? closedChannel();
+      return this.#current.exportsByRef.get(ref)?.channel ?? closedChannel();
     }
     this.#checkPeerRef(ref);
-    const known = this.#imports.get(ref);
+    const known = this.#current.imports.get(ref);
     const alive = known?.proxy.deref();
     if (known !== undefined && alive !== undefined) {
       known.received++;
@@ -107,10 +135,10 @@ export class References {
     }
     // New, or collected while this copy was on its way (its release has not gone out yet).
     if (known === undefined) this.#checkRoom(() => new ProtocolError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
-    const proxy = new RemoteChannel<never>(this.#options.host, ref);
+    const proxy = new RemoteChannel<never>(this.#host, ref);
     this.#finalizer ??= new FinalizationRegistry<string>((collected) => this.#importCollected(collected));
     this.#finalizer.register(proxy, ref, proxy);
-    this.#imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
+    this.#own.imports.set(ref, { proxy: new WeakRef(proxy), received: (known?.received ?? 0) + 1 });
     return proxy;
   }
 
@@ -121,17 +149,17 @@ export class References {
    */
   exported(target: string): Channel<unknown, unknown> | undefined {
     this.#checkOwnRef(target);
-    return this.#exportsByRef.get(target)?.channel;
+    return this.#current.exportsByRef.get(target)?.channel;
   }
 
   /** A proxy of this session was closed by its holder: tell the owner. */
   released(proxy: RemoteChannel<never>): void {
     const target = proxy.target;
     if (target.startsWith("n:")) {
-      if (this.#named.get(target.slice(2)) === proxy) this.#named.delete(target.slice(2));
+      if (this.#current.named.get(target.slice(2)) === proxy) this.#current.named.delete(target.slice(2));
       return;
     }
-    const entry = this.#imports.get(target);
+    const entry = this.#current.imports.get(target);
     if (entry === undefined || entry.proxy.deref() !== proxy) return;
     this.#finalizer?.unregister(proxy);
     this.#release(target, entry);
@@ -139,7 +167,7 @@ export class References {
 
   /** The peer closed its channel `ref`: our proxy closes and is released. */
   remoteClosed(ref: string): void {
-    const entry = this.#imports.get(ref);
+    const entry = this.#current.imports.get(ref);
     if (entry === undefined) return;
     const proxy = entry.proxy.deref();
     if (proxy !== undefined) {
@@ -167,75 +195,76 @@ export class References {
    */
   sent(refs: readonly string[]): void {
     for (const ref of refs) {
-      const entry = this.#exportsByRef.get(ref);
-      if (entry !== undefined && entry.channel.closed) this.#options.send({ op: "c", ref });
+      const entry = this.#current.exportsByRef.get(ref);
+      if (entry !== undefined && entry.channel.closed) this.#send({ op: "c", ref });
     }
   }
 
   #uncount(ref: string, count: number): void {
-    const entry = this.#exportsByRef.get(ref);
+    const entry = this.#current.exportsByRef.get(ref);
     if (entry === undefined) return;
     entry.sent -= count;
     if (entry.sent > 0) return;
     entry.unwatch();
-    this.#exportsByRef.delete(ref);
-    this.#exportsByChannel.delete(entry.channel);
+    this.#current.exportsByRef.delete(ref);
+    this.#current.exportsByChannel.delete(entry.channel);
   }
 
   /** The session ended: every proxy closes, every table empties. */
   end(): void {
     this.#ended = true;
-    for (const entry of this.#imports.values()) entry.proxy.deref()?.shut(true);
-    for (const proxy of this.#named.values()) proxy.shut(true);
-    for (const entry of this.#exportsByRef.values()) entry.unwatch();
-    this.#imports.clear();
-    this.#named.clear();
-    this.#exportsByRef.clear();
-    this.#exportsByChannel.clear();
+    for (const entry of this.#current.imports.values()) entry.proxy.deref()?.shut(true);
+    for (const proxy of this.#current.named.values()) proxy.shut(true);
+    for (const entry of this.#current.exportsByRef.values()) entry.unwatch();
+    this.#current.imports.clear();
+    this.#current.named.clear();
+    this.#current.exportsByRef.clear();
+    this.#current.exportsByChannel.clear();
+    this.#tables = null;
   }
 
   #exportChannel(channel: Channel<unknown, unknown>): string {
     if (this.#ended) throw new WirechanTypeError("ERR_WIRE_VALUE", "the session has ended");
-    let entry = this.#exportsByChannel.get(channel);
+    let entry = this.#current.exportsByChannel.get(channel);
     if (entry === undefined) {
       this.#checkRoom(() => new WirechanRangeError("ERR_TOO_MANY_CHANNELS", this.#tooMany()));
-      const ref = `${this.#options.exportPrefix}${this.#nextExport++}`;
+      const ref = `${this.#exportPrefix}${this.#nextExport++}`;
       const created: Export = { ref, channel, sent: 0, unwatch: noop };
       // A channel closed already is announced after each put that carries it (see `sent`).
       if (!channel.closed) created.unwatch = channel.watchClose(() => this.#exportClosed(created));
       entry = created;
-      this.#exportsByRef.set(ref, entry);
-      this.#exportsByChannel.set(channel, entry);
+      this.#own.exportsByRef.set(ref, entry);
+      this.#own.exportsByChannel.set(channel, entry);
     }
     entry.sent++;
     return entry.ref;
   }
 
   #exportClosed(entry: Export): void {
-    if (this.#ended || this.#exportsByRef.get(entry.ref) !== entry) return;
-    this.#options.send({ op: "c", ref: entry.ref });
+    if (this.#ended || this.#current.exportsByRef.get(entry.ref) !== entry) return;
+    this.#send({ op: "c", ref: entry.ref });
   }
 
   #importCollected(ref: string): void {
-    const entry = this.#imports.get(ref);
+    const entry = this.#current.imports.get(ref);
     if (entry !== undefined && entry.proxy.deref() === undefined) this.#release(ref, entry);
   }
 
   #release(ref: string, entry: Import): void {
-    this.#imports.delete(ref);
-    if (!this.#ended) this.#options.send({ op: "r", ref, count: entry.received });
+    this.#current.imports.delete(ref);
+    if (!this.#ended) this.#send({ op: "r", ref, count: entry.received });
   }
 
   /** A target or released reference must be one this side exported, in this session. */
   #checkOwnRef(ref: string): void {
-    if (ref.startsWith(this.#options.exportPrefix)) return;
-    if (this.#options.side === "server" && ref.startsWith("s.")) throw foreign();
+    if (ref.startsWith(this.#exportPrefix)) return;
+    if (this.#side === "server" && ref.startsWith("s.")) throw foreign();
     throw new ProtocolError("ERR_BAD_FRAME", `${JSON.stringify(ref.slice(0, 64))} is not a reference this side exported`);
   }
 
   /** A reference read inside a value that is not ours must be the peer's kind. */
   #checkPeerRef(ref: string): void {
-    if (this.#options.side === "server") {
+    if (this.#side === "server") {
       if (ref.startsWith("c.")) return;
       if (ref.startsWith("s.")) throw foreign();
     } else if (ref.startsWith("s.")) return;
@@ -243,11 +272,11 @@ export class References {
   }
 
   #checkRoom(error: () => Error): void {
-    if (this.count >= this.#options.maxChannels) throw error();
+    if (this.count >= this.#maxChannels) throw error();
   }
 
   #tooMany(): string {
-    return `a session may hold at most ${this.#options.maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
+    return `a session may hold at most ${this.#maxChannels} channels, exported and imported (maxChannelsPerSession); close proxies you no longer need`;
   }
 }
 

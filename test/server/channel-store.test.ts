@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { GroupLimitError, MemoryChannelStore, memoryChannelStoreDefaults } from "../../src/server/channel-store.js";
 import type { EncodedMessage } from "../../src/server/encoded-message.js";
 import { consoleLogger } from "../../src/session/logger.js";
-import { type Connection, runServer, type SendData, type ServerHandle, type ServerRequest, withChannel } from "../../src/server/index.js";
+import { type CloseStatus, type Connection, runServer, type SendData, type ServerHandle, type ServerRequest, withChannel } from "../../src/server/index.js";
 import { AsyncQueue } from "../helpers/server.js";
 
 const TEST = { timeout: 20_000 };
@@ -389,6 +389,46 @@ describe("MemoryChannelStore membership", TEST, () => {
       fx.conn("bob").close();
       await until(() => fx.store.groups() === 0, "bob to leave after the server closed him");
     });
+  });
+
+  it("watches a connection once however often it leaves and rejoins, in turn with its onClose listeners, ours or another kind", async () => {
+    const store = new MemoryChannelStore<string>();
+    const told = mock.method(store, "connectionClosed");
+    await withFixture(store, async (fx) => {
+      const alice = await fx.ws("alice", "a");
+      const conn = fx.conn("alice");
+      const seen: number[] = [];
+      // Registered after the store's watch: the store has let it go by then.
+      conn.onClose(() => seen.push(fx.store.members("a")));
+      for (let i = 0; i < 3; i++) {
+        fx.store.removeFromGroup("a", conn);
+        fx.store.addToGroup("a", conn, "alice");
+      }
+      alice.ws.terminate();
+      await until(() => seen.length === 1, "alice's onClose");
+      assert.deepEqual(seen, [0]);
+      assert.equal(told.mock.callCount(), 1, "told once");
+    });
+    const listeners: Array<(status: CloseStatus) => void> = [];
+    const foreign: Connection = {
+      transport: "websocket",
+      isWebSocket: true,
+      isOpen: true,
+      request: { method: "GET", url: "/", headers: {}, remoteAddress: "" },
+      bufferedAmount: 0,
+      send: () => true,
+      close: () => true,
+      onReceive: () => {},
+      onClose: (fn) => listeners.push(fn),
+    };
+    for (let i = 0; i < 3; i++) {
+      store.addToGroup("b", foreign, "x");
+      store.removeFromGroup("b", foreign);
+    }
+    store.addToGroup("b", foreign, "x");
+    assert.equal(listeners.length, 1, "a connection of another kind gets one onClose listener");
+    listeners[0]?.({ by: "client", code: 1000, reason: "" });
+    assert.equal(store.members("b"), 0);
   });
 
   it("removeFromGroup keeps the connection open and in its other groups; adding again replaces the attachment", async () => {

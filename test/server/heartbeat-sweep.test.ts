@@ -81,4 +81,30 @@ describe("HeartbeatSweep", () => {
     tick(5);
     assert.ok(all.every((m) => m.checks.length === 0));
   });
+
+  it("a check that ends members, itself or others of its slice, leaves every other member checked exactly once", (t) => {
+    const { sweep, all, tick } = setup(t, 2 * minSweepTickMs, 20);
+    const ended = new Set<number>();
+    // Member 3 ends itself, 5 ends 12 (not checked yet) and 1 (checked already); 19 ends itself.
+    const ends: Record<number, number[]> = { 3: [3], 5: [12, 1], 19: [19] };
+    all.forEach((member, i) => {
+      const check = member.checkAlive.bind(member);
+      member.checkAlive = () => {
+        check();
+        for (const j of ends[i] ?? []) {
+          ended.add(j);
+          sweep.delete(all[j] as Member);
+        }
+      };
+    });
+    tick();
+    all.forEach((member, i) => assert.equal(member.checks.length, i === 12 ? 0 : 1, `member ${i}`));
+    assert.equal(sweep.size, 16);
+    tick();
+    all.forEach((member, i) => assert.equal(member.checks.length, i === 12 ? 0 : ended.has(i) ? 1 : 2, `member ${i} on the second tick`));
+    for (const member of all) sweep.delete(member);
+    assert.equal(sweep.size, 0);
+    for (const member of all) sweep.add(member);
+    assert.equal(sweep.size, 20, "members that left can come back");
+  });
 });

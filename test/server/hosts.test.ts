@@ -41,6 +41,25 @@ describe("isHostAllowed", () => {
     }
   });
 
+  it("reads the local address only when the answer depends on it, and answers as with the address given", () => {
+    const policies = [none, resolveAllowedHosts(["app.lan", ".corp.example"]), resolveAllowedHosts(true)];
+    const hosts = [undefined, "", "localhost", "127.0.0.1:80", "[::1]", "app.lan", "x.corp.example", "evil.example", "a b"];
+    for (const policy of policies) {
+      for (const host of hosts) {
+        for (const address of ["127.0.0.1", "10.0.0.5", undefined]) {
+          let reads = 0;
+          const lazy = isHostAllowed(policy, host, () => (reads++, address));
+          assert.equal(lazy, isHostAllowed(policy, host, address), `${String(host)} on ${String(address)}`);
+          assert.ok(reads <= 1);
+        }
+        let reads = 0;
+        isHostAllowed(policy, host, () => (reads++, "127.0.0.1"));
+        // Allowed on a loopback address, where the check is strictest: allowed on any, without reading it.
+        if (isHostAllowed(policy, host, "127.0.0.1")) assert.equal(reads, 0, `${String(host)}: the address is not read`);
+      }
+    }
+  });
+
   it("without a Host header, or with an empty one, a request passes", () => {
     assert.ok(isHostAllowed(none, undefined, "127.0.0.1"));
     assert.ok(isHostAllowed(none, "", "127.0.0.1"));

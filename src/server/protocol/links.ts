@@ -11,6 +11,7 @@ import type { ClientIdentity } from "./endpoints.js";
 import type { TransportName } from "../../wire/protocol.js";
 import type { ActiveLink, ServerSession } from "./sessions.js";
 import { noticeSlowConsumer } from "./slow-consumer.js";
+import type { CloseWatcher, ReceiveWatcher } from "../transport.js";
 
 export const jsonHeaders = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
@@ -37,8 +38,15 @@ export interface Handshake {
  * sockets that never speak must not hold connection slots.
  */
 export class ServerWebSocketLink implements ActiveLink {
-  readonly transport: TransportName = "websocket";
-  readonly oneShot = false;
+  // Getters, not fields: the same for every link, so kept once on the prototype.
+  get transport(): TransportName {
+    return "websocket";
+  }
+
+  get oneShot(): false {
+    return false;
+  }
+
   private session: ServerSession | null = null;
   /** Another node holds the session: the socket's packets go there (cluster/edge-tunnels.ts). */
   private tunnel: SocketTunnel | null = null;
@@ -46,13 +54,28 @@ export class ServerWebSocketLink implements ActiveLink {
   private refused = false;
   private helloTimer: NodeJS.Timeout | null;
 
+  /** Who the hello comes from; let go once it is answered. */
+  private client: ClientIdentity | null;
+
   constructor(
     private readonly conn: Connection,
     private readonly handshake: Handshake,
-    private readonly client: ClientIdentity,
+    client: ClientIdentity,
   ) {
-    conn.onReceive(this.onMessage);
-    conn.onClose(this.onClose);
+    this.client = client;
+    if (isWatchable(conn)) {
+      // A connection of ours tells the link itself: no closure per link, kept for its whole life.
+      conn.watchReceive(this);
+      conn.watchClose(this);
+    } else {
+      // Another kind (a forwarded socket of the cluster): one listener for messages and close alike.
+      const listener = (event: string | Uint8Array | CloseStatus): void => {
+        if (typeof event === "string" || event instanceof Uint8Array) this.messageReceived(event);
+        else this.connectionClosed(conn, event);
+      };
+      conn.onReceive(listener);
+      conn.onClose(listener);
+    }
     // The link rides as the timer's argument: a bound function or arrow field would stay with
     // the link for its whole life, while the timer goes with the hello.
     this.helloTimer = setTimeout(helloTimedOut, handshake.options.linkTimeout, this);
@@ -67,7 +90,8 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onMessage = (message: string | Uint8Array): void => {
+  /** @internal Each message of its connection (see {@link ReceiveWatcher}). */
+  messageReceived(message: string | Uint8Array): void {
     if (typeof message !== "string") {
       this.fail(new ProtocolError("ERR_BAD_FRAME", "packets are text messages"));
       return;
@@ -83,21 +107,25 @@ export class ServerWebSocketLink implements ActiveLink {
       return;
     }
     if (!this.refused) this.open(message);
-  };
+  }
 
   private open(message: string): void {
     this.clearHelloTimer();
+    const client = this.client;
+    // Only one hello is read: what comes after goes to the session or the tunnel, or is ignored.
+    this.client = null;
+    if (client === null) return;
     let hello: Hello;
     let session: ServerSession;
     try {
       hello = readHello(message, this.handshake.options.maxMessageSize);
-      const tunnel = this.handshake.forwardSocket(hello, message, this.conn, this.client);
+      const tunnel = this.handshake.forwardSocket(hello, message, this.conn, client);
       if (tunnel !== null) {
         if (tunnel === "refused") this.refused = true;
         else this.tunnel = tunnel;
         return;
       }
-      session = this.handshake.hello(hello, this.client);
+      session = this.handshake.hello(hello, client);
     } catch (error) {
       this.fail(error);
       return;
@@ -155,16 +183,23 @@ export class ServerWebSocketLink implements ActiveLink {
     this.conn.close();
   }
 
-  private readonly onClose = (status: CloseStatus): void => {
+  /** @internal Its connection closed (see {@link CloseWatcher}). */
+  connectionClosed(_conn: Connection, status: CloseStatus): void {
     this.clearHelloTimer();
     this.session?.detach(this);
     noticeSlowConsumer(this.session, status);
     this.tunnel?.closed(status.code);
-  };
+  }
 
   closed(): boolean {
     return !this.conn.isOpen;
   }
+}
+
+/** A connection of ours, which tells watcher objects of its messages and close. */
+function isWatchable(conn: Connection): conn is Connection & { watchReceive(watcher: ReceiveWatcher): void; watchClose(watcher: CloseWatcher): void } {
+  const methods = conn as { watchReceive?: unknown; watchClose?: unknown };
+  return typeof methods.watchReceive === "function" && typeof methods.watchClose === "function";
 }
 
 /** Every WebSocket link's hello timer calls this, with the link as its argument. */

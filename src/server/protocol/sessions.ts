@@ -12,6 +12,20 @@ import type { ResolvedServerOptions } from "../options.js";
 import { endReasonOf, type SessionEndReason, type SessionObserver } from "./session-events.js";
 
 
+/** Where {@link clockNow} counts from. */
+const CLOCK_ORIGIN = Date.now();
+
+/**
+ * The time in ms since this module loaded, for a session's `lastHeard` and the sweep. Not since
+ * the epoch: a number that large is boxed as a heap number in each session (16 bytes), where one
+ * below 2^31 (the first 24 days of a process) is kept in the field itself.
+ */
+function clockNow(): number {
+  const ms = Date.now() - CLOCK_ORIGIN;
+  // The same number; but a difference of two doubles stays a double, boxed, unless made an integer.
+  return ms === (ms | 0) ? ms | 0 : ms;
+}
+
 /** What server code learns about the session a value came from (`envelope: true`). */
 export interface SessionInfo {
   /** The session id (not its secret). */
@@ -106,8 +120,15 @@ interface SessionOwner {
   ended(session: ServerSession, reason: SessionEndReason): void;
 }
 
-/** One session on the server. Made by {@link SessionTable.create}. */
-export class ServerSession {
+/**
+ * One session on the server. Made by {@link SessionTable.create}. It is also its Peer's
+ * {@link PeerOptions}: what differs per session in two fields, the rest read from the table,
+ * and the callbacks prototype methods. An object literal with four arrow functions cost about
+ * 400 bytes more per session (bench/memory/README.md), and a separate options object 56 more.
+ * Peer calls each callback as a method of its options (`options.onFatal(error)`), so `this` is
+ * the session.
+ */
+export class ServerSession implements PeerOptions {
   readonly id: string;
   /** A real private field: neither a log line nor `util.inspect` shows the secret. */
   readonly #secret = randomId();
@@ -115,12 +136,16 @@ export class ServerSession {
   /** Handed to server code with each value of an envelope channel. */
   readonly info: SessionInfo = new PublicSessionInfo(this);
   private active: ActiveLink | null = null;
-  /** When the client was last heard from, or when the session lost its link (ms since epoch). */
-  lastHeard = Date.now();
+  /** When the client was last heard from, or when the session lost its link (see {@link clockNow}). */
+  lastHeard = clockNow();
   /** Whether a link ever attached: a session that never got one ends after `linkTimeout`. */
   linked = false;
   /** Which of the table's sweeps pings this session (see SessionTable's sweep): sessions are pinged a slice at a time. */
   pingSlot = 0;
+  /** The tag scopes references to this session: another session's are recognised and refused. */
+  readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
+  /** The largest packet the server sends this client (see {@link packetLimitFor}). */
+  readonly maxMessageSize: number;
 
   constructor(
     readonly principal: unknown,
@@ -131,7 +156,54 @@ export class ServerSession {
     clientMaxMessageSize?: number,
   ) {
     this.id = randomId() + owner.idSuffix;
-    this.peer = new Peer(new SessionPeerOptions(this, owner, packetLimitFor(owner.options.maxMessageSize, clientMaxMessageSize)));
+    this.maxMessageSize = packetLimitFor(owner.options.maxMessageSize, clientMaxMessageSize);
+    this.peer = new Peer(this);
+  }
+
+  get side(): "server" {
+    return "server";
+  }
+
+  get window(): number {
+    return this.owner.options.window;
+  }
+
+  get maxChannels(): number {
+    return this.owner.options.maxChannelsPerSession;
+  }
+
+  get ackDelay(): number {
+    return ACK_DELAY_MS;
+  }
+
+  get replay(): ReplayLimits {
+    return this.owner.replayLimits;
+  }
+
+  get codec(): Codec {
+    return this.owner.options.codec;
+  }
+
+  get logger(): Logger {
+    return this.owner.options.logger;
+  }
+
+  resolveName(name: string): NamedTarget | ProtocolError | undefined {
+    return this.owner.resolveName(name, this.info);
+  }
+
+  onFatal(error: ProtocolError): void {
+    this.fail(error);
+  }
+
+  /** The client's words are cut short: they come from the wire and go to server code's logs. */
+  onBye(reason: string): void {
+    this.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` });
+  }
+
+  /** A fatal one: the client gave up on the session (it found a protocol error), and nothing will resume it. */
+  onPeerError(code: string, message: string, fatal: boolean): void {
+    if (fatal) this.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
   }
 
   get transport(): TransportName | null {
@@ -168,7 +240,7 @@ export class ServerSession {
     const previous = this.active;
     this.active = link;
     this.linked = true;
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
     if (previous !== null && previous !== link) {
       this.peer.detach(previous);
       previous.drop("replaced by a newer link");
@@ -186,12 +258,12 @@ export class ServerSession {
     if (this.active !== link) return;
     this.active = null;
     this.peer.detach(link);
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
   }
 
   /** The client sent something. */
   heard(): void {
-    this.lastHeard = Date.now();
+    this.lastHeard = clockNow();
   }
 
   /** Reports a fatal error to the client on the current link, then ends the session. */
@@ -217,69 +289,6 @@ export class ServerSession {
       link.drop("session ended");
     }
     this.owner.ended(this, reason);
-  }
-}
-
-/**
- * A server session's {@link PeerOptions}: what differs per session in three fields, the rest
- * read from the table, and the callbacks prototype methods. An object literal with four arrow
- * functions cost about 400 bytes more per session (bench/memory/README.md). Peer calls each
- * callback as a method of its options (`options.onFatal(error)`), so `this` is this object.
- */
-class SessionPeerOptions implements PeerOptions {
-  /** The tag scopes references to this session: another session's are recognised and refused. */
-  readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
-
-  constructor(
-    private readonly session: ServerSession,
-    private readonly owner: SessionOwner,
-    readonly maxMessageSize: number,
-  ) {}
-
-  get side(): "server" {
-    return "server";
-  }
-
-  get window(): number {
-    return this.owner.options.window;
-  }
-
-  get maxChannels(): number {
-    return this.owner.options.maxChannelsPerSession;
-  }
-
-  get ackDelay(): number {
-    return ACK_DELAY_MS;
-  }
-
-  get replay(): ReplayLimits {
-    return this.owner.replayLimits;
-  }
-
-  get codec(): Codec {
-    return this.owner.options.codec;
-  }
-
-  get logger(): Logger {
-    return this.owner.options.logger;
-  }
-
-  resolveName(name: string): NamedTarget | ProtocolError | undefined {
-    return this.owner.resolveName(name, this.session.info);
-  }
-
-  onFatal(error: ProtocolError): void {
-    this.session.fail(error);
-  }
-
-  /** The client's words are cut short: they come from the wire and go to server code's logs. */
-  onBye(reason: string): void {
-    this.session.end({ code: "bye", message: `the client said bye: ${reason.slice(0, MAX_PEER_WORDS)}` });
-  }
-
-  /** A fatal one: the client gave up on the session (it found a protocol error), and nothing will resume it. */
-  onPeerError(code: string, message: string, fatal: boolean): void {
-    if (fatal) this.session.end({ code: "error", message: `the client reported ${code.slice(0, 64)}: ${message.slice(0, MAX_PEER_WORDS)}` });
   }
 }
 
@@ -421,7 +430,7 @@ export class SessionTable implements SessionOwner {
    * never got a link within `linkTimeout`, and sessions without a link for `sessionTtl`.
    */
   private readonly sweep = (): void => {
-    const now = Date.now();
+    const now = clockNow();
     const { sessionTtl, linkTimeout, heartbeatTimeout } = this.options;
     const slice = this.sweeps++ % this.pingSlices;
     const token = ++this.pingToken;
