@@ -9,11 +9,11 @@ import { type ControlFrame, type Frame, type Operation, sequencedFrame, type Seq
 import { decodePacket, MAX_PACKET_NODES, REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { PreEncodedValue } from "../wire/pre-encoded.js";
-import type { ProxyHost, RemoteChannel } from "../wire/remote-channel.js";
+import type { RemoteChannel } from "../wire/remote-channel.js";
 import { decodeValue, encodeValue } from "../wire/values.js";
 import { deliver } from "./delivery.js";
 import type { Logger } from "./logger.js";
-import { References } from "./references.js";
+import { type ReferenceHost, References } from "./references.js";
 import { Inbox, Outbox, type ReplayLimits } from "./sequence.js";
 import { type Link, Writer } from "./writer.js";
 
@@ -86,7 +86,7 @@ const SEQ_DIGITS_SLACK = 15;
  * through its {@link Writer} to the current {@link Link}; without one, frames wait in the
  * replay buffer and are sent when a link attaches.
  */
-export class Peer implements ProxyHost {
+export class Peer implements ReferenceHost {
   readonly #outbox: Outbox;
   readonly #inbox = new Inbox();
   readonly #writer: Writer;
@@ -115,7 +115,6 @@ export class Peer implements ProxyHost {
       exportPrefix: options.exportPrefix,
       maxChannels: options.maxChannels,
       host: this,
-      send: (operation) => this.#sendOp(operation),
     });
   }
 
@@ -322,6 +321,11 @@ export class Peer implements ProxyHost {
     this.#references.sent(refs);
     this.#writer.schedule("now");
     return seq;
+  }
+
+  /** @internal The session's references send a close or release frame. */
+  sendReferenceOp(operation: Operation): void {
+    this.#sendOp(operation);
   }
 
   released(proxy: RemoteChannel<never>): void {

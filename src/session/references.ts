@@ -12,10 +12,14 @@ export interface ReferenceOptions {
   side: "client" | "server";
   exportPrefix: string;
   maxChannels: number;
-  /** The session's proxies talk to it. */
-  host: ProxyHost;
+  /** The session: its proxies talk to it, and it sends the close and release frames. */
+  host: ReferenceHost;
+}
+
+/** What the tables need of their session. */
+export interface ReferenceHost extends ProxyHost {
   /** Sends a close (`"c"`) or release (`"r"`) frame to the peer. */
-  send: (operation: Operation) => void;
+  sendReferenceOp(operation: Operation): void;
 }
 
 interface Export {
@@ -58,15 +62,13 @@ export class References {
   readonly #side: "client" | "server";
   readonly #exportPrefix: string;
   readonly #maxChannels: number;
-  readonly #host: ProxyHost;
-  readonly #send: (operation: Operation) => void;
+  readonly #host: ReferenceHost;
 
   constructor(options: ReferenceOptions) {
     this.#side = options.side;
     this.#exportPrefix = options.exportPrefix;
     this.#maxChannels = options.maxChannels;
     this.#host = options.host;
-    this.#send = options.send;
   }
 
   /** The tables, or empty ones when none were made (reads and deletes; every `set` goes through `#own`). */
@@ -196,7 +198,7 @@ export class References {
   sent(refs: readonly string[]): void {
     for (const ref of refs) {
       const entry = this.#current.exportsByRef.get(ref);
-      if (entry !== undefined && entry.channel.closed) this.#send({ op: "c", ref });
+      if (entry !== undefined && entry.channel.closed) this.#host.sendReferenceOp({ op: "c", ref });
     }
   }
 
@@ -242,7 +244,7 @@ export class References {
 
   #exportClosed(entry: Export): void {
     if (this.#ended || this.#current.exportsByRef.get(entry.ref) !== entry) return;
-    this.#send({ op: "c", ref: entry.ref });
+    this.#host.sendReferenceOp({ op: "c", ref: entry.ref });
   }
 
   #importCollected(ref: string): void {
@@ -252,7 +254,7 @@ export class References {
 
   #release(ref: string, entry: Import): void {
     this.#current.imports.delete(ref);
-    if (!this.#ended) this.#send({ op: "r", ref, count: entry.received });
+    if (!this.#ended) this.#host.sendReferenceOp({ op: "r", ref, count: entry.received });
   }
 
   /** A target or released reference must be one this side exported, in this session. */
