@@ -174,15 +174,22 @@ describe("fuzz: WebSocket messages", TEST, () => {
     quiet();
   });
 
+  /**
+   * Doubles that are not integers: a bound such as 2 (which fast-check favours) is a valid
+   * sequence number or count, answered with another code than ERR_BAD_FRAME (a gap is
+   * ERR_SEQUENCE), and failed a run at random.
+   */
+  const notInteger = (doubles: fc.Arbitrary<number>): fc.Arbitrary<number> => doubles.filter((x) => !Number.isInteger(x));
+
   it("sequenced frames of a known op with wrong argument types get ERR_BAD_FRAME", async (t) => {
     const { url, quiet } = await start(t);
     const badPut = fc.oneof(
       fc.tuple(fc.constant("p"), fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.string({ minLength: 1025, maxLength: 1100 })), anyJson).map(([op, target, value]) => [1, op, target, value]),
-      fc.tuple(fc.constant("a"), fc.oneof(fc.constant(0), fc.constant(-1), fc.double(), fc.string()), fc.constantFrom(1, 0)).map(([op, putSeq, ok]) => [1, op, putSeq, ok]),
+      fc.tuple(fc.constant("a"), fc.oneof(fc.constant(0), fc.constant(-1), notInteger(fc.double()), fc.string()), fc.constantFrom(1, 0)).map(([op, putSeq, ok]) => [1, op, putSeq, ok]),
       fc.tuple(fc.constant("a"), fc.integer({ min: 1, max: 100 }), fc.oneof(fc.constant(2), fc.constant(true), fc.constant("1"))).map(([op, putSeq, ok]) => [1, op, putSeq, ok]),
-      fc.tuple(fc.constant("r"), fc.constant("c.1"), fc.oneof(fc.constant(0), fc.constant(-1), fc.double({ min: 1.1, max: 5, noNaN: true }), fc.string())).map(([op, ref, count]) => [1, op, ref, count]),
+      fc.tuple(fc.constant("r"), fc.constant("c.1"), fc.oneof(fc.constant(0), fc.constant(-1), notInteger(fc.double({ min: 1.1, max: 5, noNaN: true })), fc.string())).map(([op, ref, count]) => [1, op, ref, count]),
       fc.tuple(fc.constantFrom("c", "r", "p", "a"), fc.array(fc.constant(1), { minLength: 5, maxLength: 8 })).map(([op, extra]) => [1, op, ...extra]),
-      fc.oneof(fc.constant(0), fc.constant(-1), fc.double({ min: 1.1, max: 2, noNaN: true }), fc.constant(2 ** 53)).map((seq) => [seq, "p", "n:sink", 1]),
+      fc.oneof(fc.constant(0), fc.constant(-1), notInteger(fc.double({ min: 1.1, max: 2, noNaN: true })), fc.constant(2 ** 53)).map((seq) => [seq, "p", "n:sink", 1]),
     );
     await fc.assert(
       fc.asyncProperty(badPut, async (frame) => {
