@@ -102,6 +102,13 @@ Removed, per idle client (heap used unless said):
   closures (about 260 bytes); the session its Peer's options itself (40 bytes), and
   \`lastHeard\` counted from the module's load, an integer kept in its field instead of a
   heap number (16 bytes).
+- **The session's own objects** (session): the Peer's four put tables are nullable fields made
+  on first use, not a LazyMap or LazySet each (117 bytes, snapshots); the Writer calls shared
+  functions with itself as argument for the end of the turn, the idle timer and the end of the
+  tick, with no closure per session, makes its control queue with the first control frame and
+  reads the Peer's options instead of a copy (about 350 bytes); the outbox's replay ring is made
+  with the first sequenced frame, which an idle session's server side never sends (93 bytes);
+  References send their close and release frames through the Peer, not a closure.
 
 Left, per idle Connection (self sizes, beyond raw ws's about 3140 bytes):
 
@@ -120,13 +127,10 @@ Left, per idle Connection (self sizes, beyond raw ws's about 3140 bytes):
   heap used but no less in the snapshots (array slack, and a field more per connection), so
   not kept. Reaching 1.1x needs more than one of these gone.
 
-Left, per idle session, besides the Connection's (about 1450 bytes over it):
+Left, per idle session, besides the Connection's (about 700 bytes over it in the snapshots):
 
-- The Peer (\`src/session/peer.ts\`): four LazyMap/LazySet objects (32 bytes each) that could be
-  fields made on first use, as References' are now; the Writer's three flush closures (56 each,
-  and their context, 40) and its options object (56) and control array (32), which prototype
-  methods and fields would replace; the \`send\` closure Peer gives References (96 with its
-  context); the outbox's ring queue and array (about 130), made before the first frame.
+- The Peer, its Writer, Outbox and Inbox (about 360 bytes together): the fields a session's
+  sequence numbers, replay and tables need, each empty until used.
 - The session (128), its id, secret and export prefix strings, its public info (32, made for
   the session listeners even when there are none), its entry in the session table's map (about
   57).
