@@ -2,12 +2,12 @@
  * Loaded (`--import`) into each test file's process by scripts/test-unit.ts. It lets that script
  * tell a file whose tests all ran from one whose process ended part way (a `process.exit()` in
  * code under test, a kill), which node:test itself reports as a pass of the tests it saw: at
- * exit it writes, to the folder WIRECHAN_TEST_LEDGER names, how many tests finished and whether
+ * exit it writes, to the folder WIRECHAN_TEST_LEDGER names, how many tests began and whether
  * the process ended because its event loop ran dry (`beforeExit`), as it does after the last test
  * when nothing is left open. A bare `node --test FILE` leaves that variable unset: this does nothing.
  *
  * It is also the hang guard that `--test-force-exit` used to be, failing instead of silent: a
- * process still alive a minute after its last test, with no test running, has something left
+ * process still alive a minute (WIRECHAN_TEST_LINGER_MS) after its last test has something left
  * open (a socket, a server, a timer, a child); it names the kinds of handle and exits 1.
  */
 import { writeFileSync } from "node:fs";
@@ -19,7 +19,8 @@ const file = process.argv[1];
 // Processes a test starts with this process's execArgv (fork's default) load this module too; they
 // are not test files, and must not register node:test hooks (that would make them report as one).
 if (ledger !== undefined && file !== undefined && /\.test\.ts$/.test(file)) {
-  const LINGER_MS = 60_000;
+  // Settable so the guard's own test need not wait a minute.
+  const LINGER_MS = Number(process.env.WIRECHAN_TEST_LINGER_MS ?? 60_000);
   // Tests begun: the runner must report at least these (a test skipped at run time begins, and
   // never reaches afterEach, so begun rather than finished).
   let started = 0;

@@ -80,7 +80,7 @@ function problems(entries: Map<string, LedgerEntry>, reported: number): string[]
     const entry = entries.get(file);
     if (entry === undefined) found.push(`${name}: its process never wrote its ledger entry (killed, or never started)`);
     else if (entry.leftOpen !== undefined)
-      found.push(`${name}: its process was still running a minute after its last test (open: ${entry.leftOpen.join(", ")}); close what the file opens, in after/afterEach`);
+      found.push(`${name}: its process did not exit by itself after its last test (still open: ${entry.leftOpen.join(", ")}); close what the file opens, in after/afterEach`);
     else if (!entry.drained) found.push(`${name}: its process exited (status ${entry.code}) before its event loop ran dry: its tests may not all have run`);
     else if (entry.started === 0) found.push(`${name}: no test began`);
     started += entry?.started ?? 0;
@@ -102,7 +102,7 @@ try {
     console.error(`\ntest:unit: the run did not go through every test (${reported} reported):\n  ${found.join("\n  ")}`);
     process.exitCode = 1;
   } else {
-    console.log(`\ntest:unit: ${files.length} files, ${reported} tests reported; each file's process finished its tests and exited by itself`);
+    console.log(`\ntest:unit: ${files.length} file${files.length === 1 ? "" : "s"}, ${reported} tests reported; each file's process finished its tests and exited by itself`);
   }
   if (failed) process.exitCode = 1;
 } finally {
