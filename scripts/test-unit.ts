@@ -1,6 +1,7 @@
 /**
  * `npm run test:unit`: every test/**\/*.test.ts under node:test (a process per file, the spec
- * reporter, 5 minutes per test), or the files given (`npm run test:unit -- test/server/cors.test.ts`).
+ * reporter, a file failed when still running after 5 minutes), or the files given
+ * (`npm run test:unit -- test/server/cors.test.ts`).
  *
  * The runner's own exit status misses a run cut short: a file whose process ends part way with
  * status 0 (`process.exit()` in code under test) passes with the tests it reported, and
@@ -61,7 +62,8 @@ async function runFiles(): Promise<{ reported: number; failed: boolean }> {
     reported++;
   };
   // A process per file, as many at once as `node --test` runs (cores - 1); each inherits this
-  // process's --import flags, scripts/test-ledger.ts among them, and its environment.
+  // process's --import flags, scripts/test-ledger.ts among them, and its environment. The timeout
+  // is per file, as `node --test --test-timeout` applies it on node 20.
   const stream = run({ files, concurrency: true, timeout: 300_000 });
   stream.on("test:pass", count);
   stream.on("test:fail", (data) => {
