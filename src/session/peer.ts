@@ -323,7 +323,7 @@ export class Peer implements ReferenceHost {
     return seq;
   }
 
-  /** @internal The session's references send a close or release frame. */
+  /** The session's references send a close or release frame (ReferenceHost). */
   sendReferenceOp(operation: Operation): void {
     this.#sendOp(operation);
   }
