@@ -20,10 +20,10 @@ export interface Link {
    */
   readonly acksItself?: boolean;
   /**
-   * How a flush is put off; default {@link endOfTick} (a microtask: the end of the current tick). A long-poll
-   * carries a single packet, so the server's defers it to the end of the macrotask: what the
-   * microtasks of this turn produce (a loop taking a whole batch of puts, and their answers)
-   * rides in it instead of waiting for the next poll. The client's HTTP upstream holds it
+   * How a flush is put off; default {@link endOfTick} (a microtask: the end of the current
+   * tick). A long-poll carries a single packet, so the server's defers it to the end of the
+   * macrotask: what the microtasks of this turn produce (a loop taking a whole batch of puts,
+   * and their answers) rides in it instead of waiting for the next poll. The client's HTTP upstream holds it
    * while a POST is in flight, so that what waits stays here (frames in the replay buffer, one
    * cumulative acknowledgement, at most 64 control frames) instead of piling up as packets.
    * A link may never call it (it closed): the next `attach` flushes.
@@ -83,8 +83,8 @@ export interface WriterOptions {
  * by a timer. An acknowledgement of anything else (answers, closes, releases) only frees the
  * peer's replay buffer: it waits up to `ackDelay` ms for a packet to ride with (like TCP's
  * delayed ACK), so a stream of puts and their answers costs two packets per put, not three.
- * Past a quarter of the window of waiting frames everything goes at once, so a sender streaming puts gets its
- * credit back without waiting.
+ * Past a quarter of the window of waiting frames everything goes at once, so a sender
+ * streaming puts gets its credit back without waiting.
  */
 export class Writer {
   #link: Link | null = null;

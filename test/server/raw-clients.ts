@@ -54,17 +54,22 @@ export class TricklingClient {
   received = "";
   closed = false;
   private readonly socket: Socket;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(t: AfterHook, port: number, head: string, intervalMs: number) {
-    this.socket = connect(port, "127.0.0.1", () => this.socket.write(head));
+    // The trickle starts once the head is written: a socket takes writes before it connects, so
+    // a byte due before a slow connect (a loaded machine) went out ahead of the head, and the
+    // server answered the request line "xPOST …" with node's bare 400.
+    this.socket = connect(port, "127.0.0.1", () => {
+      this.socket.write(head);
+      this.timer = setInterval(() => {
+        if (!this.socket.destroyed && this.socket.writable) this.socket.write("x");
+      }, intervalMs);
+    });
     this.socket.setEncoding("latin1");
     this.socket.on("data", (chunk: string) => (this.received += chunk));
     this.socket.on("close", () => (this.closed = true));
     this.socket.on("error", () => {}); // the server may reset it once it gave up
-    this.timer = setInterval(() => {
-      if (!this.socket.destroyed && this.socket.writable) this.socket.write("x");
-    }, intervalMs);
     t.after(() => this.stop());
   }
 
