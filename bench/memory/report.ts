@@ -75,10 +75,13 @@ export function breakdown(rows: readonly KindPerClient[], limit = TOP_KINDS): st
 const WHERE_THE_BYTES_GO = `## What wirechan adds to raw ws, and what is left
 
 Measured for issue 12 item 3, A/B against the code before (heap used per client at 5000 clients,
-two alternating runs each, one more after the last change; self sizes from the snapshots): a Connection went from 3.63 to 3.19
-KiB heap per client (1.39x to 1.22x raw ws), a session from 5.66 to 4.74 KiB (2.16x to 1.82x).
-RSS moved less clearly on a loaded machine (Connection 1.26-1.34x before, 1.25-1.31x after;
-session 1.49-1.60x before, 1.51-1.56x after): it also holds the young generation (see above).
+two alternating runs each, one more after the last change; self sizes from the snapshots): the
+server's changes took a Connection from 3.63 to 3.19 KiB heap per client (1.39x to 1.22x raw ws)
+and a session from 5.66 to 4.74 KiB (2.16x to 1.82x); the session's own (its Peer, Writer,
+Outbox and References, last below) took the session to 4.07 KiB (1.56x) in the quiet run of
+2026-12-06 (the table above). On a loaded machine RSS moved less clearly (Connection
+1.26-1.34x before, 1.25-1.31x after; session 1.49-1.60x before, 1.51-1.56x after): it also
+holds the young generation (see above).
 
 Removed, per idle client (heap used unless said):
 
