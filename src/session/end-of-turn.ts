@@ -1,7 +1,8 @@
-// "At the end of the event loop's turn": after every microtask of the current task, before
-// anything else waits long. Answers to puts are flushed there (see writer.ts). Callbacks take
-// one argument, so that a session passes itself to a shared function instead of keeping a
-// closure of its own for each of these (an idle server holds thousands of sessions).
+// When a session's Writer flushes (see writer.ts): at the end of the event loop's turn (after
+// every microtask of the current task, before anything else waits long) for answers to puts,
+// and at the end of the tick (a microtask) for everything else. Callbacks take one argument,
+// so that a session passes itself to a shared function instead of keeping a closure of its
+// own for each of these (an idle server holds thousands of sessions).
 
 /** A callback and the argument it is called with. */
 export type TurnCallback<T> = (arg: T) => void;

@@ -1,6 +1,8 @@
 // The end of the turn, as the Writer flushes answers there: after the current task's
 // microtasks, in order, one wake-up for the callbacks of a turn; in a browser through a
-// MessageChannel (Node's own stands in for it here), else a zero timeout.
+// MessageChannel (Node's own stands in for it here), else a zero timeout; cancelled where the
+// platform can. And the end of the tick, where it flushes the rest: one microtask for the
+// callbacks given before it runs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it, type TestContext } from "node:test";
