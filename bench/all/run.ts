@@ -11,6 +11,7 @@ import { readSuiteResults, type SuiteResults } from "../shared/results.js";
 import { commitStamp } from "../shared/source.js";
 import { parseAllOptions, type AllOptions } from "./options.js";
 import { killCurrentSuite, runSuite, type SuiteOutcome } from "./run-suite.js";
+import { waitForQuiet } from "./settle.js";
 import { renderSummary, renderSummaryConsole } from "./summary.js";
 import { SUITES, type SuiteName } from "./suites.js";
 
@@ -28,6 +29,7 @@ async function runSuites(options: AllOptions): Promise<Outcomes> {
   ensureWirechanBuilt(REPO_ROOT, options.build, [...new Set(chosen.flatMap((s) => s.distEntries))]);
   const outcomes: Outcomes = new Map();
   for (const suite of chosen) {
+    await waitForQuiet();
     const args = [...(suite.buildsDist ? ["--no-build"] : []), ...(options.quick ? suite.quickArgs : [])];
     console.log(`\n=== ${suite.name}: bench/${suite.name}/run.ts ${args.join(" ")}`);
     const startedAt = Date.now();

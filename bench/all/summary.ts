@@ -1,18 +1,17 @@
 // Renders bench/README.md: issue 12's table and every suite's headlines, from the suites'
 // results.json files, with where and when each number was measured.
-import type { MachineInfo } from "../shared/machine.js";
+import { LOADED_PER_CORE, loadedAtStart, type MachineInfo } from "../shared/machine.js";
 import type { Headline, RunStamp, SuiteResults } from "../shared/results.js";
 import { markdownTable, plainTable } from "../shared/tables.js";
 import { formatDuration, formatNumber, peerCell } from "./format.js";
 import { ISSUE_12_ROWS } from "./issue12.js";
 import type { SuiteOutcome } from "./run-suite.js";
+import { SETTLE_LIMIT_S } from "./settle.js";
 import { SUITES, type SuiteName } from "./suites.js";
 
 /** The peers with a column of their own; any other peer goes to "other peers". */
 const MAIN_PEERS = ["raw ws", "socket.io", "plain SSE"] as const;
 
-/** Above this 1-minute load average per core, other work shared the CPU with the run. */
-const LOADED_PER_CORE = 0.75;
 
 export interface SummaryInput {
   /** Every suite's results.json that exists. */
@@ -89,8 +88,7 @@ function headlineRows(input: SummaryInput): string[][] {
 }
 
 function loaded(stamp: RunStamp): boolean {
-  const cores = stamp.cores ?? 1;
-  return Math.max(stamp.loadAtStart ?? 0, stamp.loadAtEnd ?? 0) > LOADED_PER_CORE * cores;
+  return loadedAtStart(stamp.loadAtStart ?? 0, stamp.cores ?? 1);
 }
 
 function loadCell(start: number | null, end: number | null): string {
@@ -147,7 +145,7 @@ function invocationLines(input: SummaryInput): string {
     `- Node: ${m.node} (${m.platform})`,
     `- Commit: ${input.commit}`,
     `- Date: ${m.date.toISOString()}`,
-    ...(ran ? [`- 1-minute load average: ${m.loadAtStart.toFixed(2)} before the suites, ${m.loadAtEnd.toFixed(2)} after${Math.max(m.loadAtStart, m.loadAtEnd) > LOADED_PER_CORE * m.cores ? " (loaded: other work shared the CPU)" : ""}`] : []),
+    ...(ran ? [`- 1-minute load average: ${m.loadAtStart.toFixed(2)} before the suites, ${m.loadAtEnd.toFixed(2)} after${loadedAtStart(m.loadAtStart, m.cores) ? " (loaded: other work shared the CPU)" : ""}`] : []),
   ].join("\n");
 }
 
@@ -188,7 +186,7 @@ server 3, protocol 0.75, topic 2, longpoll 1, cluster 2, browser 0.5). The suite
 
 The numbers (this file, and each suite's README.md and results.json) are committed once per change
 that moves them, in that change's commit, not as separate rerun commits. A \`--quick\` run, or a run on
-a loaded machine (1-minute load average above ${LOADED_PER_CORE} per core, marked "loaded" below), is not one
+a loaded machine (1-minute load average above ${LOADED_PER_CORE} per core when it started, marked "loaded" below), is not one
 to commit unless the change says so: \`git checkout -- bench/README.md 'bench/*/README.md' 'bench/*/results.json'\`
 restores the committed numbers.
 
@@ -207,8 +205,11 @@ ${markdownTable(["suite", "measure", "wirechan", "raw ws", "socket.io", "plain S
 
 ## The runs these numbers come from
 
-Load average: 1-minute, when the suite's run started / ended. "(loaded)": above ${LOADED_PER_CORE} per core, so
-other work shared the CPU and the absolute numbers are low and noisy.
+Load average: 1-minute, when the suite's run started / ended. "(loaded)": above ${LOADED_PER_CORE} per core when it
+started, so other work shared the CPU and the absolute numbers are low and noisy. The load at the end is the
+suite's own processes as much as anything (a fan-out suite keeps both cores of a 2-core machine busy), so it
+does not count; \`npm run bench\` waits (up to ${SETTLE_LIMIT_S} s) for the load the previous suite left to fall under the mark
+before it starts the next.
 
 ${markdownTable(["suite", "measures", "date", "commit", "rounds", "took", "load average", "machine", "this `npm run bench`"], runRows(input), 9)}
 

@@ -1,5 +1,5 @@
 // Renders the cluster benchmark: plain-text tables for the terminal and bench/cluster/README.md.
-import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { LOADED_PER_CORE, loadedAtStart, type MachineInfo, machineLines } from "../shared/machine.js";
 import { median, mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
@@ -225,15 +225,12 @@ export function renderConsole(input: ReportInput): string {
 
 const loads = (l: readonly number[]): string => l.map((v) => v.toFixed(2)).join(", ");
 
-/** Above this 1-minute load average, at the start or the end of the run, other work on the machine skewed the numbers. */
-const QUIET_LOAD = 1.5;
-
 function busyMachineNote(input: ReportInput): string {
   const m = input.machine;
-  if (Math.max(m.loadAtStart, m.loadAtEnd) <= QUIET_LOAD) return "";
+  if (!loadedAtStart(m.loadAtStart, m.cores)) return "";
   return (
     `\n**Measured on a loaded machine**: the 1-minute load average was ${m.loadAtStart.toFixed(2)} when the run started and ` +
-    `${m.loadAtEnd.toFixed(2)} when it ended (above ${QUIET_LOAD} on ${m.cores} cores: other agents' work shared the CPU with every row). ` +
+    `${m.loadAtEnd.toFixed(2)} when it ended (at the start above ${LOADED_PER_CORE} per core on ${m.cores} cores: other work shared the CPU with every row). ` +
     "Absolute numbers are low and noisy, and the rows did not all get the same share of the machine; " +
     "a run on a quiet machine should replace this one.\n"
   );

@@ -1,5 +1,5 @@
 // Renders the long-polling benchmark: plain-text tables for the terminal and bench/longpoll/README.md.
-import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { loadedAtStart, type MachineInfo, machineLines } from "../shared/machine.js";
 import { median } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
@@ -154,11 +154,8 @@ function runsSection(rows: readonly Row[]): string {
   return markdownTable(["clients", "server", "deliveries/s", "p50 ms", "server CPU µs/delivery (max)", "client CPU µs/delivery (max)"], cells, 2);
 }
 
-/** Either load average over this says the numbers are noisy. */
-const QUIET_LOAD = 1.5;
-
 function loadWarning(m: MachineInfo): string {
-  if (Math.max(m.loadAtStart, m.loadAtEnd) <= QUIET_LOAD) return "";
+  if (!loadedAtStart(m.loadAtStart, m.cores)) return "";
   return (
     `\n**This run was made on a loaded machine** (1-minute load average ${m.loadAtStart.toFixed(2)} at the start, ` +
     `${m.loadAtEnd.toFixed(2)} at the end, on ${m.cores} cores, other work running beside the benchmark): absolute ` +

@@ -19,6 +19,20 @@ export function currentLoad(): number {
   return os.loadavg()[0] ?? 0;
 }
 
+/** Above this 1-minute load average per core, other work shares the CPU with a run. */
+export const LOADED_PER_CORE = 0.75;
+
+/**
+ * Whether other work shared the machine with a run: its load average when it started was over
+ * {@link LOADED_PER_CORE} per core. Only the start counts: by the end, the 1-minute average
+ * holds the run's own processes (a fan-out server and its load generators keep both cores of a
+ * 2-core machine busy, about 2 by themselves), so judging by the end marked every such run
+ * loaded, however quiet the machine.
+ */
+export function loadedAtStart(loadAtStart: number, cores: number): boolean {
+  return loadAtStart > LOADED_PER_CORE * cores;
+}
+
 export function describeMachine(loadAtStart: number): MachineInfo {
   const cpus = os.cpus();
   return {

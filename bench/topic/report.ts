@@ -1,5 +1,5 @@
 // Renders the topic benchmark: plain-text tables for the terminal and bench/topic/README.md.
-import { type MachineInfo, machineLines } from "../shared/machine.js";
+import { LOADED_PER_CORE, loadedAtStart, type MachineInfo, machineLines } from "../shared/machine.js";
 import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import {
@@ -190,13 +190,10 @@ function runsSection(input: ReportInput): string {
   return markdownTable(["clients", "server", "deliveries/s", "CPU µs/delivery (max rate)", "CPU µs/delivery (fixed rate)", "max-rate rounds measured"], rows, 2);
 }
 
-/** The highest of the two load averages over the target's "quiet" mark says the numbers are noisy. */
-const QUIET_LOAD = 1.5;
-
 function loadWarning(m: MachineInfo): string {
-  if (Math.max(m.loadAtStart, m.loadAtEnd) <= QUIET_LOAD) return "";
+  if (!loadedAtStart(m.loadAtStart, m.cores)) return "";
   return (
-    `\n**This run was made on a loaded machine** (1-minute load average above ${QUIET_LOAD} on ${m.cores} cores, ` +
+    `\n**This run was made on a loaded machine** (1-minute load average ${m.loadAtStart.toFixed(2)} when it started, above ${LOADED_PER_CORE} per core on ${m.cores} cores, ` +
     "other work running beside the benchmark): absolute numbers are low and noisy; the ratios of rows measured " +
     "one after another are what to read, and a run on a quiet machine should replace this one.\n"
   );
