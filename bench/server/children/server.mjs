@@ -5,6 +5,7 @@
 import http from "node:http";
 import { serveBroadcast } from "../../shared/children/broadcast-server.mjs";
 import { makeRawWs } from "../../shared/children/raw-ws-server.mjs";
+import { makeSocketIo } from "../../shared/children/socketio-server.mjs";
 
 const HOST = "127.0.0.1";
 const impl = process.argv[2];
@@ -22,20 +23,6 @@ async function makeWirechanWs() {
     clients: () => store.members("all"),
     broadcast(obj) {
       store.broadcastEncoded("all", JSON.stringify(obj));
-    },
-  };
-}
-
-async function makeSocketIo() {
-  const { Server } = await import("socket.io");
-  const httpServer = http.createServer();
-  const io = new Server(httpServer, { serveClient: false, transports: ["websocket"] });
-  await new Promise((resolve) => httpServer.listen(0, HOST, resolve));
-  return {
-    port: httpServer.address().port,
-    clients: () => io.engine.clientsCount,
-    broadcast(obj) {
-      io.emit("m", obj);
     },
   };
 }
@@ -86,7 +73,7 @@ async function makeHttpSse() {
 const IMPLS = {
   "wirechan-ws": makeWirechanWs,
   ws: makeRawWs,
-  socketio: makeSocketIo,
+  socketio: () => makeSocketIo("websocket"),
   "wirechan-sse": makeWirechanSse,
   "http-sse": makeHttpSse,
 };
