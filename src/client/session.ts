@@ -191,7 +191,7 @@ export class Session {
 
   /** Opens `transport`, resuming the session if there is one, and makes it the link. */
   async #open(transport: TransportName): Promise<void> {
-    const hello = { sid: this.#sid, secret: this.#secret, recv: this.peer?.received ?? 0, maxMessageSize: this.#options.maxMessageSize };
+    const hello = { sid: this.#sid, secret: this.#secret, recv: this.peer?.received ?? 0, maxMessageSize: this.#options.maxMessageSize, lazyAnswers: true };
     const { welcome, link } = await openTransport(transport, this.#context, hello, this.#events);
     if (this.#ended) {
       link.close();
@@ -244,6 +244,7 @@ export class Session {
       maxChannels: welcome.limits.maxChannels,
       maxMessageSize: Math.min(welcome.limits.maxMessageSize, this.#options.maxMessageSize),
       ackDelay: ACK_DELAY_MS,
+      lazyAnswers: welcome.lazyAnswers === true,
       replay: { messages: this.#options.replayMessages, bytes: this.#options.replayBytes },
       codec: this.#options.codec,
       onFatal: this.#peerFatal,

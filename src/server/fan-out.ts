@@ -20,8 +20,20 @@ import { RingQueue } from "../csp/ring-queue.js";
  * the listener is dropped, so its pump does not wait on a channel nobody reads.
  */
 export interface Listener<T> {
-  put(value: T, options?: { signal?: AbortSignal }): Promise<boolean>;
+  put(value: T, options?: ListenerPutOptions): Promise<boolean>;
   close(): unknown;
+}
+
+/** What a fan-out passes with each put. */
+export interface ListenerPutOptions {
+  signal?: AbortSignal;
+  /**
+   * The fan-out has credit to spare: a remote listener's side may answer this put in a batch
+   * with later ones (`RemotePutOptions.lazyAnswer`). Set while the put leaves at most half of
+   * `maxInFlight` in flight, so the put that passes half asks for a prompt answer, and with it
+   * come those held before it: the pump never waits on a held answer.
+   */
+  lazyAnswer?: boolean;
 }
 
 /** Why a listener left (the reason `onDrop` gets). */
@@ -291,7 +303,7 @@ export class FanOut<T> {
       outlet.inFlight++;
       let answer: Promise<boolean>;
       try {
-        answer = outlet.listener.put(value, { signal: outlet.stop.signal });
+        answer = outlet.listener.put(value, { signal: outlet.stop.signal, lazyAnswer: outlet.inFlight <= this.maxInFlight >> 1 });
       } catch (error) {
         this.drop(outlet, "failed", error);
         return;

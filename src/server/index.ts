@@ -9,7 +9,7 @@ export type { AllowedHosts } from "./hosts.js";
 export { consoleLogger, type Logger } from "../session/logger.js";
 export type { SessionInfo } from "./protocol/sessions.js";
 export { SLOW_CONSUMER_CLOSE_CODE, type TransportName } from "../wire/protocol.js";
-export { RemoteChannel } from "../wire/remote-channel.js";
+export { RemoteChannel, type RemotePutOptions } from "../wire/remote-channel.js";
 export { ProtocolError, type ProtocolErrorCode } from "../wire/protocol-error.js";
 export { type Codec, jsonCodec } from "../wire/codec.js";
 export { encodeSseComment, encodeSseEvent } from "./sse-codec.js";

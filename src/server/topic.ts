@@ -12,7 +12,7 @@ import { type PreEncodedValue, preEncode } from "../wire/pre-encoded.js";
 import { MAX_PACKET_NODES } from "../wire/protocol.js";
 import { isRemoteChannel, type RemoteChannel } from "../wire/remote-channel.js";
 import type { TopicDropCode, TopicDropped } from "../wire/topic-messages.js";
-import { type DropReason, FanOut, type Listener } from "./fan-out.js";
+import { type DropReason, FanOut, type Listener, type ListenerPutOptions } from "./fan-out.js";
 import { decodeTopicValue, readTopicBody, topicBody, topicSubject } from "./topic-relay.js";
 import { answerPresence } from "./presence-answer.js";
 import { resolvePresenceOptions } from "./presence-options.js";
@@ -77,7 +77,7 @@ class LocalSubscriber implements Listener<TopicItem> {
 
   constructor(readonly channel: Channel<unknown>) {}
 
-  put(item: TopicItem, options?: { signal?: AbortSignal }): Promise<boolean> {
+  put(item: TopicItem, options?: ListenerPutOptions): Promise<boolean> {
     return item.farewell ? TAKEN : this.channel.put(item.value, options);
   }
 
@@ -101,7 +101,7 @@ class RemoteSubscriber implements Listener<TopicItem> {
     readonly session: string,
   ) {}
 
-  put(item: TopicItem, options?: { signal?: AbortSignal }): Promise<boolean> {
+  put(item: TopicItem, options?: ListenerPutOptions): Promise<boolean> {
     return this.proxy.putEncoded(item.encoded, options);
   }
 

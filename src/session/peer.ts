@@ -4,7 +4,7 @@
 // when, is the Writer's (writer.ts); the Peer reads frames and keeps the tables.
 import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
-import type { Codec } from "../wire/codec.js";
+import { type Codec, LAZY_FLAG_BYTES } from "../wire/codec.js";
 import { type ControlFrame, type Frame, type Operation, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
 import { decodePacket, MAX_PACKET_NODES, REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
@@ -42,6 +42,11 @@ export interface PeerOptions {
    * everything at the end of the tick. Servers and clients use ACK_DELAY_MS.
    */
   ackDelay?: number;
+  /**
+   * The peer reads a put's lazy flag (it said `lazyAnswers` in its hello or welcome): lazy puts
+   * are sent with it. Otherwise, or absent, every put is sent prompt.
+   */
+  readonly lazyAnswers?: boolean;
   replay: ReplayLimits;
   codec: Codec;
   /**
@@ -72,6 +77,8 @@ interface EncodedPut {
   refs: string[];
   /** A value encoded once for many sessions: framed with `Codec.framePut` when sent, `text` unused. */
   shared: PreEncodedValue | null;
+  /** Its sender asked for a lazy answer (see {@link Peer.sendPut} for when it gets one). */
+  lazy: boolean;
 }
 
 /** A shared value carries no channel, so no copies to count. */
@@ -198,12 +205,13 @@ export class Peer implements ReferenceHost {
     if (this.#ended) return;
     // Credit and room freed by the frames of one packet are handed out once, after all of them.
     this.#receiving = true;
+    // Whether a prompt put came: its acknowledgement goes at the end of the turn, a lazy one's may wait.
     let puts = false;
     try {
       for (const frame of frames) {
         if (frame.kind === "seq") {
           if (this.#inbox.accept(frame.seq)) this.#apply(frame);
-          if (frame.op === "p") puts = true;
+          if (frame.op === "p" && frame.lazy !== true) puts = true;
         } else this.#onControl(frame);
         if (this.#ended) return;
       }
@@ -249,7 +257,7 @@ export class Peer implements ReferenceHost {
 
   // ProxyHost: called by this session's proxies.
 
-  encodePut(target: string, value: unknown): EncodedPut {
+  encodePut(target: string, value: unknown, lazy = false): EncodedPut {
     const refs: string[] = [];
     try {
       const counter = { nodes: 1 };
@@ -257,8 +265,8 @@ export class Peer implements ReferenceHost {
       // A BigInt, or what else the codec cannot write, throws here: nothing is sent.
       const text = this.options.codec.encodeFrame(sequencedFrame(0, { op: "p", target, value: wire }));
       const bytes = utf8Length(text);
-      this.#checkSendable(bytes, counter.nodes);
-      return { text, bytes, nodes: counter.nodes, refs, shared: null };
+      this.#checkSendable(bytes, counter.nodes, lazy);
+      return { text, bytes, nodes: counter.nodes, refs, shared: null, lazy };
     } catch (error) {
       // Channels counted before the failure will never be sent.
       this.#references.unsend(refs);
@@ -266,20 +274,21 @@ export class Peer implements ReferenceHost {
     }
   }
 
-  encodePreEncodedPut(target: string, value: PreEncodedValue): EncodedPut {
+  encodePreEncodedPut(target: string, value: PreEncodedValue, lazy = false): EncodedPut {
     const { codec } = this.options;
     if (!value.encodedBy(codec)) throw new WirechanTypeError("ERR_WIRE_VALUE", "a value encoded by another codec than this session's cannot be framed for it");
     // The value's size was counted once, when it was encoded; only this frame's own bytes are counted here.
     const bytes = utf8Length(codec.framePut(0, target, "")) + value.bytes;
     const nodes = value.nodes + 1;
-    this.#checkSendable(bytes, nodes);
-    return { text: "", bytes, nodes, refs: NO_REFS, shared: value };
+    this.#checkSendable(bytes, nodes, lazy);
+    return { text: "", bytes, nodes, refs: NO_REFS, shared: value, lazy };
   }
 
   /** Throws the `RangeError` for a put frame that could never be sent: too large for a packet or the replay buffer, or too complex. */
-  #checkSendable(bytes: number, nodes: number): void {
+  #checkSendable(bytes: number, nodes: number, lazy: boolean): void {
     const { maxMessageSize, replay } = this.options;
-    // The packet's brackets, and the digits the sequence number may add.
+    // The packet's brackets, the digits the sequence number may add, and the lazy flag.
+    if (lazy) bytes += LAZY_FLAG_BYTES;
     const packetBytes = bytes + 2 + SEQ_DIGITS_SLACK;
     if (packetBytes > maxMessageSize) {
       throw new WirechanRangeError(
@@ -313,14 +322,27 @@ export class Peer implements ReferenceHost {
     }
     const { codec } = this.options;
     const { shared } = put;
-    const frame = shared === null ? (n: number): string => codec.renumber(put.text, n) : (n: number): string => codec.framePut(n, target, shared.text);
-    const { seq } = this.#outbox.append(frame, put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
+    const lazy = put.lazy && this.#mayBeLazy();
+    const frame = shared === null ? (n: number): string => codec.renumber(put.text, n, lazy) : (n: number): string => codec.framePut(n, target, shared.text, lazy);
+    const bytes = put.bytes - 1 + digits(this.#outbox.nextSeq) + (lazy ? LAZY_FLAG_BYTES : 0);
+    const { seq } = this.#outbox.append(frame, put.nodes, bytes);
     const refs = put.refs;
     (this.#inflight ??= new Map()).set(seq, proxy);
     sentTo.set(target, sent + 1);
     this.#references.sent(refs);
     this.#writer.schedule("now");
     return seq;
+  }
+
+  /**
+   * Whether a put asked to be lazy goes with the flag: only to a peer that reads it, and only
+   * while the replay buffer is under half full. The peer holds lazy answers and their
+   * acknowledgement up to its `ackDelay`, and would not know that this side is short of room:
+   * past half, puts go prompt, and the answers they draw free the buffer within a round trip.
+   */
+  #mayBeLazy(): boolean {
+    const { lazyAnswers, replay } = this.options;
+    return lazyAnswers === true && this.#outbox.pending * 2 < replay.messages && this.#outbox.pendingBytes * 2 < replay.bytes;
   }
 
   /** The session's references send a close or release frame (ReferenceHost). */
@@ -360,7 +382,7 @@ export class Peer implements ReferenceHost {
   #apply(frame: SequencedFrame): void {
     switch (frame.op) {
       case "p":
-        this.#onPut(frame.seq, frame.target, frame.value);
+        this.#onPut(frame.seq, frame.target, frame.value, frame.lazy === true);
         return;
       case "a": {
         // Answering put n means the peer received every frame up to n.
@@ -385,7 +407,7 @@ export class Peer implements ReferenceHost {
     }
   }
 
-  #onPut(seq: number, target: string, wireValue: unknown): void {
+  #onPut(seq: number, target: string, wireValue: unknown, lazy: boolean): void {
     let destination: NamedTarget | ProtocolError | undefined;
     if (target.startsWith("n:")) {
       if (this.options.side !== "server") throw new ProtocolError("ERR_BAD_FRAME", "a client has no named channels");
@@ -413,26 +435,27 @@ export class Peer implements ReferenceHost {
     }
     credit.set(target, used + 1);
     const { wrap } = destination;
-    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.#delivered(seq, target, ok), this.options.logger);
+    deliver(destination.channel, wrap === undefined ? value : wrap(value), (ok) => this.#delivered(seq, target, ok, lazy), this.options.logger);
   }
 
-  #delivered(seq: number, target: string, ok: boolean): void {
+  #delivered(seq: number, target: string, ok: boolean, lazy: boolean): void {
     if (this.#ended) return;
     const credit = this.#credit;
     const used = (credit?.get(target) ?? 1) - 1;
     if (used === 0) credit?.delete(target);
     else credit?.set(target, used);
-    this.#sendOp({ op: "a", putSeq: seq, ok });
+    this.#sendOp({ op: "a", putSeq: seq, ok }, lazy);
   }
 
   // Sending.
 
   /**
    * Appends a sequenced frame that needs no credit (an answer, a close, a release). Answers
-   * go at the end of the turn, with whatever else it produces (see {@link Writer}); closes and
-   * releases at the end of the tick.
+   * go at the end of the turn, with whatever else it produces (see {@link Writer}), the answer
+   * to a lazy put (`lazy`) when something else goes or after `ackDelay`; closes and releases
+   * at the end of the tick.
    */
-  #sendOp(operation: Operation): void {
+  #sendOp(operation: Operation, lazy = false): void {
     try {
       this.#outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)), 1);
     } catch (error) {
@@ -443,7 +466,7 @@ export class Peer implements ReferenceHost {
       throw error;
     }
     if (operation.op === "a") this.#writer.answered(operation.putSeq);
-    this.#writer.schedule(operation.op === "a" ? "turn" : "now");
+    this.#writer.schedule(operation.op !== "a" ? "now" : lazy ? "idle" : "turn");
   }
 }
 

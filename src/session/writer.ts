@@ -49,7 +49,10 @@ export type Urgency =
    * sender, perhaps waiting on `await put`, hears back within a round trip.
    */
   | "turn"
-  /** An acknowledgement of answers, closes or releases only: it waits for a ride, or `ackDelay`. */
+  /**
+   * An acknowledgement of answers, closes or releases only, or the answer to a lazy put and
+   * its acknowledgement (its sender said it can wait): it waits for a ride, or `ackDelay`.
+   */
   | "idle";
 
 /** Control frames kept for a link that is not there (a long-poll between two polls), or held back. */
@@ -83,6 +86,8 @@ export interface WriterOptions {
  * by a timer. An acknowledgement of anything else (answers, closes, releases) only frees the
  * peer's replay buffer: it waits up to `ackDelay` ms for a packet to ride with (like TCP's
  * delayed ACK), so a stream of puts and their answers costs two packets per put, not three.
+ * So does the answer to a lazy put, whose sender said it does not wait on it: a fan-out's
+ * stream of puts costs one packet per batch of answers.
  * Past a quarter of the window of waiting frames everything goes at once, so a sender
  * streaming puts gets its credit back without waiting.
  */
@@ -136,9 +141,9 @@ export class Writer {
   }
 
   /**
-   * Frames arrived: their acknowledgement is owed; at the end of the turn when they held a put
-   * (`puts`: its sender's replay buffer holds it until then, answered or not), else within
-   * `ackDelay` if nothing else goes sooner.
+   * Frames arrived: their acknowledgement is owed; at the end of the turn when they held a
+   * prompt put (`puts`: its sender's replay buffer holds it until then, answered or not), else
+   * within `ackDelay` if nothing else goes sooner.
    */
   received(puts: boolean): void {
     if (this.#ackDue) this.schedule(puts ? "turn" : "idle");

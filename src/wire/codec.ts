@@ -15,9 +15,12 @@ export interface Codec {
   /**
    * The text of a sequenced frame that `encodeFrame` wrote with sequence number 0, numbered
    * `seq` instead. A put is encoded when it is made, so that a value that cannot be sent fails
-   * at once, and numbered when it is sent. Its UTF-8 size changes by the digits of `seq` only.
+   * at once, and numbered when it is sent. Its UTF-8 size changes by the digits of `seq` only,
+   * and by {@link LAZY_FLAG_BYTES} when `lazy`: then it is the put frame with its lazy flag,
+   * `[seq, "p", target, value, 1]` (docs/protocol.md section 4). A codec that ignores `lazy`
+   * sends prompt puts, which is always correct, only less thrifty.
    */
-  renumber(text: string, seq: number): string;
+  renumber(text: string, seq: number, lazy?: boolean): string;
   /**
    * The text of a value already in its wire form, made once for many sessions (a topic's put:
    * see {@link PreEncodedValue}). Throws a `TypeError` for data it cannot represent.
@@ -29,13 +32,17 @@ export interface Codec {
    * inside it as it is (never parsed nor encoded again). So the frame's size is the value's
    * plus that of the frame made with an empty `valueText`, and each session frames one
    * shared value with its own sequence number and target at the cost of its few bytes.
+   * `lazy`: with the lazy flag, as for {@link Codec.renumber}.
    */
-  framePut(seq: number, target: string, valueText: string): string;
+  framePut(seq: number, target: string, valueText: string, lazy?: boolean): string;
   /** A packet from frames each made by `encodeFrame`. */
   joinPacket(frames: readonly string[]): string;
   /** A packet's frames, not yet validated. Throws on text that is not a packet. */
   decodePacket(text: string): unknown;
 }
+
+/** The most a put frame grows by its lazy flag (`,1` in JSON); a codec's flag may be no longer. */
+export const LAZY_FLAG_BYTES = 2;
 
 /**
  * The default codec: a packet is a JSON array of frames. Decoding refuses a packet of more
@@ -46,11 +53,11 @@ export interface Codec {
 export const jsonCodec: Codec = {
   name: "json",
   encodeFrame: (frame) => JSON.stringify(frame),
-  // "[0,…" becomes "[seq,…".
-  renumber: (text, seq) => `[${seq}${text.slice(2)}`,
+  // "[0,…]" becomes "[seq,…]", or "[seq,…,1]" with the lazy flag.
+  renumber: (text, seq, lazy) => (lazy === true ? `[${seq}${text.slice(2, -1)},1]` : `[${seq}${text.slice(2)}`),
   encodeValue: (value) => JSON.stringify(value),
   // JSON.stringify of an array writes its items' texts joined by commas, without spaces.
-  framePut: (seq, target, valueText) => `[${seq},"p",${JSON.stringify(target)},${valueText}]`,
+  framePut: (seq, target, valueText, lazy) => `[${seq},"p",${JSON.stringify(target)},${valueText}${lazy === true ? ",1]" : "]"}`,
   joinPacket: (frames) => (frames.length === 1 ? `[${frames[0] ?? ""}]` : `[${frames.join(",")}]`),
   decodePacket: (text) => {
     // Each array or object takes two characters at least: a short text cannot hold too many.

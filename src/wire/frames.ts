@@ -15,6 +15,11 @@ export interface HelloBody {
    * `maxMessageSize`.
    */
   maxMessageSize?: number;
+  /**
+   * True: the client reads a put's lazy flag (`[seq, "p", target, value, 1]`), so the server may
+   * send such puts. Absent (an older client): every put the server sends it is prompt.
+   */
+  lazyAnswers?: boolean;
 }
 
 export interface WelcomeBody {
@@ -29,6 +34,8 @@ export interface WelcomeBody {
   /** Puts in flight to one target per session (credit). */
   window: number;
   limits: { maxMessageSize: number; maxChannels: number };
+  /** True: the server reads a put's lazy flag, so the client may send such puts (see {@link HelloBody.lazyAnswers}). */
+  lazyAnswers?: boolean;
 }
 
 export type ControlFrame =
@@ -42,7 +49,13 @@ export type ControlFrame =
 
 /** The operation of a sequenced frame. */
 export type Operation =
-  | { op: "p"; target: string; value: unknown }
+  /**
+   * A put. `lazy`: its sender does not wait on the answer soon (a fan-out with credit to
+   * spare), so the receiver may hold the answer and the acknowledgement for a ride or for its
+   * acknowledgement delay instead of sending them at the end of the turn (docs/protocol.md
+   * section 4). Only sent to a peer that said it reads the flag (`lazyAnswers`).
+   */
+  | { op: "p"; target: string; value: unknown; lazy?: boolean }
   | { op: "a"; putSeq: number; ok: boolean }
   | { op: "c"; ref: string }
   | { op: "r"; ref: string; count: number };
@@ -55,7 +68,7 @@ export type Frame = ControlFrame | SequencedFrame;
 export function sequencedFrame(seq: number, operation: Operation): unknown[] {
   switch (operation.op) {
     case "p":
-      return [seq, "p", operation.target, operation.value];
+      return operation.lazy === true ? [seq, "p", operation.target, operation.value, 1] : [seq, "p", operation.target, operation.value];
     case "a":
       return [seq, "a", operation.putSeq, operation.ok ? 1 : 0];
     case "c":
@@ -121,9 +134,12 @@ function parseSequenced(frame: unknown[], head: number): SequencedFrame {
   const seq = seqNumber(head, "sequence number");
   const op: unknown = frame[1];
   switch (op) {
-    case "p":
-      if (frame.length !== 4) throw bad("a put frame is [seq, \"p\", target, value]");
-      return { kind: "seq", seq, op: "p", target: text(frame[2], "put target", 1024), value: frame[3] };
+    case "p": {
+      // The fifth item, the lazy flag, is 1 or absent: a 0 would be a second way to say prompt.
+      if (frame.length !== 4 && (frame.length !== 5 || frame[4] !== 1)) throw bad("a put frame is [seq, \"p\", target, value, 1?]");
+      const target = text(frame[2], "put target", 1024);
+      return frame.length === 5 ? { kind: "seq", seq, op: "p", target, value: frame[3], lazy: true } : { kind: "seq", seq, op: "p", target, value: frame[3] };
+    }
     case "a":
       if (frame.length !== 4 || (frame[3] !== 0 && frame[3] !== 1)) throw bad("an accepted frame is [seq, \"a\", putSeq, 0 | 1]");
       return { kind: "seq", seq, op: "a", putSeq: seqNumber(frame[2], "put sequence number"), ok: frame[3] === 1 };
@@ -149,6 +165,7 @@ function helloBody(body: unknown): HelloBody {
   const b = record(body, "hello");
   const hello: HelloBody = { sid: optionalText(b.sid, "sid"), secret: optionalText(b.secret, "secret"), recv: count(b.recv, "recv") };
   if (b.maxMessageSize !== undefined) hello.maxMessageSize = count(b.maxMessageSize, "maxMessageSize");
+  if (b.lazyAnswers === true) hello.lazyAnswers = true;
   return hello;
 }
 
@@ -156,7 +173,7 @@ function welcomeBody(body: unknown): WelcomeBody {
   const b = record(body, "welcome");
   const limits = record(b.limits, "welcome limits");
   if (typeof b.resumed !== "boolean") throw bad("welcome resumed must be a boolean");
-  return {
+  const welcome: WelcomeBody = {
     sid: text(b.sid, "sid", 64),
     secret: optionalText(b.secret, "secret"),
     recv: count(b.recv, "recv"),
@@ -165,6 +182,8 @@ function welcomeBody(body: unknown): WelcomeBody {
     window: seqNumber(b.window, "window"),
     limits: { maxMessageSize: count(limits.maxMessageSize, "maxMessageSize"), maxChannels: count(limits.maxChannels, "maxChannels") },
   };
+  if (b.lazyAnswers === true) welcome.lazyAnswers = true;
+  return welcome;
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {

@@ -10,15 +10,15 @@ export interface ProxyHost {
    * A put of `value` to `target`, encoded for the wire (channels become references), opaque to
    * the proxy. Everything that could stop it from ever being sent is found here, before it
    * waits anywhere: a `TypeError` for what cannot be encoded, a `RangeError` for a put too
-   * large or too complex for one message.
+   * large or too complex for one message. `lazy`: the put asks for a lazy answer ({@link RemotePutOptions}).
    */
-  encodePut(target: string, value: unknown): unknown;
+  encodePut(target: string, value: unknown, lazy?: boolean): unknown;
   /**
    * A put of a value encoded once for many sessions, framed for `target` without encoding the
    * value again. Throws a `RangeError` for one too large or too complex for this session's
    * messages, a `TypeError` for a value another codec wrote.
    */
-  encodePreEncodedPut(target: string, value: PreEncodedValue): unknown;
+  encodePreEncodedPut(target: string, value: PreEncodedValue, lazy?: boolean): unknown;
   /**
    * Sends an encoded put to `target` if the session has credit for that target and room for
    * the frame now: its sequence number, or 0 when the proxy must wait (the host calls
@@ -32,6 +32,23 @@ export interface ProxyHost {
 }
 
 const FALSE = Promise.resolve(false);
+
+/** The options of a proxy's `put`. */
+export interface RemotePutOptions {
+  /** Aborting it while the put still waits in the proxy withdraws the put. */
+  signal?: AbortSignal;
+  /**
+   * The caller does not need the answer soon: the remote side may hold it (and the
+   * acknowledgement of the put) until it sends something else, a quarter of the window of
+   * frames waits, or its acknowledgement delay (2 s) passes, instead of answering at the end of
+   * its turn. A stream of puts made without awaiting each (a fan-out, readings) then costs the
+   * remote side one message per batch of answers instead of one per put; over SSE and
+   * long-polling each of those is an HTTP request. The put still resolves with the answer, only
+   * later. Ignored by a peer too old to read the flag, and while this side's replay buffer is
+   * over half full. Default false: a put awaited in a loop must not wait for a timer.
+   */
+  lazyAnswer?: boolean;
+}
 
 /**
  * A put-only stand-in for a channel of the other side: a named server channel
@@ -50,6 +67,8 @@ const FALSE = Promise.resolve(false);
  * - `put(value, { signal })`: aborting the signal while the put still waits in the proxy
  *   withdraws it (nothing is sent; the promise rejects with the signal's reason); a put already
  *   sent cannot be taken back, and its promise settles with the answer as usual.
+ * - `put(value, { lazyAnswer: true })`: for a stream of puts nobody awaits one by one, the
+ *   remote side may answer in batches (see {@link RemotePutOptions.lazyAnswer}).
  * - `offer(value)` sends only if that can happen now (credit and room in the session), and says
  *   whether it did; the remote channel may still refuse the value if it closes meanwhile.
  * - `close()` (or `Symbol.dispose`) releases the proxy: it closes here and the owner forgets
@@ -75,13 +94,13 @@ export class RemoteChannel<T> {
     return this.#isClosed;
   }
 
-  put(value: T, options?: { signal?: AbortSignal }): Promise<boolean> {
+  put(value: T, options?: RemotePutOptions): Promise<boolean> {
     checkPutValue(value);
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.#isClosed) return FALSE;
     if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
-    return this.#send(this.#host.encodePut(this.target, value), signal);
+    return this.#send(this.#host.encodePut(this.target, value, options?.lazyAnswer === true), signal);
   }
 
   /**
@@ -89,12 +108,12 @@ export class RemoteChannel<T> {
    * and credit as `put`, but the value is framed for this session without being encoded again.
    * Throws a `RangeError` for a value too large or too complex for this session's messages.
    */
-  putEncoded(value: PreEncodedValue, options?: { signal?: AbortSignal }): Promise<boolean> {
+  putEncoded(value: PreEncodedValue, options?: RemotePutOptions): Promise<boolean> {
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
     if (this.#isClosed) return FALSE;
     if (this.#waiting.length >= MAX_PENDING) throw new TooManyPendingError("puts", MAX_PENDING);
-    return this.#send(this.#host.encodePreEncodedPut(this.target, value), signal);
+    return this.#send(this.#host.encodePreEncodedPut(this.target, value, options?.lazyAnswer === true), signal);
   }
 
   /** Sends an encoded put now if the session lets it, else queues it behind the waiting ones. */

@@ -27,8 +27,12 @@ import { type BundleWeight, kb, measureSizes, type SizeReport } from "../../scri
  * MessageChannel in a browser (src/session/end-of-turn.ts, ~145 bytes), and the session's tables
  * made on first use (src/session/lazy-collections.ts, ~160 bytes), which the server needs for
  * memory per idle session and the browser's one session does not.
+ * Raised a third time, from 21,800 and 17,900 (sizes 21,776 and 17,889), by issue 12's lazy
+ * answers (a put's lazy flag: read and honoured when receiving, sent on request, agreed in the
+ * hello; about 250 bytes), which a browser needs as a receiver: it halves the HTTP requests of
+ * a page that a topic or broadcast feeds over SSE or long-polling.
  */
-const RATCHET = { servedClient: 21_800, minimalApp: 17_900 } as const;
+const RATCHET = { servedClient: 22_100, minimalApp: 18_200 } as const;
 
 let report: SizeReport;
 

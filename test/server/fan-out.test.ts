@@ -1,7 +1,7 @@
 // The fan-out (src/server/fan-out.ts: the apps' broadcast and each topic's subscribers): a queue and a pump per listener, so that the broadcasting loop never waits.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type DropReason, FanOut, type Listener } from "../../src/server/fan-out.js";
+import { type DropReason, FanOut, type Listener, type ListenerPutOptions } from "../../src/server/fan-out.js";
 import { chan } from "../../src/index.js";
 import { drainAll, settle, tick } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
@@ -258,6 +258,41 @@ describe("FanOut", () => {
     assert.equal(await slow.take(), 100);
     assert.equal(await waiting, true);
     assert.equal(await slow.take(), 1);
+  });
+
+  it("asks for lazy answers while a put leaves at most half of maxInFlight in flight, and for a prompt one past that", async () => {
+    /** Records each put's lazyAnswer, and answers only when told. */
+    class AskingListener implements Listener<number> {
+      readonly asked: boolean[] = [];
+      readonly answers: Array<(taken: boolean) => void> = [];
+      put(_value: number, options?: ListenerPutOptions): Promise<boolean> {
+        this.asked.push(options?.lazyAnswer === true);
+        return new Promise<boolean>((resolve) => this.answers.push(resolve));
+      }
+      close(): void {}
+    }
+    const four = new AskingListener();
+    const one = new AskingListener();
+    const fanFour = new FanOut<number>({ maxInFlight: 4 });
+    const fanOne = new FanOut<number>({ maxInFlight: 1 });
+    fanFour.add(four);
+    fanOne.add(one);
+    for (let i = 1; i <= 6; i++) {
+      fanFour.broadcast(i);
+      fanOne.broadcast(i);
+    }
+    assert.deepEqual(four.asked, [true, true, false, false], "two of four lazy: the third put's prompt answer brings the first two's");
+    assert.deepEqual(one.asked, [false], "with one in flight every put asks for a prompt answer: the pump waits on each");
+    // Each answer frees room at once: the queued values go while three are still in flight.
+    for (const answer of four.answers.splice(0)) answer(true);
+    await settle(5);
+    assert.deepEqual(four.asked.slice(4), [false, false], "values 5 and 6, each leaving four in flight");
+    for (const answer of four.answers.splice(0)) answer(true);
+    await settle(5);
+    fanFour.broadcast(7);
+    assert.deepEqual(four.asked.slice(6), [true], "with nothing in flight, lazy again");
+    fanFour.close();
+    fanOne.close();
   });
 
   it("rejects bounds that are not positive integers, and an unknown whenFull (typed errors)", () => {

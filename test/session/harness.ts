@@ -102,6 +102,8 @@ export interface PairOptions {
   clientReplay?: { messages: number; bytes: number };
   /** PeerOptions.ackDelay of both sides; default 0 (answers go at the end of the tick, no timers). */
   ackDelay?: number;
+  /** PeerOptions.lazyAnswers of both sides (each read the lazy flag); default false. */
+  lazyAnswers?: boolean;
   /** Named server channels; default: "chat", an unbuffered channel. */
   named?: Map<string, NamedTarget>;
   /** The refusal of a put to a name (the server's `authorize`), asked before `named`. */
@@ -118,6 +120,7 @@ export function peerOptions(side: "client" | "server", record: Omit<SideRecord, 
     maxChannels: options.maxChannels ?? 16,
     maxMessageSize: options.maxMessageSize ?? 1 << 20,
     ackDelay: options.ackDelay ?? 0,
+    lazyAnswers: options.lazyAnswers ?? false,
     replay: (side === "client" ? options.clientReplay : undefined) ?? options.replay ?? { messages: 64, bytes: 1 << 16 },
     codec: jsonCodec,
     ...(side === "server" ? { resolveName: (name: string) => options.refuse?.(name) ?? named.get(name) } : {}),

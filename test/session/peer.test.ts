@@ -3,7 +3,7 @@
 // session end, resume, loss, and what a peer that breaks the protocol gets. Deterministic:
 // properties use fixed seeds and every wait is bounded by event-loop turns, not time.
 import { createHook } from "node:async_hooks";
-import { describe, it, mock } from "node:test";
+import { describe, it, mock, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ import { jsonCodec } from "../../src/wire/codec.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { gcReleaseScenario, type GcResult } from "./gc-scenario.js";
-import { framesOf, lonePeer, Pair, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
+import { framesOf, lonePeer, Pair, type PairOptions, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
 import { isPending, track, until as untilTime } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
@@ -787,6 +787,122 @@ describe("peer: acknowledgements", () => {
     const pair = new Pair();
     pair.connect();
     assertThrowsCode(() => pair.client.peer.receive(packet([1, "a", 5, 1])), "ERR_SEQUENCE", "an answer to put 5 before any put", ProtocolError);
+  });
+});
+
+describe("peer: lazy answers", () => {
+  /** A pair whose sides read the lazy flag, with the real acknowledgement delay and every setTimeout frozen. */
+  function lazyPair(t: TestContext, options: PairOptions = {}): { pair: Pair; proxy: RemoteChannel<number> } {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.after(() => mock.timers.reset());
+    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 64, lazyAnswers: true, ...options });
+    pair.connect();
+    void (async () => {
+      for await (const value of pair.chat) void value;
+    })();
+    return { pair, proxy: pair.client.peer.serverChan<number>("chat") };
+  }
+
+  /** The put frames of the packets sent one way, in order. */
+  function putsIn(packets: readonly string[]): Array<{ seq: number; lazy: boolean }> {
+    return packets.flatMap(framesOf).flatMap((f) => (f.kind === "seq" && f.op === "p" ? [{ seq: f.seq, lazy: f.lazy === true }] : []));
+  }
+
+  function answersIn(packets: readonly string[]): number {
+    return packets.flatMap(framesOf).filter((f) => f.kind === "seq" && f.op === "a").length;
+  }
+
+  it("a stream of lazy puts draws no packet until the acknowledgement delay, then one with every answer", async (t) => {
+    // Ten puts held are 20 frames waiting (answers and acknowledgements): under a quarter of 256.
+    const { pair, proxy } = lazyPair(t, { window: 256 });
+    const answers = [];
+    for (let n = 0; n < 10; n++) {
+      answers.push(track(proxy.put(n, { lazyAnswer: true })));
+      await pair.quiesce();
+    }
+    assert.deepStrictEqual(putsIn(pair.up?.sent ?? []).map((p) => p.lazy), Array<boolean>(10).fill(true), "each put went with the lazy flag");
+    assert.equal(pair.down?.sent.length, 0, "the server held the answers (no timer has fired)");
+    assert.ok(answers.every((a) => !a.done), "so no put is answered yet");
+    mock.timers.tick(ACK_DELAY_MS);
+    await pair.quiesce();
+    assert.equal(pair.down?.sent.length, 1, "one packet after the delay");
+    assert.equal(answersIn(pair.down?.sent ?? []), 10, "holding the ten answers");
+    assert.ok(answers.every((a) => a.done && a.value === true), "every put answered true");
+    assert.equal(pair.client.peer.unacknowledged, 0, "the answers acknowledged every put");
+    pair.assertClean();
+  });
+
+  it("a prompt put brings the lazy answers held before it, at the end of its turn", async (t) => {
+    const { pair, proxy } = lazyPair(t);
+    const lazy = [];
+    for (let n = 0; n < 5; n++) {
+      lazy.push(track(proxy.put(n, { lazyAnswer: true })));
+      await pair.quiesce();
+    }
+    assert.equal(pair.down?.sent.length, 0, "nothing answered yet");
+    assert.equal(await proxy.put(5), true, "the prompt put is answered without a timer");
+    await pair.quiesce();
+    assert.equal(pair.down?.sent.length, 1, "in one packet");
+    assert.equal(answersIn(pair.down?.sent ?? []), 6, "with the five held answers");
+    assert.ok(lazy.every((a) => a.done && a.value === true), "the lazy puts are answered too");
+  });
+
+  it("lazy answers go at once when a quarter of the window waits, so a sender never runs out of credit for the timer", async (t) => {
+    const { pair, proxy } = lazyPair(t, { window: 16 });
+    const answers = [];
+    for (let n = 0; n < 40; n++) {
+      answers.push(track(proxy.put(n, { lazyAnswer: true })));
+      await pair.quiesce();
+    }
+    const down = pair.down?.sent ?? [];
+    // Each held put waits twice (its answer, and its acknowledgement): 16 / 4 = 4 frames is two puts.
+    assert.ok(down.length >= 10, `answers went in batches without a timer (${down.length} packets for 40 puts)`);
+    assert.ok(down.length <= 20, `in batches, not one per put (${down.length} packets for 40 puts)`);
+    assert.ok(answers.filter((a) => a.done).length >= 38, "all but the last batch answered with every timer frozen");
+  });
+
+  it("to a peer that did not say it reads the flag, a put asked to be lazy goes prompt and is answered at the end of the turn", async (t) => {
+    const { pair, proxy } = lazyPair(t, { lazyAnswers: false });
+    for (let n = 0; n < 5; n++) {
+      assert.equal(await proxy.put(n, { lazyAnswer: true }), true, `put ${n} answered with every timer frozen`);
+      await pair.quiesce();
+    }
+    assert.deepStrictEqual(putsIn(pair.up?.sent ?? []).map((p) => p.lazy), Array<boolean>(5).fill(false), "no put carried the flag");
+    assert.equal(pair.down?.sent.length, 5, "one answer packet per put");
+  });
+
+  it("past half of its replay buffer a sender asks for prompt answers, which free it within a round trip", async (t) => {
+    const { pair, proxy } = lazyPair(t, { clientReplay: { messages: 8, bytes: 1 << 16 } });
+    const answers = [];
+    for (let n = 0; n < 5; n++) {
+      answers.push(track(proxy.put(n, { lazyAnswer: true })));
+      await pair.quiesce();
+    }
+    // Four unanswered puts fill half of 8 frames: the fifth goes prompt.
+    assert.deepStrictEqual(putsIn(pair.up?.sent ?? []).map((p) => p.lazy), [true, true, true, true, false]);
+    assert.ok(answers.every((a) => a.done && a.value === true), "the prompt put drew every answer, no timer fired");
+    assert.equal(pair.client.peer.unacknowledged, 0, "and the buffer is empty again");
+  });
+
+  it("a lazy put's frame is kept with its flag and sent again after a cut, delivered once", async (t) => {
+    const { pair } = lazyPair(t);
+    const taken: unknown[] = [];
+    const chat = chan<number>(64);
+    pair.named.set("stream", { channel: chat as Channel<unknown, unknown> });
+    const stream = pair.client.peer.serverChan<number>("stream");
+    const answers = [track(stream.put(1, { lazyAnswer: true }))];
+    await pair.quiesce();
+    pair.disconnect();
+    answers.push(track(stream.put(2, { lazyAnswer: true })));
+    pair.connect();
+    await pair.quiesce();
+    mock.timers.tick(ACK_DELAY_MS);
+    await pair.quiesce();
+    for (let i = 0; i < 2; i++) taken.push(await chat.take());
+    assert.deepStrictEqual(taken, [1, 2], "each value once, in order");
+    assert.ok(answers.every((a) => a.done && a.value === true), "both answered");
+    assert.ok(putsIn(pair.up?.sent ?? []).every((p) => p.lazy), "the put sent again kept its flag");
+    pair.assertClean();
   });
 });
 

@@ -46,6 +46,7 @@ function parsesOrBadFrame(packet: unknown): Frame[] | ProtocolError {
 const controlFrames: ControlFrame[] = [
   { kind: "hello", version: PROTOCOL_VERSION, body: { sid: null, secret: null, recv: 0 } },
   { kind: "hello", version: PROTOCOL_VERSION, body: { sid: "AAAAAAAAAAAAAAAAAAAAAA", secret: "BBBBBBBBBBBBBBBBBBBBBB", recv: 17 } },
+  { kind: "hello", version: PROTOCOL_VERSION, body: { sid: null, secret: null, recv: 0, lazyAnswers: true } },
   {
     kind: "welcome",
     version: PROTOCOL_VERSION,
@@ -55,6 +56,11 @@ const controlFrames: ControlFrame[] = [
     kind: "welcome",
     version: PROTOCOL_VERSION,
     body: { sid: "AAAAAAAAAAAAAAAAAAAAAA", secret: null, recv: 9, resumed: true, heartbeat: 0, window: 1, limits: { maxMessageSize: 0, maxChannels: 0 } },
+  },
+  {
+    kind: "welcome",
+    version: PROTOCOL_VERSION,
+    body: { sid: "AAAAAAAAAAAAAAAAAAAAAA", secret: null, recv: 9, resumed: true, heartbeat: 0, window: 1, limits: { maxMessageSize: 0, maxChannels: 0 }, lazyAnswers: true },
   },
   { kind: "ack", seq: 1 },
   { kind: "ack", seq: Number.MAX_SAFE_INTEGER },
@@ -72,6 +78,7 @@ const operations: Operation[] = [
   { op: "p", target: "n:chat", value: { text: "hi", "~~c": 1 } },
   { op: "p", target: "s.T1.3", value: null },
   { op: "p", target: "c.1", value: [1, "two", { "~c": "c.2" }] },
+  { op: "p", target: "n:feed", value: 7, lazy: true },
   { op: "a", putSeq: 5, ok: true },
   { op: "a", putSeq: 6, ok: false },
   { op: "c", ref: "s.T1.1" },
@@ -94,6 +101,8 @@ describe("frames: round trip", () => {
 
   it("the wire forms are the protocol's", () => {
     assert.deepStrictEqual(sequencedFrame(3, { op: "p", target: "n:x", value: 1 }), [3, "p", "n:x", 1], "put");
+    assert.deepStrictEqual(sequencedFrame(3, { op: "p", target: "n:x", value: 1, lazy: false }), [3, "p", "n:x", 1], "put, prompt");
+    assert.deepStrictEqual(sequencedFrame(3, { op: "p", target: "n:x", value: 1, lazy: true }), [3, "p", "n:x", 1, 1], "put with the lazy flag");
     assert.deepStrictEqual(sequencedFrame(4, { op: "a", putSeq: 3, ok: true }), [4, "a", 3, 1], "accepted");
     assert.deepStrictEqual(sequencedFrame(5, { op: "a", putSeq: 3, ok: false }), [5, "a", 3, 0], "refused");
     assert.deepStrictEqual(sequencedFrame(6, { op: "c", ref: "c.1" }), [6, "c", "c.1"], "closed");
@@ -115,6 +124,7 @@ describe("frames: round trip", () => {
     const seq = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
     const operation: fc.Arbitrary<Operation> = fc.oneof(
       fc.record({ op: fc.constant("p" as const), target: ref, value: fc.jsonValue() }),
+      fc.record({ op: fc.constant("p" as const), target: ref, value: fc.jsonValue(), lazy: fc.constant(true as const) }),
       fc.record({ op: fc.constant("a" as const), putSeq: seq, ok: fc.boolean() }),
       fc.record({ op: fc.constant("c" as const), ref }),
       fc.record({ op: fc.constant("r" as const), ref, count: seq }),
@@ -178,6 +188,9 @@ describe("frames: malformed frames are ERR_BAD_FRAME", () => {
       ["missing op", [[1]]],
       ["put without value", [[1, "p", "n:x"]]],
       ["put with an extra element", [[1, "p", "n:x", 1, 2]]],
+      ["put with a lazy flag of 0", [[1, "p", "n:x", 1, 0]]],
+      ["put with a lazy flag of true", [[1, "p", "n:x", 1, true]]],
+      ["put with a lazy flag and one more", [[1, "p", "n:x", 1, 1, 1]]],
       ["put with a numeric target", [[1, "p", 5, 1]]],
       ["accepted with ok 2", [[1, "a", 1, 2]]],
       ["accepted with ok true", [[1, "a", 1, true]]],
@@ -342,6 +355,17 @@ describe("codec: jsonCodec", () => {
     assert.equal(jsonCodec.joinPacket(['["ack",1]']), '[["ack",1]]', "one frame");
     assert.equal(jsonCodec.joinPacket(['["ack",1]', '["ping",2]']), '[["ack",1],["ping",2]]', "two frames");
     assert.deepStrictEqual(jsonCodec.decodePacket('[["ack",1]]'), [["ack", 1]], "decode");
+  });
+
+  it("renumber and framePut write, with the lazy flag or without, the text encodeFrame writes for that frame (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.string({ maxLength: 20 }), fc.jsonValue(), fc.boolean(), (seq, target, value, lazy) => {
+        const expected = jsonCodec.encodeFrame(sequencedFrame(seq, { op: "p", target, value, lazy }));
+        assert.equal(jsonCodec.renumber(jsonCodec.encodeFrame(sequencedFrame(0, { op: "p", target, value })), seq, lazy), expected, "renumber");
+        assert.equal(jsonCodec.framePut(seq, target, jsonCodec.encodeValue(value), lazy), expected, "framePut");
+      }),
+      { seed: 2002, numRuns: 300 },
+    );
   });
 
   it("encodeFrame throws a TypeError for a BigInt", () => {

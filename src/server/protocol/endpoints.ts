@@ -220,7 +220,13 @@ export class ProtocolEndpoints implements Handshake, OwnerHost {
    * any welcome goes out.
    */
   hello(hello: Hello, client: ClientIdentity): ServerSession {
-    const { body } = hello;
+    const session = this.openOrResume(hello.body, client);
+    // Every hello says it, a resume's too: the session follows what the client now on it reads.
+    session.lazyAnswers = hello.body.lazyAnswers === true;
+    return session;
+  }
+
+  private openOrResume(body: HelloBody, client: ClientIdentity): ServerSession {
     if (body.sid === null) return this.sessions.create(client.principal, client.address, body.maxMessageSize);
     const session = body.secret === null ? undefined : this.sessions.find(body.sid, body.secret);
     if (session === undefined) throw lost();
@@ -246,6 +252,7 @@ export class ProtocolEndpoints implements Handshake, OwnerHost {
       heartbeat: this.options.heartbeat,
       window: this.options.window,
       limits: { maxMessageSize: this.options.maxMessageSize, maxChannels: this.options.maxChannelsPerSession },
+      lazyAnswers: true,
     };
   }
 

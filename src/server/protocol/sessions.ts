@@ -146,6 +146,8 @@ export class ServerSession implements PeerOptions {
   readonly exportPrefix = `s.${randomBytes(6).toString("base64url")}.`;
   /** The largest packet the server sends this client (see {@link packetLimitFor}). */
   readonly maxMessageSize: number;
+  /** The client reads a put's lazy flag (its latest hello said so): the topic's puts may carry it. */
+  lazyAnswers = false;
 
   constructor(
     readonly principal: unknown,

@@ -1,0 +1,134 @@
+// Lazy answers (docs/protocol.md section 4), over real sockets on 127.0.0.1 through a relay that
+// adds latency: a topic's deliveries to a client draw its answers in batches, not one upstream
+// message (over SSE and long-polling, one POST) per delivery; and the flag is only sent to a
+// client that said in its hello that it reads it.
+import assert from "node:assert/strict";
+import { subscribe as subscribeChannel, unsubscribe as unsubscribeChannel } from "node:diagnostics_channel";
+import type { ClientRequest } from "node:http";
+import { describe, it, type TestContext } from "node:test";
+import { WebSocket } from "ws";
+import { chan, type Channel } from "../../src/csp/channel.js";
+import { connect, type Session } from "../../src/client/index.js";
+import type { WebSocketLike } from "../../src/client/link.js";
+import { createServer, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
+import { ACK_DELAY_MS } from "../../src/session/peer.js";
+import { type Frame, parsePacket } from "../../src/wire/frames.js";
+import { until, within } from "../helpers/async.js";
+import { LatencyRelay } from "../helpers/latency-relay.js";
+
+const TEST = { timeout: 60_000 };
+const DELIVERIES = 20;
+
+async function start(t: TestContext): Promise<{ server: WirechanServer; relay: LatencyRelay }> {
+  const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, pollTimeout: 5_000, closeTimeout: 1_000 });
+  const handle = await server.listen();
+  t.after(() => handle.close());
+  const relay = await LatencyRelay.start({ targetPort: handle.port, latencyMs: 5 });
+  t.after(() => relay.close());
+  return { server, relay };
+}
+
+/** What the client sends upstream, counted as it goes: WebSocket messages, or `POST …/send` requests. */
+class Upstream {
+  messages = 0;
+
+  /** A `ws` client that counts the messages it sends. */
+  webSocket(): WebSocketLike {
+    const count = (): void => {
+      this.messages++;
+    };
+    class CountingWebSocket extends WebSocket {
+      override send(data: string): void {
+        count();
+        super.send(data);
+      }
+    }
+    return CountingWebSocket as unknown as WebSocketLike;
+  }
+
+  /** Counts this process's node:http requests to `…/send` until the test ends. */
+  countPosts(t: TestContext): void {
+    const onStart = (message: unknown): void => {
+      if ((message as { request: ClientRequest }).request.path.endsWith("/send")) this.messages++;
+    };
+    subscribeChannel("http.client.request.start", onStart);
+    t.after(() => unsubscribeChannel("http.client.request.start", onStart));
+  }
+}
+
+async function take<T>(inbox: Channel<T>, what: string): Promise<T> {
+  return (await within(inbox.take(), what)) as T;
+}
+
+describe("lazy answers across the wire", TEST, () => {
+  for (const transport of ["websocket", "sse", "longpoll"] as const) {
+    it(`a topic's deliveries, each taken before the next, draw their answers in a batch, not one upstream message each (${transport})`, async (t) => {
+      const { server, relay } = await start(t);
+      const topic = server.topic<number>("feed");
+      const upstream = new Upstream();
+      if (transport !== "websocket") upstream.countPosts(t);
+      const session: Session = await connect(relay.url, { transports: [transport], upgradeProbeInterval: 0, WebSocket: upstream.webSocket() });
+      t.after(() => session.close());
+      assert.equal(session.transport, transport);
+      const inbox = chan<number>(64);
+      assert.equal(await session.serverChan<TopicRequest<number>>("feed").put({ subscribe: inbox }), true, "subscribed");
+      const before = upstream.messages;
+      for (let i = 0; i < DELIVERIES; i++) {
+        await topic.put(i);
+        assert.equal(await take(inbox, `delivery ${i}`), i, "in order");
+      }
+      const during = upstream.messages - before;
+      // One per delivery without the flag; the batch goes when ACK_DELAY_MS passes, which a
+      // slow machine may reach once or twice during the loop.
+      assert.ok(during <= 4, `${during} upstream messages for ${DELIVERIES} deliveries`);
+      // The held answers still go, after the acknowledgement delay at most.
+      await until(() => upstream.messages > before + during, "the held answers sent", ACK_DELAY_MS * 5);
+      assert.equal(inbox.poll(), undefined, "nothing twice");
+      assert.equal(session.state, "open", "the session never reconnected");
+    });
+  }
+});
+
+describe("lazy answers: the hello says whether a client reads the flag", TEST, () => {
+  /** A client speaking the protocol by hand over `ws`, with or without `lazyAnswers` in its hello. */
+  async function rawClient(t: TestContext, url: string, lazyAnswers: boolean): Promise<{ welcome: Record<string, unknown>; frames: Frame[]; socket: WebSocket }> {
+    const socket = new WebSocket(new URL("/wirechan", url.replace(/^http/, "ws")));
+    t.after(() => socket.close());
+    const frames: Frame[] = [];
+    const welcome = new Promise<Record<string, unknown>>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.on("message", (data: Buffer) => {
+        const parsed = parsePacket(JSON.parse(data.toString("utf8")) as unknown);
+        for (const frame of parsed) {
+          if (frame.kind === "welcome") resolve(frame.body as unknown as Record<string, unknown>);
+          else frames.push(frame);
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    socket.send(JSON.stringify([["hello", 1, { sid: null, secret: null, recv: 0, ...(lazyAnswers ? { lazyAnswers: true } : {}) }]]));
+    return { welcome: await welcome, frames, socket };
+  }
+
+  it("the server's welcome says it reads the flag; its topic puts carry it only to a client whose hello said so", async (t) => {
+    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000 });
+    const handle = await server.listen();
+    t.after(() => handle.close());
+    const topic = server.topic<number>("feed");
+    const older = await rawClient(t, handle.url, false);
+    const newer = await rawClient(t, handle.url, true);
+    for (const { welcome, socket } of [older, newer]) {
+      assert.equal(welcome.lazyAnswers, true, "the welcome says the server reads the flag");
+      socket.send(JSON.stringify([[1, "p", "n:feed", { subscribe: { "~c": "c.1" } }]]));
+    }
+    await until(() => topic.subscriberCount === 2, "both subscribed");
+    for (let i = 0; i < 3; i++) await topic.put(i);
+    const putsTo = (frames: Frame[]): unknown[] => frames.filter((f) => f.kind === "seq" && f.op === "p").map((f) => (f.kind === "seq" && f.op === "p" ? [f.value, f.lazy === true] : null));
+    await until(() => putsTo(older.frames).length === 3 && putsTo(newer.frames).length === 3, "three puts to each");
+    assert.deepEqual(putsTo(older.frames), [[0, false], [1, false], [2, false]], "no flag to a client that did not ask");
+    assert.deepEqual(putsTo(newer.frames), [[0, true], [1, true], [2, true]], "the flag to one that did");
+  });
+});
