@@ -234,6 +234,9 @@ ${runsSection(input.rows)}
 - One machine with ${m.cores} cores runs the server, both load generators and the harness, unpinned: at the max
   rate the clients cost more CPU than the server, so deliveries/s is the rate of the whole loop.
 - A wirechan delivery is a put: the client answers it and the answer is acknowledged (docs/protocol.md);
-  socket.io's \`emit\` is fire-and-forget. A poll answer may carry several rounds on both.
+  socket.io's \`emit\` is fire-and-forget. A topic's puts carry the lazy flag (docs/protocol.md
+  section 4), so at the fixed rate a client sends its answers in one \`POST send\` about every 2 s
+  (sooner when it sends something else, or a quarter of the window waits), not one per delivery. A poll answer may
+  carry several rounds on both.
 `;
 }

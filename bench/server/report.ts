@@ -2,6 +2,7 @@
 import {
   CASES,
   CASE_TIMEOUT_MS,
+  DEFAULT_RUNS,
   FIXED_HZ,
   FIXED_ROUNDS,
   FIXED_WARMUP_ROUNDS,
@@ -14,6 +15,7 @@ import {
   implSpec,
   type CaseName,
   type ServerImpl,
+  TOTAL_TIMEOUT_MS,
 } from "./config.js";
 import { type MachineInfo, machineLines } from "../shared/machine.js";
 import { mediansOf } from "../shared/stats.js";
@@ -194,7 +196,7 @@ npm run bench:server
 \`\`\`
 
 It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
-\`--runs N\` (default 2), \`--only ws-1000,ws-5000,sse-1000\` and \`--loadgens K\` (load-generator
+\`--runs N\` (default ${DEFAULT_RUNS}), \`--only ws-1000,ws-5000,sse-1000\` and \`--loadgens K\` (load-generator
 processes per case, default 1) are for iteration; this file is only rewritten by a run of every case
 in which every run passed.
 
@@ -241,7 +243,7 @@ performance.now()\` in the server; every client parses it. Phases of one row, in
 
 Rows run one at a time, ${input.runs} round(s), the server order rotated between rounds; each number is
 the median over the rounds (with 2 runs, their mean). A row that does not finish within
-${CASE_TIMEOUT_MS / 1000} s is killed and fails, and the whole run gives up after 10 minutes.
+${CASE_TIMEOUT_MS / 1000} s is killed and fails, and the whole run gives up after ${TOTAL_TIMEOUT_MS / 60_000} minutes.
 
 ## Results (median)
 

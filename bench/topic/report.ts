@@ -303,11 +303,12 @@ ${runsSection(input)}
 - What the wire carries differs: raw ws sends one message per delivery and hears nothing back. A
   wirechan delivery is a put (docs/protocol.md sections 2 and 4): the server sends \`[seq, "p",
   inbox, value]\`, the client answers \`[seq, "a", putSeq, 1]\` (a sequenced frame: credit and
-  exactly-once), and the server acknowledges that answer with \`["ack", n]\`. The client's answer
-  goes at the end of the turn in which its inbox took the value; the server's acknowledgement of
-  answers waits up to 2 s for a packet to ride with, so at the fixed rate it rides with the next
-  put and a delivery is about two WebSocket messages (one out, one in), and at the max rate a
-  burst of rounds shares them (the table of messages above). Each message out is a \`writev\`
+  exactly-once), and the server acknowledges that answer with \`["ack", n]\`. A topic's put
+  carries the lazy flag while at most half of its \`maxInFlight\` are unanswered
+  (docs/protocol.md section 4), so the client holds its answers and sends them in one packet when
+  something else goes, a quarter of the window waits, or 2 s pass: at the fixed rate a delivery
+  is about one WebSocket message out and a share of one in, and at the max rate a burst of rounds
+  shares them (the table of messages above). Each message out is a \`writev\`
   system call, the largest single cost in the server's profile. The server's CPU per delivery
   counts all of it.
 - One machine with ${m.cores} cores runs the server, its load generators and the harness. At the max rate
