@@ -127,6 +127,14 @@ class Outlet<T> {
   bytes = 0;
   /** Its queue is at `queueLength` (counted in `FanOut.#fullCount`). */
   full = false;
+  // Made once per listener rather than per put: on a topic's path they were a good part of
+  // what each delivery left to the garbage collector.
+  /** The options of a put that may be answered lazily, and of one that asks for a prompt answer. */
+  readonly lazyPut: ListenerPutOptions;
+  readonly promptPut: ListenerPutOptions;
+  /** What its puts' promises call when they settle (set by the fan-out that made it). */
+  onAnswer: (taken: boolean) => void = unset;
+  onFailure: (error: unknown) => void = unset;
 
   constructor(
     readonly listener: Listener<T>,
@@ -135,6 +143,8 @@ class Outlet<T> {
     // Each put in flight listens on the signal (and stops listening when answered): up to
     // maxInFlight at once is the design, not a leak for Node to warn of.
     setMaxListeners(maxInFlight, this.stop.signal);
+    this.lazyPut = { signal: this.stop.signal, lazyAnswer: true };
+    this.promptPut = { signal: this.stop.signal, lazyAnswer: false };
   }
 }
 
@@ -196,7 +206,10 @@ export class FanOut<T> {
       closeQuietly(listener);
       return false;
     }
-    this.outlets.set(listener, new Outlet(listener, this.maxInFlight));
+    const outlet = new Outlet(listener, this.maxInFlight);
+    outlet.onAnswer = (taken) => this.answered(outlet, taken);
+    outlet.onFailure = (error) => this.failed(outlet, error);
+    this.outlets.set(listener, outlet);
     return true;
   }
 
@@ -303,15 +316,12 @@ export class FanOut<T> {
       outlet.inFlight++;
       let answer: Promise<boolean>;
       try {
-        answer = outlet.listener.put(value, { signal: outlet.stop.signal, lazyAnswer: outlet.inFlight <= this.maxInFlight >> 1 });
+        answer = outlet.listener.put(value, outlet.inFlight <= this.maxInFlight >> 1 ? outlet.lazyPut : outlet.promptPut);
       } catch (error) {
         this.drop(outlet, "failed", error);
         return;
       }
-      answer.then(
-        (taken) => this.answered(outlet, taken),
-        (error: unknown) => this.failed(outlet, error),
-      );
+      answer.then(outlet.onAnswer, outlet.onFailure);
     }
     this.#noteLength(outlet);
   }
@@ -367,6 +377,10 @@ export function putQuietly<T>(listener: Listener<T>, value: T): void {
   } catch {
     // Too large, or the session is gone: it leaves without the word.
   }
+}
+
+function unset(): void {
+  // An outlet's handlers before its fan-out sets them: no put is made before.
 }
 
 function sizeless(): number {
