@@ -180,7 +180,7 @@ ${loadWarning(m)}
 npm run bench:longpoll
 \`\`\`
 
-It builds wirechan first (\`--no-build\` uses the existing dist/). \`--runs N\` (default ${DEFAULT_RUNS}),
+It builds wirechan first (\`--no-build\` uses the existing dist/). \`--runs N\` below the default (${DEFAULT_RUNS}),
 \`--impls topic,socketio\` and \`--profile DIR\` (every child writes a V8 CPU profile,
 \`<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile\`; \`npx tsx bench/longpoll/profile-summary.ts DIR\`
 sums their self time by function) are for iteration and never rewrite this file. A row is killed after

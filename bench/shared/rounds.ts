@@ -26,7 +26,7 @@ export async function runRoundsWithinBudget(runs: number, budgetMs: number, star
 export type RowResult = { readonly ok: true; readonly measurement: unknown } | { readonly ok: false; readonly reason: string };
 
 /** The measurement of a row that passed. */
-type MeasurementOf<O extends RowResult> = Extract<O, { readonly ok: true }>["measurement"];
+export type MeasurementOf<O extends RowResult> = Extract<O, { readonly ok: true }>["measurement"];
 
 /** The rounds of a suite whose rows are (case, implementation) pairs, each measured by `run`. */
 export interface CaseRounds<C extends { readonly name: string }, I extends string, O extends RowResult> {

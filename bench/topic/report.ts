@@ -219,7 +219,7 @@ npm run bench:topic
 \`\`\`
 
 It builds wirechan first (\`npx tsc -p tsconfig.build.json\`; \`--no-build\` uses the existing dist/).
-\`--runs N\` (default ${DEFAULT_RUNS}; no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes), \`--only 1000,5000\`, \`--impls topic,loop,ws\` and
+\`--runs N\` below the default (${DEFAULT_RUNS}; no round starts after ${ROUNDS_BUDGET_MS / 60_000} minutes), \`--only 1000,5000\`, \`--impls topic,loop,ws\` and
 \`--profile DIR\` (every child writes a V8 CPU profile, \`<impl>-<clients>.<server1|loadgenN>.<time>.cpuprofile\`,
 into DIR; open it in Chrome DevTools) are for iteration and never rewrite this file; it is only
 rewritten by a run of every row in which every run passed. The run stops by itself: a row is
