@@ -190,6 +190,8 @@ describe("fuzz: WebSocket messages", TEST, () => {
       fc.tuple(fc.constant("r"), fc.constant("c.1"), fc.oneof(fc.constant(0), fc.constant(-1), notInteger(fc.double({ min: 1.1, max: 5, noNaN: true })), fc.string())).map(([op, ref, count]) => [1, op, ref, count]),
       fc.tuple(fc.constantFrom("c", "r", "p", "a"), fc.array(fc.constant(1), { minLength: 5, maxLength: 8 })).map(([op, extra]) => [1, op, ...extra]),
       fc.oneof(fc.constant(0), fc.constant(-1), notInteger(fc.double({ min: 1.1, max: 2, noNaN: true })), fc.constant(2 ** 53)).map((seq) => [seq, "p", "n:sink", 1]),
+      // The lazy flag is 1 or absent; anything else in its place is malformed.
+      fc.tuple(anyJson, fc.oneof(fc.constant(0), fc.constant(2), fc.constant(true), fc.constant("1"), fc.constant(null), fc.constant([]), notInteger(fc.double()))).map(([value, flag]) => [1, "p", "n:sink", value, flag]),
     );
     await fc.assert(
       fc.asyncProperty(badPut, async (frame) => {
