@@ -3,7 +3,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { WebSocket, WebSocketServer } from "ws";
+import type { Server as WsServer } from "ws";
 import type { Buffer as ChannelBuffer } from "../csp/buffers.js";
 import type { Channel } from "../csp/channel.js";
 import { WirechanError } from "../csp/errors.js";
@@ -30,7 +30,7 @@ import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 import type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
-import { createWsConnection, createWsServer, HeartbeatSweep, type WsAdapterOptions } from "./ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, type ServerSocket, type WsAdapterOptions } from "./ws-connection.js";
 
 /** What {@link WirechanServer.forwarding} reports. */
 export interface ForwardingStats {
@@ -64,7 +64,7 @@ export class WirechanServer {
   private readonly connections = new Set<ServerConnection>();
   /** Requests being handled that have not become connections yet; they count toward the limit. */
   private pending = 0;
-  private readonly wss: WebSocketServer;
+  private readonly wss: WsServer<typeof ServerSocket>;
   /** One options object and one heartbeat timer for every WebSocket connection. */
   private readonly wsOptions: WsAdapterOptions;
   /** Servers we serve upgrades for, each with its listener (to detach on close). */
@@ -386,7 +386,7 @@ export class WirechanServer {
     if (socket.destroyed) return;
     // No slot is held across handleUpgrade: ws may refuse the handshake itself (a bad
     // Sec-WebSocket-Protocol …) and then never calls back, which would leak the slot.
-    this.wss.handleUpgrade(raw, socket, head, (ws: WebSocket) => {
+    this.wss.handleUpgrade(raw, socket, head, (ws: ServerSocket) => {
       // From here ws handles the socket's errors, and the connection is tracked as such.
       socket.off("error", ignoreSocketError);
       if (socket instanceof Socket) this.ownSockets?.forget(socket);

@@ -1,8 +1,9 @@
 // The WebSocket adapter: one `ws` socket seen through the Connection contract, with the
 // limits the server promises (slow consumers, idle clients, oversized or malformed input).
-import { WebSocketServer } from "ws";
+import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
-import type { RawData, WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
+import type { RawData, Server as WsServer } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
 import { consoleLogger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
@@ -47,8 +48,9 @@ const closeCodeOfWsError: Readonly<Record<string, number>> = {
  * (`ws` enforces both). `maxMessageSize` 0 means no limit: that is how `ws` reads `maxPayload` 0.
  * Throws nothing of its own.
  */
-export function createWsServer(options: { maxMessageSize: number; perMessageDeflate: boolean }): WebSocketServer {
+export function createWsServer(options: { maxMessageSize: number; perMessageDeflate: boolean }): WsServer<typeof ServerSocket> {
   return new WebSocketServer({
+    WebSocket: ServerSocket,
     noServer: true,
     maxPayload: options.maxMessageSize,
     perMessageDeflate: options.perMessageDeflate,
@@ -66,8 +68,8 @@ export interface WsAdapterOptions extends AdapterOptions {
 }
 
 /**
- * Wraps an accepted `ws` socket as a {@link ServerConnection}. Call it synchronously in the
- * `handleUpgrade` callback, so no event of the socket is missed. `options` may be one object
+ * Wraps a socket accepted by a server of {@link createWsServer} as a {@link ServerConnection}.
+ * Call it synchronously in the `handleUpgrade` callback, so no event of the socket is missed. `options` may be one object
  * shared by every connection.
  *
  * - `send(data, close = false)`: strings go as text frames, bytes as binary frames (not copied:
@@ -89,33 +91,81 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   rejected → `{ by: "server", code: 1007 | 1009 | 1002 …, reason: <ws error message> }`, a
  *   client close → its code and reason (1005 without a code, 1006 without a close frame).
  */
-export function createWsConnection(ws: WebSocket, request: RequestInfo, options: WsAdapterOptions, socket?: Duplex): ServerConnection {
+export function createWsConnection(ws: ServerSocket, request: RequestInfo, options: WsAdapterOptions, socket?: Duplex): ServerConnection {
   return new WsConnection(ws, request, options, socket);
 }
 
 type Message = string | Uint8Array;
 type Listener = ((message: Message) => void) | ReceiveWatcher;
+/** Any EventEmitter listener, as node types it. */
+type EmitterListener = Parameters<EventEmitter["on"]>[1];
 
 /**
- * The connection of each `ws` socket. The socket listeners below are shared by every
- * connection and find theirs here: closures per socket would cost more than the lookup.
+ * The listener table every {@link ServerSocket} starts with: frozen, so that a write that
+ * bypassed {@link ServerSocket.ownListeners} fails loudly instead of reaching every socket.
  */
-const connectionOf = new WeakMap<WebSocket, WsConnection>();
+const noListeners: object = Object.freeze(Object.create(null) as object);
 
-function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  connectionOf.get(this)?.handleMessage(data, isBinary);
-}
+/**
+ * The `ws` socket of every WebSocket connection, made by `ws` itself (its `WebSocket` option).
+ * It tells its connection of messages, pings, pongs, errors and close by a direct call from
+ * `emit`, with no listener at all: five listeners grew `ws`'s table of them by 96 bytes a socket.
+ * Nobody else listens (the socket never leaves this module), so until somebody does, every
+ * socket shares one empty table instead of node's own (184 bytes each); a listener added
+ * anyway gets a table of its own first and hears every event, ours included.
+ */
+export class ServerSocket extends WebSocket {
+  /** Where the events go: set by the connection, synchronously in `handleUpgrade`'s callback, before any can come. */
+  connection: WsConnection | null = null;
+  /** EventEmitter's table of listeners (node's own field, which `on` writes to and `emit` reads), replaced as the socket is made. */
+  private _events: object = noListeners;
 
-function onSocketPingOrPong(this: WebSocket): void {
-  connectionOf.get(this)?.markAlive();
-}
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const connection = this.connection;
+    if (connection === null) return super.emit(event, ...args);
+    switch (event) {
+      case "message":
+        connection.handleMessage(args[0] as RawData, args[1] as boolean);
+        break;
+      case "ping":
+      case "pong":
+        connection.markAlive();
+        break;
+      case "error":
+        // Ours is the error listener: without it EventEmitter would throw (a bad frame would crash the process).
+        connection.handleError(args[0] as Error);
+        if (this.listenerCount("error") === 0) return true;
+        break;
+      case "close":
+        connection.handleClose(args[0] as number, args[1] as Buffer);
+        break;
+      default:
+        return super.emit(event, ...args);
+    }
+    if (this._events !== noListeners) super.emit(event, ...args);
+    return true;
+  }
 
-function onSocketError(this: WebSocket, error: Error): void {
-  connectionOf.get(this)?.handleError(error);
-}
+  // Every way node adds a listener (`once` and `prependOnceListener` call these) first gives
+  // the socket a table of its own.
+  override addListener(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.addListener(event, listener);
+  }
 
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  connectionOf.get(this)?.handleClose(code, reason);
+  override on(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.on(event, listener);
+  }
+
+  override prependListener(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.prependListener(event, listener);
+  }
+
+  private ownListeners(): void {
+    if (this._events === noListeners) this._events = Object.create(null) as object;
+  }
 }
 
 /**
@@ -158,19 +208,13 @@ export class WsConnection implements ServerConnection {
   private readonly frameSocket: Duplex | null;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ServerSocket,
     readonly request: RequestInfo,
     private readonly options: WsAdapterOptions,
     socket?: Duplex,
   ) {
     this.frameSocket = socket !== undefined && ws.extensions === "" ? socket : null;
-    connectionOf.set(ws, this);
-    ws.on("message", onSocketMessage);
-    ws.on("ping", onSocketPingOrPong);
-    ws.on("pong", onSocketPingOrPong);
-    // Without this listener an invalid frame from any client would crash the process.
-    ws.on("error", onSocketError);
-    ws.on("close", onSocketClose);
+    ws.connection = this;
     options.heartbeat.add(this);
   }
 

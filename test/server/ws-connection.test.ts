@@ -13,7 +13,7 @@ import WebSocket from "ws";
 import { requestInfo } from "../helpers/server.js";
 import type { CloseStatus } from "../../src/server/connection.js";
 import type { ServerConnection } from "../../src/server/transport.js";
-import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull } from "../../src/server/ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull, ServerSocket } from "../../src/server/ws-connection.js";
 
 const testTimeout = { timeout: 15_000 };
 
@@ -26,6 +26,8 @@ interface ServerSettings {
 /** A node:http server that turns every upgrade into a connection of the adapter. */
 class TestServer {
   readonly connections: ServerConnection[] = [];
+  /** The `ws` socket under each connection. */
+  readonly socketOf = new Map<ServerConnection, ServerSocket>();
   private readonly waiting: Array<(connection: ServerConnection) => void> = [];
   /** Both ends of every connection, so `close` can end them even when a test failed midway. */
   private readonly sockets = new Set<net.Socket>();
@@ -87,6 +89,7 @@ class TestServer {
         extraHeaders: {},
         heartbeat: this.heartbeat,
       });
+      this.socketOf.set(connection, ws);
       const waiter = this.waiting.shift();
       if (waiter === undefined) this.connections.push(connection);
       else waiter(connection);
@@ -433,6 +436,25 @@ describe("createWsConnection", () => {
     socket.destroy();
   });
 
+  it("closes a frame that breaks the protocol (an unmasked one) with 1002 and keeps serving the others", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client: other, connection: otherConnection } = await openClient(server);
+    const { socket, connection } = await rawClient(server);
+    const code = rawCloseCode(socket);
+    // A client's frames must be masked (RFC 6455 5.1): ws emits an error on the socket, ours is its only listener.
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    const status = await closed(connection);
+    assert.equal(status.by, "server");
+    assert.equal(status.code, 1002);
+    assert.match(status.reason, /MASK/);
+    assert.equal(await code, 1002);
+    socket.destroy();
+    const echo = clientReceives(other, 1);
+    otherConnection.onReceive((message) => otherConnection.send(message));
+    other.send("still here");
+    sameMessage((await echo)[0] as Received, "still here");
+  });
+
   it("drops a client that does not read with 4008 slow consumer", testTimeout, async (t) => {
     const server = await startServer(t, { maxBufferedBytes: 64 * 1024 });
     const { socket, connection } = await rawClient(server);
@@ -511,5 +533,73 @@ describe("createWsConnection", () => {
     second.connection.destroy();
     assert.deepEqual(await closed(second.connection), { by: "server", code: 1001, reason: "server shutting down" });
     assert.equal((await vanished).code, 1006);
+  });
+});
+
+describe("ServerSocket", () => {
+  it("is the socket createWsServer makes, and tells its connection without any listener", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const ws = server.socketOf.get(connection);
+    assert.ok(ws instanceof ServerSocket);
+    assert.equal(ws.connection, connection);
+    for (const event of ["message", "ping", "pong", "error", "close"]) assert.equal(ws.listenerCount(event), 0, event);
+    const got: Array<string | Uint8Array> = [];
+    connection.onReceive((message) => got.push(message));
+    client.send("hello");
+    await roundTrip(client);
+    assert.deepEqual(got, ["hello"]);
+  });
+
+  it("still calls listeners added to the socket (on, once, prependListener), after the connection, and only those of that socket", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const { client: otherClient, connection: otherConnection } = await openClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    const order: string[] = [];
+    connection.onReceive((message) => order.push(`connection ${String(message)}`));
+    ws.on("message", (data: Buffer) => order.push(`on ${data.toString()}`));
+    ws.once("message", (data: Buffer) => order.push(`once ${data.toString()}`));
+    ws.prependListener("ping", () => order.push("ping"));
+    const closedWith = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
+    client.send("a");
+    client.send("b");
+    await roundTrip(client);
+    assert.deepEqual(order, ["connection a", "on a", "once a", "connection b", "on b", "ping"]);
+    // The other socket shares none of these listeners.
+    const otherWs = server.socketOf.get(otherConnection) as ServerSocket;
+    assert.equal(otherWs.listenerCount("message"), 0);
+    const otherGot: Array<string | Uint8Array> = [];
+    otherConnection.onReceive((message) => otherGot.push(message));
+    otherClient.send("c");
+    await roundTrip(otherClient);
+    assert.deepEqual(otherGot, ["c"]);
+    assert.equal(order.length, 6, "nothing of the other socket reached these listeners");
+    client.close(4000, "bye");
+    assert.equal(await closedWith, 4000);
+    assert.deepEqual(await closed(connection), { by: "client", code: 4000, reason: "bye" });
+  });
+
+  it("gives an error to a listener of the socket when there is one, and throws nothing when there is none", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { socket, connection } = await rawClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    const errors: Error[] = [];
+    ws.on("error", (error: Error) => errors.push(error));
+    const code = rawCloseCode(socket);
+    socket.write(maskedFrame(0x1, Uint8Array.from([0xff])));
+    const status = await closed(connection);
+    assert.equal(status.code, 1007);
+    assert.equal(await code, 1007);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]?.message ?? "", /UTF-8/);
+    socket.destroy();
+
+    const { socket: quiet, connection: quietConnection } = await rawClient(server);
+    const quietWs = server.socketOf.get(quietConnection) as ServerSocket;
+    assert.equal(quietWs.listenerCount("error"), 0);
+    assert.equal(quietWs.emit("error", new Error("nobody listens")), true);
+    quiet.destroy();
+    assert.equal((await closed(quietConnection)).reason, "nobody listens");
   });
 });
