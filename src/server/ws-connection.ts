@@ -21,6 +21,7 @@ import {
   slowConsumer,
   slowConsumerGraceMs,
   withCloseListener,
+  withoutCloseListener,
 } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
@@ -192,6 +193,12 @@ export class WsConnection implements ServerConnection {
   // its own (a CloseNotifier, a receive queue): two objects fewer for each of many idle sockets.
   /** The listeners until the socket is gone, then {@link CLOSED} (and `ending` what `onClose` reported). */
   private closeListeners: CloseListeners = null;
+  /**
+   * The first {@link CloseWatcher} (a store's group, a session's link), told before the
+   * listeners: in a field of its own, a connection with a listener of the handler's too makes
+   * no array for the two (64 bytes).
+   */
+  private closeWatcher: CloseWatcher | null = null;
   /** Nearly every connection has one listener: an array only from the second on. */
   private receivers: Listener | Listener[] | null = null;
   /** Messages that came before the first `onReceive` listener, until handed over; nearly always null. */
@@ -312,7 +319,15 @@ export class WsConnection implements ServerConnection {
   watchClose(watcher: CloseWatcher): void {
     const status = this.closedWith;
     if (status !== null) queueMicrotask(() => watcher.connectionClosed(this, status));
-    else if (!hasCloseListener(this.closeListeners, watcher)) this.closeListeners = withCloseListener(this.closeListeners, watcher);
+    else if (this.closeWatcher === watcher || hasCloseListener(this.closeListeners, watcher)) return;
+    else if (this.closeWatcher === null) this.closeWatcher = watcher;
+    else this.closeListeners = withCloseListener(this.closeListeners, watcher);
+  }
+
+  /** @internal Removes `watcher` (see {@link CloseWatcher}); nothing once the socket is gone. */
+  unwatchClose(watcher: CloseWatcher): void {
+    if (this.closeWatcher === watcher) this.closeWatcher = null;
+    else this.closeListeners = withoutCloseListener(this.closeListeners, watcher);
   }
 
   private beginClose(status: CloseStatus): void {
@@ -408,9 +423,13 @@ export class WsConnection implements ServerConnection {
     if (this.closeListeners === CLOSED) return;
     this.ending = status;
     const listeners = this.closeListeners;
+    const watcher = this.closeWatcher;
     this.closeListeners = CLOSED;
+    this.closeWatcher = null;
     this.options.forgetConnection?.(this);
-    callCloseListeners(listeners, status, this.options.logger ?? consoleLogger, this);
+    const logger = this.options.logger ?? consoleLogger;
+    callCloseListeners(watcher, status, logger, this);
+    callCloseListeners(listeners, status, logger, this);
   }
 }
 
