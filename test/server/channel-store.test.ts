@@ -433,6 +433,22 @@ describe("MemoryChannelStore membership", TEST, () => {
     assert.equal(store.members("b"), 0);
   });
 
+  it("an SSE or HTTP member that left a group is not told by it when it closes; its other groups are", async () => {
+    const store = new MemoryChannelStore<string>();
+    const told = mock.method(store, "leave");
+    await withFixture(store, async (fx) => {
+      const carolGoes = await fx.vanishing("carol", "text/event-stream", "a", "b");
+      const erinGoes = await fx.vanishing("erin", "*/*", "a", "c");
+      fx.store.removeFromGroup("a", fx.conn("carol"));
+      fx.store.removeFromGroup("a", fx.conn("erin"));
+      told.mock.resetCalls();
+      carolGoes();
+      erinGoes();
+      await until(() => fx.store.groups() === 0, "carol and erin to leave b and c");
+      assert.deepEqual(told.mock.calls.map((call) => call.arguments[0].name).sort(), ["b", "c"]);
+    });
+  });
+
   it("removeFromGroup keeps the connection open and in its other groups; adding again replaces the attachment", async () => {
     await withFixture(new MemoryChannelStore(), async (fx) => {
       const alice = await fx.ws("alice", "a", "b");

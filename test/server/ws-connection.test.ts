@@ -12,7 +12,7 @@ import type { TestContext } from "node:test";
 import WebSocket from "ws";
 import { requestInfo } from "../helpers/server.js";
 import type { CloseStatus } from "../../src/server/connection.js";
-import type { ServerConnection } from "../../src/server/transport.js";
+import type { CloseWatcher, ServerConnection } from "../../src/server/transport.js";
 import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull, ServerSocket } from "../../src/server/ws-connection.js";
 
 const testTimeout = { timeout: 15_000 };
@@ -533,6 +533,46 @@ describe("createWsConnection", () => {
     second.connection.destroy();
     assert.deepEqual(await closed(second.connection), { by: "server", code: 1001, reason: "server shutting down" });
     assert.equal((await vanished).code, 1006);
+  });
+});
+
+describe("WsConnection close watchers", () => {
+  type Watchable = ServerConnection & { watchClose(watcher: CloseWatcher): void; unwatchClose(watcher: CloseWatcher): void };
+
+  it("tells each watcher once (the first before the listeners), none it let go, and one that comes after the close at once", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const told: string[] = [];
+    const watcher = (name: string, of: ServerConnection): CloseWatcher => ({ connectionClosed: (c, status) => told.push(`${name} ${status.code}${c === of ? "" : " (another connection!)"}`) });
+
+    const { client, connection } = await openClient(server);
+    const conn = connection as Watchable;
+    const first = watcher("first", conn);
+    const gone = watcher("gone", conn);
+    conn.watchClose(first);
+    conn.onClose((status) => told.push(`listener ${status.code}`));
+    conn.watchClose(watcher("second", conn));
+    conn.watchClose(first); // twice is once
+    conn.watchClose(gone);
+    conn.unwatchClose(gone);
+    client.close(4001);
+    await closed(connection);
+    assert.deepEqual(told, ["first 4001", "listener 4001", "second 4001"]);
+    conn.unwatchClose(first); // after the close: nothing
+    conn.watchClose(watcher("after", conn));
+    assert.equal(told.length, 3, "not within the call");
+    await Promise.resolve();
+    assert.deepEqual(told.slice(3), ["after 4001"]);
+
+    told.length = 0;
+    const { client: other, connection: otherConnection } = await openClient(server);
+    const otherConn = otherConnection as Watchable;
+    const inField = watcher("in the field", otherConn);
+    otherConn.watchClose(inField);
+    otherConn.watchClose(watcher("next", otherConn));
+    otherConn.unwatchClose(inField);
+    other.close(4002);
+    await closed(otherConnection);
+    assert.deepEqual(told, ["next 4002"]);
   });
 });
 
