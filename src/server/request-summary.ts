@@ -112,21 +112,22 @@ function expand(entry: string): string {
  * A connection's {@link RequestInfo}: the same own enumerable properties, in the same order, as
  * the object literal it replaces (`{ method, url, headers, remoteAddress }`), so that spreading,
  * `Object.keys` and `JSON.stringify` see no difference. `headers` is an accessor defined per
- * object with functions shared by all; it builds the object once and then always returns that one.
+ * object with functions shared by all; it builds the object once and then always returns that
+ * one, until a write makes it a plain property.
  */
 export class RequestSummary implements RequestInfo {
   declare readonly method: string;
   declare readonly url: string;
   declare readonly headers: IncomingHttpHeaders;
   declare readonly remoteAddress: string;
-  /** The packed headers until they are read; then, or when they could not be packed, null. */
-  #packed: string | null;
-  #headers: IncomingHttpHeaders | null;
+  /**
+   * The packed headers (a string) until they are read, then the headers object (or at once,
+   * when they could not be packed): one field for both, 8 bytes less for each of many idle connections.
+   */
+  #headers: string | IncomingHttpHeaders;
 
   constructor(method: string, url: string, headers: IncomingHttpHeaders, remoteAddress: string) {
-    const packed = packHeaders(headers);
-    this.#packed = packed;
-    this.#headers = packed === null ? headers : null;
+    this.#headers = packHeaders(headers) ?? headers;
     this.method = method;
     // Equal URLs share one string: most connections of a server come to one endpoint.
     if (url === lastUrl) url = lastUrl;
@@ -137,16 +138,11 @@ export class RequestSummary implements RequestInfo {
   }
 
   static readHeaders(summary: RequestSummary): IncomingHttpHeaders {
-    if (summary.#headers === null) {
-      summary.#headers = unpackHeaders(summary.#packed ?? "");
-      summary.#packed = null;
-    }
-    return summary.#headers;
-  }
-
-  static writeHeaders(summary: RequestSummary, headers: IncomingHttpHeaders): void {
-    summary.#headers = headers;
-    summary.#packed = null;
+    const headers = summary.#headers;
+    if (typeof headers !== "string") return headers;
+    const unpacked = unpackHeaders(headers);
+    summary.#headers = unpacked;
+    return unpacked;
   }
 }
 
@@ -158,9 +154,10 @@ const headersProperty: PropertyDescriptor = {
   get(this: RequestSummary): IncomingHttpHeaders {
     return RequestSummary.readHeaders(this);
   },
-  // The object literal this replaces had a writable `headers`; a write replaces what is read.
-  set(this: RequestSummary, headers: IncomingHttpHeaders): void {
-    RequestSummary.writeHeaders(this, headers);
+  // The object literal this replaces had a writable `headers`: a write makes it one, holding
+  // whatever was written (a string too, which the field would take for packed headers).
+  set(this: RequestSummary, headers: unknown): void {
+    Object.defineProperty(this, "headers", { value: headers, writable: true, enumerable: true, configurable: true });
   },
   enumerable: true,
   configurable: true,
