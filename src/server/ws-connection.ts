@@ -58,8 +58,16 @@ export function createWsServer(options: { maxMessageSize: number; perMessageDefl
     skipUTF8Validation: false,
     // The server keeps its own set of connections; a second one in ws would only cost memory.
     clientTracking: false,
+    // ServerSocket answers pings itself: ws's answer keeps a closure and four fields per socket.
+    autoPong: false,
   });
 }
+
+/**
+ * Pongs a socket may have queued, unsent, before it is terminated (a client pinging faster
+ * than it reads): what `ws` allows its own answers (`maxPendingAutoPongs`, by default).
+ */
+export const maxPendingPongs = 60;
 
 export { HeartbeatSweep };
 
@@ -120,8 +128,12 @@ export class ServerSocket extends WebSocket {
   connection: WsConnection | null = null;
   /** EventEmitter's table of listeners (node's own field, which `on` writes to and `emit` reads), replaced as the socket is made. */
   private _events: object = noListeners;
+  /** Pongs queued and not yet written (see {@link maxPendingPongs}). */
+  private pendingPongs = 0;
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // ws emits a ping after answering it itself; with `autoPong` off the answer is ours, as ws's was.
+    if (event === "ping") this.answerPing(args[0] as Buffer);
     const connection = this.connection;
     if (connection === null) return super.emit(event, ...args);
     switch (event) {
@@ -162,6 +174,21 @@ export class ServerSocket extends WebSocket {
   override prependListener(event: string | symbol, listener: EmitterListener): this {
     this.ownListeners();
     return super.prependListener(event, listener);
+  }
+
+  /**
+   * Answers a ping with a pong of the same payload, as `ws` would: only while open, and a
+   * socket with {@link maxPendingPongs} pongs still unsent is terminated instead. The callback
+   * is a closure while the pong is queued, not one kept for the socket's whole life.
+   */
+  private answerPing(data: Buffer): void {
+    if (this.readyState !== WebSocket.OPEN) return;
+    if (this.pendingPongs >= maxPendingPongs) {
+      this.terminate();
+      return;
+    }
+    this.pendingPongs++;
+    this.pong(data, false, () => this.pendingPongs--);
   }
 
   private ownListeners(): void {

@@ -13,7 +13,7 @@ import WebSocket from "ws";
 import { requestInfo } from "../helpers/server.js";
 import type { CloseStatus } from "../../src/server/connection.js";
 import type { CloseWatcher, ServerConnection } from "../../src/server/transport.js";
-import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull, ServerSocket } from "../../src/server/ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, maxPendingPongs, receiveQueueFull, ServerSocket } from "../../src/server/ws-connection.js";
 
 const testTimeout = { timeout: 15_000 };
 
@@ -618,6 +618,40 @@ describe("ServerSocket", () => {
     client.close(4000, "bye");
     assert.equal(await closedWith, 4000);
     assert.deepEqual(await closed(connection), { by: "client", code: 4000, reason: "bye" });
+  });
+
+  it("answers a client's ping with a pong of the same payload (ws's own answer is off), listened to or not", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const pong = (payload: string): Promise<string> =>
+      new Promise((resolve) => {
+        client.once("pong", (data: Buffer) => resolve(data.toString()));
+        client.ping(payload);
+      });
+    assert.equal(await pong("first"), "first");
+    const heard: string[] = [];
+    (server.socketOf.get(connection) as ServerSocket).on("ping", (data: Buffer) => heard.push(data.toString()));
+    assert.equal(await pong("second"), "second");
+    assert.deepEqual(heard, ["second"]);
+  });
+
+  it(`terminates a client that pings faster than it reads: ${maxPendingPongs} pongs unsent are allowed, not one more`, testTimeout, async (t) => {
+    const server = await startServer(t, { maxBufferedBytes: 1 << 30 });
+    const { socket, connection } = await rawClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    // The client reads nothing: once the kernel's buffers are full, every pong waits in user space.
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 4_000 && ws.bufferedAmount < 1 << 20; i++) connection.send(chunk);
+    assert.ok(ws.bufferedAmount >= 1 << 20, "the socket's writes never backed up");
+    const first = new Promise<string | Uint8Array>((resolve) => connection.onReceive(resolve));
+    for (let i = 0; i < maxPendingPongs; i++) socket.write(maskedFrame(0x9, Buffer.from(`ping ${i}`)));
+    socket.write(maskedFrame(0x1, Buffer.from("after the pings")));
+    assert.equal(await first, "after the pings");
+    assert.equal(connection.isOpen, true, `${maxPendingPongs} pongs unsent are allowed`);
+    const status = closed(connection);
+    socket.write(maskedFrame(0x9, Buffer.from("one too many")));
+    assert.deepEqual(await status, { by: "client", code: 1006, reason: "" });
+    socket.destroy();
   });
 
   it("gives an error to a listener of the socket when there is one, and throws nothing when there is none", testTimeout, async (t) => {
