@@ -115,6 +115,9 @@ type EmitterListener = Parameters<EventEmitter["on"]>[1];
  */
 const noListeners: object = Object.freeze(Object.create(null) as object);
 
+/** The extensions of every {@link ServerSocket} that negotiated none: frozen, as {@link noListeners}. */
+const noExtensions: object = Object.freeze({});
+
 /**
  * The `ws` socket of every WebSocket connection, made by `ws` itself (its `WebSocket` option).
  * It tells its connection of messages, pings, pongs, errors and close by a direct call from
@@ -128,6 +131,12 @@ export class ServerSocket extends WebSocket {
   connection: WsConnection | null = null;
   /** EventEmitter's table of listeners (node's own field, which `on` writes to and `emit` reads), replaced as the socket is made. */
   private _events: object = noListeners;
+  /**
+   * ws's extensions in use, by name (its own field): read only, on the server side, and
+   * replaced as a whole by ws when permessage-deflate is negotiated. Without one, every
+   * socket shares one frozen empty object instead of an object of its own (about 47 bytes).
+   */
+  private _extensions: object = noExtensions;
   /** Pongs queued and not yet written (see {@link maxPendingPongs}). */
   private pendingPongs = 0;
 

@@ -584,6 +584,8 @@ describe("ServerSocket", () => {
     assert.ok(ws instanceof ServerSocket);
     assert.equal(ws.connection, connection);
     for (const event of ["message", "ping", "pong", "error", "close"]) assert.equal(ws.listenerCount(event), 0, event);
+    // No extension negotiated (their table is shared by such sockets; encode-once.test.ts has one with permessage-deflate).
+    assert.equal(ws.extensions, "");
     const got: Array<string | Uint8Array> = [];
     connection.onReceive((message) => got.push(message));
     client.send("hello");
