@@ -46,8 +46,30 @@ const COMMON_HEADERS = [
   "sec-fetch-mode\x01websocket", "sec-fetch-mode\x01cors", "sec-fetch-site\x01same-origin", "sec-fetch-site\x01cross-site",
   "sec-fetch-dest\x01websocket", "sec-fetch-dest\x01empty",
 ];
-const nameCodes = new Map(COMMON_NAMES.map((name, i) => [name, String.fromCharCode(0x20 + i)]));
-const headerCodes = new Map(COMMON_HEADERS.map((header, i) => [header, String.fromCharCode(0x20 + i)]));
+/** Each common name as packed: {@link COMMON_NAME} and its code. */
+const nameCodes = new Map(COMMON_NAMES.map((name, i) => [name, COMMON_NAME + String.fromCharCode(0x20 + i)]));
+/**
+ * Each common header as packed ({@link COMMON_HEADER}, its code, {@link END}), by name and then
+ * value: looked up without building a `name + value` string for every header of every request.
+ */
+const headerCodes = new Map<string, Map<string, string>>();
+COMMON_HEADERS.forEach((header, i) => {
+  const [name = "", value = ""] = header.split(ONE);
+  let values = headerCodes.get(name);
+  if (values === undefined) headerCodes.set(name, (values = new Map()));
+  values.set(value, COMMON_HEADER + String.fromCharCode(0x20 + i) + END);
+});
+/**
+ * The pieces of the headers being packed, from index 0 to {@link count}: one array from one
+ * call to the next (packing never reenters), grown once, where an array per request would be
+ * garbage grown several times for every connection.
+ */
+const parts: string[] = [];
+let count = 0;
+
+function push(part: string): void {
+  parts[count++] = part;
+}
 
 /**
  * The headers as one string (`host\x01example.com\0…`): per header its name, a separator
@@ -58,28 +80,45 @@ const headerCodes = new Map(COMMON_HEADERS.map((header, i) => [header, String.fr
  */
 export function packHeaders(headers: IncomingHttpHeaders): string | null {
   if (Object.getPrototypeOf(headers) !== Object.prototype) return null;
-  const parts: string[] = [];
+  count = 0;
+  const packed = packInto(headers);
+  // Shortening an array by little keeps its store; by much (a request of many headers before) frees it.
+  parts.length = count;
+  // join makes one flat string; `+=` would make a rope of as many pieces as there are parts.
+  const joined = packed ? parts.join("") : null;
+  // Nothing of this request is kept past the call.
+  parts.fill("");
+  return joined;
+}
+
+/** Puts the pieces of `headers` in {@link parts}; false when they cannot be packed. */
+function packInto(headers: IncomingHttpHeaders): boolean {
   for (const name of Object.keys(headers)) {
     const value: unknown = headers[name];
     // Assigned to a plain object, this name would set its prototype instead of a header.
-    if (holdsSeparator(name) || name === "__proto__") return null;
-    const nameCode = nameCodes.get(name);
+    if (holdsSeparator(name) || name === "__proto__") return false;
     if (typeof value === "string") {
-      if (holdsSeparator(value)) return null;
-      const headerCode = nameCode === undefined ? undefined : headerCodes.get(`${name}${ONE}${value}`);
-      if (headerCode !== undefined) parts.push(COMMON_HEADER, headerCode, END);
-      else parts.push(nameCode === undefined ? name : COMMON_NAME + nameCode, ONE, value, END);
+      if (holdsSeparator(value)) return false;
+      const headerCode = headerCodes.get(name)?.get(value);
+      if (headerCode !== undefined) push(headerCode);
+      else {
+        push(nameCodes.get(name) ?? name);
+        push(ONE);
+        push(value);
+        push(END);
+      }
     } else if (Array.isArray(value) && value.length > 0) {
-      parts.push(nameCode === undefined ? name : COMMON_NAME + nameCode, MANY);
+      push(nameCodes.get(name) ?? name);
+      push(MANY);
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
-        if (typeof item !== "string" || holdsSeparator(item)) return null;
-        parts.push(item, i === value.length - 1 ? END : NEXT);
+        if (typeof item !== "string" || holdsSeparator(item)) return false;
+        push(item);
+        push(i === value.length - 1 ? END : NEXT);
       }
-    } else return null;
+    } else return false;
   }
-  // join makes one flat string; `+=` would make a rope of as many pieces as there are parts.
-  return parts.join("");
+  return true;
 }
 
 /** The headers object {@link packHeaders} packed: the same names, values and order. */
