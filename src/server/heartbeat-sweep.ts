@@ -51,7 +51,8 @@ export class HeartbeatSweep<M extends HeartbeatMember = HeartbeatMember> impleme
   }
 
   add(member: M): void {
-    if (this.slices.some((slice) => slice.has(member))) return;
+    // A loop, not `some` with an arrow: a closure per connection made is garbage.
+    for (const slice of this.slices) if (slice.has(member)) return;
     const slice = this.slices[this.deal] as Set<M>;
     this.deal = (this.deal + 1) % this.slices.length;
     slice.add(member);
