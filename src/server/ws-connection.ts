@@ -78,8 +78,8 @@ export interface WsAdapterOptions extends AdapterOptions {
 
 /**
  * Wraps a socket accepted by a server of {@link createWsServer} as a {@link ServerConnection}.
- * Call it synchronously in the `handleUpgrade` callback, so no event of the socket is missed. `options` may be one object
- * shared by every connection.
+ * Call it synchronously in the `handleUpgrade` callback, so no event of the socket is missed.
+ * `options` may be one object shared by every connection.
  *
  * - `send(data, close = false)`: strings go as text frames, bytes as binary frames (not copied:
  *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
@@ -122,9 +122,9 @@ const noExtensions: object = Object.freeze({});
  * The `ws` socket of every WebSocket connection, made by `ws` itself (its `WebSocket` option).
  * It tells its connection of messages, pings, pongs, errors and close by a direct call from
  * `emit`, with no listener at all: five listeners grew `ws`'s table of them by 96 bytes a socket.
- * Nobody else listens (the socket never leaves this module), so until somebody does, every
+ * Nobody else listens (no public API hands the socket out), so until somebody does, every
  * socket shares one empty table instead of node's own (184 bytes each); a listener added
- * anyway gets a table of its own first and hears every event, ours included.
+ * anyway gets a table of its own first and hears every event, after the connection.
  */
 export class ServerSocket extends WebSocket {
   /** Where the events go: set by the connection, synchronously in `handleUpgrade`'s callback, before any can come. */
