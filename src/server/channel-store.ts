@@ -109,16 +109,17 @@ export class GroupLimitError extends WirechanError {
  */
 export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   readonly options: Readonly<Required<MemoryChannelStoreOptions>>;
-  private readonly byGroup = new Map<string, Map<Connection, A>>();
+  private readonly byGroup = new Map<string, Group<A>>();
   /**
-   * The groups of each member, so a closing connection leaves them without a scan of every
-   * group: the name itself while it is in one (most are), a Set from the second on.
+   * The groups of each member of another kind than ours, so a closing connection leaves them
+   * without a scan of every group: the name itself while it is in one (most are), a Set from
+   * the second on. A connection of ours needs no entry: each of its groups watches it (see
+   * {@link Group}).
    */
   private readonly groupsOf = new Map<Connection, string | Set<string>>();
   /**
    * Connections of another kind than ours whose `onClose` already has our listener. The
    * contract cannot remove a listener, so one that leaves and rejoins must not get a second.
-   * Ours are watched without a closure or an entry here (see {@link CloseWatcher}).
    */
   private readonly watched = new WeakSet<Connection>();
 
@@ -143,37 +144,45 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
    */
   addToGroup(group: string, conn: Connection, attachment: A): void {
     if (!conn.isOpen) return;
-    let members = this.byGroup.get(group);
-    if (members === undefined) {
+    let entry = this.byGroup.get(group);
+    if (entry === undefined) {
       if (this.byGroup.size >= this.options.maxGroups) throw new GroupLimitError("maxGroups", this.options.maxGroups, group);
-      members = new Map();
-      this.byGroup.set(group, members);
-    } else if (!members.has(conn) && members.size >= this.options.maxMembersPerGroup) {
+      entry = new Group(this, group);
+      this.byGroup.set(group, entry);
+    } else if (!entry.members.has(conn) && entry.members.size >= this.options.maxMembersPerGroup) {
       throw new GroupLimitError("maxMembersPerGroup", this.options.maxMembersPerGroup, group);
     }
-    members.set(conn, attachment);
+    entry.members.set(conn, attachment);
+    if (isWatchable(conn)) {
+      conn.watchClose(entry);
+      return;
+    }
     const groups = this.groupsOf.get(conn);
     if (groups === undefined) this.groupsOf.set(conn, group);
     else if (typeof groups !== "string") groups.add(group);
     else if (groups !== group) this.groupsOf.set(conn, new Set([groups, group]));
-    if (isWatchable(conn)) conn.watchClose(this);
-    else if (!this.watched.has(conn)) {
+    if (!this.watched.has(conn)) {
       this.watched.add(conn);
       conn.onClose(() => this.leaveAll(conn));
     }
   }
 
-  /** @internal A connection of ours that joined a group closed (see {@link CloseWatcher}). */
-  connectionClosed(conn: Connection): void {
-    this.leaveAll(conn);
+  removeFromGroup(group: string, conn: Connection): void {
+    const entry = this.byGroup.get(group);
+    if (entry !== undefined) this.leave(entry, conn);
   }
 
-  removeFromGroup(group: string, conn: Connection): void {
-    const members = this.byGroup.get(group);
-    if (members === undefined || !members.delete(conn)) return;
-    if (members.size === 0) {
+  /** @internal Removes `conn` from the group `entry`, if it is a member (see {@link Group}). */
+  leave(entry: Group<A>, conn: Connection): void {
+    if (!entry.members.delete(conn)) return;
+    const group = entry.name;
+    if (entry.members.size === 0 && this.byGroup.get(group) === entry) {
       this.byGroup.delete(group);
       this.onGroupGone(group);
+    }
+    if (isWatchable(conn)) {
+      conn.unwatchClose(entry);
+      return;
     }
     const groups = this.groupsOf.get(conn);
     if (groups === group) this.groupsOf.delete(conn);
@@ -220,7 +229,7 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   }
 
   members(group: string): number {
-    return this.byGroup.get(group)?.size ?? 0;
+    return this.byGroup.get(group)?.members.size ?? 0;
   }
 
   groups(): number {
@@ -232,17 +241,17 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
    * groups) and counts the deliveries that went out.
    */
   private sendToEach(group: string, deliver: (conn: Connection, attachment: A, longPoll: boolean) => boolean): number {
-    const members = this.byGroup.get(group);
-    if (members === undefined) return 0;
+    const entry = this.byGroup.get(group);
+    if (entry === undefined) return 0;
     let sent = 0;
     // A snapshot: answering a long-poll removes its member mid-loop, and `fn` may add or remove.
-    for (const [conn, attachment] of [...members]) {
+    for (const [conn, attachment] of [...entry.members]) {
       if (!conn.isOpen) continue;
       const longPoll = isLongPoll(conn);
       try {
         if (deliver(conn, attachment, longPoll)) sent++;
-        // The adapter's onClose already did this; a connection of another kind might report later.
-        if (longPoll && !conn.isOpen) this.leaveAll(conn);
+        // Ours told their groups as they closed; a connection of another kind might report later.
+        if (longPoll && !conn.isOpen && !isWatchable(conn)) this.leaveAll(conn);
       } catch (error) {
         // One member's bad data (a CR in an SSE id, a bad header) must not cost the others theirs.
         this.options.logger.error(`broadcast to group ${quote(group)} skipped a member (${conn.transport}):`, error);
@@ -259,9 +268,28 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
   }
 }
 
-/** A connection of ours, which tells a {@link CloseWatcher} when it closes. */
-function isWatchable(conn: Connection): conn is Connection & { watchClose(watcher: CloseWatcher): void } {
-  return typeof (conn as { watchClose?: unknown }).watchClose === "function";
+/**
+ * One group of a {@link MemoryChannelStore}: its members, and the watcher each member of ours
+ * tells when it closes. Watched by its groups, a connection leaves them with no table of its
+ * groups (an entry of about 57 bytes a member).
+ */
+class Group<A> implements CloseWatcher {
+  readonly members = new Map<Connection, A>();
+
+  constructor(
+    private readonly store: MemoryChannelStore<A>,
+    readonly name: string,
+  ) {}
+
+  connectionClosed(conn: Connection): void {
+    this.store.leave(this, conn);
+  }
+}
+
+/** A connection of ours, which tells a {@link CloseWatcher} when it closes, and lets one go. */
+function isWatchable(conn: Connection): conn is Connection & { watchClose(watcher: CloseWatcher): void; unwatchClose(watcher: CloseWatcher): void } {
+  const methods = conn as { watchClose?: unknown; unwatchClose?: unknown };
+  return typeof methods.watchClose === "function" && typeof methods.unwatchClose === "function";
 }
 
 /** A WebSocket or SSE connection of ours, which writes a broadcast's bytes made once for many members. */

@@ -71,6 +71,11 @@ export abstract class ResponseConnection implements ServerConnection {
     this.notifier.watch(watcher);
   }
 
+  /** @internal Removes `watcher` (see {@link CloseWatcher}). */
+  unwatchClose(watcher: CloseWatcher): void {
+    this.notifier.unwatch(watcher);
+  }
+
   /** Ends the response cleanly (a stream gets its terminating chunk) and reports 1001. */
   goAway(): void {
     if (this.notifier.closed) return;

@@ -3,7 +3,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { WebSocket, WebSocketServer } from "ws";
+import type { Server as WsServer } from "ws";
 import type { Buffer as ChannelBuffer } from "../csp/buffers.js";
 import type { Channel } from "../csp/channel.js";
 import { WirechanError } from "../csp/errors.js";
@@ -30,7 +30,7 @@ import { SocketTracker } from "./socket-tracker.js";
 import { createSseConnection } from "./sse-connection.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 import type { Envelope, Handler, ListenOptions, ServerHandle } from "./types.js";
-import { createWsConnection, createWsServer, HeartbeatSweep, type WsAdapterOptions } from "./ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, type ServerSocket, type WsAdapterOptions, type WsConnection } from "./ws-connection.js";
 
 /** What {@link WirechanServer.forwarding} reports. */
 export interface ForwardingStats {
@@ -61,10 +61,15 @@ export class WirechanServer {
   private readonly admission: Admission;
   private readonly routes = new Map<string, Handler>();
   private fallback: Handler | null = null;
+  /**
+   * Open connections over SSE and plain HTTP. Those over WebSocket are the members of the
+   * heartbeat (`wsConnections`) from their making until they close: one table entry each, not two.
+   */
   private readonly connections = new Set<ServerConnection>();
+  private readonly wsConnections: HeartbeatSweep<WsConnection>;
   /** Requests being handled that have not become connections yet; they count toward the limit. */
   private pending = 0;
-  private readonly wss: WebSocketServer;
+  private readonly wss: WsServer<typeof ServerSocket>;
   /** One options object and one heartbeat timer for every WebSocket connection. */
   private readonly wsOptions: WsAdapterOptions;
   /** Servers we serve upgrades for, each with its listener (to detach on close). */
@@ -90,12 +95,13 @@ export class WirechanServer {
     this.cors = resolveCors(options.cors);
     this.admission = new Admission(this.options, this.cors, resolveAllowedHosts(this.options.allowedHosts));
     this.wss = createWsServer(this.options);
+    this.wsConnections = new HeartbeatSweep(this.options.idleTimeout);
     this.wsOptions = {
       maxBufferedBytes: this.options.maxBufferedBytes,
       extraHeaders: {},
       forgetConnection: this.forgetConnection,
       logger: this.options.logger,
-      heartbeat: new HeartbeatSweep(this.options.idleTimeout),
+      heartbeat: this.wsConnections,
     };
     this.sessionEvents = new SessionEvents(this.options.logger);
     this.allowed = authorizer(this.options.authorize, this.options.logger);
@@ -189,7 +195,7 @@ export class WirechanServer {
 
   /** Open connections (every transport). */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.wsConnections.size;
   }
 
   /** Serves `path` (exact match on the path, without the query) with `handler`. `"*"` matches every other path. */
@@ -308,7 +314,7 @@ export class WirechanServer {
 
   /** The one admission check of every request, HTTP or upgrade: see {@link Admission}. */
   private admit(raw: IncomingMessage, stage: AdmissionStage): ResponseParts | null {
-    return this.admission.check(raw, { closing: this.stopping, inUse: this.connections.size + this.pending }, stage);
+    return this.admission.check(raw, { closing: this.stopping, inUse: this.connectionCount + this.pending }, stage);
   }
 
   private async serveRequest(raw: IncomingMessage, res: ServerResponse, handler: Handler): Promise<void> {
@@ -386,7 +392,7 @@ export class WirechanServer {
     if (socket.destroyed) return;
     // No slot is held across handleUpgrade: ws may refuse the handshake itself (a bad
     // Sec-WebSocket-Protocol …) and then never calls back, which would leak the slot.
-    this.wss.handleUpgrade(raw, socket, head, (ws: WebSocket) => {
+    this.wss.handleUpgrade(raw, socket, head, (ws: ServerSocket) => {
       // From here ws handles the socket's errors, and the connection is tracked as such.
       socket.off("error", ignoreSocketError);
       if (socket instanceof Socket) this.ownSockets?.forget(socket);
@@ -415,7 +421,8 @@ export class WirechanServer {
 
   private open(connection: ServerConnection, takeover: (connection: Connection) => void): void {
     // An adapter may report a client gone before this (the socket died during the handler).
-    if (connection.isOpen) this.connections.add(connection);
+    // A WebSocket connection is counted already: it joined the heartbeat as it was made.
+    if (connection.isOpen && !connection.isWebSocket) this.connections.add(connection);
     try {
       takeover(connection);
     } catch (error) {
@@ -430,7 +437,7 @@ export class WirechanServer {
   /** Every connection's `forgetConnection` hook (see {@link AdapterOptions}). */
   private readonly forgetConnection = (connection: ServerConnection): void => {
     this.connections.delete(connection);
-    if (this.connections.size === 0) this.allClosed?.();
+    if (this.connectionCount === 0) this.allClosed?.();
   };
 
   /**
@@ -458,10 +465,10 @@ export class WirechanServer {
     const stopped = own === null ? Promise.resolve() : new Promise<void>((resolve) => own.close(() => resolve()));
     for (const server of [...this.attached.keys()]) this.detach(server);
     // Every connection, also one opened after this point (see `open`), is waited for.
-    const closed = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allClosed = resolve));
-    for (const connection of [...this.connections]) connection.goAway();
+    const closed = this.connectionCount === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allClosed = resolve));
+    for (const connection of [...this.connections, ...this.wsConnections]) connection.goAway();
     const timer = setTimeout(() => {
-      for (const connection of this.connections) connection.destroy();
+      for (const connection of [...this.connections, ...this.wsConnections]) connection.destroy();
       own?.closeAllConnections();
       this.ownSockets?.destroyAll();
     }, this.options.closeTimeout);

@@ -58,9 +58,10 @@ export const slowConsumerGraceMs = 1_000;
 export type CloseListener = (status: CloseStatus) => void;
 
 /**
- * @internal Told when a connection closes, in turn with its `onClose` listeners: an object
- * that exists anyway (a `MemoryChannelStore` for its many members, a session's link), where a
- * listener would be a closure per connection.
+ * @internal Told when a connection closes, with its `onClose` listeners: an object that exists
+ * anyway (a `MemoryChannelStore`'s group for its many members, a session's link), where a
+ * listener would be a closure per connection. Connections of ours take one with `watchClose`
+ * and let it go with `unwatchClose`.
  */
 export interface CloseWatcher {
   connectionClosed(connection: Connection, status: CloseStatus): void;
@@ -85,6 +86,14 @@ export function withCloseListener(listeners: CloseListeners, entry: CloseEntry):
   if (!Array.isArray(listeners)) return [listeners, entry];
   listeners.push(entry);
   return listeners;
+}
+
+/** `listeners` without `entry`, back to one field when one is left (the array shrinks in place). */
+export function withoutCloseListener(listeners: CloseListeners, entry: CloseEntry): CloseListeners {
+  if (!Array.isArray(listeners)) return listeners === entry ? null : listeners;
+  const at = listeners.indexOf(entry);
+  if (at !== -1) listeners.splice(at, 1);
+  return listeners.length === 1 ? (listeners[0] as CloseEntry) : listeners;
 }
 
 /** Whether `entry` is one of `listeners`. */
@@ -142,6 +151,11 @@ export class CloseNotifier {
     const status = this.status;
     if (status !== null) queueMicrotask(() => watcher.connectionClosed(this.owner, status));
     else if (!hasCloseListener(this.listeners, watcher)) this.listeners = withCloseListener(this.listeners, watcher);
+  }
+
+  /** Removes `watcher`, if it is there and the connection has not closed yet. */
+  unwatch(watcher: CloseWatcher): void {
+    this.listeners = withoutCloseListener(this.listeners, watcher);
   }
 
   /** Records the status and calls the listeners; later calls do nothing. Returns whether this was the first. */

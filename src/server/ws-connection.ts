@@ -1,8 +1,9 @@
 // The WebSocket adapter: one `ws` socket seen through the Connection contract, with the
 // limits the server promises (slow consumers, idle clients, oversized or malformed input).
-import { WebSocketServer } from "ws";
+import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
-import type { RawData, WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
+import type { RawData, Server as WsServer } from "ws";
 import { WirechanTypeError } from "../csp/errors.js";
 import { consoleLogger } from "../session/logger.js";
 import type { CloseStatus, RequestInfo, SendData } from "./connection.js";
@@ -20,6 +21,7 @@ import {
   slowConsumer,
   slowConsumerGraceMs,
   withCloseListener,
+  withoutCloseListener,
 } from "./transport.js";
 import type { AdapterOptions, ServerConnection } from "./transport.js";
 
@@ -47,16 +49,25 @@ const closeCodeOfWsError: Readonly<Record<string, number>> = {
  * (`ws` enforces both). `maxMessageSize` 0 means no limit: that is how `ws` reads `maxPayload` 0.
  * Throws nothing of its own.
  */
-export function createWsServer(options: { maxMessageSize: number; perMessageDeflate: boolean }): WebSocketServer {
+export function createWsServer(options: { maxMessageSize: number; perMessageDeflate: boolean }): WsServer<typeof ServerSocket> {
   return new WebSocketServer({
+    WebSocket: ServerSocket,
     noServer: true,
     maxPayload: options.maxMessageSize,
     perMessageDeflate: options.perMessageDeflate,
     skipUTF8Validation: false,
     // The server keeps its own set of connections; a second one in ws would only cost memory.
     clientTracking: false,
+    // ServerSocket answers pings itself: ws's answer keeps a closure and four fields per socket.
+    autoPong: false,
   });
 }
+
+/**
+ * Pongs a socket may have queued, unsent, before it is terminated (a client pinging faster
+ * than it reads): what `ws` allows its own answers (`maxPendingAutoPongs`, by default).
+ */
+export const maxPendingPongs = 60;
 
 export { HeartbeatSweep };
 
@@ -66,9 +77,9 @@ export interface WsAdapterOptions extends AdapterOptions {
 }
 
 /**
- * Wraps an accepted `ws` socket as a {@link ServerConnection}. Call it synchronously in the
- * `handleUpgrade` callback, so no event of the socket is missed. `options` may be one object
- * shared by every connection.
+ * Wraps a socket accepted by a server of {@link createWsServer} as a {@link ServerConnection}.
+ * Call it synchronously in the `handleUpgrade` callback, so no event of the socket is missed.
+ * `options` may be one object shared by every connection.
  *
  * - `send(data, close = false)`: strings go as text frames, bytes as binary frames (not copied:
  *   do not change them after sending), `{ body }` and `{ data }` send their payload (status,
@@ -89,33 +100,109 @@ export interface WsAdapterOptions extends AdapterOptions {
  *   rejected → `{ by: "server", code: 1007 | 1009 | 1002 …, reason: <ws error message> }`, a
  *   client close → its code and reason (1005 without a code, 1006 without a close frame).
  */
-export function createWsConnection(ws: WebSocket, request: RequestInfo, options: WsAdapterOptions, socket?: Duplex): ServerConnection {
+export function createWsConnection(ws: ServerSocket, request: RequestInfo, options: WsAdapterOptions, socket?: Duplex): ServerConnection {
   return new WsConnection(ws, request, options, socket);
 }
 
 type Message = string | Uint8Array;
 type Listener = ((message: Message) => void) | ReceiveWatcher;
+/** Any EventEmitter listener, as node types it. */
+type EmitterListener = Parameters<EventEmitter["on"]>[1];
 
 /**
- * The connection of each `ws` socket. The socket listeners below are shared by every
- * connection and find theirs here: closures per socket would cost more than the lookup.
+ * The listener table every {@link ServerSocket} starts with: frozen, so that a write that
+ * bypassed {@link ServerSocket.ownListeners} fails loudly instead of reaching every socket.
  */
-const connectionOf = new WeakMap<WebSocket, WsConnection>();
+const noListeners: object = Object.freeze(Object.create(null) as object);
 
-function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  connectionOf.get(this)?.handleMessage(data, isBinary);
-}
+/** The extensions of every {@link ServerSocket} that negotiated none: frozen, as {@link noListeners}. */
+const noExtensions: object = Object.freeze({});
 
-function onSocketPingOrPong(this: WebSocket): void {
-  connectionOf.get(this)?.markAlive();
-}
+/**
+ * The `ws` socket of every WebSocket connection, made by `ws` itself (its `WebSocket` option).
+ * It tells its connection of messages, pings, pongs, errors and close by a direct call from
+ * `emit`, with no listener at all: five listeners grew `ws`'s table of them by 96 bytes a socket.
+ * Nobody else listens (no public API hands the socket out), so until somebody does, every
+ * socket shares one empty table instead of node's own (184 bytes each); a listener added
+ * anyway gets a table of its own first and hears every event, after the connection.
+ */
+export class ServerSocket extends WebSocket {
+  /** Where the events go: set by the connection, synchronously in `handleUpgrade`'s callback, before any can come. */
+  connection: WsConnection | null = null;
+  /** EventEmitter's table of listeners (node's own field, which `on` writes to and `emit` reads), replaced as the socket is made. */
+  private _events: object = noListeners;
+  /**
+   * ws's extensions in use, by name (its own field): read only, on the server side, and
+   * replaced as a whole by ws when permessage-deflate is negotiated. Without one, every
+   * socket shares one frozen empty object instead of an object of its own (about 47 bytes).
+   */
+  private _extensions: object = noExtensions;
+  /** Pongs queued and not yet written (see {@link maxPendingPongs}). */
+  private pendingPongs = 0;
 
-function onSocketError(this: WebSocket, error: Error): void {
-  connectionOf.get(this)?.handleError(error);
-}
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // ws emits a ping after answering it itself; with `autoPong` off the answer is ours, as ws's was.
+    if (event === "ping") this.answerPing(args[0] as Buffer);
+    const connection = this.connection;
+    if (connection === null) return super.emit(event, ...args);
+    switch (event) {
+      case "message":
+        connection.handleMessage(args[0] as RawData, args[1] as boolean);
+        break;
+      case "ping":
+      case "pong":
+        connection.markAlive();
+        break;
+      case "error":
+        // Ours is the error listener: without it EventEmitter would throw (a bad frame would crash the process).
+        connection.handleError(args[0] as Error);
+        if (this.listenerCount("error") === 0) return true;
+        break;
+      case "close":
+        connection.handleClose(args[0] as number, args[1] as Buffer);
+        break;
+      default:
+        return super.emit(event, ...args);
+    }
+    if (this._events !== noListeners) super.emit(event, ...args);
+    return true;
+  }
 
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  connectionOf.get(this)?.handleClose(code, reason);
+  // Every way node adds a listener (`once` and `prependOnceListener` call these) first gives
+  // the socket a table of its own.
+  override addListener(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.addListener(event, listener);
+  }
+
+  override on(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.on(event, listener);
+  }
+
+  override prependListener(event: string | symbol, listener: EmitterListener): this {
+    this.ownListeners();
+    return super.prependListener(event, listener);
+  }
+
+  /**
+   * Answers a ping with a pong of the same payload, as `ws` would: only while open, and a
+   * socket with {@link maxPendingPongs} pongs still unsent is terminated instead. The callback
+   * is a closure while the pong is queued, not one kept for the socket's whole life.
+   */
+  private answerPing(data: Buffer): void {
+    if (this.readyState !== WebSocket.OPEN) return;
+    if (this.pendingPongs >= maxPendingPongs) {
+      this.terminate();
+      return;
+    }
+    this.pendingPongs++;
+    this.pong(data, false, () => this.pendingPongs--);
+  }
+
+  private ownListeners(): void {
+    if (this._events === noListeners) this._events = Object.create(null) as object;
+  }
 }
 
 /**
@@ -142,6 +229,12 @@ export class WsConnection implements ServerConnection {
   // its own (a CloseNotifier, a receive queue): two objects fewer for each of many idle sockets.
   /** The listeners until the socket is gone, then {@link CLOSED} (and `ending` what `onClose` reported). */
   private closeListeners: CloseListeners = null;
+  /**
+   * The first {@link CloseWatcher} (a store's group, a session's link), told before the
+   * listeners: in a field of its own, a connection with a listener of the handler's too makes
+   * no array for the two (64 bytes).
+   */
+  private closeWatcher: CloseWatcher | null = null;
   /** Nearly every connection has one listener: an array only from the second on. */
   private receivers: Listener | Listener[] | null = null;
   /** Messages that came before the first `onReceive` listener, until handed over; nearly always null. */
@@ -158,19 +251,13 @@ export class WsConnection implements ServerConnection {
   private readonly frameSocket: Duplex | null;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ServerSocket,
     readonly request: RequestInfo,
     private readonly options: WsAdapterOptions,
     socket?: Duplex,
   ) {
     this.frameSocket = socket !== undefined && ws.extensions === "" ? socket : null;
-    connectionOf.set(ws, this);
-    ws.on("message", onSocketMessage);
-    ws.on("ping", onSocketPingOrPong);
-    ws.on("pong", onSocketPingOrPong);
-    // Without this listener an invalid frame from any client would crash the process.
-    ws.on("error", onSocketError);
-    ws.on("close", onSocketClose);
+    ws.connection = this;
     options.heartbeat.add(this);
   }
 
@@ -268,7 +355,15 @@ export class WsConnection implements ServerConnection {
   watchClose(watcher: CloseWatcher): void {
     const status = this.closedWith;
     if (status !== null) queueMicrotask(() => watcher.connectionClosed(this, status));
-    else if (!hasCloseListener(this.closeListeners, watcher)) this.closeListeners = withCloseListener(this.closeListeners, watcher);
+    else if (this.closeWatcher === watcher || hasCloseListener(this.closeListeners, watcher)) return;
+    else if (this.closeWatcher === null) this.closeWatcher = watcher;
+    else this.closeListeners = withCloseListener(this.closeListeners, watcher);
+  }
+
+  /** @internal Removes `watcher` (see {@link CloseWatcher}); nothing once the socket is gone. */
+  unwatchClose(watcher: CloseWatcher): void {
+    if (this.closeWatcher === watcher) this.closeWatcher = null;
+    else this.closeListeners = withoutCloseListener(this.closeListeners, watcher);
   }
 
   private beginClose(status: CloseStatus): void {
@@ -364,9 +459,13 @@ export class WsConnection implements ServerConnection {
     if (this.closeListeners === CLOSED) return;
     this.ending = status;
     const listeners = this.closeListeners;
+    const watcher = this.closeWatcher;
     this.closeListeners = CLOSED;
+    this.closeWatcher = null;
     this.options.forgetConnection?.(this);
-    callCloseListeners(listeners, status, this.options.logger ?? consoleLogger, this);
+    const logger = this.options.logger ?? consoleLogger;
+    callCloseListeners(watcher, status, logger, this);
+    callCloseListeners(listeners, status, logger, this);
   }
 }
 

@@ -27,9 +27,13 @@ const MAX_VALUES = 120;
 /** What a client puts to subscribe its first channel: the reference `c.1` it exports. */
 const SUBSCRIBE: WireFrame = [1, "p", "n:feed", { subscribe: { "~c": "c.1" } }];
 
-/** The server's connections, newest last. Private: what it buffers for one client is what this test bounds. */
+/**
+ * The server's connections: over SSE and HTTP in its set, over WebSocket as the members of its
+ * heartbeat. Private: what it buffers for one client is what this test bounds.
+ */
 function connectionsOf(server: WirechanServer): ServerConnection[] {
-  return [...(server as unknown as { connections: Set<ServerConnection> }).connections];
+  const own = server as unknown as { connections: Set<ServerConnection>; wsConnections: Iterable<ServerConnection> };
+  return [...own.connections, ...own.wsConnections];
 }
 
 /** The connection the next request makes, once the server has it. */

@@ -50,11 +50,20 @@ class RecordingWebSocket extends WebSocket {
 }
 
 /**
- * The server's connections, newest last (a Set keeps insertion order). Private to the server:
- * the bytes it buffers for one client are what this test bounds, and nothing public shows them.
+ * The server's connections: over SSE and HTTP in its set, over WebSocket as the members of its
+ * heartbeat. Private to the server: the bytes it buffers for one client are what this test
+ * bounds, and nothing public shows them.
  */
 function connectionsOf(server: WirechanServer): ServerConnection[] {
-  return [...(server as unknown as { connections: Set<ServerConnection> }).connections];
+  const own = server as unknown as { connections: Set<ServerConnection>; wsConnections: Iterable<ServerConnection> };
+  return [...own.connections, ...own.wsConnections];
+}
+
+/** The one connection the server has now and did not have `before`: the session just opened. */
+function newConnection(server: WirechanServer, before: ReadonlySet<ServerConnection>): ServerConnection {
+  const added = connectionsOf(server).filter((conn) => !before.has(conn));
+  assert.equal(added.length, 1, "one connection opened");
+  return added[0] as ServerConnection;
 }
 
 async function subscribe(session: Session, topic: string, inbox: Inbox): Promise<void> {
@@ -117,10 +126,10 @@ describe("a slow consumer among 1,000 clients", TEST, () => {
     const bulk = server.topic<string>("bulk");
 
     const others = await connectMany(handle.url, CLIENTS - 1, sessions);
-    // The paused client connects last, so its server connection is the newest.
+    const before = new Set(connectionsOf(server));
     const slow = await connect(handle.url, { transports: ["websocket"], WebSocket: RecordingWebSocket as unknown as WebSocketLike, reconnect: { initial: 20, max: 200 } });
     sessions.push(slow);
-    const serverSide = connectionsOf(server).at(-1) as ServerConnection;
+    const serverSide = newConnection(server, before);
     const slowNews = chan<unknown>(1024);
     const slowBulk = chan<unknown>(1024);
     await subscribe(slow, "news", slowNews);
@@ -180,9 +189,10 @@ describe("a slow consumer among 1,000 clients", TEST, () => {
     const handle = await server.listen();
     t.after(() => handle.close());
     const bulk = server.topic<string>("bulk");
+    const before = new Set(connectionsOf(server));
     const slow = await connect(handle.url, { transports: ["websocket"], WebSocket: RecordingWebSocket as unknown as WebSocketLike, reconnect: { initial: 20, max: 200 } });
     t.after(() => slow.close());
-    const serverSide = connectionsOf(server).at(-1) as ServerConnection;
+    const serverSide = newConnection(server, before);
     const inbox = chan<unknown>(1024);
     await subscribe(slow, "bulk", inbox);
     const states: StateChange[] = [];

@@ -393,21 +393,23 @@ describe("MemoryChannelStore membership", TEST, () => {
 
   it("watches a connection once however often it leaves and rejoins, in turn with its onClose listeners, ours or another kind", async () => {
     const store = new MemoryChannelStore<string>();
-    const told = mock.method(store, "connectionClosed");
+    const told = mock.method(store, "leave");
     await withFixture(store, async (fx) => {
       const alice = await fx.ws("alice", "a");
       const conn = fx.conn("alice");
       const seen: number[] = [];
       // Registered after the store's watch: the store has let it go by then.
       conn.onClose(() => seen.push(fx.store.members("a")));
+      // Alone in "a": each leave deletes the group, each join makes it anew, watching alice anew.
       for (let i = 0; i < 3; i++) {
         fx.store.removeFromGroup("a", conn);
         fx.store.addToGroup("a", conn, "alice");
       }
+      told.mock.resetCalls();
       alice.ws.terminate();
       await until(() => seen.length === 1, "alice's onClose");
       assert.deepEqual(seen, [0]);
-      assert.equal(told.mock.callCount(), 1, "told once");
+      assert.equal(told.mock.callCount(), 1, "told once: the groups it left let it go");
     });
     const listeners: Array<(status: CloseStatus) => void> = [];
     const foreign: Connection = {
@@ -429,6 +431,22 @@ describe("MemoryChannelStore membership", TEST, () => {
     assert.equal(listeners.length, 1, "a connection of another kind gets one onClose listener");
     listeners[0]?.({ by: "client", code: 1000, reason: "" });
     assert.equal(store.members("b"), 0);
+  });
+
+  it("an SSE or HTTP member that left a group is not told by it when it closes; its other groups are", async () => {
+    const store = new MemoryChannelStore<string>();
+    const told = mock.method(store, "leave");
+    await withFixture(store, async (fx) => {
+      const carolGoes = await fx.vanishing("carol", "text/event-stream", "a", "b");
+      const erinGoes = await fx.vanishing("erin", "*/*", "a", "c");
+      fx.store.removeFromGroup("a", fx.conn("carol"));
+      fx.store.removeFromGroup("a", fx.conn("erin"));
+      told.mock.resetCalls();
+      carolGoes();
+      erinGoes();
+      await until(() => fx.store.groups() === 0, "carol and erin to leave b and c");
+      assert.deepEqual(told.mock.calls.map((call) => call.arguments[0].name).sort(), ["b", "c"]);
+    });
   });
 
   it("removeFromGroup keeps the connection open and in its other groups; adding again replaces the attachment", async () => {

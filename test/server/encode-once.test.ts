@@ -10,11 +10,11 @@ import { type AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { describe, it, mock, type TestContext } from "node:test";
 import { EventSource } from "eventsource";
-import WebSocket, { WebSocketServer } from "ws";
+import WebSocket from "ws";
 import { MemoryChannelStore } from "../../src/server/channel-store.js";
 import { EncodedMessage } from "../../src/server/encoded-message.js";
 import { type Connection, createServer, type ServerOptions, type ServerRequest, withChannel } from "../../src/server/index.js";
-import { createWsConnection, HeartbeatSweep } from "../../src/server/ws-connection.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, type ServerSocket } from "../../src/server/ws-connection.js";
 import { until, within } from "../helpers/async.js";
 import { AsyncQueue, requestInfo } from "../helpers/server.js";
 
@@ -230,8 +230,8 @@ describe("broadcastEncoded makes the bytes once", TEST, () => {
 
 describe("WsConnection.sendEncoded", TEST, () => {
   it("behind a frame still queued inside ws (a Blob being read), goes through ws, in order, instead of writing past it", async (t) => {
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
-    const accepted = new AsyncQueue<{ ws: WebSocket; socket: Duplex; req: IncomingMessage }>();
+    const wss = createWsServer({ maxMessageSize: 0, perMessageDeflate: false });
+    const accepted = new AsyncQueue<{ ws: ServerSocket; socket: Duplex; req: IncomingMessage }>();
     const http = createHttpServer();
     http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       wss.handleUpgrade(req, socket, head, (ws) => accepted.push({ ws, socket, req }));

@@ -58,6 +58,14 @@ describe("HeartbeatSweep", () => {
     assert.ok(rest.every((m) => m.checks.length === 2), "no check once everyone left");
   });
 
+  it("iterates every member once, across its slices, and not those that left", (t) => {
+    const { sweep, all } = setup(t, 60_000, 100);
+    for (const member of all.slice(0, 10)) sweep.delete(member);
+    const seen = [...sweep];
+    assert.equal(seen.length, 90);
+    assert.deepEqual(new Set(seen), new Set(all.slice(10)));
+  });
+
   it("a member added twice is one member", (t) => {
     const { sweep, all, tick } = setup(t, 60_000, 3);
     for (const member of all) sweep.add(member);
@@ -74,12 +82,13 @@ describe("HeartbeatSweep", () => {
     assert.equal(new HeartbeatSweep(100).tickMs, 50, "an interval under minSweepTickMs is kept as it is, in one slice");
   });
 
-  it("idleTimeout 0 turns it off: no member, no timer", (t) => {
+  it("idleTimeout 0 turns the checks off: members are kept (the server counts its WebSocket connections here), never checked", (t) => {
     const { sweep, all, tick } = setup(t, 0, 10);
-    assert.equal(sweep.size, 0);
+    assert.equal(sweep.size, 10);
     assert.equal(sweep.tickMs, 0);
     tick(5);
     assert.ok(all.every((m) => m.checks.length === 0));
+    assert.deepEqual(new Set(sweep), new Set(all));
   });
 
   it("a check that ends members, itself or others of its slice, leaves every other member checked exactly once", (t) => {

@@ -119,3 +119,26 @@ describe("close() while a handler runs (B4)", { timeout: 20_000 }, () => {
     assert.deepEqual([(await answer).status, (await answer).text], [200, "finished"]);
   });
 });
+
+describe("connections counted and closed", { timeout: 20_000 }, () => {
+  // A WebSocket connection is counted as a member of the heartbeat: so it must be with the checks off too.
+  for (const idleTimeout of [0, 60_000]) {
+    it(`WebSocket and HTTP connections alike are counted and go away on close() (idleTimeout ${idleTimeout})`, async () => {
+      const server = createServer({ idleTimeout }).route("*", (req) => withChannel(req, (conn) => conn.send("hi", false)));
+      const handle = await server.listen();
+      const clients = [0, 1].map(() => new WebSocket(handle.url.replace("http:", "ws:")));
+      const closes = clients.map((ws) => new Promise<number>((resolve) => ws.once("close", (code: number) => resolve(code))));
+      await Promise.all(clients.map((ws) => once(ws, "open")));
+      const streaming = new AbortController();
+      const stream = await fetch(handle.url, { signal: streaming.signal });
+      assert.equal(stream.status, 200);
+      await until(() => server.connectionCount === 3, "two WebSocket connections and one HTTP stream");
+      clients[0]?.close();
+      await until(() => server.connectionCount === 2, "the closed one no longer counted");
+      await within(server.close(), "close() to resolve", 5_000);
+      assert.deepEqual(await Promise.all(closes), [1005, 1001]);
+      assert.equal(server.connectionCount, 0);
+      streaming.abort();
+    });
+  }
+});

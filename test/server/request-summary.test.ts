@@ -113,5 +113,13 @@ describe("a connection's request headers", () => {
     const replacement: IncomingHttpHeaders = { host: "y" };
     (summary as { headers: IncomingHttpHeaders }).headers = replacement;
     assert.equal(summary.headers, replacement);
+    assert.deepEqual(Object.keys(summary), ["method", "url", "headers", "remoteAddress"], "in its place");
+    // Whatever is written is what is read, a string too (the packed headers are one).
+    (summary as unknown as { headers: string }).headers = "host\x01z\0";
+    assert.equal(summary.headers, "host\x01z\0");
+    const read = new RequestSummary("GET", "/", { host: "x" }, "::1");
+    assert.deepEqual(read.headers, { host: "x" });
+    (read as unknown as { headers: unknown }).headers = null;
+    assert.equal(read.headers, null);
   });
 });

@@ -12,8 +12,8 @@ import type { TestContext } from "node:test";
 import WebSocket from "ws";
 import { requestInfo } from "../helpers/server.js";
 import type { CloseStatus } from "../../src/server/connection.js";
-import type { ServerConnection } from "../../src/server/transport.js";
-import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, receiveQueueFull } from "../../src/server/ws-connection.js";
+import type { CloseWatcher, ServerConnection } from "../../src/server/transport.js";
+import { createWsConnection, createWsServer, HeartbeatSweep, idleTimedOut, maxPendingPongs, receiveQueueFull, ServerSocket } from "../../src/server/ws-connection.js";
 
 const testTimeout = { timeout: 15_000 };
 
@@ -26,6 +26,8 @@ interface ServerSettings {
 /** A node:http server that turns every upgrade into a connection of the adapter. */
 class TestServer {
   readonly connections: ServerConnection[] = [];
+  /** The `ws` socket under each connection. */
+  readonly socketOf = new Map<ServerConnection, ServerSocket>();
   private readonly waiting: Array<(connection: ServerConnection) => void> = [];
   /** Both ends of every connection, so `close` can end them even when a test failed midway. */
   private readonly sockets = new Set<net.Socket>();
@@ -87,6 +89,7 @@ class TestServer {
         extraHeaders: {},
         heartbeat: this.heartbeat,
       });
+      this.socketOf.set(connection, ws);
       const waiter = this.waiting.shift();
       if (waiter === undefined) this.connections.push(connection);
       else waiter(connection);
@@ -433,6 +436,25 @@ describe("createWsConnection", () => {
     socket.destroy();
   });
 
+  it("closes a frame that breaks the protocol (an unmasked one) with 1002 and keeps serving the others", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client: other, connection: otherConnection } = await openClient(server);
+    const { socket, connection } = await rawClient(server);
+    const code = rawCloseCode(socket);
+    // A client's frames must be masked (RFC 6455 5.1): ws emits an error on the socket, ours is its only listener.
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    const status = await closed(connection);
+    assert.equal(status.by, "server");
+    assert.equal(status.code, 1002);
+    assert.match(status.reason, /MASK/);
+    assert.equal(await code, 1002);
+    socket.destroy();
+    const echo = clientReceives(other, 1);
+    otherConnection.onReceive((message) => otherConnection.send(message));
+    other.send("still here");
+    sameMessage((await echo)[0] as Received, "still here");
+  });
+
   it("drops a client that does not read with 4008 slow consumer", testTimeout, async (t) => {
     const server = await startServer(t, { maxBufferedBytes: 64 * 1024 });
     const { socket, connection } = await rawClient(server);
@@ -511,5 +533,149 @@ describe("createWsConnection", () => {
     second.connection.destroy();
     assert.deepEqual(await closed(second.connection), { by: "server", code: 1001, reason: "server shutting down" });
     assert.equal((await vanished).code, 1006);
+  });
+});
+
+describe("WsConnection close watchers", () => {
+  type Watchable = ServerConnection & { watchClose(watcher: CloseWatcher): void; unwatchClose(watcher: CloseWatcher): void };
+
+  it("tells each watcher once (the first before the listeners), none it let go, and one that comes after the close at once", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const told: string[] = [];
+    const watcher = (name: string, of: ServerConnection): CloseWatcher => ({ connectionClosed: (c, status) => told.push(`${name} ${status.code}${c === of ? "" : " (another connection!)"}`) });
+
+    const { client, connection } = await openClient(server);
+    const conn = connection as Watchable;
+    const first = watcher("first", conn);
+    const gone = watcher("gone", conn);
+    conn.watchClose(first);
+    conn.onClose((status) => told.push(`listener ${status.code}`));
+    conn.watchClose(watcher("second", conn));
+    conn.watchClose(first); // twice is once
+    conn.watchClose(gone);
+    conn.unwatchClose(gone);
+    client.close(4001);
+    await closed(connection);
+    assert.deepEqual(told, ["first 4001", "listener 4001", "second 4001"]);
+    conn.unwatchClose(first); // after the close: nothing
+    conn.watchClose(watcher("after", conn));
+    assert.equal(told.length, 3, "not within the call");
+    await Promise.resolve();
+    assert.deepEqual(told.slice(3), ["after 4001"]);
+
+    told.length = 0;
+    const { client: other, connection: otherConnection } = await openClient(server);
+    const otherConn = otherConnection as Watchable;
+    const inField = watcher("in the field", otherConn);
+    otherConn.watchClose(inField);
+    otherConn.watchClose(watcher("next", otherConn));
+    otherConn.unwatchClose(inField);
+    other.close(4002);
+    await closed(otherConnection);
+    assert.deepEqual(told, ["next 4002"]);
+  });
+});
+
+describe("ServerSocket", () => {
+  it("is the socket createWsServer makes, and tells its connection without any listener", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const ws = server.socketOf.get(connection);
+    assert.ok(ws instanceof ServerSocket);
+    assert.equal(ws.connection, connection);
+    for (const event of ["message", "ping", "pong", "error", "close"]) assert.equal(ws.listenerCount(event), 0, event);
+    // No extension negotiated (their table is shared by such sockets; encode-once.test.ts has one with permessage-deflate).
+    assert.equal(ws.extensions, "");
+    const got: Array<string | Uint8Array> = [];
+    connection.onReceive((message) => got.push(message));
+    client.send("hello");
+    await roundTrip(client);
+    assert.deepEqual(got, ["hello"]);
+  });
+
+  it("still calls listeners added to the socket (on, once, prependListener), after the connection, and only those of that socket", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const { client: otherClient, connection: otherConnection } = await openClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    const order: string[] = [];
+    connection.onReceive((message) => order.push(`connection ${String(message)}`));
+    ws.on("message", (data: Buffer) => order.push(`on ${data.toString()}`));
+    ws.once("message", (data: Buffer) => order.push(`once ${data.toString()}`));
+    ws.prependListener("ping", () => order.push("ping"));
+    const closedWith = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
+    client.send("a");
+    client.send("b");
+    await roundTrip(client);
+    assert.deepEqual(order, ["connection a", "on a", "once a", "connection b", "on b", "ping"]);
+    // The other socket shares none of these listeners.
+    const otherWs = server.socketOf.get(otherConnection) as ServerSocket;
+    assert.equal(otherWs.listenerCount("message"), 0);
+    const otherGot: Array<string | Uint8Array> = [];
+    otherConnection.onReceive((message) => otherGot.push(message));
+    otherClient.send("c");
+    await roundTrip(otherClient);
+    assert.deepEqual(otherGot, ["c"]);
+    assert.equal(order.length, 6, "nothing of the other socket reached these listeners");
+    client.close(4000, "bye");
+    assert.equal(await closedWith, 4000);
+    assert.deepEqual(await closed(connection), { by: "client", code: 4000, reason: "bye" });
+  });
+
+  it("answers a client's ping with a pong of the same payload (ws's own answer is off), listened to or not", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { client, connection } = await openClient(server);
+    const pong = (payload: string): Promise<string> =>
+      new Promise((resolve) => {
+        client.once("pong", (data: Buffer) => resolve(data.toString()));
+        client.ping(payload);
+      });
+    assert.equal(await pong("first"), "first");
+    const heard: string[] = [];
+    (server.socketOf.get(connection) as ServerSocket).on("ping", (data: Buffer) => heard.push(data.toString()));
+    assert.equal(await pong("second"), "second");
+    assert.deepEqual(heard, ["second"]);
+  });
+
+  it(`terminates a client that pings faster than it reads: ${maxPendingPongs} pongs unsent are allowed, not one more`, testTimeout, async (t) => {
+    const server = await startServer(t, { maxBufferedBytes: 1 << 30 });
+    const { socket, connection } = await rawClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    // The client reads nothing: once the kernel's buffers are full, every pong waits in user space.
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 4_000 && ws.bufferedAmount < 1 << 20; i++) connection.send(chunk);
+    assert.ok(ws.bufferedAmount >= 1 << 20, "the socket's writes never backed up");
+    const first = new Promise<string | Uint8Array>((resolve) => connection.onReceive(resolve));
+    for (let i = 0; i < maxPendingPongs; i++) socket.write(maskedFrame(0x9, Buffer.from(`ping ${i}`)));
+    socket.write(maskedFrame(0x1, Buffer.from("after the pings")));
+    assert.equal(await first, "after the pings");
+    assert.equal(connection.isOpen, true, `${maxPendingPongs} pongs unsent are allowed`);
+    const status = closed(connection);
+    socket.write(maskedFrame(0x9, Buffer.from("one too many")));
+    assert.deepEqual(await status, { by: "client", code: 1006, reason: "" });
+    socket.destroy();
+  });
+
+  it("gives an error to a listener of the socket when there is one, and throws nothing when there is none", testTimeout, async (t) => {
+    const server = await startServer(t);
+    const { socket, connection } = await rawClient(server);
+    const ws = server.socketOf.get(connection) as ServerSocket;
+    const errors: Error[] = [];
+    ws.on("error", (error: Error) => errors.push(error));
+    const code = rawCloseCode(socket);
+    socket.write(maskedFrame(0x1, Uint8Array.from([0xff])));
+    const status = await closed(connection);
+    assert.equal(status.code, 1007);
+    assert.equal(await code, 1007);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]?.message ?? "", /UTF-8/);
+    socket.destroy();
+
+    const { socket: quiet, connection: quietConnection } = await rawClient(server);
+    const quietWs = server.socketOf.get(quietConnection) as ServerSocket;
+    assert.equal(quietWs.listenerCount("error"), 0);
+    assert.equal(quietWs.emit("error", new Error("nobody listens")), true);
+    quiet.destroy();
+    assert.equal((await closed(quietConnection)).reason, "nobody listens");
   });
 });
