@@ -6,6 +6,7 @@ import type { Channel } from "../csp/channel.js";
 import { WirechanRangeError, WirechanTypeError } from "../csp/errors.js";
 import type { Codec } from "../wire/codec.js";
 import { type ControlFrame, type Frame, type Operation, sequencedFrame, type SequencedFrame } from "../wire/frames.js";
+import { InFlight } from "../wire/in-flight.js";
 import { decodePacket, MAX_PACKET_NODES, REPLAY_ENTRY_OVERHEAD, utf8Length } from "../wire/protocol.js";
 import { ProtocolError } from "../wire/protocol-error.js";
 import type { PreEncodedValue } from "../wire/pre-encoded.js";
@@ -106,8 +107,8 @@ export class Peer implements ReferenceHost {
   // The four tables below are made on first use and let go when the session ends: an idle
   // session (most of a server's) never fills them, and four empty Maps were a tenth of its
   // memory (bench/memory/README.md). Plain nullable fields, not a wrapper object each.
-  /** Puts sent and not yet answered, by sequence number. */
-  #inflight: Map<number, RemoteChannel<never>> | null = null;
+  /** Puts sent and not yet answered, by sequence number (no Map while one at a time is). */
+  #inflight: InFlight<RemoteChannel<never>> | null = null;
   /** Proxies waiting for room in the replay buffer, or for credit of their target. */
   #blocked: Set<RemoteChannel<never>> | null = null;
   /** Puts sent and not yet answered, per target: at most `window` each, whichever proxy sent them. */
@@ -247,7 +248,7 @@ export class Peer implements ReferenceHost {
     this.#blocked = null;
     this.#sentTo = null;
     this.#credit = null;
-    if (inflight !== null) for (const proxy of inflight.values()) proxy.shut(true);
+    if (inflight !== null) for (const proxy of inflight.drain()) proxy.shut(true);
   }
 
   /** Writes what waits now, rather than at the end of the tick (a `bye` before closing the link). */
@@ -324,7 +325,7 @@ export class Peer implements ReferenceHost {
     const frame = shared === null ? (n: number): string => codec.renumber(put.text, n) : (n: number): string => codec.framePut(n, target, shared.text);
     const { seq } = this.#outbox.append(frame, put.nodes, put.bytes - 1 + digits(this.#outbox.nextSeq));
     const refs = put.refs;
-    (this.#inflight ??= new Map()).set(seq, proxy);
+    (this.#inflight ??= new InFlight()).add(seq, proxy);
     sentTo.set(target, sent + 1);
     this.#references.sent(refs);
     this.#writer.schedule("now");
@@ -373,9 +374,8 @@ export class Peer implements ReferenceHost {
       case "a": {
         // Answering put n means the peer received every frame up to n.
         this.#outbox.ack(frame.putSeq);
-        const proxy = this.#inflight?.get(frame.putSeq);
+        const proxy = this.#inflight?.take(frame.putSeq);
         if (proxy === undefined) return;
-        this.#inflight?.delete(frame.putSeq);
         const sentTo = this.#sentTo;
         const left = (sentTo?.get(proxy.target) ?? 1) - 1;
         if (left === 0 && (sentTo?.size ?? 0) > IDLE_COUNTS_KEPT) sentTo?.delete(proxy.target);

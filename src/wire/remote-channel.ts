@@ -2,6 +2,7 @@
 import { checkPutValue, MAX_PENDING } from "../csp/channel.js";
 import { TooManyPendingError } from "../csp/errors.js";
 import { RingQueue } from "../csp/ring-queue.js";
+import { InFlight } from "./in-flight.js";
 import type { PreEncodedValue } from "./pre-encoded.js";
 
 /** What a proxy needs from its session. */
@@ -58,13 +59,8 @@ const FALSE = Promise.resolve(false);
  * A proxy that becomes unreachable is released by itself (`FinalizationRegistry`).
  */
 export class RemoteChannel<T> {
-  // Puts sent and not yet answered: the first in two fields, the others in a Map made when a
-  // second one is in flight. A proxy awaiting each put (a request and its reply) never makes
-  // the Map; setting and deleting one entry per put cost a Map table a few put apart.
-  /** Sequence number of the put in the slot below, 0 for none (sequence numbers start at 1). */
-  #soleSeq = 0;
-  #soleResolve: ((ok: boolean) => void) | null = null;
-  #moreInflight: Map<number, (ok: boolean) => void> | null = null;
+  /** The settlers of puts sent and not yet answered: no Map for a proxy awaiting each put. */
+  readonly #inflight = new InFlight<(ok: boolean) => void>();
   readonly #waiting = new RingQueue<Waiting>(4);
   #isClosed = false;
 
@@ -107,7 +103,7 @@ export class RemoteChannel<T> {
   #send(wire: unknown, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#waiting.length === 0) {
       const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, wire);
-      if (seq > 0) return new Promise<boolean>((resolve) => this.#track(seq, resolve));
+      if (seq > 0) return new Promise<boolean>((resolve) => this.#inflight.add(seq, resolve));
     }
     return new Promise<boolean>((resolve, reject) => {
       const item: Waiting = { wire, resolve, reject };
@@ -145,7 +141,7 @@ export class RemoteChannel<T> {
       this.#host.discard(encoded);
       return false;
     }
-    this.#track(seq, ignoreOutcome);
+    this.#inflight.add(seq, ignoreOutcome);
     return true;
   }
 
@@ -162,25 +158,10 @@ export class RemoteChannel<T> {
 
   /** @internal The put `seq` was taken (`ok`) or refused: settle it and send what waits. */
   settle(seq: number, ok: boolean): void {
-    let resolve = this.#soleResolve;
-    if (seq === this.#soleSeq) {
-      this.#soleSeq = 0;
-      this.#soleResolve = null;
-    } else {
-      resolve = this.#moreInflight?.get(seq) ?? null;
-      if (resolve === null) return;
-      this.#moreInflight?.delete(seq);
-    }
-    (resolve as (ok: boolean) => void)(ok);
+    const resolve = this.#inflight.take(seq);
+    if (resolve === undefined) return;
+    resolve(ok);
     this.pump();
-  }
-
-  /** Keeps the settler of the put `seq`, just sent. */
-  #track(seq: number, resolve: (ok: boolean) => void): void {
-    if (this.#soleSeq === 0) {
-      this.#soleSeq = seq;
-      this.#soleResolve = resolve;
-    } else (this.#moreInflight ??= new Map()).set(seq, resolve);
   }
 
   /** @internal Sends waiting puts while there is credit and room in the session. */
@@ -190,7 +171,7 @@ export class RemoteChannel<T> {
       const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
       if (seq === 0) return;
       this.#waiting.shift();
-      this.#track(seq, next.resolve);
+      this.#inflight.add(seq, next.resolve);
     }
   }
 
@@ -205,24 +186,7 @@ export class RemoteChannel<T> {
       if (!sessionEnded) this.#host.discard(item.wire);
       item.resolve(false);
     }
-    if (sessionEnded) {
-      let sole = this.#soleResolve;
-      const soleSeq = this.#soleSeq;
-      const more = this.#moreInflight ?? [];
-      this.#soleSeq = 0;
-      this.#soleResolve = null;
-      this.#moreInflight = null;
-      // In the order the puts were sent, as their answers would have come: the slot's put may
-      // be newer than some in the Map (the slot was free when it was sent).
-      for (const [seq, resolve] of more) {
-        if (sole !== null && soleSeq < seq) {
-          sole(false);
-          sole = null;
-        }
-        resolve(false);
-      }
-      sole?.(false);
-    }
+    if (sessionEnded) for (const resolve of this.#inflight.drain()) resolve(false);
   }
 }
 

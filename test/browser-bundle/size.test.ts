@@ -28,10 +28,10 @@ import { type BundleWeight, kb, measureSizes, type SizeReport } from "../../scri
  * made on first use (src/session/lazy-collections.ts, ~160 bytes), which the server needs for
  * memory per idle session and the browser's one session does not. Raised a third time, from
  * 21,800 and 17,900 (sizes 21,776 and 17,889), by issue 12's cuts of a client's CPU per echo
- * round trip, ~140 bytes together: a proxy keeps its one put in flight in two fields, its Map
- * made only for a second (src/wire/remote-channel.ts, ~80 bytes); utf8Length skips the ASCII
- * prefix with a regular expression (~35); a Peer keeps a per-target count at 0 rather than
- * delete it every round trip (~20).
+ * round trip, ~160 bytes together: a proxy and a Peer keep their one put in flight in two
+ * fields, a Map made only for a second (src/wire/in-flight.ts, ~100 bytes); utf8Length skips
+ * the ASCII prefix with a regular expression (~35); a Peer keeps a per-target count at 0
+ * rather than delete it every round trip (~20).
  */
 const RATCHET = { servedClient: 21_950, minimalApp: 18_050 } as const;
 
