@@ -78,6 +78,8 @@ export const REPLAY_ENTRY_OVERHEAD = 96;
  */
 export const MAX_PACKET_NODES = 20_000;
 
+const NOT_ASCII = /[^\0-\x7f]/;
+
 /**
  * The UTF-8 length of `text` in bytes: what a WebSocket frame or an HTTP body of it takes, and
  * what every size limit counts. A lone surrogate counts 3 (it is sent as U+FFFD).
@@ -85,7 +87,9 @@ export const MAX_PACKET_NODES = 20_000;
 export function utf8Length(text: string): number {
   const length = text.length;
   let bytes = length;
-  for (let i = 0; i < length; i++) {
+  // Most texts are ASCII, one byte per unit: a regular expression finds the first unit that is
+  // not (-1 for none) at a third of the cost of this loop (every put and answer frame is measured).
+  for (let i = text.search(NOT_ASCII); i >= 0 && i < length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) bytes += 1;

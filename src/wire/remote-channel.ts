@@ -2,6 +2,7 @@
 import { checkPutValue, MAX_PENDING } from "../csp/channel.js";
 import { TooManyPendingError } from "../csp/errors.js";
 import { RingQueue } from "../csp/ring-queue.js";
+import { InFlight } from "./in-flight.js";
 import type { PreEncodedValue } from "./pre-encoded.js";
 
 /** What a proxy needs from its session. */
@@ -77,7 +78,8 @@ export interface RemotePutOptions {
  * A proxy that becomes unreachable is released by itself (`FinalizationRegistry`).
  */
 export class RemoteChannel<T> {
-  readonly #inflight = new Map<number, (ok: boolean) => void>();
+  /** The settlers of puts sent and not yet answered: no Map for a proxy awaiting each put. */
+  readonly #inflight = new InFlight<(ok: boolean) => void>();
   readonly #waiting = new RingQueue<Waiting>(4);
   #isClosed = false;
 
@@ -120,7 +122,7 @@ export class RemoteChannel<T> {
   #send(wire: unknown, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#waiting.length === 0) {
       const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, wire);
-      if (seq > 0) return new Promise<boolean>((resolve) => this.#inflight.set(seq, resolve));
+      if (seq > 0) return new Promise<boolean>((resolve) => this.#inflight.add(seq, resolve));
     }
     return new Promise<boolean>((resolve, reject) => {
       const item: Waiting = { wire, resolve, reject };
@@ -158,7 +160,7 @@ export class RemoteChannel<T> {
       this.#host.discard(encoded);
       return false;
     }
-    this.#inflight.set(seq, ignoreOutcome);
+    this.#inflight.add(seq, ignoreOutcome);
     return true;
   }
 
@@ -175,9 +177,8 @@ export class RemoteChannel<T> {
 
   /** @internal The put `seq` was taken (`ok`) or refused: settle it and send what waits. */
   settle(seq: number, ok: boolean): void {
-    const resolve = this.#inflight.get(seq);
+    const resolve = this.#inflight.take(seq);
     if (resolve === undefined) return;
-    this.#inflight.delete(seq);
     resolve(ok);
     this.pump();
   }
@@ -189,7 +190,7 @@ export class RemoteChannel<T> {
       const seq = this.#host.sendPut(this as RemoteChannel<never>, this.target, next.wire);
       if (seq === 0) return;
       this.#waiting.shift();
-      this.#inflight.set(seq, next.resolve);
+      this.#inflight.add(seq, next.resolve);
     }
   }
 
@@ -204,10 +205,7 @@ export class RemoteChannel<T> {
       if (!sessionEnded) this.#host.discard(item.wire);
       item.resolve(false);
     }
-    if (sessionEnded) {
-      for (const resolve of this.#inflight.values()) resolve(false);
-      this.#inflight.clear();
-    }
+    if (sessionEnded) for (const resolve of this.#inflight.drain()) resolve(false);
   }
 }
 

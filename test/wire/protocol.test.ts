@@ -30,6 +30,19 @@ describe("utf8Length", () => {
     assert.equal(utf8Length("中"), 3);
     assert.equal(utf8Length("😀"), 4, "a surrogate pair");
     assert.equal(utf8Length("\ud800"), 3, "a lone surrogate goes as U+FFFD");
+    assert.equal(utf8Length('[1,"p","n:x","ab"]'), 18, "ASCII: one byte each");
+    assert.equal(utf8Length("ab😀cd"), 8, "counting starts at the first unit that is not ASCII, a pair included");
+  });
+
+  it("agrees with Buffer.byteLength after an ASCII prefix of any length (property)", () => {
+    // The count skips the ASCII prefix: whatever follows it must still be counted whole.
+    fc.assert(
+      fc.property(fc.string({ unit: "binary-ascii", maxLength: 80 }), anyUtf16, (prefix, rest) => {
+        const text = prefix + rest;
+        assert.equal(utf8Length(text), Buffer.byteLength(text, "utf8"), JSON.stringify(text));
+      }),
+      { seed: 9003, numRuns: 2_000 },
+    );
   });
 
   it("fitsInBytes agrees with utf8Length at every limit (property)", () => {
