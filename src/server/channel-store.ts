@@ -245,7 +245,13 @@ export class MemoryChannelStore<A = unknown> implements ChannelStore<A> {
     if (entry === undefined) return 0;
     let sent = 0;
     // A snapshot: answering a long-poll removes its member mid-loop, and `fn` may add or remove.
-    for (const [conn, attachment] of [...entry.members]) {
+    // Two arrays, not a [conn, attachment] pair per member: a broadcast to 5,000 members made
+    // 5,000 small arrays for the garbage collector.
+    const conns = [...entry.members.keys()];
+    const attachments = [...entry.members.values()];
+    for (let i = 0; i < conns.length; i++) {
+      const conn = conns[i] as Connection;
+      const attachment = attachments[i] as A;
       if (!conn.isOpen) continue;
       const longPoll = isLongPoll(conn);
       try {
