@@ -2,6 +2,7 @@
 // round trips (warm-up, measured) → the same with both processes on one core → one throughput
 // phase per variant → health check.
 import { fileURLToPath } from "node:url";
+import os from "node:os";
 import { affinityOf, pinProcesses } from "../shared/affinity.js";
 import { Child, type Reply } from "../shared/child.js";
 import {
@@ -93,11 +94,17 @@ async function measureRtt(spec: RowSpec, server: Child, client: Child): Promise<
   };
 }
 
-/** The round trips with both processes on CPU 0, then both back on the CPUs they had for what follows. */
-async function measureRttOnOneCore(spec: RowSpec, server: Child, client: Child): Promise<RttResult | null> {
+/**
+ * The round trips with the server on CPU `serverCpu` and the client on `clientCpu`, then both
+ * back on the CPUs they had for what follows; null where taskset cannot pin them.
+ */
+async function measureRttPinned(spec: RowSpec, server: Child, client: Child, serverCpu: string, clientCpu: string): Promise<RttResult | null> {
   const pids = [server.pid, client.pid];
   const cpus = affinityOf(server.pid);
-  if (cpus === null || !pinProcesses(pids, "0")) return null;
+  if (cpus === null || !pinProcesses([server.pid], serverCpu) || !pinProcesses([client.pid], clientCpu)) {
+    if (cpus !== null) pinProcesses(pids, cpus);
+    return null;
+  }
   let result: RttResult;
   try {
     result = await measureRtt(spec, server, client);
@@ -106,6 +113,16 @@ async function measureRttOnOneCore(spec: RowSpec, server: Child, client: Child):
     pinProcesses(pids, cpus);
   }
   return result;
+}
+
+/**
+ * The round trips on two cores as the issue measured them, the server on CPU 0 and the client
+ * on CPU 1: left to the scheduler, the two sometimes shared a core and sometimes not, and a
+ * row's p50 moved by 2x from round to round (0.025 to 0.056 ms for raw ws). Unpinned where
+ * taskset cannot pin them, or on a single CPU.
+ */
+async function measureRttApart(spec: RowSpec, server: Child, client: Child): Promise<RttResult> {
+  return (os.availableParallelism() >= 2 ? await measureRttPinned(spec, server, client, "0", "1") : null) ?? (await measureRtt(spec, server, client));
 }
 
 async function measureThroughput(variant: Variant, server: Child, client: Child): Promise<ThroughputResult> {
@@ -151,8 +168,8 @@ async function measure(spec: RowSpec, profileDir: string | null, children: Child
   const clients = num(await server.request({ cmd: "clients" }, 5_000), "clients");
   if (clients !== 1) throw new Error(`the server counts ${clients} clients, not 1`);
 
-  const rtt = await measureRtt(spec, server, client);
-  const rttOneCore = await measureRttOnOneCore(spec, server, client);
+  const rtt = await measureRttApart(spec, server, client);
+  const rttOneCore = await measureRttPinned(spec, server, client, "0", "0");
   const throughput: ThroughputResult[] = [];
   for (const variant of spec.variants) throughput.push(await measureThroughput(variant, server, client));
 

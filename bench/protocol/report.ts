@@ -364,7 +364,11 @@ client and server get the row's \`transports\` (client: \`forceNew\`, \`reconnec
 ${rowList}
 
 Each round trip starts after the previous one came back (one at a time); the value is the
-sequence number, checked on return. ${RTT_WARMUP} un-measured warm-up round trips, then ${RTT_COUNT} measured
+sequence number, checked on return. During the round trips the server is pinned to CPU 0 and the
+client to CPU 1 (\`taskset -a -p -c\`), as the issue measured them: left to the scheduler the two
+sometimes shared a core and sometimes not, and a row's two-core p50 moved by 2x from round to
+round (raw ws: 0.025, 0.056, 0.024, 0.046, 0.023 ms in one run); where taskset cannot pin them
+they run unpinned. ${RTT_WARMUP} un-measured warm-up round trips, then ${RTT_COUNT} measured
 (rows over HTTP requests, socket.io polling and wirechan sse and longpoll: ${RTT_WARMUP_SLOW} and ${RTT_COUNT_SLOW}), stopping early after ${RTT_TIME_LIMIT_MS / 1000} s. RTT is
 \`performance.now()\` around one round trip in the client; p50/p99/mean are over the measured ones,
 round trips/s is their count over their wall time. Server and client CPU per round trip are
@@ -380,9 +384,9 @@ packet, a syscall on each side and a wake-up of the other process.
 
 **One core.** Right after those round trips, both processes are pinned to CPU 0 (\`taskset -a -p -c 0\`)
 and the same warm-up and measured round trips run again; then both go back to the CPUs they had
-for the throughput. On two cores a round trip also holds two cross-core wake-ups, whose cost on this
-kind of machine changes from run to run (raw ws's two-core p50 has been both 0.04 and 0.10 ms
-in back-to-back runs); on one core the other process runs as soon as this one waits, so a round
+(unpinned) for the throughput. On two cores a round trip also holds two cross-core wake-ups, whose
+cost on this kind of machine changes from run to run (raw ws's two-core p50 has been both 0.04 and
+0.10 ms in back-to-back runs, unpinned); on one core the other process runs as soon as this one waits, so a round
 trip is the CPU work of both sides and their system calls, and repeats within a few percent.
 Neither is "the" number: two cores is what a deployment sees, one core is what the code costs.
 The targets are checked on both. A machine without \`taskset\` reports the one-core numbers as
@@ -448,7 +452,9 @@ ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 1)}
 
 ${markdownTable(LAYER_HEADER, layerCells(input.rows), 1)}
 
-What each layer is, and why the RTT target (1.3x raw ws) is out of reach of this design:
+What each layer is, and why the one-core p50, where a round trip is nothing but both sides' CPU
+work and system calls, stays near or over the target's 1.3x raw ws (on two cores the wake-ups of
+both processes are in every round trip, and the same costs are a smaller share of it):
 
 - **JSON text.** A wirechan round trip carries two frames each way (the answer to the last put
   and the next put, with its channel reference), so the floor parses and writes about 60 bytes
@@ -465,7 +471,7 @@ What each layer is, and why the RTT target (1.3x raw ws) is out of reach of this
   under the message limits. Its profile is flat: no function of it takes more than a few
   percent of a side's CPU. In a sampling profile of both sides in one process, JSON (each frame
   encoded alone, then joined; the value copied by the reference encoding first) was about a
-  sixth of the busy time, garbage collection and V8's runtime about another sixth (about 8 KB
+  sixth of the busy time, garbage collection and V8's runtime about another sixth (5 to 8 KB
   allocated per round trip per side, most of it promises, frames and their texts), the system
   calls as much as raw ws's, and the rest spread over a dozen functions of the session. What is
   left is many small costs, each one a guarantee of the protocol.
@@ -474,7 +480,13 @@ What each layer is, and why the RTT target (1.3x raw ws) is out of reach of this
   with numeric operation codes would cut the JSON; a raw message API beside channels (as
   socket.io's \`emit\` with an acknowledgement callback) would skip the channel operations. Each
   gives up something wirechan's model promises (back-pressure, plain JSON on the wire, channels
-  as the one abstraction), so they are left for a decision.
+  as the one abstraction), so they are left for a decision. A put that asks for a late answer
+  (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
+  rides with the reply.
+- **Beside socket.io.** On one core a wirechan round trip costs no more CPU than socket.io's
+  (the table above) and its p50 is no higher; on two cores its p50 is a few microseconds higher.
+  What decides that is the work between a packet's arrival and the reply's write, rather than
+  after it, on each side; this report does not break it down yet.
 
 ## Individual runs
 
