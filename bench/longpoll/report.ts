@@ -1,4 +1,5 @@
 // Renders the long-polling benchmark: plain-text tables for the terminal and bench/longpoll/README.md.
+import type { CaseSuiteRun } from "../shared/case-suite.js";
 import { loadedAtStart, type MachineInfo, machineLines } from "../shared/machine.js";
 import { median } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
@@ -38,13 +39,9 @@ export interface Row {
   readonly median: Readonly<Record<Metric, number>> | undefined;
 }
 
-export interface ReportInput {
+/** What the report is made from: a run of the suite (bench/shared/case-suite.ts), its rows made. */
+export interface ReportInput extends Pick<CaseSuiteRun<Measurement, CaseName, string>, "runs" | "machine" | "versions" | "source" | "durationMs"> {
   readonly rows: readonly Row[];
-  readonly runs: number;
-  readonly machine: MachineInfo;
-  readonly versions: ReadonlyMap<string, string>;
-  readonly source: string;
-  readonly durationMs: number;
 }
 
 export function rowKey(caseName: CaseName, impl: LongpollImpl): string {

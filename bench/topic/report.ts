@@ -1,4 +1,5 @@
 // Renders the topic benchmark: plain-text tables for the terminal and bench/topic/README.md.
+import type { CaseSuiteRun } from "../shared/case-suite.js";
 import { LOADED_PER_CORE, loadedAtStart, type MachineInfo, machineLines } from "../shared/machine.js";
 import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
@@ -37,14 +38,10 @@ export interface TargetCheck {
   readonly met: boolean | undefined;
 }
 
-export interface ReportInput {
+/** What the report is made from: a run of the suite (bench/shared/case-suite.ts), its rows made. */
+export interface ReportInput extends Pick<CaseSuiteRun<Measurement, CaseName, string>, "runs" | "machine" | "versions" | "source" | "durationMs"> {
   readonly rows: readonly Row[];
   readonly checks: readonly TargetCheck[];
-  readonly runs: number;
-  readonly machine: MachineInfo;
-  readonly versions: ReadonlyMap<string, string>;
-  readonly source: string;
-  readonly durationMs: number;
 }
 
 export function rowKey(caseName: CaseName, impl: TopicImpl): string {

@@ -4,7 +4,8 @@
 // driven by event-loop turns, so a test is deterministic and bounded by the turns it waits.
 import assert from "node:assert/strict";
 import { chan, type Channel } from "../../src/csp/channel.js";
-import { type Link, type NamedTarget, Peer, type PeerOptions } from "../../src/session/peer.js";
+import { ACK_DELAY_MS, type Link, type NamedTarget, Peer, type PeerOptions } from "../../src/session/peer.js";
+import type { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { jsonCodec } from "../../src/wire/codec.js";
 import { type Frame, parsePacket } from "../../src/wire/frames.js";
 import type { ProtocolError } from "../../src/wire/protocol-error.js";
@@ -246,4 +247,28 @@ export function lonePeer(kind: "client" | "server", options: PairOptions = {}): 
   const sent: string[] = [];
   record.peer.attach({ oneShot: false, send: (packet) => sent.push(packet) }, 0);
   return Object.assign(record, { sent, chat, frames: () => sent.flatMap(framesOf) });
+}
+
+/**
+ * A pair at the real acknowledgement delay whose server echoes `{ reply, n }` by putting `n`
+ * into `reply`, after `rounds` round trips made one at a time by the client. `beforeRounds`
+ * runs once the pair is set up, just before the first (to start counting something).
+ */
+export async function echoExchanges(rounds: number, beforeRounds?: () => void): Promise<Pair> {
+  const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
+  pair.connect();
+  void (async () => {
+    for await (const request of pair.chat) {
+      const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
+      await reply.put(n);
+    }
+  })();
+  const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
+  const reply = chan<number>(1);
+  beforeRounds?.();
+  for (let n = 0; n < rounds; n++) {
+    void proxy.put({ reply, n });
+    assert.equal(await reply.take(), n);
+  }
+  return pair;
 }

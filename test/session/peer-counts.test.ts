@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from "node:test";
 import { chan, type Channel } from "../../src/csp/channel.js";
 import { ACK_DELAY_MS } from "../../src/session/peer.js";
 import type { RemoteChannel } from "../../src/wire/remote-channel.js";
-import { Pair } from "./harness.js";
+import { echoExchanges, Pair } from "./harness.js";
 
 /** The string keys Map.prototype.delete is called with while the test runs (targets are strings; sequence numbers are not). */
 function stringDeletes(t: TestContext): string[] {
@@ -41,21 +41,10 @@ function numberSets(t: TestContext): number[] {
 
 describe("peer: puts in flight", () => {
   it("an echo exchange keeps each side's one put in flight out of the Map", async (t) => {
-    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
-    pair.connect();
-    void (async () => {
-      for await (const request of pair.chat) {
-        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
-        await reply.put(n);
-      }
-    })();
-    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
-    const reply = chan<number>(1);
-    const set = numberSets(t);
-    for (let n = 0; n < 20; n++) {
-      void proxy.put({ reply, n });
-      assert.equal(await reply.take(), n);
-    }
+    let set: number[] = [];
+    const pair = await echoExchanges(20, () => {
+      set = numberSets(t);
+    });
     await pair.quiesce();
     // Before: the put's sequence number went into the Peer's Map and the proxy's on each side.
     assert.deepStrictEqual(set, [], "no sequence number set in a Map over 20 round trips");
@@ -82,21 +71,10 @@ describe("peer: puts in flight", () => {
 
 describe("peer: per-target counts", () => {
   it("an echo exchange deletes no target's count: each stays at 0 between round trips, on both sides", async (t) => {
-    const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
-    pair.connect();
-    void (async () => {
-      for await (const request of pair.chat) {
-        const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
-        await reply.put(n);
-      }
-    })();
-    const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
-    const reply = chan<number>(1);
-    const deleted = stringDeletes(t);
-    for (let n = 0; n < 20; n++) {
-      void proxy.put({ reply, n });
-      assert.equal(await reply.take(), n);
-    }
+    let deleted: string[] = [];
+    const pair = await echoExchanges(20, () => {
+      deleted = stringDeletes(t);
+    });
     await pair.quiesce();
     // Before: each round trip deleted n:chat on both sides and c.1 on both sides.
     assert.deepStrictEqual(deleted, [], "no count deleted over 20 round trips");

@@ -17,7 +17,7 @@ import { jsonCodec } from "../../src/wire/codec.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { gcReleaseScenario, type GcResult } from "./gc-scenario.js";
-import { framesOf, lonePeer, Pair, type PairOptions, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
+import { echoExchanges, framesOf, lonePeer, Pair, type PairOptions, SERVER_PREFIX, takeN, turn, until } from "./harness.js";
 import { isPending, track, until as untilTime } from "../helpers/async.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
@@ -652,24 +652,6 @@ describe("peer: resume and loss", () => {
  * A connected pair (with the servers' and clients' ACK_DELAY_MS) whose server echoes each
  * `{ reply, n }` on "chat" with `reply.put(n)`, after `rounds` round trips from the client.
  */
-async function echoExchanges(rounds: number): Promise<Pair> {
-  const pair = new Pair({ ackDelay: ACK_DELAY_MS, window: 128 });
-  pair.connect();
-  void (async () => {
-    for await (const request of pair.chat) {
-      const { reply, n } = request as { reply: RemoteChannel<number>; n: number };
-      await reply.put(n);
-    }
-  })();
-  const proxy = pair.client.peer.serverChan<{ reply: Channel<number>; n: number }>("chat");
-  const reply = chan<number>(1);
-  for (let n = 0; n < rounds; n++) {
-    void proxy.put({ reply, n });
-    assert.equal(await reply.take(), n);
-  }
-  return pair;
-}
-
 describe("peer: acknowledgements", () => {
   it("in a request and response exchange the answers acknowledge: no ack frames until the end, both replay buffers empty", async () => {
     const pair = await echoExchanges(20);
