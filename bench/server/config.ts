@@ -1,7 +1,7 @@
 // What the server benchmark measures, in one place. The child processes get every count
 // through their IPC commands, so nothing here is repeated in the .mjs files.
 
-export type ServerImpl = "wirechan-ws" | "ws" | "socketio" | "wirechan-sse" | "http-sse";
+export type ServerImpl = "wirechan-ws" | "ws" | "ws-frame" | "socketio" | "wirechan-sse" | "http-sse";
 export type ClientKind = "ws" | "socketio" | "sse";
 export type CaseName = "ws-1000" | "ws-5000" | "sse-1000";
 
@@ -39,6 +39,15 @@ export const IMPLS: readonly ImplSpec[] = [
       "`ws.send(text)` to every open socket in `wss.clients`",
   },
   {
+    name: "ws-frame",
+    label: "raw ws, one frame (floor)",
+    client: "ws",
+    description:
+      "not a library but the floor of encoding once: the raw ws server, whose broadcast frames the message once " +
+      "(`Sender.frame`) and writes that one buffer to every open socket's TCP socket (`ws._socket.write(frame)`), as " +
+      "`broadcastEncoded` does; at 5,000 clients only",
+  },
+  {
     name: "socketio",
     label: "socket.io",
     client: "socketio",
@@ -64,7 +73,7 @@ export const IMPLS: readonly ImplSpec[] = [
 
 export const CASES: readonly CaseSpec[] = [
   { name: "ws-1000", clients: 1_000, impls: ["wirechan-ws", "ws", "socketio"], baseline: "ws" },
-  { name: "ws-5000", clients: 5_000, impls: ["wirechan-ws", "ws", "socketio"], baseline: "ws" },
+  { name: "ws-5000", clients: 5_000, impls: ["wirechan-ws", "ws", "ws-frame", "socketio"], baseline: "ws" },
   { name: "sse-1000", clients: 1_000, impls: ["wirechan-sse", "http-sse"], baseline: "http-sse" },
 ];
 

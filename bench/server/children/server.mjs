@@ -4,7 +4,7 @@
 // Nothing here prints to stdout but errors.
 import http from "node:http";
 import { serveBroadcast } from "../../shared/children/broadcast-server.mjs";
-import { makeRawWs } from "../../shared/children/raw-ws-server.mjs";
+import { makeRawWs, makeRawWsOneFrame } from "../../shared/children/raw-ws-server.mjs";
 import { makeSocketIo } from "../../shared/children/socketio-server.mjs";
 
 const HOST = "127.0.0.1";
@@ -73,6 +73,7 @@ async function makeHttpSse() {
 const IMPLS = {
   "wirechan-ws": makeWirechanWs,
   ws: makeRawWs,
+  "ws-frame": makeRawWsOneFrame,
   socketio: () => makeSocketIo("websocket"),
   "wirechan-sse": makeWirechanSse,
   "http-sse": makeHttpSse,
