@@ -345,13 +345,19 @@ export class Peer implements ReferenceHost {
 
   /**
    * Whether a put asked to be lazy goes with the flag: only to a peer that reads it, and only
-   * while the replay buffer is under half full. The peer holds lazy answers and their
-   * acknowledgement up to its `ackDelay`, and would not know that this side is short of room:
-   * past half, puts go prompt, and the answers they draw free the buffer within a round trip.
+   * while the replay buffer is under half full, and the budget it shares with other sessions
+   * (a server's `replayBudget`) too. The peer holds lazy answers and their acknowledgement up to
+   * its `ackDelay`, and would not know that this side is short of room: past half, puts go
+   * prompt, and the answers they draw free the buffer within a round trip.
    */
   #mayBeLazy(): boolean {
     const { lazyAnswers, replay } = this.options;
-    return lazyAnswers === true && this.#outbox.pending * 2 < replay.messages && this.#outbox.pendingBytes * 2 < replay.bytes;
+    return (
+      lazyAnswers === true &&
+      this.#outbox.pending * 2 < replay.messages &&
+      this.#outbox.pendingBytes * 2 < replay.bytes &&
+      replay.budgetPressed?.() !== true
+    );
   }
 
   /** The session's references send a close or release frame (ReferenceHost). */

@@ -15,6 +15,11 @@ export interface ReplayLimits {
    * sessions under one budget (see the server's `replayBudget`).
    */
   onCostChange?: (delta: number) => void;
+  /**
+   * Whether that shared budget is over half spent: a sender then asks for no lazy answers (see
+   * `Peer`), whose puts its replay buffer would keep for up to the peer's acknowledgement delay.
+   */
+  budgetPressed?: () => boolean;
 }
 
 /** A frame as kept: its text, its UTF-8 size, and the arrays and objects it holds (the packet bound counts them). */

@@ -134,6 +134,29 @@ describe("lazy answers: the hello says whether a client reads the flag", TEST, (
     assert.deepEqual(putsTo(newer.frames), [[0, true], [1, true], [2, true]], "the flag to one that did");
   });
 
+  it("while every session's replay buffers hold over half of replayBudget, the topic's puts go without the flag", async (t) => {
+    const budget = 200_000;
+    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, replayBudget: budget });
+    const handle = await server.listen();
+    t.after(() => handle.close());
+    const topic = server.topic<number>("feed");
+    const reader = await rawClient(t, handle.url, true);
+    reader.socket.send(JSON.stringify([[1, "p", "n:feed", { subscribe: { "~c": "c.1" } }]]));
+    await until(() => topic.subscriberCount === 1, "subscribed");
+    const lazyFlags = (): boolean[] => reader.frames.flatMap((f) => (f.kind === "seq" && f.op === "p" ? [f.lazy === true] : []));
+    await topic.put(0);
+    await until(() => lazyFlags().length === 1, "the first value");
+    // A client that never acknowledges: each put to an unknown name is answered, and the answer kept for replay.
+    const hoarder = await rawClient(t, handle.url, false);
+    hoarder.socket.send(JSON.stringify(Array.from({ length: 1500 }, (_, i) => [i + 1, "p", "n:nobody", i])));
+    const table = (server as unknown as { protocol: { sessions: { replayBytes: number } } }).protocol.sessions;
+    await until(() => table.replayBytes * 2 > budget, "over half of the budget held");
+    assert.ok(table.replayBytes <= budget, `still within the budget (${table.replayBytes} bytes): nobody was ended`);
+    await topic.put(1);
+    await until(() => lazyFlags().length === 2, "the second value");
+    assert.deepEqual(lazyFlags(), [true, false], "lazy while the budget had room, prompt once it was over half spent");
+  });
+
   it("the server holds the answer to a client's lazy put until something else goes: here the pong to a ping", async (t) => {
     const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000 });
     const handle = await server.listen();

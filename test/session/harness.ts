@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { chan, type Channel } from "../../src/csp/channel.js";
 import { ACK_DELAY_MS, type Link, type NamedTarget, Peer, type PeerOptions } from "../../src/session/peer.js";
+import type { ReplayLimits } from "../../src/session/sequence.js";
 import type { RemoteChannel } from "../../src/wire/remote-channel.js";
 import { jsonCodec } from "../../src/wire/codec.js";
 import { type Frame, parsePacket } from "../../src/wire/frames.js";
@@ -99,8 +100,8 @@ export interface PairOptions {
   window?: number;
   maxChannels?: number;
   maxMessageSize?: number;
-  replay?: { messages: number; bytes: number };
-  clientReplay?: { messages: number; bytes: number };
+  replay?: ReplayLimits;
+  clientReplay?: ReplayLimits;
   /** PeerOptions.ackDelay of both sides; default 0 (answers go at the end of the tick, no timers). */
   ackDelay?: number;
   /** PeerOptions.lazyAnswers of both sides (each read the lazy flag); default false. */

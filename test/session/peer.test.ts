@@ -866,6 +866,22 @@ describe("peer: lazy answers", () => {
     assert.equal(pair.client.peer.unacknowledged, 0, "and the buffer is empty again");
   });
 
+  it("while the replay budget shared with other sessions is over half spent, a sender asks for prompt answers", async (t) => {
+    let pressed = false;
+    const { pair, proxy } = lazyPair(t, { clientReplay: { messages: 64, bytes: 1 << 16, budgetPressed: () => pressed } });
+    const answers = [];
+    for (let n = 0; n < 2; n++) {
+      answers.push(track(proxy.put(n, { lazyAnswer: true })));
+      await pair.quiesce();
+    }
+    pressed = true;
+    answers.push(track(proxy.put(2, { lazyAnswer: true })));
+    await pair.quiesce();
+    assert.deepStrictEqual(putsIn(pair.up?.sent ?? []).map((p) => p.lazy), [true, true, false], "the put made while the budget was pressed went prompt");
+    assert.ok(answers.every((a) => a.done && a.value === true), "and drew every answer, no timer fired");
+    assert.equal(pair.client.peer.unacknowledged, 0, "the buffer is empty again");
+  });
+
   it("a lazy put's frame is kept with its flag and sent again after a cut, delivered once", async (t) => {
     const { pair } = lazyPair(t);
     const taken: unknown[] = [];

@@ -322,7 +322,7 @@ export class SessionTable implements SessionOwner {
     private readonly observer: SessionObserver = unobserved,
     readonly idSuffix = "",
   ) {
-    this.replayLimits = { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: this.replayCost };
+    this.replayLimits = { messages: options.replayMessages, bytes: options.replayBytes, onCostChange: this.replayCost, budgetPressed: this.budgetPressed };
   }
 
   get size(): number {
@@ -380,6 +380,9 @@ export class SessionTable implements SessionOwner {
       queueMicrotask(this.enforceBudget);
     }
   };
+
+  /** Whether every session's replay buffers together hold over half of `replayBudget`: lazy puts go prompt then. */
+  readonly budgetPressed = (): boolean => this.replayTotal * 2 > this.options.replayBudget;
 
   /** Ends the sessions keeping the most for replay until the total is within `replayBudget`. */
   private readonly enforceBudget = (): void => {
