@@ -1,7 +1,8 @@
 // Lazy answers (docs/protocol.md section 4), over real sockets on 127.0.0.1 through a relay that
 // adds latency: a topic's deliveries to a client draw its answers in batches, not one upstream
-// message (over SSE and long-polling, one POST) per delivery; and the flag is only sent to a
-// client that said in its hello that it reads it.
+// message (over SSE and long-polling, one POST) per delivery. With raw clients: the flag is only
+// sent to a client that said in its hello that it reads it, and not while the server's replay
+// budget is over half spent; a client's lazy put is answered with the next packet that goes.
 import assert from "node:assert/strict";
 import { subscribe as subscribeChannel, unsubscribe as unsubscribeChannel } from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
