@@ -4,16 +4,23 @@ import { Buffer } from "node:buffer";
 
 const HOST = "127.0.0.1";
 
-export async function makeRawWs() {
-  const { WebSocketServer, WebSocket } = await import("ws");
-  const wss = new WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
+/** A bare `ws` server on 127.0.0.1, listening, and the `ws` module. */
+async function listeningServer() {
+  const ws = await import("ws");
+  const wss = new ws.WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
   await new Promise((resolve) => wss.once("listening", resolve));
+  return { ws, wss, port: wss.address().port };
+}
+
+export async function makeRawWs() {
+  const { ws, wss, port } = await listeningServer();
+  const { OPEN } = ws.WebSocket;
   return {
-    port: wss.address().port,
+    port,
     clients: () => wss.clients.size,
     broadcast(obj) {
       const text = JSON.stringify(obj);
-      for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+      for (const socket of wss.clients) if (socket.readyState === OPEN) socket.send(text);
     },
   };
 }
@@ -25,16 +32,15 @@ export async function makeRawWs() {
  * write itself.
  */
 export async function makeRawWsOneFrame() {
-  const { WebSocketServer, WebSocket, Sender } = await import("ws");
-  const wss = new WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
-  await new Promise((resolve) => wss.once("listening", resolve));
+  const { ws, wss, port } = await listeningServer();
+  const { OPEN } = ws.WebSocket;
   return {
-    port: wss.address().port,
+    port,
     clients: () => wss.clients.size,
     broadcast(obj) {
       const data = Buffer.from(JSON.stringify(obj));
-      const frame = Buffer.concat(Sender.frame(data, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }));
-      for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws._socket.write(frame);
+      const frame = Buffer.concat(ws.Sender.frame(data, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }));
+      for (const socket of wss.clients) if (socket.readyState === OPEN) socket._socket.write(frame);
     },
   };
 }
