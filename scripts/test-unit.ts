@@ -10,6 +10,10 @@
  * ledger entry (scripts/test-ledger.ts) saying it ended because nothing was left to run, and
  * the runner reported at least as many tests as the files' processes began. "At least": tests
  * skipped where they are declared are reported but never begin.
+ *
+ * A skipped or todo test fails the run too, naming it: here a skipped test is a defect (a test
+ * that cannot fail), whether it was declared so or skipped itself when run. That also keeps
+ * declared skips from hiding lost tests in the "at least" above.
  */
 import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -49,10 +53,14 @@ const scratch = await mkdtemp(join(tmpdir(), "wirechan-test-unit-"));
 const ledgerDir = join(scratch, "ledger");
 await mkdir(ledgerDir);
 
-/** Runs the files, spec's report to stdout; resolves to how many tests the runner reported, and whether any failed. */
-async function runFiles(): Promise<{ reported: number; failed: boolean }> {
+/**
+ * Runs the files, spec's report to stdout; resolves to how many tests the runner reported,
+ * whether any failed, and the skipped and todo ones ("file: name").
+ */
+async function runFiles(): Promise<{ reported: number; failed: boolean; skipped: string[] }> {
   let reported = 0;
   let failed = false;
+  const skipped: string[] = [];
   const count = (data: EventData.TestPass | EventData.TestFail): void => {
     // Suites are not tests (spec's "ℹ tests" leaves them out too), nor is the entry for a file
     // itself, which the runner adds when its process fails. Counted over the run, not per file:
@@ -60,6 +68,7 @@ async function runFiles(): Promise<{ reported: number; failed: boolean }> {
     // not the test file that ran it.
     if (data.details.type === "suite" || (data.nesting === 0 && data.name === data.file)) return;
     reported++;
+    if (data.skip !== undefined || data.todo !== undefined) skipped.push(`${relative(process.cwd(), data.file ?? "?")}: ${data.name}`);
   };
   // A process per file, as many at once as `node --test` runs (cores - 1); each inherits this
   // process's --import flags, scripts/test-ledger.ts among them, and its environment. The timeout
@@ -71,7 +80,7 @@ async function runFiles(): Promise<{ reported: number; failed: boolean }> {
     count(data);
   });
   await pipeline(stream.compose(new spec()), process.stdout, { end: false });
-  return { reported, failed };
+  return { reported, failed, skipped };
 }
 
 function problems(entries: Map<string, LedgerEntry>, reported: number): string[] {
@@ -93,7 +102,7 @@ function problems(entries: Map<string, LedgerEntry>, reported: number): string[]
 
 process.env.WIRECHAN_TEST_LEDGER = ledgerDir;
 try {
-  const { reported, failed } = await runFiles();
+  const { reported, failed, skipped } = await runFiles();
   const entries = new Map<string, LedgerEntry>();
   for (const name of await readdir(ledgerDir)) {
     const entry = JSON.parse(await readFile(join(ledgerDir, name), "utf8")) as LedgerEntry;
@@ -105,6 +114,10 @@ try {
     process.exitCode = 1;
   } else {
     console.log(`\ntest:unit: ${files.length} file${files.length === 1 ? "" : "s"}, ${reported} tests reported; each file's process finished its tests and exited by itself`);
+  }
+  if (skipped.length > 0) {
+    console.error(`\ntest:unit: ${skipped.length} test${skipped.length === 1 ? " was" : "s were"} skipped or left todo, which a test here may not be:\n  ${skipped.join("\n  ")}`);
+    process.exitCode = 1;
   }
   if (failed) process.exitCode = 1;
 } finally {

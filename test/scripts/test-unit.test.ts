@@ -1,7 +1,7 @@
 // scripts/test-unit.ts (npm run test:unit) on files of its own: it fails a run that was cut short,
 // and a file whose process is still up after its tests, where node:test alone passes the first and
-// waits for ever on the second; and it passes files that end cleanly, late-declared tests and
-// skips included.
+// waits for ever on the second; a run with a skipped or todo test; and it passes files that end
+// cleanly, late-declared tests included.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -20,8 +20,14 @@ const FILES: Record<string, string> = {
     // Declared after the root's after hooks have run once: the ledger must still count it.
     "await new Promise((resolve) => setTimeout(resolve, 300));",
     'test("declared late", () => {});',
-    'test.skip("skipped where declared", () => {});',
+  ].join("\n"),
+  // What the runner refuses: a test skipped where it is declared, one that skips itself, a todo.
+  "skips.test.ts": [
+    'import { test } from "node:test";',
+    'test("runs", () => {});',
+    'test("skipped where declared", { skip: "the fixture of the guard" }, () => {});',
     'test("skipped when run", (t) => { t.skip("not here"); });',
+    'test("left todo", { todo: true }, () => {});',
   ].join("\n"),
   "exits.test.ts": [
     'import { test } from "node:test";',
@@ -69,10 +75,19 @@ describe("npm run test:unit (scripts/test-unit.ts)", () => {
     if (dir !== "") await rm(dir, { recursive: true, force: true });
   });
 
-  it("passes files that end cleanly, counting tests declared after a top-level await and skipped ones", async () => {
+  it("passes files that end cleanly, counting tests declared after a top-level await", async () => {
     const { status, stdout, stderr } = await testUnit("clean.test.ts");
     assert.equal(status, 0, stdout + stderr);
-    assert.match(stdout, /test:unit: 1 file, 4 tests reported; each file's process finished its tests and exited by itself/);
+    assert.match(stdout, /test:unit: 1 file, 2 tests reported; each file's process finished its tests and exited by itself/);
+  });
+
+  it("fails a run with a test skipped where declared, one that skipped itself, or a todo, naming each", async () => {
+    const { status, stdout, stderr } = await testUnit("skips.test.ts");
+    assert.equal(status, 1, stdout + stderr);
+    assert.match(stdout, /test:unit: 1 file, 4 tests reported/, "every test still counted");
+    assert.match(stderr, /3 tests were skipped or left todo/);
+    for (const name of ["skipped where declared", "skipped when run", "left todo"]) assert.match(stderr, new RegExp(`skips\\.test\\.ts: ${name}`), name);
+    assert.doesNotMatch(stderr, /skips\.test\.ts: runs/);
   });
 
   it("fails a run in which a file's process exited part way with status 0, though every test reported passed", async () => {
