@@ -1,6 +1,7 @@
 // Lazy answers (docs/protocol.md section 4), over real sockets on 127.0.0.1 through a relay that
 // adds latency: a topic's deliveries to a client draw its answers in batches, not one upstream
-// message (over SSE and long-polling, one POST) per delivery. With raw clients: the flag is only
+// message (over SSE and long-polling, one POST) per delivery; a client's lazy puts through a relay
+// that also cuts arrive once each, in order, every one answered. With raw clients: the flag is only
 // sent to a client that said in its hello that it reads it, and not while the server's replay
 // budget is over half spent; a client's lazy put is answered with the next packet that goes.
 import assert from "node:assert/strict";
@@ -88,6 +89,43 @@ describe("lazy answers across the wire", TEST, () => {
       await until(() => upstream.messages > before + during, "the held answers sent", ACK_DELAY_MS * 5);
       assert.equal(inbox.poll(), undefined, "nothing twice");
       assert.equal(session.state, "open", "the session never reconnected");
+    });
+  }
+});
+
+describe("lazy puts through a relay with latency and cuts", { timeout: 3 * TEST.timeout }, () => {
+  for (const transport of ["websocket", "sse", "longpoll"] as const) {
+    it(`a client's lazy puts each arrive once, in order, and each resolves true though held answers were cut (${transport})`, { timeout: TEST.timeout }, async (t) => {
+      const server = createServer({ pollTimeout: 1_000, closeTimeout: 1_000 });
+      const handle = await server.listen();
+      t.after(() => handle.close());
+      const sink = server.channel<number>("sink");
+      const relay = await LatencyRelay.start({ targetPort: handle.port, latencyMs: 10, handshakeLatencyMs: 20, handshakeScope: "every" });
+      t.after(() => relay.close());
+      const session = await connect(relay.url, { transports: [transport], reconnect: { initial: 20, max: 200, jitter: 0.5 }, upgradeProbeInterval: 0 });
+      t.after(() => session.close());
+      let reconnects = 0;
+      session.onState((change) => {
+        if (change.state === "reconnecting") reconnects++;
+      });
+      const got: number[] = [];
+      void (async () => {
+        for await (const value of sink) got.push(value);
+      })();
+      const proxy = session.serverChan<number>("sink");
+      const seed = relay.cutRandomly({ everyMs: [80, 250], maxCuts: 6 });
+      const answers: Array<Promise<boolean>> = [];
+      // Put until the relay cut at least twice and the client reconnected, so held answers were on cut links.
+      for (let n = 0; n < 400 && (n < 60 || relay.cuts < 2 || reconnects < 1); n++) {
+        answers.push(proxy.put(n, { lazyAnswer: true }));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      relay.stopCutting();
+      const resolved = await within(Promise.all(answers), () => `every put answered (seed ${seed}, ${relay.cuts} cuts, ${reconnects} reconnects)`, TEST.timeout / 2);
+      assert.ok(resolved.every((ok) => ok), `every put resolved true (seed ${seed})`);
+      await until(() => got.length >= answers.length, `every value taken (seed ${seed})`);
+      assert.deepEqual(got, Array.from({ length: answers.length }, (_, i) => i), `each value once, in order (seed ${seed})`);
+      assert.ok(relay.cuts >= 2 && reconnects >= 1, `the relay cut ${relay.cuts} times and the client reconnected ${reconnects} times (seed ${seed})`);
     });
   }
 });
