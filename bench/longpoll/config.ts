@@ -1,6 +1,7 @@
 // What the long-polling benchmark measures, in one place (issue 12, item 4). The child
 // processes get every count through their IPC commands.
 import type { FixedRate, SharedPhases } from "../shared/broadcast-measure.js";
+import { PHASES as TOPIC_PHASES } from "../topic/config.js";
 
 export type LongpollImpl = "topic" | "socketio";
 export type CaseName = "1000";
@@ -40,16 +41,7 @@ export const CASES: readonly CaseSpec[] = [{ name: "1000", clients: 1_000, fixed
 export const LOADGENS = 2;
 
 /** The phases of the case, as bench/topic's (its config.ts says what each is), fewer connecting at once. */
-export const PHASES: SharedPhases = {
-  connectConcurrency: 50,
-  idleSettleMs: 1_000,
-  maxWindow: 8,
-  maxWarmupMs: 1_000,
-  maxMeasureMs: 3_000,
-  maxRounds: 60_000,
-  connectTimeoutMs: 60_000,
-  rowTimeoutMs: 90_000,
-};
+export const PHASES: SharedPhases = { ...TOPIC_PHASES, connectConcurrency: 50 };
 
 /** No round starts once this much time has gone. */
 export const ROUNDS_BUDGET_MS = 5 * 60_000;

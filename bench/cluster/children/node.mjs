@@ -6,6 +6,7 @@
 // node 0 only, so only node 0 publishes. Nothing here prints to stdout but errors.
 import http from "node:http";
 import { serveBroadcast } from "../../shared/children/broadcast-server.mjs";
+import { listenForBroadcasts } from "../../shared/children/socketio-server.mjs";
 
 const HOST = "127.0.0.1";
 const [impl, prefix, engineUrl] = process.argv.slice(2);
@@ -65,14 +66,7 @@ async function redisSocketIo() {
   // The adapter subscribes as it is made; PING on the subscriber answers after its SUBSCRIBE
   // and PSUBSCRIBE, so from then on this node hears what the others publish.
   await subClient.ping();
-  await new Promise((resolve) => httpServer.listen(0, HOST, resolve));
-  return {
-    port: httpServer.address().port,
-    clients: () => io.engine.clientsCount,
-    broadcast(obj) {
-      io.emit("m", obj);
-    },
-  };
+  return listenForBroadcasts(httpServer, io);
 }
 
 const IMPLS = { "wirechan-redis": redisWirechan, "wirechan-nats": natsWirechan, "socketio-redis": redisSocketIo };

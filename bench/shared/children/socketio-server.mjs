@@ -9,6 +9,11 @@ export async function makeSocketIo(transport) {
   const { Server } = await import("socket.io");
   const httpServer = http.createServer();
   const io = new Server(httpServer, { serveClient: false, transports: [transport] });
+  return listenForBroadcasts(httpServer, io);
+}
+
+/** Listens on 127.0.0.1 (a free port); a broadcast is one `io.emit("m", …)`. Also bench/cluster's nodes. */
+export async function listenForBroadcasts(httpServer, io) {
   await new Promise((resolve) => httpServer.listen(0, HOST, resolve));
   return {
     port: httpServer.address().port,
