@@ -41,26 +41,15 @@ export function endOfTurnFor(scope: TurnScope): EndOfTurn {
     return { schedule: (callback, arg) => scope.setTimeout(callback, 0, arg), cancel: (handle) => cleared(scope.clearTimeout, handle) };
   }
   let port: MessagePort | null = null;
-  // Two arrays rather than an object per callback.
-  const callbacks: Array<TurnCallback<never>> = [];
-  const args: unknown[] = [];
-  const runWaiting = (): void => {
-    // Callbacks queued while these run wait for the next message, as they would for the next setImmediate.
-    const count = callbacks.length;
-    const running = callbacks.splice(0, count);
-    const given = args.splice(0, count);
-    for (let i = 0; i < count; i++) (running[i] as TurnCallback<unknown>)(given[i]);
-  };
-  const schedule = <T>(callback: TurnCallback<T>, arg: T): unknown => {
+  // Callbacks queued while these run wait for the next message, as they would for the next setImmediate.
+  const schedule = batched((run) => {
     if (port === null) {
       const channel = new Channel();
-      channel.port1.onmessage = runWaiting;
+      channel.port1.onmessage = run;
       port = channel.port2;
     }
-    args.push(arg);
-    if (callbacks.push(callback as TurnCallback<never>) === 1) port.postMessage(null);
-    return true;
-  };
+    port.postMessage(null);
+  });
   return { schedule, cancel: () => false };
 }
 
@@ -74,9 +63,48 @@ function cleared(clear: ((handle: never) => void) | undefined, handle: unknown):
 export const endOfTurn: EndOfTurn = endOfTurnFor(globalThis as unknown as TurnScope);
 
 const settled = Promise.resolve();
-/** The callbacks of this tick, run in one microtask: two arrays rather than a closure or an object each. */
-const tickCallbacks: Array<TurnCallback<never>> = [];
-const tickArgs: unknown[] = [];
+
+/**
+ * A queue of callbacks run together: `start(run)` is called when the first one of a batch is
+ * queued, and `run` runs that batch in order. Queueing returns true (a browser's
+ * {@link EndOfTurn.schedule} handle). Callbacks queued while a batch runs make the next
+ * batch. A callback that throws does not keep the others from running; the first error is
+ * thrown after them. Each callback is followed by its argument in one array, not a closure or
+ * an object each; two arrays take turns, and keep their room from batch to batch (emptied with
+ * `splice` or `length = 0`, V8 gave their backing stores back, and the next batch's first
+ * callback made new ones: about 450 bytes per flush, measured with a sampling heap profile).
+ */
+function batched(start: (run: () => void) => void): <T>(callback: TurnCallback<T>, arg: T) => true {
+  let queued: unknown[] = [];
+  let spare: unknown[] = [];
+  let queuedLength = 0;
+  function run(): void {
+    const list = queued;
+    const length = queuedLength;
+    queued = spare;
+    spare = list;
+    queuedLength = 0;
+    let failure: { error: unknown } | null = null;
+    for (let i = 0; i < length; i += 2) {
+      const callback = list[i] as TurnCallback<unknown>;
+      const arg = list[i + 1];
+      // The slots stay for the next batch, without the session in them.
+      list[i] = list[i + 1] = null;
+      try {
+        callback(arg);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== null) throw failure.error;
+  }
+  return function queue(callback, arg) {
+    queued[queuedLength++] = callback;
+    queued[queuedLength++] = arg;
+    if (queuedLength === 2) start(run);
+    return true;
+  };
+}
 
 /**
  * Runs `callback(arg)` at the end of the current tick, after the code running now and before
@@ -86,23 +114,6 @@ const tickArgs: unknown[] = [];
  * packet each way made that a visible share of a round trip. A callback that throws does not
  * keep the others from running; its error surfaces as an unhandled rejection.
  */
-export function endOfTick<T>(callback: TurnCallback<T>, arg: T): void {
-  tickArgs.push(arg);
-  if (tickCallbacks.push(callback as TurnCallback<never>) === 1) void settled.then(runTick);
-}
-
-function runTick(): void {
-  // Callbacks given while these run (a flush that made another session flush) get a microtask of their own.
-  const count = tickCallbacks.length;
-  const callbacks = tickCallbacks.splice(0, count);
-  const args = tickArgs.splice(0, count);
-  let failure: { error: unknown } | null = null;
-  for (let i = 0; i < count; i++) {
-    try {
-      (callbacks[i] as TurnCallback<unknown>)(args[i]);
-    } catch (error) {
-      failure ??= { error };
-    }
-  }
-  if (failure !== null) throw failure.error;
-}
+export const endOfTick: <T>(callback: TurnCallback<T>, arg: T) => void = batched((run) => {
+  void settled.then(run);
+});

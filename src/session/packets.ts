@@ -23,14 +23,28 @@ export class PacketPacker {
   /** The packet's own array, and the arrays and objects of its frames. */
   #nodes = 1;
 
-  readonly #link: PacketSink;
-  readonly #codec: Codec;
-  readonly #maxMessageSize: number;
+  #link: PacketSink;
+  #codec: Codec;
+  #maxMessageSize: number;
 
   constructor(link: PacketSink, codec: Codec, maxMessageSize: number) {
     this.#link = link;
     this.#codec = codec;
     this.#maxMessageSize = maxMessageSize;
+  }
+
+  /**
+   * A packer for one flush: the one that finished last when there is one, so that a flush (two
+   * per round trip) makes neither a packer nor an array. A flush does not nest, but a link's
+   * `send` might make another session flush: that one then finds none, and makes its own.
+   */
+  static for(link: PacketSink, codec: Codec, maxMessageSize: number): PacketPacker {
+    const packer = spare ?? new PacketPacker(link, codec, maxMessageSize);
+    spare = null;
+    packer.#link = link;
+    packer.#codec = codec;
+    packer.#maxMessageSize = maxMessageSize;
+    return packer;
   }
 
   /** Adds a frame of `bytes` UTF-8 bytes holding `nodes` arrays and objects; false when it does not fit in the one packet of a one-shot link. */
@@ -45,9 +59,15 @@ export class PacketPacker {
     return true;
   }
 
-  /** Writes what is left. */
+  /**
+   * Writes what is left. The packer is then kept for {@link PacketPacker.for} to hand out
+   * again (with the link it wrote to, no harm): it is not to be used after.
+   */
   finish(): void {
     if (this.#frames.length > 0) this.#emit();
+    // Kept for the next flush, not an alias to work through.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    spare = this;
   }
 
   #fits(bytes: number, nodes: number): boolean {
@@ -55,9 +75,16 @@ export class PacketPacker {
   }
 
   #emit(): void {
-    this.#link.send(this.#codec.joinPacket(this.#frames));
-    this.#frames.length = 0;
+    const frames = this.#frames;
+    const packet = this.#codec.joinPacket(frames);
+    // Emptied by pop, not `length = 0`: for that V8 gives the array's room back, and the next
+    // push makes it again.
+    while (frames.length > 0) frames.pop();
     this.#bytes = 2;
     this.#nodes = 1;
+    this.#link.send(packet);
   }
 }
+
+/** The packer that finished last, for the next flush (see {@link PacketPacker.for}). */
+let spare: PacketPacker | null = null;

@@ -272,7 +272,7 @@ export class Peer implements ReferenceHost {
       const counter = { nodes: 1 };
       const wire = encodeValue(value, (object) => this.#references.refFor(object, refs), counter);
       // A BigInt, or what else the codec cannot write, throws here: nothing is sent.
-      const text = this.options.codec.encodeFrame(sequencedFrame(0, { op: "p", target, value: wire }));
+      const text = this.options.codec.encodeFrame([0, "p", target, wire]);
       const bytes = utf8Length(text);
       this.#checkSendable(bytes, counter.nodes, lazy);
       return { text, bytes, nodes: counter.nodes, refs, shared: null, lazy };
@@ -332,9 +332,10 @@ export class Peer implements ReferenceHost {
     const { codec } = this.options;
     const { shared } = put;
     const lazy = put.lazy && this.#mayBeLazy();
-    const frame = shared === null ? (n: number): string => codec.renumber(put.text, n, lazy) : (n: number): string => codec.framePut(n, target, shared.text, lazy);
-    const bytes = put.bytes - 1 + digits(this.#outbox.nextSeq) + (lazy ? LAZY_FLAG_BYTES : 0);
-    const { seq } = this.#outbox.append(frame, put.nodes, bytes);
+    const seq = this.#outbox.nextSeq;
+    const text = shared === null ? codec.renumber(put.text, seq, lazy) : codec.framePut(seq, target, shared.text, lazy);
+    const bytes = put.bytes - 1 + digits(seq) + (lazy ? LAZY_FLAG_BYTES : 0);
+    this.#outbox.append(text, put.nodes, bytes);
     const refs = put.refs;
     (this.#inflight ??= new InFlight()).add(seq, proxy);
     sentTo.set(target, sent + 1);
@@ -471,7 +472,7 @@ export class Peer implements ReferenceHost {
    */
   #sendOp(operation: Operation, lazy = false): void {
     try {
-      this.#outbox.append((seq) => this.options.codec.encodeFrame(sequencedFrame(seq, operation)), 1);
+      this.#outbox.append(this.options.codec.encodeFrame(sequencedFrame(this.#outbox.nextSeq, operation)), 1);
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.options.onFatal(error);

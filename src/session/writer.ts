@@ -245,7 +245,7 @@ export class Writer {
     if (this.#turn !== undefined && endOfTurn.cancel(this.#turn)) this.#turn = undefined;
     const link = this.#link;
     if (link === null || !this.hasOutput) return;
-    const packer = new PacketPacker(link, this.#options.codec, this.#options.maxMessageSize);
+    const packer = PacketPacker.for(link, this.#options.codec, this.#options.maxMessageSize);
     const last = this.#outbox.nextSeq - 1;
     // On a link that is not one-shot every frame goes out now (the packer splits packets), the
     // newest answer with them, and it acknowledges for us. A one-shot link takes what fits: its

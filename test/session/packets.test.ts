@@ -51,9 +51,41 @@ describe("PacketPacker", () => {
     assert.deepEqual(sent.map((p) => (JSON.parse(p) as unknown[]).length), [MAX_FRAMES_PER_PACKET, 10], "frames per packet");
     sent.length = 0;
     const heavy = Math.floor(MAX_PACKET_NODES / 3);
-    for (let i = 1; i <= 4; i++) packer.add(`[${i},"p","n:x",0]`, 14, heavy);
-    packer.finish();
+    const second = new PacketPacker({ oneShot: false, send: (packet) => void sent.push(packet) }, jsonCodec, 1 << 30);
+    for (let i = 1; i <= 4; i++) second.add(`[${i},"p","n:x",0]`, 14, heavy);
+    second.finish();
     assert.equal(sent.length, 2, "three heavy frames fit with the packet's own array, the fourth goes in the next");
     for (const packet of sent) assert.doesNotThrow(() => decodePacket(packet, { codec: jsonCodec, maxMessageSize: 1 << 30 }), "the receiver accepts each");
+  });
+
+  it("PacketPacker.for hands out the packer that finished last, and another one while it is in use (a send that made another session flush)", () => {
+    const outer: string[] = [];
+    const inner: string[] = [];
+    const first = PacketPacker.for({ oneShot: false, send: (packet) => void outer.push(packet) }, jsonCodec, 1 << 20);
+    first.finish();
+    const packer = PacketPacker.for(
+      {
+        oneShot: false,
+        send(packet) {
+          outer.push(packet);
+          // A flush of another session, made while this packer is writing.
+          const nested = PacketPacker.for({ oneShot: false, send: (p) => void inner.push(p) }, jsonCodec, 1 << 20);
+          assert.notEqual(nested, packer, "the packer in use is not handed out again");
+          nested.add('["ack",7]', 9, 1);
+          nested.finish();
+        },
+      },
+      jsonCodec,
+      1 << 20,
+    );
+    assert.equal(packer, first, "the one that finished is used again");
+    packer.add('["ack",1]', 9, 1);
+    packer.add('["ack",2]', 9, 1);
+    packer.finish();
+    assert.deepEqual(outer, ['[["ack",1],["ack",2]]'], "the outer flush wrote its own frames, once");
+    assert.deepEqual(inner, ['[["ack",7]]'], "the nested flush wrote its own frames, once");
+    const again = PacketPacker.for({ oneShot: false, send: (p) => void outer.push(p) }, jsonCodec, 1 << 20);
+    again.finish();
+    assert.deepEqual(outer, ['[["ack",1],["ack",2]]'], "a packer handed out again starts empty");
   });
 });

@@ -12,7 +12,7 @@ import { chan, type Channel } from "../../src/csp/channel.js";
 import { TooManyPendingError } from "../../src/csp/errors.js";
 import { MAX_PENDING } from "../../src/csp/channel.js";
 import { ACK_DELAY_MS } from "../../src/session/peer.js";
-import { decodePacket } from "../../src/wire/protocol.js";
+import { decodePacket, REPLAY_ENTRY_OVERHEAD } from "../../src/wire/protocol.js";
 import { jsonCodec } from "../../src/wire/codec.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { RemoteChannel } from "../../src/wire/remote-channel.js";
@@ -503,6 +503,22 @@ describe("peer: resume and loss", () => {
     assert.deepStrictEqual(await taken, range(8), "exactly once, in order");
     assert.deepStrictEqual(await Promise.all(puts), range(8).map(() => true), "resolved");
     assert.ok(pair.pipes.length === 2 && pair.pipes[1]?.up.sent.length !== 0, "the second link carried the resent frames");
+    pair.assertClean();
+  });
+
+  it("the replay buffer's cost is the UTF-8 size of the very frames sent, with their sequence numbers of 1, 2 and 3 digits", async () => {
+    const pair = new Pair({ window: 128, replay: { messages: 256, bytes: 1 << 20 } });
+    const named = pair.client.peer.serverChan<string>("chat");
+    // No link yet: every put stays in the replay buffer, numbered 1 to 105.
+    const puts = range(105).map((i) => named.put(`é😀${i}`));
+    const cost = pair.client.peer.replayCost;
+    pair.connect();
+    assert.deepStrictEqual(await takeN(pair.chat, 105), range(105).map((i) => `é😀${i}`), "all arrive");
+    await Promise.all(puts);
+    const sent = pair.up?.sent.flatMap((packet) => (JSON.parse(packet) as unknown[][]).filter((frame) => frame[1] === "p")) ?? [];
+    assert.equal(sent.length, 105, "every put went on the first link");
+    const bytes = sent.reduce((sum, frame) => sum + Buffer.byteLength(JSON.stringify(frame)) + REPLAY_ENTRY_OVERHEAD, 0);
+    assert.equal(cost, bytes, "what the buffer counted is what was sent");
     pair.assertClean();
   });
 

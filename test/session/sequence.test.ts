@@ -3,12 +3,17 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Inbox, Outbox } from "../../src/session/sequence.js";
+import { Inbox, type KeptFrame, Outbox } from "../../src/session/sequence.js";
 import { ProtocolError } from "../../src/wire/protocol-error.js";
 import { REPLAY_ENTRY_OVERHEAD as O } from "../../src/wire/protocol.js";
 import { assertThrowsCode } from "../helpers/errors.js";
 
 const roomy = { messages: 1_000, bytes: 1_000_000 };
+
+/** Appends the next frame, numbered as the Outbox will number it. */
+function append(outbox: Outbox): KeptFrame {
+  return outbox.append(frameText(outbox.nextSeq));
+}
 
 function frameText(seq: number): string {
   return `[${seq},"a",1,1]`;
@@ -19,20 +24,16 @@ function assertProtocolError(f: () => unknown, code: string, what: string): void
 }
 
 describe("Outbox: numbering and acknowledgements", () => {
-  it("numbers frames 1, 2, 3 … and gives encode the number", () => {
+  it("numbers frames 1, 2, 3 …: nextSeq is the number of the frame appended next", () => {
     const outbox = new Outbox(roomy);
     assert.equal(outbox.nextSeq, 1, "starts at 1");
     assert.equal(outbox.lastAcked, 0, "nothing acknowledged");
-    const seen: number[] = [];
     for (let i = 1; i <= 5; i++) {
-      const { seq, text } = outbox.append((n) => {
-        seen.push(n);
-        return frameText(n);
-      });
+      assert.equal(outbox.nextSeq, i, `nextSeq before frame ${i}`);
+      const { seq, text } = outbox.append(frameText(outbox.nextSeq));
       assert.equal(seq, i, `frame ${i} gets number ${i}`);
       assert.equal(text, frameText(i), `frame ${i} text`);
     }
-    assert.deepStrictEqual(seen, [1, 2, 3, 4, 5], "encode was called once per frame with its number");
     assert.equal(outbox.nextSeq, 6, "next number");
     assert.equal(outbox.pending, 5, "five kept");
     assert.equal(outbox.pendingBytes, [1, 2, 3, 4, 5].reduce((sum, n) => sum + frameText(n).length + O, 0), "their size, with the overhead of each");
@@ -40,7 +41,7 @@ describe("Outbox: numbering and acknowledgements", () => {
 
   it("an ack forgets every frame up to it, and keeps the rest", () => {
     const outbox = new Outbox(roomy);
-    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    for (let i = 1; i <= 5; i++) append(outbox);
     outbox.ack(3);
     assert.equal(outbox.lastAcked, 3, "lastAcked");
     assert.equal(outbox.pending, 2, "two kept");
@@ -53,12 +54,12 @@ describe("Outbox: numbering and acknowledgements", () => {
     assert.equal(outbox.pending, 0, "all acknowledged");
     assert.equal(outbox.pendingBytes, 0, "no size left");
     assert.equal(outbox.nextSeq, 6, "numbering goes on");
-    assert.equal(outbox.append(frameText).seq, 6, "the next frame is 6");
+    assert.equal(append(outbox).seq, 6, "the next frame is 6");
   });
 
   it("an old or repeated ack changes nothing", () => {
     const outbox = new Outbox(roomy);
-    for (let i = 1; i <= 4; i++) outbox.append(frameText);
+    for (let i = 1; i <= 4; i++) append(outbox);
     outbox.ack(3);
     outbox.ack(2);
     outbox.ack(3);
@@ -70,8 +71,8 @@ describe("Outbox: numbering and acknowledgements", () => {
   it("an ack of a frame never sent is ERR_SEQUENCE and changes nothing", () => {
     const outbox = new Outbox(roomy);
     assertProtocolError(() => outbox.ack(1), "ERR_SEQUENCE", "ack 1 with nothing sent");
-    outbox.append(frameText);
-    outbox.append(frameText);
+    append(outbox);
+    append(outbox);
     assertProtocolError(() => outbox.ack(3), "ERR_SEQUENCE", "ack 3 after 2 frames");
     assertProtocolError(() => outbox.ack(Number.MAX_SAFE_INTEGER), "ERR_SEQUENCE", "a huge ack");
     assert.equal(outbox.pending, 2, "both kept");
@@ -83,7 +84,7 @@ describe("Outbox: numbering and acknowledgements", () => {
   it("frame(seq) finds kept frames by number, undefined otherwise", () => {
     const outbox = new Outbox(roomy);
     assert.equal(outbox.frame(1), undefined, "empty");
-    for (let i = 1; i <= 40; i++) outbox.append(frameText); // past the ring's first growth
+    for (let i = 1; i <= 40; i++) append(outbox); // past the ring's first growth
     outbox.ack(17);
     for (let i = 0; i <= 45; i++) {
       assert.equal(outbox.frame(i)?.text, i > 17 && i <= 40 ? frameText(i) : undefined, `frame(${i})`);
@@ -96,7 +97,7 @@ describe("Outbox: resumePoint (where sending resumes after a reconnect)", () => 
     const outbox = new Outbox(roomy);
     assert.equal(outbox.resumePoint(0), 0, "nothing sent, nothing received");
     assert.equal(outbox.resumePoint(1), null, "the peer claims a frame never sent");
-    for (let i = 1; i <= 5; i++) outbox.append(frameText);
+    for (let i = 1; i <= 5; i++) append(outbox);
     assert.equal(outbox.resumePoint(0), 0, "everything again");
     assert.equal(outbox.resumePoint(3), 3, "after 3");
     assert.equal(outbox.resumePoint(5), 5, "after the last: nothing");
@@ -110,7 +111,7 @@ describe("Outbox: resumePoint (where sending resumes after a reconnect)", () => 
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 62 }), (sent, ackRaw, k) => {
         const outbox = new Outbox(roomy);
-        for (let i = 0; i < sent; i++) outbox.append(frameText);
+        for (let i = 0; i < sent; i++) append(outbox);
         const acked = Math.min(ackRaw, sent);
         outbox.ack(acked);
         assert.equal(outbox.resumePoint(k), k > sent ? null : Math.max(k, acked), `resumePoint(${k}) with ${sent} sent and ${acked} acked`);
@@ -124,13 +125,13 @@ describe("Outbox: sizes in UTF-8 bytes", () => {
   it("counts a frame's bytes, not its characters, and reports every change of its cost", () => {
     const changes: number[] = [];
     const outbox = new Outbox({ messages: 100, bytes: 1_000_000, onCostChange: (delta) => changes.push(delta) });
-    outbox.append(() => "é中😀"); // 2 + 3 + 4 bytes in 4 UTF-16 units
+    outbox.append("é中😀"); // 2 + 3 + 4 bytes in 4 UTF-16 units
     assert.equal(outbox.frame(1)?.bytes, 9, "9 bytes");
     assert.equal(outbox.pendingBytes, 9 + O, "the cost is the bytes and the overhead");
-    outbox.append(() => "x".repeat(10));
+    outbox.append("x".repeat(10));
     outbox.ack(2);
     assert.deepStrictEqual(changes, [9 + O, 10 + O, -(19 + 2 * O)], "each append and ack told");
-    outbox.append(() => "y");
+    outbox.append("y");
     outbox.clear();
     assert.equal(outbox.pendingBytes, 0, "cleared");
     assert.equal(changes.reduce((a, b) => a + b, 0), 0, "the budget gets back all it was told");
@@ -142,27 +143,27 @@ describe("Outbox: limits", () => {
     const outbox = new Outbox({ messages: 3, bytes: 1_000_000 });
     for (let i = 1; i <= 3; i++) {
       assert.equal(outbox.hasRoom(1), true, `room before frame ${i}`);
-      outbox.append(frameText);
+      append(outbox);
     }
     assert.equal(outbox.hasRoom(0), false, "no room at 3 frames, even for an empty one");
     assert.equal(outbox.hasRoom(1), false, "no room at 3 frames");
-    assertProtocolError(() => outbox.append(frameText), "ERR_SESSION_LOST", "a fourth frame");
+    assertProtocolError(() => append(outbox), "ERR_SESSION_LOST", "a fourth frame");
     assert.equal(outbox.nextSeq, 4, "the refused frame took no number");
     assert.equal(outbox.pending, 3, "still 3 kept");
     outbox.ack(1);
     assert.equal(outbox.hasRoom(1), true, "room again after an ack");
-    assert.equal(outbox.append(frameText).seq, 4, "the next frame is 4");
+    assert.equal(append(outbox).seq, 4, "the next frame is 4");
   });
 
   it("bytes: hasRoom counts the frame's size and overhead, and append past the limit throws ERR_SESSION_LOST", () => {
     const outbox = new Outbox({ messages: 1_000, bytes: 11 + 2 * O });
-    outbox.append(() => "12345");
+    outbox.append("12345");
     assert.equal(outbox.hasRoom(6), true, "exactly up to the limit fits");
     assert.equal(outbox.hasRoom(7), false, "one more does not");
-    outbox.append(() => "6789é"); // 5 characters, 6 bytes
+    outbox.append("6789é"); // 5 characters, 6 bytes
     assert.equal(outbox.pendingBytes, 11 + 2 * O, "bytes, not characters: at the limit");
     assert.equal(outbox.hasRoom(0), false, "even an empty frame costs its overhead");
-    assertProtocolError(() => outbox.append(() => "x"), "ERR_SESSION_LOST", "one character more");
+    assertProtocolError(() => outbox.append("x"), "ERR_SESSION_LOST", "one character more");
     assert.equal(outbox.pendingBytes, 11 + 2 * O, "size unchanged after the refusal");
     assert.equal(outbox.nextSeq, 3, "number unchanged after the refusal");
     outbox.ack(1);
@@ -173,7 +174,7 @@ describe("Outbox: limits", () => {
   it("a single frame larger than the byte limit never fits", () => {
     const outbox = new Outbox({ messages: 10, bytes: 4 + O });
     assert.equal(outbox.hasRoom(5), false, "5 > 4");
-    assertProtocolError(() => outbox.append(() => "12345"), "ERR_SESSION_LOST", "a frame bigger than the buffer");
+    assertProtocolError(() => outbox.append("12345"), "ERR_SESSION_LOST", "a frame bigger than the buffer");
     assert.equal(outbox.pending, 0, "nothing kept");
   });
 
@@ -191,10 +192,10 @@ describe("Outbox: limits", () => {
             const fits = model.length < messages && model.reduce((s, e) => s + e.text.length + O, 0) + text.length + O <= bytes + O * messages;
             assert.equal(outbox.hasRoom(text.length), fits, "hasRoom matches the model");
             if (fits) {
-              assert.equal(outbox.append(() => text).seq, next, "number");
+              assert.equal(outbox.append(text).seq, next, "number");
               model.push({ seq: next++, text });
             } else {
-              assertProtocolError(() => outbox.append(() => text), "ERR_SESSION_LOST", "overflow");
+              assertProtocolError(() => outbox.append(text), "ERR_SESSION_LOST", "overflow");
             }
           } else {
             const to = Math.max(acked, next - 1 - step.back);
