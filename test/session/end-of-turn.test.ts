@@ -73,6 +73,22 @@ describe("end of turn", () => {
     assert.equal(posted(), 2, "one message for the two callbacks of the first turn, one for the callback queued while they ran");
   });
 
+  it("a browser: a callback that throws does not keep the others of its turn from running; its error is thrown after them", () => {
+    // In a process of its own: the error is uncaught there, as in a page.
+    const script = [
+      `import { endOfTurnFor } from ${JSON.stringify(new URL("../../src/session/end-of-turn.ts", import.meta.url).href)};`,
+      'import { MessageChannel } from "node:worker_threads";',
+      "const seen = [];",
+      'process.on("uncaughtException", (error) => seen.push("uncaught: " + error.message));',
+      "const endOfTurn = endOfTurnFor({ setTimeout, MessageChannel });",
+      'endOfTurn.schedule(() => { throw new Error("boom"); }, undefined);',
+      'endOfTurn.schedule((what) => seen.push(what), "after the throw");',
+      "setTimeout(() => { console.log(JSON.stringify(seen)); process.exit(0); }, 50);",
+    ].join("\n");
+    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    assert.deepStrictEqual(JSON.parse(output.trim()), ["after the throw", "uncaught: boom"]);
+  });
+
   it("neither: a zero timeout", async () => {
     const delays: number[] = [];
     const endOfTurn = endOfTurnFor({
