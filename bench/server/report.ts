@@ -22,7 +22,7 @@ import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import type { Measurement } from "./measure.js";
 
-export type Metric = "throughput" | "p50Ms" | "p99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
+export type Metric = "throughput" | "p50Ms" | "p99Ms" | "serverSendP99Ms" | "serverLateP99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
 
 export interface Row {
   readonly caseName: CaseName;
@@ -55,7 +55,7 @@ export interface ReportInput {
   readonly versions: ReadonlyMap<string, string>;
 }
 
-const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms", "cpuUsPerDelivery", "cpuUsPerDeliveryMax", "rssPerClient"];
+const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms", "serverSendP99Ms", "serverLateP99Ms", "cpuUsPerDelivery", "cpuUsPerDeliveryMax", "rssPerClient"];
 
 export function buildRows(measurements: readonly Measurement[], failed: ReadonlySet<string>, cases: readonly CaseName[]): Row[] {
   const rows: Row[] = [];
@@ -121,7 +121,7 @@ const fmt = {
   kib: (v: number) => (v / 1024).toFixed(1),
 };
 
-const HEADER = ["case", "server", "max-rate deliveries/s", "p50 ms", "p99 ms", "CPU µs/delivery (10/s)", "CPU µs/delivery (max rate)", "RSS KiB/conn"];
+const HEADER = ["case", "server", "max-rate deliveries/s", "p50 ms", "p99 ms", "server: send p99 ms", "server: late p99 ms", "CPU µs/delivery (10/s)", "CPU µs/delivery (max rate)", "RSS KiB/conn"];
 
 function resultCells(row: Row): string[] {
   const m = row.median;
@@ -132,6 +132,8 @@ function resultCells(row: Row): string[] {
     cell(fmt.throughput, "throughput"),
     cell(fmt.ms, "p50Ms"),
     cell(fmt.ms, "p99Ms"),
+    cell(fmt.ms, "serverSendP99Ms"),
+    cell(fmt.ms, "serverLateP99Ms"),
     cell(fmt.us, "cpuUsPerDelivery"),
     cell(fmt.us, "cpuUsPerDeliveryMax"),
     cell(fmt.kib, "rssPerClient"),
@@ -175,10 +177,11 @@ function runsSection(input: ReportInput): string {
     implSpec(row.impl).label,
     row.runs.map((r) => fmt.throughput(r.throughput)).join(" / "),
     row.runs.map((r) => fmt.ms(r.p99Ms)).join(" / "),
+    row.runs.map((r) => fmt.ms(r.serverSendP99Ms)).join(" / "),
     row.runs.map((r) => fmt.us(r.cpuUsPerDelivery)).join(" / "),
     row.runs.map((r) => fmt.kib(r.rssPerClient)).join(" / "),
   ]);
-  return markdownTable(["case", "server", "deliveries/s", "p99 ms", "CPU µs/delivery (10/s)", "RSS KiB/conn"], rows, 2);
+  return markdownTable(["case", "server", "deliveries/s", "p99 ms", "server: send p99 ms", "CPU µs/delivery (10/s)", "RSS KiB/conn"], rows, 2);
 }
 
 export function renderReadme(input: ReportInput): string {
@@ -227,7 +230,11 @@ performance.now()\` in the server; every client parses it. Phases of one row, in
    (idle - before) / clients.
 3. **Fixed rate**: ${FIXED_WARMUP_ROUNDS} warm-up broadcasts then ${FIXED_ROUNDS} measured ones at ${FIXED_HZ}/s on a
    drift-free schedule. **Latency** is (client receive callback time - \`t\`) for every measured
-   delivery; p50/p99 over all of them. **CPU per delivery** is the server's
+   delivery; p50/p99 over all of them. The server's own side of it, which no pause of a load
+   generator touches, is timed in the server for every measured round: **server: send** is how
+   long the broadcast call took (until its promise settled: every socket written to, or queued
+   in the socket), **server: late** how late the call started against its schedule (the event
+   loop busy when it was due); p99 over the ${FIXED_ROUNDS} rounds. **CPU per delivery** is the server's
    \`process.cpuUsage()\` (user + system) over the measured ${FIXED_ROUNDS / FIXED_HZ} s window (idle time and timers
    included, the same window for every server) / (${FIXED_ROUNDS} x clients).
 4. **Max rate**: the server broadcasts as fast as the clients keep up, with at most ${MAX_WINDOW} rounds in

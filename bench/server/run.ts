@@ -60,7 +60,8 @@ function describe(outcome: Outcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.reason}`;
   const m = outcome.measurement;
   return (
-    `${Math.round(m.throughput).toLocaleString("en-US")} deliveries/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ` +
+    `${Math.round(m.throughput).toLocaleString("en-US")} deliveries/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms ` +
+    `(server: send p50 ${m.serverSendP50Ms.toFixed(1)}, p99 ${m.serverSendP99Ms.toFixed(1)}, late p99 ${m.serverLateP99Ms.toFixed(1)} ms), ` +
     `${m.cpuUsPerDelivery.toFixed(2)} µs CPU/delivery, ${(m.rssPerClient / 1024).toFixed(1)} KiB/conn`
   );
 }

@@ -57,6 +57,14 @@ export interface BroadcastResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /**
+   * Fixed-rate phase, the server's own side of a round (no load generator's pause in it): how
+   * long a broadcast call took until it settled, median and p99, and the p99 of how late it
+   * started against its schedule, ms.
+   */
+  readonly serverSendP50Ms: number;
+  readonly serverSendP99Ms: number;
+  readonly serverLateP99Ms: number;
   /** Fixed-rate phase: server CPU (user + system) per delivery, µs. */
   readonly cpuUsPerDelivery: number;
   /** Max-rate phase: server CPU per delivery, µs. */
@@ -174,6 +182,9 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
     p50Ms: p50,
     p99Ms: p99,
     maxMs,
+    serverSendP50Ms: num(fixed, "sendP50Ms"),
+    serverSendP99Ms: num(fixed, "sendP99Ms"),
+    serverLateP99Ms: num(fixed, "lateP99Ms"),
     cpuUsPerDelivery: num(fixed, "cpuMicros") / fixedDeliveries,
     cpuUsPerDeliveryMax: num(max, "cpuMicros") / (maxRounds * n),
     rssPerClient: (rssIdle - rssBase) / n,

@@ -58,13 +58,26 @@ function trafficSince(start) {
   return { messagesSent: traffic.sent - start.sent, messagesReceived: traffic.received - start.received };
 }
 
-/** Fixed rate: `rounds` broadcasts at `hz`, on a drift-free schedule; CPU over the measured ones. */
+/** The `p` quantile of `values` (sorted here). */
+function quantile(values, p) {
+  const sorted = Float64Array.from(values).sort();
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/**
+ * Fixed rate: `rounds` broadcasts at `hz`, on a drift-free schedule; CPU over the measured ones.
+ * Also the server's own side of each measured round, which no load generator's pause touches:
+ * how long the broadcast took (the call, until its promise settled: every socket written to, or
+ * queued) and how late it started against its schedule (the event loop busy when it was due).
+ */
 async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
   const interval = 1000 / hz;
   const start = performance.now();
   let cpuStart;
   let trafficStart;
   let wallStart = 0;
+  const sendMs = [];
+  const lateMs = [];
   const total = warmupRounds + rounds;
   for (let i = 0; i < total; i++) {
     const due = start + i * interval;
@@ -75,13 +88,26 @@ async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
       cpuStart = process.cpuUsage();
       wallStart = performance.now();
     }
+    const sendStart = performance.now();
     await server.broadcast(message(i < warmupRounds ? 0 : phase, i));
+    if (i >= warmupRounds) {
+      sendMs.push(performance.now() - sendStart);
+      lateMs.push(sendStart - due);
+    }
   }
   // The window ends one interval after the last measured send: the same idle share every round got.
   const end = start + total * interval;
   const rest = end - performance.now();
   if (rest > 0) await sleep(rest);
-  return { cpuMicros: cpuMicros(cpuStart), wallMs: performance.now() - wallStart, rounds, ...trafficSince(trafficStart) };
+  return {
+    cpuMicros: cpuMicros(cpuStart),
+    wallMs: performance.now() - wallStart,
+    rounds,
+    sendP50Ms: quantile(sendMs, 0.5),
+    sendP99Ms: quantile(sendMs, 0.99),
+    lateP99Ms: quantile(lateMs, 0.99),
+    ...trafficSince(trafficStart),
+  };
 }
 
 /**
