@@ -91,7 +91,9 @@ export const MAX_ROUNDS = 60_000;
 
 /** Simultaneous connection attempts per load generator. */
 export const CONNECT_CONCURRENCY = 100;
-/** Idle time between the last client connecting and the RSS reading. */
+/** Clients connected first to warm up: RSS per client is counted from after them, as bench/memory counts it. */
+export const WARMUP_CLIENTS = 100;
+/** Idle time between the last client connecting and each RSS reading. */
 export const IDLE_SETTLE_MS = 1_000;
 
 /** A case (one server, its load generators, every phase) that takes longer is killed and fails. */

@@ -6,6 +6,7 @@ import { type BroadcastPhases, type BroadcastResult, runBroadcastRow } from "../
 import {
   CASE_TIMEOUT_MS,
   CONNECT_CONCURRENCY,
+  WARMUP_CLIENTS,
   FIXED_HZ,
   FIXED_ROUNDS,
   FIXED_WARMUP_ROUNDS,
@@ -33,6 +34,7 @@ export type Outcome =
 
 const PHASES: BroadcastPhases = {
   connectConcurrency: CONNECT_CONCURRENCY,
+  warmupClients: WARMUP_CLIENTS,
   idleSettleMs: IDLE_SETTLE_MS,
   fixedHz: FIXED_HZ,
   fixedWarmupRounds: FIXED_WARMUP_ROUNDS,

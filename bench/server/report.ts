@@ -7,6 +7,7 @@ import {
   FIXED_ROUNDS,
   FIXED_WARMUP_ROUNDS,
   IDLE_SETTLE_MS,
+  WARMUP_CLIENTS,
   IMPLS,
   MAX_MEASURE_MS,
   MAX_WARMUP_MS,
@@ -223,11 +224,12 @@ small SSE parser (the same for both SSE servers). Every message is ~100 bytes of
 \`{"p":phase,"seq":n,"t":sendTime,"pad":"xxx…"}\`, with \`t\` from \`performance.timeOrigin +
 performance.now()\` in the server; every client parses it. Phases of one row, in order:
 
-1. Connect: the clients connect (at most 100 connecting at once per load generator), then the
-   parent waits until the server itself counts all of them.
-2. **RSS per idle connection**: the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\` at
-   start-up, before any client, and again ${IDLE_SETTLE_MS / 1000} s after the last client connected;
-   (idle - before) / clients.
+1. Connect: ${WARMUP_CLIENTS} clients connect first, then the others (at most 100 connecting at once per
+   load generator); after each batch the parent waits until the server itself counts all of them.
+2. **RSS per idle connection**: the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\`
+   ${IDLE_SETTLE_MS / 1000} s after the first ${WARMUP_CLIENTS} clients connected, and again ${IDLE_SETTLE_MS / 1000} s after the last one;
+   (idle - warm) / the other clients. Counted from after a warm-up, as bench/memory counts it: what
+   the first clients cost once (code compiled, pools grown) is not a cost per connection.
 3. **Fixed rate**: ${FIXED_WARMUP_ROUNDS} warm-up broadcasts then ${FIXED_ROUNDS} measured ones at ${FIXED_HZ}/s on a
    drift-free schedule. **Latency** is (client receive callback time - \`t\`) for every measured
    delivery; p50/p99 over all of them. The server's own side of it, which no pause of a load

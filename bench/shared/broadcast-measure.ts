@@ -7,6 +7,11 @@ import { Child, type Reply } from "./child.js";
 /** The phases' sizes, from the benchmark's config. */
 export interface BroadcastPhases {
   readonly connectConcurrency: number;
+  /**
+   * Clients connected first, to warm up: RSS per client is counted from after them (the code
+   * compiled, the pools grown), over the case's other clients, as bench/memory counts it.
+   */
+  readonly warmupClients: number;
   readonly idleSettleMs: number;
   readonly fixedHz: number;
   readonly fixedWarmupRounds: number;
@@ -69,7 +74,7 @@ export interface BroadcastResult {
   readonly cpuUsPerDelivery: number;
   /** Max-rate phase: server CPU per delivery, µs. */
   readonly cpuUsPerDeliveryMax: number;
-  /** (RSS with every client connected and idle - RSS before any) / clients, bytes, after GC. */
+  /** (RSS with every client connected and idle - RSS after the warm-up clients) / the other clients, bytes, after GC. */
   readonly rssPerClient: number;
   /** WebSocket messages the server sent and received per delivery, in each phase (0 on SSE). */
   readonly traffic: {
@@ -105,7 +110,6 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
   children.push(server);
   const ready = await server.ready;
   const port = num(ready, "port");
-  const rssBase = num(ready, "rssBase");
 
   const loadgens = Array.from(
     { length: row.loadgens },
@@ -114,20 +118,29 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
   children.push(...loadgens);
   await Promise.all(loadgens.map((l) => l.ready));
 
-  const shares = split(n, row.loadgens);
-  await Promise.all(
-    loadgens.map((l, i) =>
-      l.request({ cmd: "connect", url: row.url(port), n: shares[i], concurrency: ph.connectConcurrency, controlPort: num(ready, "controlPort") }, ph.connectTimeoutMs),
-    ),
-  );
-  // Every client is open (or subscribed) on its side; wait until the server has counted them all too.
-  for (let waited = 0; ; waited += 50) {
-    const clients = num(await server.request({ cmd: "clients" }, 5_000), "clients");
-    if (clients === n) break;
-    if (waited > 10_000) throw new Error(`server sees ${clients} of ${n} clients`);
-    await sleep(50);
+  /** Opens `count` more clients, split over the load generators, and waits until the server counts `total`. */
+  async function connect(count: number, total: number): Promise<void> {
+    const counts = split(count, row.loadgens);
+    await Promise.all(
+      loadgens.map((l, i) =>
+        l.request({ cmd: "connect", url: row.url(port), n: counts[i], concurrency: ph.connectConcurrency, controlPort: num(ready, "controlPort") }, ph.connectTimeoutMs),
+      ),
+    );
+    // Every client is open (or subscribed) on its side; wait until the server has counted them all too.
+    for (let waited = 0; ; waited += 50) {
+      const clients = num(await server.request({ cmd: "clients" }, 5_000), "clients");
+      if (clients === total) break;
+      if (waited > 10_000) throw new Error(`server sees ${clients} of ${total} clients`);
+      await sleep(50);
+    }
   }
+  const warm = Math.min(ph.warmupClients, Math.floor(n / 2));
+  await connect(warm, warm);
+  const rssBase = num(await server.request({ cmd: "rss", settleMs: ph.idleSettleMs }, 20_000), "rss");
+  await connect(n - warm, n);
   const rssIdle = num(await server.request({ cmd: "rss", settleMs: ph.idleSettleMs }, 20_000), "rss");
+  // Each load generator's share of the latency samples: its clients, both batches.
+  const shares = split(warm, row.loadgens).map((w, i) => w + (split(n - warm, row.loadgens)[i] ?? 0));
 
   await Promise.all(loadgens.map((l, i) => l.request({ cmd: "expectLatencies", samples: (shares[i] ?? 0) * ph.fixedRounds }, 5_000)));
   const fixedMs = ((ph.fixedWarmupRounds + ph.fixedRounds) / ph.fixedHz) * 1000;
@@ -187,7 +200,7 @@ async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]
     serverLateP99Ms: num(fixed, "lateP99Ms"),
     cpuUsPerDelivery: num(fixed, "cpuMicros") / fixedDeliveries,
     cpuUsPerDeliveryMax: num(max, "cpuMicros") / (maxRounds * n),
-    rssPerClient: (rssIdle - rssBase) / n,
+    rssPerClient: (rssIdle - rssBase) / (n - warm),
     traffic: {
       fixed: { sent: num(fixed, "messagesSent") / fixedDeliveries, received: num(fixed, "messagesReceived") / fixedDeliveries },
       max: { sent: num(max, "messagesSent") / (maxRounds * n), received: num(max, "messagesReceived") / (maxRounds * n) },

@@ -63,12 +63,14 @@ export const LOADGENS = 2;
  * The phases of every case. Max rate: at most `maxWindow` rounds in flight, `maxWarmupMs` of
  * warm-up, `maxMeasureMs` measured, `maxRounds` bounding it even if acks came impossibly fast
  * (the load generators count up to 65,536). `connectConcurrency` connection attempts at once
- * per load generator; `idleSettleMs` between the last client subscribing and the RSS reading;
+ * per load generator; `warmupClients` connected (and subscribed) first, RSS per client counted
+ * from after them; `idleSettleMs` between the last client subscribing and each RSS reading;
  * a row (one server, its load generators, every phase) that takes longer than `rowTimeoutMs`
  * is killed and fails.
  */
 export const PHASES: SharedPhases = {
   connectConcurrency: 100,
+  warmupClients: 100,
   idleSettleMs: 1_000,
   maxWindow: 8,
   maxWarmupMs: 1_000,

@@ -246,8 +246,10 @@ performance.now()\` in the server. Phases of one row, in order:
 1. Connect: the clients connect (at most ${PHASES.connectConcurrency} at once per load generator) and, on the wirechan rows,
    subscribe or join (each client's put resolved \`true\`); then the parent waits until the server
    itself counts all of them (\`topic.subscriberCount\`, the loop's inboxes, \`wss.clients.size\`).
-2. **RSS per idle connection**: the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\` at
-   start-up and again ${PHASES.idleSettleMs / 1000} s after the last client subscribed; (idle - before) / clients.
+2. **RSS per idle connection**: the first ${PHASES.warmupClients} clients connect (and subscribe) before the others;
+   the server GCs (3x \`gc()\`) and reads \`process.memoryUsage().rss\` ${PHASES.idleSettleMs / 1000} s after them and again
+   ${PHASES.idleSettleMs / 1000} s after the last client subscribed; (idle - warm) / the other clients (counted from after a
+   warm-up, as bench/memory counts it).
 3. **Fixed rate** (${fixedList}; a drift-free schedule, fewer per second at 5,000 so that the
    load generators keep up). **Latency** is (client receive time - \`t\`) for every measured
    delivery, p50/p99 over all. **CPU per delivery** is the server's \`process.cpuUsage()\` (user +

@@ -196,5 +196,5 @@ export async function serveBroadcast(make) {
       process.send({ id: msg.id, ok: false, error: String(error?.stack ?? error) });
     }
   });
-  process.send({ ready: true, port: server.port, controlPort, rssBase: gcRss() });
+  process.send({ ready: true, port: server.port, controlPort });
 }

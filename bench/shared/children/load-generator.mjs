@@ -76,11 +76,14 @@ export async function openRawWs(url, check) {
   });
 }
 
+/** Opens `n` more clients (a first batch to warm up, then the rest: the counts add up). */
 async function connectAll(open, { url, n, concurrency, controlPort }) {
-  control = net.connect(controlPort, "127.0.0.1");
-  control.setNoDelay(true);
-  await new Promise((resolve, reject) => control.once("connect", resolve).once("error", reject));
-  clientCount = n;
+  if (control === null) {
+    control = net.connect(controlPort, "127.0.0.1");
+    control.setNoDelay(true);
+    await new Promise((resolve, reject) => control.once("connect", resolve).once("error", reject));
+  }
+  clientCount += n;
   let next = 0;
   async function worker() {
     while (next < n) {
