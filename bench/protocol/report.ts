@@ -471,10 +471,15 @@ both processes are in every round trip, and the same costs are a smaller share o
   under the message limits. Its profile is flat: no function of it takes more than a few
   percent of a side's CPU. In a sampling profile of both sides in one process, JSON (each frame
   encoded alone, then joined; the value copied by the reference encoding first) was about a
-  sixth of the busy time, garbage collection and V8's runtime about another sixth (5 to 8 KB
-  allocated per round trip per side, most of it promises, frames and their texts), the system
-  calls as much as raw ws's, and the rest spread over a dozen functions of the session. What is
-  left is many small costs, each one a guarantee of the protocol.
+  sixth of the busy time, garbage collection and V8's runtime about another sixth, and the rest
+  spread over a dozen functions of the session. A round trip's two sides, in one process,
+  allocate about 12 KB where raw ws's allocate 5.6 KB (a sampling heap profile; most of the
+  difference is promises, frames and their texts). The system calls are raw ws's: one read, one
+  writev and one epoll_wait per side per round trip for both (\`strace -c\`), and a \`perf\`
+  profile of both sides on one core finds the same kernel time per round trip under each; what
+  wirechan adds is user space, V8's builtins and runtime (property-access stubs, promise jobs,
+  JSON) more than the session's own compiled code. What is left is many small costs, each one a
+  guarantee of the protocol.
 - **What would close it** is a different design, not tuning: a put that asks for no answer
   (fire and forget, no credit) would drop the answer frame and the put's promise; a binary codec
   with numeric operation codes would cut the JSON; a raw message API beside channels (as
@@ -483,10 +488,15 @@ both processes are in every round trip, and the same costs are a smaller share o
   as the one abstraction), so they are left for a decision. A put that asks for a late answer
   (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
   rides with the reply.
-- **Beside socket.io.** On one core a wirechan round trip costs no more CPU than socket.io's
-  (the table above) and its p50 is no higher; on two cores its p50 is a few microseconds higher.
-  What decides that is the work between a packet's arrival and the reply's write, rather than
-  after it, on each side; this report does not break it down yet.
+- **Beside socket.io.** On one core a wirechan round trip costs about as much CPU as
+  socket.io's (the table above) and its p50 is about the same; on two cores its p50 is a few
+  microseconds higher. What decides that is the work between a packet's arrival and the reply's
+  write on each side, rather than the total. Timed with marks in the code (once, not by this
+  suite), the server's share of it is about half decoding the packet and applying its frames
+  (the answer to its last put, then the new put into the echo channel, where it waits for the
+  loop's take) and half the channel hops and the reply's encoding that follow, before the one
+  write. socket.io's server answers inside the handler's own call, with nothing awaited between
+  the message and the write.
 
 ## Individual runs
 
