@@ -29,6 +29,22 @@ function countingChannel(t: TestContext): { Channel: new () => MessageChannel; p
   return { Channel: CountingChannel as unknown as new () => MessageChannel, posted: () => posted };
 }
 
+/**
+ * Runs `lines` as a module in a process of its own, where `SOURCE` is end-of-turn.ts and
+ * `seen` an array they push to; what `seen` holds 50 ms later.
+ */
+function seenInOwnProcess(lines: readonly string[]): unknown {
+  const source = JSON.stringify(new URL("../../src/session/end-of-turn.ts", import.meta.url).href);
+  // Imports are hoisted: `seen` may come first.
+  const script = [
+    "const seen = [];",
+    ...lines.map((line) => line.replace("SOURCE", source)),
+    "setTimeout(() => { console.log(JSON.stringify(seen)); process.exit(0); }, 50);",
+  ];
+  const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script.join("\n")], { encoding: "utf8", timeout: 30_000 });
+  return JSON.parse(output.trim()) as unknown;
+}
+
 function noImmediate(extra: Partial<TurnScope>): TurnScope {
   return { setTimeout: (callback, ms, arg) => setTimeout(callback, ms, arg), ...extra };
 }
@@ -75,18 +91,15 @@ describe("end of turn", () => {
 
   it("a browser: a callback that throws does not keep the others of its turn from running; its error is thrown after them", () => {
     // In a process of its own: the error is uncaught there, as in a page.
-    const script = [
-      `import { endOfTurnFor } from ${JSON.stringify(new URL("../../src/session/end-of-turn.ts", import.meta.url).href)};`,
+    const seen = seenInOwnProcess([
+      "import { endOfTurnFor } from SOURCE;",
       'import { MessageChannel } from "node:worker_threads";',
-      "const seen = [];",
       'process.on("uncaughtException", (error) => seen.push("uncaught: " + error.message));',
       "const endOfTurn = endOfTurnFor({ setTimeout, MessageChannel });",
       'endOfTurn.schedule(() => { throw new Error("boom"); }, undefined);',
       'endOfTurn.schedule((what) => seen.push(what), "after the throw");',
-      "setTimeout(() => { console.log(JSON.stringify(seen)); process.exit(0); }, 50);",
-    ].join("\n");
-    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
-    assert.deepStrictEqual(JSON.parse(output.trim()), ["after the throw", "uncaught: boom"]);
+    ]);
+    assert.deepStrictEqual(seen, ["after the throw", "uncaught: boom"]);
   });
 
   it("neither: a zero timeout", async () => {
@@ -154,15 +167,12 @@ describe("end of tick", () => {
 
   it("a callback that throws does not keep the others from running; its error is an unhandled rejection", () => {
     // In a process of its own: the test runner takes every unhandled rejection of its own process as a failure.
-    const script = [
-      `import { endOfTick } from ${JSON.stringify(new URL("../../src/session/end-of-turn.ts", import.meta.url).href)};`,
-      "const seen = [];",
+    const seen = seenInOwnProcess([
+      "import { endOfTick } from SOURCE;",
       'process.on("unhandledRejection", (reason) => seen.push("rejected: " + reason.message));',
       'endOfTick(() => { throw new Error("boom"); }, undefined);',
       'endOfTick((what) => seen.push(what), "after the throw");',
-      "setTimeout(() => console.log(JSON.stringify(seen)), 20);",
-    ].join("\n");
-    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
-    assert.deepStrictEqual(JSON.parse(output.trim()), ["after the throw", "rejected: boom"]);
+    ]);
+    assert.deepStrictEqual(seen, ["after the throw", "rejected: boom"]);
   });
 });
