@@ -236,7 +236,10 @@ performance.now()\` in the server; every client parses it. Phases of one row, in
    generator touches, is timed in the server for every measured round: **server: send** is how
    long the broadcast call took (until its promise settled: every socket written to, or queued
    in the socket), **server: late** how late the call started against its schedule (the event
-   loop busy when it was due); p99 over the ${FIXED_ROUNDS} rounds. **CPU per delivery** is the server's
+   loop busy when it was due); p99 over the ${FIXED_ROUNDS} rounds. wirechan's WebSocket rows and
+   both raw ws rows write every socket inside the call, so their send times compare directly;
+   socket.io's \`emit\` and the SSE rows' channel put return before every write is done, so their
+   writes show in later rounds' lateness and in the clients' latency instead. **CPU per delivery** is the server's
    \`process.cpuUsage()\` (user + system) over the measured ${FIXED_ROUNDS / FIXED_HZ} s window (idle time and timers
    included, the same window for every server) / (${FIXED_ROUNDS} x clients).
 4. **Max rate**: the server broadcasts as fast as the clients keep up, with at most ${MAX_WINDOW} rounds in
