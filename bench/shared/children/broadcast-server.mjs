@@ -6,6 +6,7 @@
 // (`{ port, clients(), broadcast(obj) }`) and hands it to serveBroadcast.
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { percentile } from "./percentile.mjs";
 import { countWsTraffic } from "./ws-traffic.mjs";
 
 const HOST = "127.0.0.1";
@@ -46,6 +47,7 @@ function gcRss() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const ascending = (a, b) => a - b;
 
 function cpuMicros(since) {
   const d = process.cpuUsage(since);
@@ -56,12 +58,6 @@ function cpuMicros(since) {
 let traffic = { sent: 0, received: 0 };
 function trafficSince(start) {
   return { messagesSent: traffic.sent - start.sent, messagesReceived: traffic.received - start.received };
-}
-
-/** The `p` quantile of `values` (sorted here). */
-function quantile(values, p) {
-  const sorted = Float64Array.from(values).sort();
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
 /**
@@ -99,13 +95,15 @@ async function fixedRate(server, { hz, warmupRounds, rounds, phase }) {
   const end = start + total * interval;
   const rest = end - performance.now();
   if (rest > 0) await sleep(rest);
+  sendMs.sort(ascending);
+  lateMs.sort(ascending);
   return {
     cpuMicros: cpuMicros(cpuStart),
     wallMs: performance.now() - wallStart,
     rounds,
-    sendP50Ms: quantile(sendMs, 0.5),
-    sendP99Ms: quantile(sendMs, 0.99),
-    lateP99Ms: quantile(lateMs, 0.99),
+    sendP50Ms: percentile(sendMs, 0.5),
+    sendP99Ms: percentile(sendMs, 0.99),
+    lateP99Ms: percentile(lateMs, 0.99),
     ...trafficSince(trafficStart),
   };
 }

@@ -9,6 +9,7 @@
 // the server's control port once every client of this process has it.
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { percentile } from "./percentile.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
 const MAX_ROUNDS = 1 << 16;
@@ -93,11 +94,6 @@ async function connectAll(open, { url, n, concurrency, controlPort }) {
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
   return { connected: clients.length };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
 /**

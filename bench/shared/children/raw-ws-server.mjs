@@ -4,25 +4,23 @@ import { Buffer } from "node:buffer";
 
 const HOST = "127.0.0.1";
 
-/** A bare `ws` server on 127.0.0.1, listening, and the `ws` module. */
-async function listeningServer() {
+/**
+ * A bare `ws` server on 127.0.0.1, listening, whose broadcast is `send(sockets, obj, OPEN, ws)`:
+ * the baseline's and the floor's two ways of writing, on one server.
+ */
+async function rawWsServer(send) {
   const ws = await import("ws");
   const wss = new ws.WebSocketServer({ host: HOST, port: 0, perMessageDeflate: false });
   await new Promise((resolve) => wss.once("listening", resolve));
-  return { ws, wss, port: wss.address().port };
+  const { OPEN } = ws.WebSocket;
+  return { port: wss.address().port, clients: () => wss.clients.size, broadcast: (obj) => send(wss.clients, obj, OPEN, ws) };
 }
 
-export async function makeRawWs() {
-  const { ws, wss, port } = await listeningServer();
-  const { OPEN } = ws.WebSocket;
-  return {
-    port,
-    clients: () => wss.clients.size,
-    broadcast(obj) {
-      const text = JSON.stringify(obj);
-      for (const socket of wss.clients) if (socket.readyState === OPEN) socket.send(text);
-    },
-  };
+export function makeRawWs() {
+  return rawWsServer(function sendText(sockets, obj, OPEN) {
+    const text = JSON.stringify(obj);
+    for (const socket of sockets) if (socket.readyState === OPEN) socket.send(text);
+  });
 }
 
 /**
@@ -31,16 +29,10 @@ export async function makeRawWs() {
  * wirechan's `broadcastEncoded` does. What is left of a broadcast's cost per socket is then the
  * write itself.
  */
-export async function makeRawWsOneFrame() {
-  const { ws, wss, port } = await listeningServer();
-  const { OPEN } = ws.WebSocket;
-  return {
-    port,
-    clients: () => wss.clients.size,
-    broadcast(obj) {
-      const data = Buffer.from(JSON.stringify(obj));
-      const frame = Buffer.concat(ws.Sender.frame(data, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }));
-      for (const socket of wss.clients) if (socket.readyState === OPEN) socket._socket.write(frame);
-    },
-  };
+export function makeRawWsOneFrame() {
+  return rawWsServer(function writeFrame(sockets, obj, OPEN, ws) {
+    const data = Buffer.from(JSON.stringify(obj));
+    const frame = Buffer.concat(ws.Sender.frame(data, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }));
+    for (const socket of sockets) if (socket.readyState === OPEN) socket._socket.write(frame);
+  });
 }
