@@ -73,6 +73,9 @@ const settled = Promise.resolve();
  * an object each; two arrays take turns, and keep their room from batch to batch (emptied with
  * `splice` or `length = 0`, V8 gave their backing stores back, and the next batch's first
  * callback made new ones: about 450 bytes per flush, measured with a sampling heap profile).
+ * A batch is bounded by its callers: a Writer queues one flush at a time, so a batch holds at
+ * most one entry per session (and the server's sessions are bounded by `maxSessions`); the
+ * arrays keep the room of the largest batch, two slots per entry.
  */
 function batched(start: (run: () => void) => void): <T>(callback: TurnCallback<T>, arg: T) => true {
   let queued: unknown[] = [];

@@ -9,7 +9,7 @@ import { describe, it, mock, type TestContext } from "node:test";
 import { chan } from "../../src/csp/channel.js";
 import { connect, type RemoteChannel, type TransportName } from "../../src/client/index.js";
 import { createServer } from "../../src/server/index.js";
-import { LatencyRelay } from "../helpers/latency-relay.js";
+import { relayedSession } from "../helpers/relayed-session.js";
 
 const TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "longpoll"];
 const PUTS = 100;
@@ -92,10 +92,7 @@ describe("awaited puts through a relay that adds latency and cuts", { timeout: 6
     it(`${transport}: every awaited put and every awaited server put arrives once, in order, across cuts`, async (t) => {
       const { url, fed, sunk } = await server(t);
       const port = Number(new URL(url).port);
-      const relay = await LatencyRelay.start({ targetPort: port, latencyMs: 10, handshakeLatencyMs: 30, handshakeScope: "every" });
-      t.after(() => relay.close());
-      const session = await connect(relay.url, { transports: [transport], reconnect: { initial: 20, max: 200, jitter: 0.5 }, upgradeProbeInterval: 0 });
-      t.after(() => session.close());
+      const { relay, session } = await relayedSession(t, port, transport, 30);
       const seed = relay.cutRandomly({ everyMs: [60, 200], maxCuts: 3 });
       const sink = session.serverChan<number>("sink");
       const sent: boolean[] = [];

@@ -12,11 +12,12 @@ import { WebSocket } from "ws";
 import { chan, type Channel } from "../../src/csp/channel.js";
 import { connect, type Session } from "../../src/client/index.js";
 import type { WebSocketLike } from "../../src/client/link.js";
-import { createServer, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
+import { createServer, type ServerHandle, type ServerOptions, type TopicRequest, type WirechanServer } from "../../src/server/index.js";
 import { ACK_DELAY_MS } from "../../src/session/peer.js";
 import { type Frame, parsePacket } from "../../src/wire/frames.js";
 import { until, within } from "../helpers/async.js";
 import { LatencyRelay } from "../helpers/latency-relay.js";
+import { relayedSession } from "../helpers/relayed-session.js";
 
 const TEST = { timeout: 60_000 };
 const DELIVERIES = 20;
@@ -100,14 +101,7 @@ describe("lazy puts through a relay with latency and cuts", { timeout: 3 * TEST.
       const handle = await server.listen();
       t.after(() => handle.close());
       const sink = server.channel<number>("sink");
-      const relay = await LatencyRelay.start({ targetPort: handle.port, latencyMs: 10, handshakeLatencyMs: 20, handshakeScope: "every" });
-      t.after(() => relay.close());
-      const session = await connect(relay.url, { transports: [transport], reconnect: { initial: 20, max: 200, jitter: 0.5 }, upgradeProbeInterval: 0 });
-      t.after(() => session.close());
-      let reconnects = 0;
-      session.onState((change) => {
-        if (change.state === "reconnecting") reconnects++;
-      });
+      const { relay, session, reconnects } = await relayedSession(t, handle.port, transport, 20);
       const got: number[] = [];
       void (async () => {
         for await (const value of sink) got.push(value);
@@ -116,16 +110,16 @@ describe("lazy puts through a relay with latency and cuts", { timeout: 3 * TEST.
       const seed = relay.cutRandomly({ everyMs: [80, 250], maxCuts: 6 });
       const answers: Array<Promise<boolean>> = [];
       // Put until the relay cut at least twice and the client reconnected, so held answers were on cut links.
-      for (let n = 0; n < 400 && (n < 60 || relay.cuts < 2 || reconnects < 1); n++) {
+      for (let n = 0; n < 400 && (n < 60 || relay.cuts < 2 || reconnects() < 1); n++) {
         answers.push(proxy.put(n, { lazyAnswer: true }));
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       relay.stopCutting();
-      const resolved = await within(Promise.all(answers), () => `every put answered (seed ${seed}, ${relay.cuts} cuts, ${reconnects} reconnects)`, TEST.timeout / 2);
+      const resolved = await within(Promise.all(answers), () => `every put answered (seed ${seed}, ${relay.cuts} cuts, ${reconnects()} reconnects)`, TEST.timeout / 2);
       assert.ok(resolved.every((ok) => ok), `every put resolved true (seed ${seed})`);
       await until(() => got.length >= answers.length, `every value taken (seed ${seed})`);
       assert.deepEqual(got, Array.from({ length: answers.length }, (_, i) => i), `each value once, in order (seed ${seed})`);
-      assert.ok(relay.cuts >= 2 && reconnects >= 1, `the relay cut ${relay.cuts} times and the client reconnected ${reconnects} times (seed ${seed})`);
+      assert.ok(relay.cuts >= 2 && reconnects() >= 1, `the relay cut ${relay.cuts} times and the client reconnected ${reconnects()} times (seed ${seed})`);
     });
   }
 });
@@ -154,10 +148,16 @@ describe("lazy answers: the hello says whether a client reads the flag", TEST, (
     return { welcome: await welcome, frames, socket };
   }
 
-  it("the server's welcome says it reads the flag; its topic puts carry it only to a client whose hello said so", async (t) => {
-    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000 });
+  /** A listening server that sends no ping during a test (a ping would carry held answers), closed after it. */
+  async function quietServer(t: TestContext, options: ServerOptions = {}): Promise<{ server: WirechanServer; handle: ServerHandle }> {
+    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, ...options });
     const handle = await server.listen();
     t.after(() => handle.close());
+    return { server, handle };
+  }
+
+  it("the server's welcome says it reads the flag; its topic puts carry it only to a client whose hello said so", async (t) => {
+    const { server, handle } = await quietServer(t);
     const topic = server.topic<number>("feed");
     const older = await rawClient(t, handle.url, false);
     const newer = await rawClient(t, handle.url, true);
@@ -175,9 +175,7 @@ describe("lazy answers: the hello says whether a client reads the flag", TEST, (
 
   it("while every session's replay buffers hold over half of replayBudget, the topic's puts go without the flag", async (t) => {
     const budget = 200_000;
-    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000, replayBudget: budget });
-    const handle = await server.listen();
-    t.after(() => handle.close());
+    const { server, handle } = await quietServer(t, { replayBudget: budget });
     const topic = server.topic<number>("feed");
     const reader = await rawClient(t, handle.url, true);
     reader.socket.send(JSON.stringify([[1, "p", "n:feed", { subscribe: { "~c": "c.1" } }]]));
@@ -197,9 +195,7 @@ describe("lazy answers: the hello says whether a client reads the flag", TEST, (
   });
 
   it("the server holds the answer to a client's lazy put until something else goes: here the pong to a ping", async (t) => {
-    const server = createServer({ heartbeat: 30_000, heartbeatTimeout: 60_000 });
-    const handle = await server.listen();
-    t.after(() => handle.close());
+    const { server, handle } = await quietServer(t);
     const inbox = server.channel<string>("inbox");
     const client = await rawClient(t, handle.url, true);
     const packets: string[][] = [];

@@ -6,11 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chan } from "../../src/csp/channel.js";
-import { connect } from "../../src/client/index.js";
 import { createServer, type TopicDropped, type TopicRequest } from "../../src/server/index.js";
 import type { SessionEvent } from "../../src/server/protocol/session-events.js";
 import { until, within } from "../helpers/async.js";
-import { LatencyRelay } from "../helpers/latency-relay.js";
+import { relayedSession } from "../helpers/relayed-session.js";
 
 const LIMIT_MS = 60_000;
 /** Values put at least; more while the relay has not cut twice, at most this many more. */
@@ -26,24 +25,16 @@ describe("topics and session events through a relay with latency and cuts", { ti
       const topic = server.topic<number>("t");
       const handle = await server.listen();
       t.after(() => handle.close());
-      const relay = await LatencyRelay.start({ targetPort: handle.port, latencyMs: 10, handshakeLatencyMs: 40, handshakeScope: "every" });
-      t.after(() => relay.close());
-
-      const session = await connect(relay.url, { transports: [transport], reconnect: { initial: 20, max: 200, jitter: 0.5 }, upgradeProbeInterval: 0 });
-      t.after(() => session.close());
+      const { relay, session, reconnects } = await relayedSession(t, handle.port, transport, 40);
       // Not every cut takes the link down: over long-polling, a POST send cut on a kept-alive
       // socket is made again on a fresh one, and an idle pooled socket cut is only closed. So
       // the relay cuts until the client had to reconnect at least once.
-      let reconnects = 0;
-      session.onState((change) => {
-        if (change.state === "reconnecting") reconnects++;
-      });
       const inbox = chan<number | TopicDropped>(MAX_VALUES + 8);
       assert.equal(await session.serverChan<TopicRequest<number>>("t").put({ subscribe: inbox }), true);
 
       const seed = relay.cutRandomly({ everyMs: [80, 250], maxCuts: 8 });
       let put = 0;
-      while (put < MAX_VALUES && (put < VALUES || relay.cuts < 2 || reconnects < 1)) {
+      while (put < MAX_VALUES && (put < VALUES || relay.cuts < 2 || reconnects() < 1)) {
         await topic.put(put++);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
@@ -53,10 +44,10 @@ describe("topics and session events through a relay with latency and cuts", { ti
       for (let i = 0; i < put; i++) got.push(await within(inbox.take(), () => `value ${i} of ${put} (seed ${seed}); got ${got.length}`, LIMIT_MS));
       assert.deepEqual(got, Array.from({ length: put }, (_, i) => i), `every value once, in order (seed ${seed})`);
       assert.ok(relay.cuts >= 2, `the relay cut ${relay.cuts} times (seed ${seed})`);
-      assert.ok(reconnects >= 1, `a cut took the link down and the client reconnected (${relay.cuts} cuts, seed ${seed})`);
+      assert.ok(reconnects() >= 1, `a cut took the link down and the client reconnected (${relay.cuts} cuts, seed ${seed})`);
       assert.equal(topic.subscriberCount, 1, "the subscription outlived every cut");
 
-      await until(() => events.some((event) => event.type === "resume"), `a resume event (seed ${seed}; the client reconnected ${reconnects} times)`, LIMIT_MS);
+      await until(() => events.some((event) => event.type === "resume"), `a resume event (seed ${seed}; the client reconnected ${reconnects()} times)`, LIMIT_MS);
       const mine = events.filter((event) => event.session.id === session.id).map((event) => event.type);
       assert.equal(mine[0], "open", `first the open: ${mine.join(", ")}`);
       assert.ok(mine.slice(1).every((type) => type === "resume"), `then resumes only: ${mine.join(", ")}`);

@@ -39,16 +39,25 @@ function numberSets(t: TestContext): number[] {
   return keys;
 }
 
+/**
+ * 20 echo round trips (see `echoExchanges`) with `watch` started after the set-up: what it
+ * recorded over them, once both sides are quiet and clean.
+ */
+async function countedEcho<T>(watch: () => T[]): Promise<T[]> {
+  let recorded: T[] = [];
+  const pair = await echoExchanges(20, () => {
+    recorded = watch();
+  });
+  await pair.quiesce();
+  pair.assertClean();
+  return recorded;
+}
+
 describe("peer: puts in flight", () => {
   it("an echo exchange keeps each side's one put in flight out of the Map", async (t) => {
-    let set: number[] = [];
-    const pair = await echoExchanges(20, () => {
-      set = numberSets(t);
-    });
-    await pair.quiesce();
+    const set = await countedEcho(() => numberSets(t));
     // Before: the put's sequence number went into the Peer's Map and the proxy's on each side.
     assert.deepStrictEqual(set, [], "no sequence number set in a Map over 20 round trips");
-    pair.assertClean();
   });
 
   it("answers to puts to two targets, the later answered first: each settles its own put", async () => {
@@ -71,14 +80,9 @@ describe("peer: puts in flight", () => {
 
 describe("peer: per-target counts", () => {
   it("an echo exchange deletes no target's count: each stays at 0 between round trips, on both sides", async (t) => {
-    let deleted: string[] = [];
-    const pair = await echoExchanges(20, () => {
-      deleted = stringDeletes(t);
-    });
-    await pair.quiesce();
+    const deleted = await countedEcho(() => stringDeletes(t));
     // Before: each round trip deleted n:chat on both sides and c.1 on both sides.
     assert.deepStrictEqual(deleted, [], "no count deleted over 20 round trips");
-    pair.assertClean();
   });
 
   it("past four counts at 0, a count back at 0 is deleted: a server that put to many client channels keeps no more", async (t) => {

@@ -29,6 +29,14 @@ function recorder(): { seen: string[]; note: (name: string, promise: Promise<boo
   return { seen, note: (name, promise) => void promise.then((ok) => seen.push(`${name}:${ok}`)) };
 }
 
+/** A proxy on an answering host with puts of 1 to `count` made, each settlement noted (as `recorder`). */
+function proxyWithPuts(count: number): { proxy: RemoteChannel<number>; seen: string[]; note: (name: string, promise: Promise<boolean>) => void } {
+  const proxy = new RemoteChannel<number>(new AnsweringHost(), "n:x");
+  const { seen, note } = recorder();
+  for (let i = 1; i <= count; i++) note(String(i), proxy.put(i));
+  return { proxy, seen, note };
+}
+
 /** Counts Map.prototype.set calls made while the test runs (the host above uses no Map). */
 function countMapSets(t: TestContext): () => number {
   let sets = 0;
@@ -45,13 +53,7 @@ function countMapSets(t: TestContext): () => number {
 
 describe("remote channel: puts in flight", () => {
   it("answers in any order settle their own puts", async () => {
-    const host = new AnsweringHost();
-    const proxy = new RemoteChannel<number>(host, "n:x");
-    const { seen, note } = recorder();
-    note("1", proxy.put(1));
-    note("2", proxy.put(2));
-    note("3", proxy.put(3));
-    note("4", proxy.put(4));
+    const { proxy, seen } = proxyWithPuts(4);
     proxy.settle(3, false);
     proxy.settle(1, true);
     proxy.settle(4, true);
@@ -64,12 +66,7 @@ describe("remote channel: puts in flight", () => {
   });
 
   it("the session ends: every put in flight resolves false, in the order they were sent", async () => {
-    const host = new AnsweringHost();
-    const proxy = new RemoteChannel<number>(host, "n:x");
-    const { seen, note } = recorder();
-    note("1", proxy.put(1));
-    note("2", proxy.put(2));
-    note("3", proxy.put(3));
+    const { proxy, seen, note } = proxyWithPuts(3);
     // The first goes: the next put takes the free slot while 2 and 3 are still in flight.
     proxy.settle(1, true);
     note("4", proxy.put(4));
