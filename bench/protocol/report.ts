@@ -267,6 +267,14 @@ function oneCoreRatio(rows: readonly Row[], name: RowName): string {
   return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
 }
 
+/** wirechan's RTT p50 over socket.io's (websocket), from the round trips on two cores (`rtt`) or one. */
+function socketIoRatio(rows: readonly Row[], which: "rtt" | "rttOneCore"): string {
+  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.[which]?.p50Ms;
+  const ours = of("wirechan-ws");
+  const base = of("socketio-ws");
+  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
+}
+
 const LAYER_HEADER = ["layer (one core)", "RTT p50 ms", "p50 / raw ws", "CPU µs per round trip per side", "added by the layer"];
 
 const RATIO_HEADER = [
@@ -488,10 +496,11 @@ both processes are in every round trip, and the same costs are a smaller share o
   as the one abstraction), so they are left for a decision. A put that asks for a late answer
   (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
   rides with the reply.
-- **Beside socket.io.** On one core a wirechan round trip costs about as much CPU as
-  socket.io's (the table above) and its p50 is about the same; on two cores its p50 is a few
-  microseconds higher. What decides that is the work between a packet's arrival and the reply's
-  write on each side, rather than the total. Timed with marks in the code (once, not by this
+- **Beside socket.io.** A wirechan round trip costs about as much CPU as socket.io's (the table
+  above); in this run its p50 was ${socketIoRatio(input.rows, "rttOneCore")} socket.io's on one core and
+  ${socketIoRatio(input.rows, "rtt")} on two, and from run to run on a shared machine that ratio has
+  landed on either side of 1. On two cores what decides it is the work between a packet's
+  arrival and the reply's write on each side, rather than the total. Timed with marks in the code (once, not by this
   suite), the server's share of it is about half decoding the packet and applying its frames
   (the answer to its last put, then the new put into the echo channel, where it waits for the
   loop's take) and half the channel hops and the reply's encoding that follow, before the one
