@@ -32,10 +32,15 @@ async function main(): Promise<Record<string, unknown>> {
       return envelope.value.to as RemoteChannel<number>;
     })();
 
-    // Everything that touches the server's proxy lives in this function's frame only.
+    // Everything that touches the server's proxy lives in this function's frame only, but for
+    // `held`, which keeps it until the tables are counted: a collection that came sooner (a
+    // loaded machine's scavenge in the wait below) released it before "before" was read
+    // (regression: CI once saw serverBefore 1).
+    const held: { proxy: unknown } = { proxy: null };
     const receive = async (): Promise<boolean> => {
       const put = session.serverChan<{ to: typeof mine }>("give").put({ to: mine });
       const envelope = (await give.take()) as Envelope<{ to: unknown }>;
+      held.proxy = envelope.value.to;
       const arrivedAsProxy = envelope.value.to instanceof RemoteChannel;
       await put;
       return arrivedAsProxy;
@@ -47,6 +52,7 @@ async function main(): Promise<Record<string, unknown>> {
 
     const clientBefore = channelCount(session);
     const serverBefore = channelCount(onServer);
+    held.proxy = null;
     let rounds = 0;
     while (rounds < MAX_ROUNDS && channelCount(session) >= clientBefore) {
       rounds++;
