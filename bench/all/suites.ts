@@ -1,6 +1,6 @@
 // The suites `npm run bench` runs, in order, each its own run.ts in a child process.
 
-export type SuiteName = "csp" | "server" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
+export type SuiteName = "csp" | "server" | "codec" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
 
 export interface SuiteSpec {
   /** Its folder under bench/, where its run.ts, README.md and results.json are. */
@@ -41,6 +41,16 @@ export const SUITES: readonly SuiteSpec[] = [
     quickArgs: ["--runs", "1"],
     // Its own limit is 15 minutes (3 rounds of 8 rows).
     timeoutMs: 16 * MINUTE,
+  },
+  {
+    name: "codec",
+    title: "wirechan's JSON beside msgpackr on a session's packets, in Node and in Chromium",
+    buildsDist: false,
+    distEntries: [],
+    quickArgs: ["--rounds", "1", "--iterations", "10000"],
+    // Its own limit is 10 minutes; a full run takes well under one.
+    timeoutMs: 11 * MINUTE,
+    needs: "Chromium at /usr/bin/chromium",
   },
   {
     name: "protocol",

@@ -21,6 +21,7 @@ import {
   type Variant,
 } from "./config.js";
 import type { Measurement, RttResult, ThroughputResult } from "./measure.js";
+import type { EchoCodecNumbers } from "../codec/report.js";
 
 type RttMetric = "p50Ms" | "p99Ms" | "meanMs" | "perSecond" | "serverCpuUs" | "clientCpuUs" | "upPerRt" | "downPerRt";
 type ThroughputMetric = "perSecond" | "serverCpuUsPerValue" | "clientCpuUsPerValue";
@@ -61,6 +62,8 @@ export interface ReportInput {
   /** The git state of the sources that were built and measured. */
   readonly source: string;
   readonly durationMs: number;
+  /** bench:codec's last numbers for this echo's packets, JSON beside msgpackr; null when that suite has not run. */
+  readonly codec: EchoCodecNumbers | null;
 }
 
 const RTT_METRICS: readonly RttMetric[] = ["p50Ms", "p99Ms", "meanMs", "perSecond", "serverCpuUs", "clientCpuUs", "upPerRt", "downPerRt"];
@@ -273,6 +276,25 @@ function socketIoRatio(rows: readonly Row[], which: "rtt" | "rttOneCore"): strin
   const ours = of("wirechan-ws");
   const base = of("socketio-ws");
   return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
+}
+
+/** What bench:codec says a binary codec would change in this round trip, set against this run's one-core gap. */
+function codecSentence(input: ReportInput): string {
+  const codec = input.codec;
+  if (codec === null) return "A compact binary codec is measured by bench:codec, which has not run yet.";
+  const of = (r: RowName): number | undefined => input.rows.find((x) => x.row === r)?.rttOneCore?.p50Ms;
+  const ours = of("wirechan-ws");
+  const raw = of("ws");
+  const gapUs = ours === undefined || raw === undefined ? undefined : (ours - TARGETS.wsRttVsRawWs * raw) * 1000;
+  const diff = (p: { json: number; msgpackr: number }): string => {
+    const us = (p.msgpackr - p.json) / 1000;
+    return `${Math.abs(us).toFixed(2)} µs ${us <= 0 ? "less" : "more"}`;
+  };
+  const savedUs = (codec.node.json - codec.node.msgpackr) / 1000;
+  const share =
+    gapUs === undefined || gapUs <= 0 ? "" : `, ${((100 * Math.max(0, savedUs)) / gapUs).toFixed(0)}% of the ${gapUs.toFixed(1)} µs by which this run's one-core p50 misses ${TARGETS.wsRttVsRawWs}x raw ws's`;
+  const closesMuch = gapUs !== undefined && gapUs > 0 && savedUs >= gapUs / 2;
+  return `${closesMuch ? "A compact binary codec would close much of it" : "Nor would a compact binary codec"}: [bench:codec](../codec/README.md) (its run at ${codec.commit}) times msgpackr against JSON on these very packets, and an echo's two, encoded and decoded once each, take ${diff(codec.node)} of CPU with msgpackr in Node${share}, and ${diff(codec.chromium)} in Chromium, while binary messages would give up plain JSON on every transport.`;
 }
 
 const LAYER_HEADER = ["layer (one core)", "RTT p50 ms", "p50 / raw ws", "CPU µs per round trip per side", "added by the layer"];
@@ -489,11 +511,10 @@ both processes are in every round trip, and the same costs are a smaller share o
   JSON) more than the session's own compiled code. What is left is many small costs, each one a
   guarantee of the protocol.
 - **What would close it** is a different design, not tuning: a put that asks for no answer
-  (fire and forget, no credit) would drop the answer frame and the put's promise; a binary codec
-  with numeric operation codes would cut the JSON; a raw message API beside channels (as
-  socket.io's \`emit\` with an acknowledgement callback) would skip the channel operations. Each
-  gives up something wirechan's model promises (back-pressure, plain JSON on the wire, channels
-  as the one abstraction), so they are left for a decision. A put that asks for a late answer
+  (fire and forget, no credit) would drop the answer frame and the put's promise; a raw message
+  API beside channels (as socket.io's \`emit\` with an acknowledgement callback) would skip the
+  channel operations. Each gives up something wirechan's model promises (back-pressure, channels
+  as the one abstraction), so they are left for a decision. ${codecSentence(input)} A put that asks for a late answer
   (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
   rides with the reply.
 - **Beside socket.io.** A wirechan round trip costs about as much CPU as socket.io's (the table

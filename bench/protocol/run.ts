@@ -17,6 +17,7 @@ import { runRow, type Measurement, type Outcome } from "./measure.js";
 import { protocolHeadlines } from "./headlines.js";
 import { buildRows, checkTargets, renderConsole, renderReadme } from "./report.js";
 import { parseOnly } from "../shared/options.js";
+import { readEchoCodecNumbers } from "../codec/report.js";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const README_PATH = path.join(REPO_ROOT, "bench", "protocol", "README.md");
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
     ]),
     source,
     durationMs: performance.now() - started,
+    codec: readEchoCodecNumbers(path.join(REPO_ROOT, "bench", "codec", "results.json")),
   };
   console.log(`\n${renderConsole(report)}\n`);
   if (failures.length > 0) {
