@@ -100,7 +100,7 @@ export const VARIANT_DESCRIPTIONS: Readonly<Record<Variant, string>> = {
 };
 
 /** Round trips: un-measured warm-up, then measured, per row; slow rows fewer. */
-export const RTT_WARMUP = 1_000;
+export const RTT_WARMUP = 10_000;
 export const RTT_COUNT = 5_000;
 export const RTT_WARMUP_SLOW = 200;
 export const RTT_COUNT_SLOW = 1_000;

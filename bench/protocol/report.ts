@@ -398,8 +398,13 @@ sequence number, checked on return. During the round trips the server is pinned 
 client to CPU 1 (\`taskset -a -p -c\`), as the issue measured them: left to the scheduler the two
 sometimes shared a core and sometimes not, and a row's two-core p50 moved by 2x from round to
 round (raw ws: 0.025, 0.056, 0.024, 0.046, 0.023 ms in one run); where taskset cannot pin them
-they run unpinned. ${RTT_WARMUP} un-measured warm-up round trips, then ${RTT_COUNT} measured
-(rows over HTTP requests, socket.io polling and wirechan sse and longpoll: ${RTT_WARMUP_SLOW} and ${RTT_COUNT_SLOW}), stopping early after ${RTT_TIME_LIMIT_MS / 1000} s. RTT is
+they run unpinned. ${RTT_WARMUP.toLocaleString("en-US")} un-measured warm-up round trips, then ${RTT_COUNT.toLocaleString("en-US")} measured
+(rows over HTTP requests, socket.io polling and wirechan sse and longpoll: ${RTT_WARMUP_SLOW} and ${RTT_COUNT_SLOW.toLocaleString("en-US")}), stopping early after ${RTT_TIME_LIMIT_MS / 1000} s.
+The warm-up is long so that every row is measured with its code compiled, as a server that has
+run for a while is: with 1,000, V8's optimizing compiler was still at work in the measured
+round trips, and every row's two-core p99 was mostly compilation (raw ws's was 0.7 to 1.1 ms in
+such runs, and 0.2 ms in the first run with 10,000); in a probe timing the p50 of each block of 1,000 round trips, raw ws's stopped
+falling after about 3,000 and wirechan's, with more code to compile, after about 8,000. RTT is
 \`performance.now()\` around one round trip in the client; p50/p99/mean are over the measured ones,
 round trips/s is their count over their wall time. Server and client CPU per round trip are
 \`process.cpuUsage()\` (user + system, every thread) of each process over the measured round trips / their count.
