@@ -99,14 +99,19 @@ msgpackr it would take ${echoDifference(node)} of CPU in Node (both sides togeth
 than with JSON. ${share}
 
 So a compact codec does not close issue 12's item 2, and JSON stays the default. The issue keeps
-JSON unless the other codec wins in the browser too, and ${browserWins ? "even where msgpackr wins in Chromium, what it saves is a small share of a round trip" : "in Chromium it does not: V8's JSON.parse and JSON.stringify are native code, msgpackr's decoder is JavaScript"}.
+JSON unless the other codec wins in the browser too, and ${browserWins ? "even where msgpackr wins in Chromium, what it saves is a small share of a round trip" : "in Chromium it does not: V8's JSON.parse and JSON.stringify are native code, msgpackr is JavaScript"}.
 A binary codec would also cost: every transport but WebSocket carries text (SSE events and long-poll
 bodies; binary there needs base64, a third more bytes), the packets would no longer read in a
 browser's network panel or with curl, and the browser bundle would carry msgpackr's decoder. The
 \`Codec\` seam (src/wire/codec.ts) takes text; a binary codec needs it to take bytes and the HTTP
 transports to frame them. msgpackr's messages are smaller (the bytes columns): a deployment that
-pays for bandwidth on WebSocket could want it there, which the seam would have to grow for.
+pays for bandwidth on WebSocket could want it there, once the seam takes bytes.
 `;
+}
+
+/** The largest JSON message of the cases, in bytes. */
+function maxJsonBytes(input: CodecReportInput): number {
+  return Math.max(...input.platforms.flatMap((p) => CASES.map((spec) => timings(p, spec.name, "json")[0]?.bytes ?? 0)));
 }
 
 /** The shortest median timing of a platform's cases, in ms: what its clock's resolution is set against. */
@@ -128,7 +133,7 @@ instead of editing it. This run took ${(input.durationMs / 1000).toFixed(0)} s.
 ## Machine
 
 ${machineLines(input.machine)}
-- Chromium: ${input.chromium} (Debian's, headless)
+- Browser: ${input.chromium} (Debian's, headless)
 - Packages: msgpackr ${input.msgpackr}
 - Sources measured: ${input.commit}
 
@@ -145,7 +150,10 @@ for both codecs alike.
 - **JSON** is wirechan's codec as its transports run it. In Node: \`JSON.stringify\`, then the
   text's UTF-8 written into a Buffer (what \`ws\` does with a text message), and a received
   Buffer read back as text and \`JSON.parse\`d (src/server/ws-connection.ts). In Chromium:
-  \`TextEncoder\` and \`TextDecoder\` stand for the UTF-8 the browser's WebSocket does itself.
+  \`JSON.stringify\` and \`JSON.parse\` of text, as a page hands text to its WebSocket and gets
+  text from it; the browser makes and reads the UTF-8 in native code, which is not timed here
+  (\`TextEncoder\` and \`TextDecoder\` would stand for it badly: each call crosses into native
+  code at a cost above the conversion's, for packets this small).
 - **msgpackr** ${input.msgpackr}: \`new Packr({ useRecords: false })\`'s \`pack\` and \`Unpackr\`'s \`unpack\`, plain
   MessagePack. Its record extension (\`useRecords\`) is faster still, but it needs both ends to
   share structure definitions, which independent messages over several transports do not have.
@@ -165,6 +173,8 @@ ${verdict(input, repoRoot)}
 
 - Both codecs run in one process per platform; a message's I/O (system calls, the browser's
   WebSocket) is not part of it, so these are the codecs' own costs, not a round trip's.
+- In Chromium, JSON's UTF-8 (made and read by the browser's WebSocket) is not timed, and a
+  binary message needs none: that leans towards JSON, by a copy of at most ${maxJsonBytes(input)} bytes each way.
 - Chromium's \`performance.now()\` is coarsened (to 0.1 ms without cross-origin isolation); the
   quickest timing there (${input.options.iterations.toLocaleString("en-US")} packets) took ${shortestMs(input, "Chromium").toFixed(1)} ms, so the clock's step is ${((100 * 0.1) / shortestMs(input, "Chromium")).toFixed(1)}% of it at most.
 `;

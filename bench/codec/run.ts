@@ -8,10 +8,11 @@
  * of Debian's Chromium (/usr/bin/chromium, headless, the browser tests' launcher) that loads no
  * URL.
  */
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
-import { launchUser } from "../../test/browser/chromium.js";
+import { CHROMIUM, launchUser } from "../../test/browser/chromium.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
 import { stampOf } from "../shared/results.js";
 import { commitStamp } from "../shared/source.js";
@@ -71,7 +72,7 @@ async function chromiumRounds(options: Options): Promise<{ rounds: Round[]; vers
   const script = await pageScript();
   const user = await launchUser();
   try {
-    const version = await user.page.evaluate(() => /Chrome\/([\d.]+)/.exec(navigator.userAgent)?.[1] ?? "unknown");
+
     await user.page.setContent("<!doctype html><title>codec bench</title>");
     await user.page.addScriptTag({ content: script });
     const rounds: Round[] = [];
@@ -86,9 +87,18 @@ async function chromiumRounds(options: Options): Promise<{ rounds: Round[]; vers
       console.log(`[chromium ${round + 1}/${options.rounds}] done`);
     }
     if (user.pageErrors.length > 0) throw new Error(`the page threw: ${user.pageErrors.join("; ")}`);
-    return { rounds, version };
+    return { rounds, version: chromiumVersion() };
   } finally {
     await user.close();
+  }
+}
+
+/** "Chromium 156.0.8078.73 built on Debian …" as the binary says it (the page's user agent hides the minor numbers). */
+function chromiumVersion(): string {
+  try {
+    return execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+  } catch {
+    return "unknown";
   }
 }
 
