@@ -96,7 +96,7 @@ async function chromiumRounds(options: Options): Promise<{ rounds: Round[]; vers
 /** "Chromium 156.0.8078.73 built on Debian …" as the binary says it (the page's user agent hides the minor numbers). */
 function chromiumVersion(): string {
   try {
-    return execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+    return execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }

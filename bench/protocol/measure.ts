@@ -25,6 +25,9 @@ const CLIENT_ENTRY = fileURLToPath(new URL("./children/client.mjs", import.meta.
 export interface RttResult {
   readonly roundTrips: number;
   readonly p50Ms: number;
+  /** The p50 of the first and of the second half of the measured round trips, in the order made. */
+  readonly firstHalfP50Ms: number;
+  readonly secondHalfP50Ms: number;
   readonly p99Ms: number;
   readonly meanMs: number;
   /** Measured round trips / their wall time (one after another, never two at once). */
@@ -83,6 +86,8 @@ async function measureRtt(spec: RowSpec, server: Child, client: Child): Promise<
   return {
     roundTrips,
     p50Ms: num(r, "p50"),
+    firstHalfP50Ms: num(r, "firstHalfP50"),
+    secondHalfP50Ms: num(r, "secondHalfP50"),
     p99Ms: num(r, "p99"),
     meanMs: num(r, "mean"),
     perSecond: roundTrips / (num(r, "elapsedMs") / 1000),

@@ -341,11 +341,12 @@ function runsSection(input: ReportInput): string {
       row.runs.map((r) => fmt.ms(r.rtt.p50Ms)).join(" / "),
       row.runs.map((r) => (r.rttOneCore === null ? "—" : fmt.ms(r.rttOneCore.p50Ms))).join(" / "),
       row.runs.map((r) => fmt.ms(r.rtt.p99Ms)).join(" / "),
+      row.runs.map((r) => `${(r.rtt.secondHalfP50Ms / r.rtt.firstHalfP50Ms).toFixed(2)}x`).join(" / "),
       row.runs.map((r) => String(r.rtt.roundTrips)).join(" / "),
       rates.join("; "),
     ]);
   }
-  return markdownTable(["row", "RTT p50 ms", "one-core RTT p50 ms", "RTT p99 ms", "round trips measured", "values/s (* = stopped at the time limit)"], rows, 1);
+  return markdownTable(["row", "RTT p50 ms", "one-core RTT p50 ms", "RTT p99 ms", "p50 second half / first half", "round trips measured", "values/s (* = stopped at the time limit)"], rows, 1);
 }
 
 export function renderReadme(input: ReportInput): string {
@@ -404,7 +405,11 @@ The warm-up is long so that every row is measured with its code compiled, as a s
 run for a while is: with 1,000, V8's optimizing compiler was still at work in the measured
 round trips, and every row's two-core p99 was mostly compilation (raw ws's was 0.7 to 1.1 ms in
 such runs, and 0.2 ms in the first run with 10,000); in a probe timing the p50 of each block of 1,000 round trips, raw ws's stopped
-falling after about 3,000 and wirechan's, with more code to compile, after about 8,000. RTT is
+falling after about 3,000 and wirechan's, with more code to compile, after about 8,000. Each run
+checks it: "Individual runs" gives the p50 of the second half of the measured round trips (two
+cores) over that of the first half: near 1 when nothing was still warming up, within about 10% either
+way from noise alone (in a probe of twelve windows of 5,000 after this warm-up, raw ws's ranged
+0.91-1.13x and wirechan's 0.94-1.06x). RTT is
 \`performance.now()\` around one round trip in the client; p50/p99/mean are over the measured ones,
 round trips/s is their count over their wall time. Server and client CPU per round trip are
 \`process.cpuUsage()\` (user + system, every thread) of each process over the measured round trips / their count.

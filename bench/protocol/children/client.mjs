@@ -312,10 +312,17 @@ async function rtt({ from, count, timeLimitMs }) {
   const elapsedMs = performance.now() - start;
   const cpu = cpuMicros(cpuStart);
   const { up, down } = traffic;
+  // The p50 of each half, in the order they were made: close together when the warm-up was long
+  // enough for the measured ones to run on compiled code.
+  const half = done >> 1;
+  const firstHalfP50 = percentile(samples.slice(0, half).sort(), 0.5);
+  const secondHalfP50 = percentile(samples.slice(half, done).sort(), 0.5);
   const sorted = samples.subarray(0, done).sort();
   return {
     roundTrips: done,
     elapsedMs,
+    firstHalfP50,
+    secondHalfP50,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, done),
