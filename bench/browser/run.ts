@@ -15,7 +15,6 @@
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { startApps } from "../../apps/server.js";
@@ -24,6 +23,7 @@ import { kb, measureSizes } from "../../scripts/bundle-size.js";
 import { launchUser, TRANSPORT_CASES } from "../../test/browser/chromium.js";
 import { currentLoad, describeMachine } from "../shared/machine.js";
 import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { positiveIntFlag } from "../shared/options.js";
 import { commitStamp } from "../shared/source.js";
 import { browserHeadlines } from "./headlines.js";
 
@@ -36,13 +36,7 @@ interface BenchOptions {
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions {
-  const flag = (name: string, fallback: number): number => {
-    const at = argv.indexOf(`--${name}`);
-    const value = at === -1 ? fallback : Number(argv[at + 1]);
-    if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} must be a positive integer`);
-    return value;
-  };
-  return { loads: flag("loads", 20), seconds: flag("seconds", 60), interval: flag("interval", 100) };
+  return { loads: positiveIntFlag(argv, "loads", 20), seconds: positiveIntFlag(argv, "seconds", 60), interval: positiveIntFlag(argv, "interval", 100) };
 }
 
 /** Records, on the page's clock, when the first line enters the chat's list. */
@@ -108,14 +102,6 @@ async function seedLine(url: string): Promise<void> {
   session.close();
 }
 
-function commitOf(): string {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
@@ -138,7 +124,7 @@ async function main(): Promise<void> {
     const report = [
       "# The apps in Chromium",
       "",
-      `\`npm run bench:browser\` (bench/browser/run.ts) on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, commit ${commitOf()}, ${new Date().toISOString().slice(0, 10)}. Server and browser (Debian's Chromium, headless) on the same machine, over 127.0.0.1. Its headline numbers are in \`results.json\` beside this file, summarised with every suite's in [../README.md](../README.md).`,
+      `\`npm run bench:browser\` (bench/browser/run.ts) on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, commit ${commit}, ${new Date().toISOString().slice(0, 10)}. Server and browser (Debian's Chromium, headless) on the same machine, over 127.0.0.1. Its headline numbers are in \`results.json\` beside this file, summarised with every suite's in [../README.md](../README.md).`,
       "",
       `## Navigation to the first chat line shown (${options.loads} loads per transport)`,
       "",

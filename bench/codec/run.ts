@@ -15,6 +15,7 @@ import { build } from "esbuild";
 import { CHROMIUM, launchUser } from "../../test/browser/chromium.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
 import { stampOf } from "../shared/results.js";
+import { positiveIntFlag } from "../shared/options.js";
 import { commitStamp } from "../shared/source.js";
 import { endSuiteRun } from "../shared/suite-report.js";
 import { runWithWatchdog } from "../shared/watchdog.js";
@@ -30,13 +31,7 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const flag = (name: string, fallback: number): number => {
-    const at = argv.indexOf(`--${name}`);
-    const value = at === -1 ? fallback : Number(argv[at + 1]);
-    if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} must be a positive integer`);
-    return value;
-  };
-  return { rounds: flag("rounds", 7), iterations: flag("iterations", 50_000) };
+  return { rounds: positiveIntFlag(argv, "rounds", 7), iterations: positiveIntFlag(argv, "iterations", 50_000) };
 }
 
 type Round = Record<string, Record<string, CaseTiming>>;

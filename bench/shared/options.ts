@@ -11,3 +11,11 @@ export function parseOnly<N extends string>(text: string | undefined, known: rea
   if (unknown.length > 0) throw new Error(`--only: unknown ${what} ${unknown.join(", ")} (known: ${known.join(", ")})\n${usage}`);
   return known.filter((name) => wanted.includes(name));
 }
+
+/** `--name N` from `argv` as a positive integer, `fallback` when absent; throws, naming the flag, for anything else. */
+export function positiveIntFlag(argv: readonly string[], name: string, fallback: number): number {
+  const at = argv.indexOf(`--${name}`);
+  const value = at === -1 ? fallback : Number(argv[at + 1]);
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} must be a positive integer`);
+  return value;
+}
