@@ -66,7 +66,7 @@ export const SUITES: readonly SuiteSpec[] = [
     buildsDist: true,
     distEntries: ["server/index.js", "client/index.js", "index.js"],
     quickArgs: ["--rounds", "1"],
-    // Its own limit is 20 minutes; two rounds take about 9.
+    // Its own limit is 20 minutes; two rounds take about 10.
     timeoutMs: 21 * MINUTE,
     needs: "valgrind",
   },

@@ -5,11 +5,19 @@ import { median } from "../shared/stats.js";
 import { markdownTable } from "../shared/tables.js";
 import { COUNTS, type InstructionRow } from "./config.js";
 
+/** One round's instructions per round trip of a row, each side's. */
+export interface SidesPerRoundTrip {
+  readonly server: number;
+  readonly client: number;
+}
+
 export interface RowCounts {
   readonly row: InstructionRow;
-  /** Instructions per round trip, one per round. */
-  readonly perRoundTrip: number[];
+  /** One per round. */
+  readonly perRoundTrip: SidesPerRoundTrip[];
 }
+
+const both = (s: SidesPerRoundTrip): number => s.server + s.client;
 
 export interface InstructionsInput {
   readonly machine: MachineInfo;
@@ -21,8 +29,9 @@ export interface InstructionsInput {
   readonly durationMs: number;
 }
 
-function medianOf(counts: readonly RowCounts[], name: InstructionRow["name"]): number | undefined {
-  const values = counts.find((c) => c.row.name === name)?.perRoundTrip ?? [];
+/** A row's median over the rounds of both sides together (or of one side). */
+function medianOf(counts: readonly RowCounts[], name: InstructionRow["name"], side: (s: SidesPerRoundTrip) => number = both): number | undefined {
+  const values = (counts.find((c) => c.row.name === name)?.perRoundTrip ?? []).map(side);
   return values.length === 0 ? undefined : median(values);
 }
 
@@ -41,8 +50,17 @@ export function instructionsReadme(input: InstructionsInput): string {
   const socketIo = medianOf(input.counts, "socketio-ws");
   const wirechan = medianOf(input.counts, "wirechan-ws");
   const rows = input.counts.map((c) => {
-    const m = median(c.perRoundTrip);
-    return [c.row.label, thousands(m), c.perRoundTrip.map((v) => thousands(v)).join(" / "), spread(c.perRoundTrip), ratio(m, raw)];
+    const totals = c.perRoundTrip.map(both);
+    const m = median(totals);
+    return [
+      c.row.label,
+      thousands(m),
+      thousands(medianOf(input.counts, c.row.name, (s) => s.server)),
+      thousands(medianOf(input.counts, c.row.name, (s) => s.client)),
+      totals.map((v) => thousands(v)).join(" / "),
+      spread(totals),
+      ratio(m, raw),
+    ];
   });
   const versions = ["wirechan", "ws", "socket.io", "socket.io-client"].map((p) => `${p} ${input.versions.get(p) ?? "unknown"}`).join(", ");
   return `# wirechan instructions per round trip
@@ -70,23 +88,26 @@ not counted, nor are cache misses, so it is no stand-in for the p50 and has no t
 
 ## Method
 
-[children/echo.mjs](children/echo.mjs) runs one row's server and client in one process, over
+[children/echo.mjs](children/echo.mjs) runs one row's server and its client as two processes on
 127.0.0.1, with bench:protocol's packets and server loops (and none of its counting or timing):
-${input.counts.map((c) => c.row.label).join(", ")}. Each run makes ${COUNTS.warmup.toLocaleString("en-US")} warm-up round trips and then N more,
-one at a time, under \`valgrind --tool=callgrind\`, with \`node --predictable\`: V8's deterministic
-mode, with no background compiler or GC threads and no heuristics driven by the clock. Per row
-and round, one run with N = ${COUNTS.short.toLocaleString("en-US")} and one with N = ${COUNTS.long.toLocaleString("en-US")} (at once, one per core); instructions per round trip =
-(the second's count - the first's) / ${(COUNTS.long - COUNTS.short).toLocaleString("en-US")}, which cancels start-up, module loading and the
-warm-up. ${input.rounds} round(s); each number is the median over them.
+${input.counts.map((c) => c.row.label).join(", ")}. Both run under \`valgrind --tool=callgrind\`,
+with \`node --predictable\`: V8's deterministic mode, with no background compiler or GC threads
+and no heuristics driven by the clock. The client makes ${COUNTS.warmup.toLocaleString("en-US")} warm-up round trips and then N more,
+one at a time, and leaves; the server exits when it leaves. Per row and round, one run with
+N = ${COUNTS.short.toLocaleString("en-US")} and one with N = ${COUNTS.long.toLocaleString("en-US")}; a side's instructions per round trip = (its count in the second -
+its count in the first) / ${(COUNTS.long - COUNTS.short).toLocaleString("en-US")}, which cancels start-up, module loading and the warm-up.
+${input.rounds} round(s); each number is the median over them.
 
-With \`--single-threaded\` instead of \`--predictable\`, two measurements of wirechan differed by a
-quarter (93k and 119k): the garbage collector's incremental steps are driven by the clock,
-and under valgrind's slowdown they fell differently from run to run. With \`--predictable\` two
-such measurements were 0.7% apart.
+Why two processes and \`--predictable\`: in each, a side waits for the other in every round trip,
+so it wakes once per round trip however fast the other is, and what it does does not depend on
+timing. With both sides in one process, they shared an event loop whose wake-ups interleaved as
+timing had it, and raw ws's count moved by 40% between two rounds (33k and 50k); with
+\`--single-threaded\` instead of \`--predictable\`, the garbage collector's incremental steps,
+driven by the clock, moved wirechan's by a quarter.
 
 ## Results
 
-${markdownTable(["row", "instructions per round trip (median)", "rounds", "spread", "/ raw ws"], rows, 1)}
+${markdownTable(["row", "instructions per round trip, both sides (median)", "server", "client", "rounds (both sides)", "spread", "/ raw ws"], rows, 1)}
 
 wirechan / raw ws + JSON frames + channels: ${ratio(wirechan, floor)}; wirechan / socket.io: ${ratio(wirechan, socketIo)}.
 
@@ -95,8 +116,7 @@ wirechan / raw ws + JSON frames + channels: ${ratio(wirechan, floor)}; wirechan 
 - Instructions are not time. A round trip's time also holds the kernel's work, the same for
   every row, so the ratios here are larger than bench:protocol's ratios of p50; and the same
   count can take longer when it misses caches more.
-- Both sides share one process and one event loop, as they do not in bench:protocol; a row's
-  count is its client's and its server's work together.
+- The client's loop is this suite's, not bench:protocol's (no timing or counting per round trip).
 `;
 }
 

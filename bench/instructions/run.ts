@@ -6,10 +6,11 @@
  * Writes bench/instructions/README.md and results.json (report.ts). Options: `--rounds N`
  * (default 2), `--no-build` (use dist/ as it is).
  *
- * Method: children/echo.mjs runs a row's server and client in one `node --predictable` process
- * (V8's deterministic mode: no background compiler or GC threads, no time-driven heuristics) for
- * WARMUP + N round trips; the count of a run with N = SHORT is subtracted from one with N = LONG,
- * which cancels start-up, module loading and warm-up, and divided by LONG - SHORT.
+ * Method: children/echo.mjs runs a row's server and its client as two `node --predictable`
+ * processes (V8's deterministic mode: no background compiler or GC threads, no time-driven
+ * heuristics), each under callgrind, for WARMUP + N round trips; a side's count with N = SHORT
+ * is subtracted from its count with N = LONG, which cancels start-up, module loading and
+ * warm-up, and divided by LONG - SHORT.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -39,28 +40,59 @@ function valgrindVersion(): string {
   }
 }
 
-/** Instructions callgrind counted in one run of the echo child with `count` measured round trips. */
-function countInstructions(row: InstructionRow, count: number): Promise<number> {
+/** One process of the echo child under callgrind; `onLine` sees its stdout's lines; resolves with its count. */
+function underCallgrind(label: string, args: readonly string[], onLine?: (line: string) => void): Promise<number> {
   return new Promise(function run(resolve, reject) {
-    const args = ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, "--predictable", ECHO, row.name, String(COUNTS.warmup), String(count)];
-    const child = spawn(VALGRIND, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(VALGRIND, ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, "--predictable", ECHO, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-8_000);
+    });
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      for (const line of chunk.split("\n")) if (line !== "") onLine?.(line);
     });
     child.once("error", reject);
     child.once("exit", (code) => {
       const collected = /Collected : (\d+)/.exec(stderr);
       if (code === 0 && collected?.[1] !== undefined) resolve(Number(collected[1]));
-      else reject(new Error(`${row.label}: valgrind exited with ${code} (${stderr.trim().split("\n").slice(-3).join(" | ")})`));
+      else reject(new Error(`${label}: valgrind exited with ${code} (${stderr.trim().split("\n").slice(-3).join(" | ")})`));
     });
   });
 }
 
-/** One row's instructions per round trip: the long run's count minus the short one's, both at once (one per core). */
-async function perRoundTrip(row: InstructionRow): Promise<number> {
-  const [short, long] = await Promise.all([countInstructions(row, COUNTS.short), countInstructions(row, COUNTS.long)]);
-  return (long - short) / (COUNTS.long - COUNTS.short);
+interface SideCounts {
+  readonly server: number;
+  readonly client: number;
+}
+
+/** A row's server and client, each under callgrind, through WARMUP + `count` round trips. */
+async function countRun(row: InstructionRow, count: number): Promise<SideCounts> {
+  let portSeen: (port: number) => void = () => {};
+  const port = new Promise<number>((resolve) => {
+    portSeen = resolve;
+  });
+  const server = underCallgrind(`${row.label} server`, ["server", row.name], (line) => portSeen(Number(line)));
+  // A server that fails before printing its port must not leave the client waiting for it.
+  const [clientCount, serverCount] = await Promise.all([
+    Promise.race([port, server.then(() => Promise.reject(new Error(`${row.label}: the server exited before listening`)))]).then((p) =>
+      underCallgrind(`${row.label} client`, ["client", row.name, String(p), String(COUNTS.warmup), String(count)]),
+    ),
+    server,
+  ]);
+  return { server: serverCount, client: clientCount };
+}
+
+/**
+ * A row's instructions per round trip, each side's: the long run's count minus the short one's,
+ * over the difference in round trips. The two runs go at once: in each, the server and the
+ * client take turns, so a run keeps about one core busy.
+ */
+async function perRoundTrip(row: InstructionRow): Promise<SideCounts> {
+  const [short, long] = await Promise.all([countRun(row, COUNTS.short), countRun(row, COUNTS.long)]);
+  const per = (side: keyof SideCounts): number => (long[side] - short[side]) / (COUNTS.long - COUNTS.short);
+  return { server: per("server"), client: per("client") };
 }
 
 async function main(): Promise<void> {
@@ -73,9 +105,10 @@ async function main(): Promise<void> {
   const counts: RowCounts[] = INSTRUCTION_ROWS.map((row) => ({ row, perRoundTrip: [] }));
   for (let round = 0; round < rounds; round++) {
     for (const entry of counts) {
-      const value = await perRoundTrip(entry.row);
-      entry.perRoundTrip.push(value);
-      console.log(`[round ${round + 1}/${rounds}] ${entry.row.label.padEnd(32)} ${Math.round(value).toLocaleString("en-US")} instructions per round trip`);
+      const sides = await perRoundTrip(entry.row);
+      entry.perRoundTrip.push(sides);
+      const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+      console.log(`[round ${round + 1}/${rounds}] ${entry.row.label.padEnd(32)} ${fmt(sides.server + sides.client)} instructions per round trip (server ${fmt(sides.server)}, client ${fmt(sides.client)})`);
     }
   }
   const machine = describeMachine(loadAtStart);
