@@ -1,6 +1,6 @@
 // The suites `npm run bench` runs, in order, each its own run.ts in a child process.
 
-export type SuiteName = "csp" | "server" | "codec" | "protocol" | "instructions" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
+export type SuiteName = "csp" | "server" | "codec" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
 
 export interface SuiteSpec {
   /** Its folder under bench/, where its run.ts, README.md and results.json are. */
@@ -59,16 +59,6 @@ export const SUITES: readonly SuiteSpec[] = [
     distEntries: ["server/index.js", "client/index.js", "index.js"],
     quickArgs: ["--runs", "1"],
     timeoutMs: 7 * MINUTE,
-  },
-  {
-    name: "instructions",
-    title: "user-space instructions per echo round trip (valgrind's callgrind) beside raw ws, its floor and socket.io",
-    buildsDist: true,
-    distEntries: ["server/index.js", "client/index.js", "index.js"],
-    quickArgs: ["--rounds", "1"],
-    // Its own limit is 20 minutes; two rounds take about 10.
-    timeoutMs: 21 * MINUTE,
-    needs: "valgrind",
   },
   {
     name: "topic",
