@@ -409,7 +409,11 @@ falling after about 3,000 and wirechan's, with more code to compile, after about
 checks it: "Individual runs" gives the p50 of the second half of the measured round trips (two
 cores) over that of the first half: near 1 when nothing was still warming up, within about 10% either
 way from noise alone (in a probe of twelve windows of 5,000 after this warm-up, raw ws's ranged
-0.91-1.13x and wirechan's 0.94-1.06x). RTT is
+0.91-1.13x and wirechan's 0.94-1.06x). In this suite's runs wirechan's row has stayed at
+0.79-0.92x, with 20,000 warm-up round trips as with 10,000 (socket.io's mostly 0.91-0.95x, raw
+ws's 0.94-0.99x): wirechan's round trips keep getting faster through the measured window for a
+reason not found yet, not only compilation, so its p50 is likely a few percent above where it
+would settle. RTT is
 \`performance.now()\` around one round trip in the client; p50/p99/mean are over the measured ones,
 round trips/s is their count over their wall time. Server and client CPU per round trip are
 \`process.cpuUsage()\` (user + system, every thread) of each process over the measured round trips / their count.
