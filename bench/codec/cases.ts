@@ -1,6 +1,6 @@
 // What the codec suite encodes and decodes, and the loop that times it. Pure: the same module
 // runs in Node (run.ts) and, bundled by esbuild, in Chromium (page.ts), each with its own clock
-// and its own codecs (what a message's bytes are differs: a Buffer in Node, a Uint8Array there).
+// and its own codecs (codecs.ts: what a message is differs, a Buffer in Node, text there).
 
 /** A codec as the suite times it: a packet through one message and back, and that message's size. */
 export interface WireCodec {

@@ -1,5 +1,6 @@
 // The codec suite's page: bundled by run.ts with esbuild (an IIFE) and evaluated in Chromium,
-// it times the same cases as Node with the browser's own UTF-8 (TextEncoder, TextDecoder).
+// it times the same cases as Node: JSON as text (a page's WebSocket makes its UTF-8 natively,
+// out of the page's clock) and msgpackr as bytes.
 import { timeRound } from "./cases.js";
 import { msgpackrCodec, textJsonCodec } from "./codecs.js";
 

@@ -4,9 +4,8 @@
  * bench/codec/README.md and results.json (report.ts). Options: `--rounds N` (default 7),
  * `--iterations N` packets per case, codec and round (default 50,000).
  *
- * Nothing goes over a network: each round encodes and decodes in this process, then in a page
- * of Debian's Chromium (/usr/bin/chromium, headless, the browser tests' launcher) that loads no
- * URL.
+ * Nothing goes over a network: the rounds run in this process, then in a page of Debian's
+ * Chromium (/usr/bin/chromium, headless, the browser tests' launcher) that loads no URL.
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
