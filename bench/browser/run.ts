@@ -23,6 +23,7 @@ import { kb, measureSizes } from "../../scripts/bundle-size.js";
 import { launchUser, TRANSPORT_CASES } from "../../test/browser/chromium.js";
 import { currentLoad, describeMachine } from "../shared/machine.js";
 import { stampOf, writeSuiteResults } from "../shared/results.js";
+import { percentile } from "../shared/children/percentile.mjs";
 import { positiveIntFlag } from "../shared/options.js";
 import { commitStamp } from "../shared/source.js";
 import { browserHeadlines } from "./headlines.js";
@@ -63,10 +64,6 @@ const RECORD_LATENCIES = `(() => {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
   else watch();
 })();`;
-
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
 
 async function firstLineTimes(url: string, initScript: string, loads: number): Promise<number[]> {
   const user = await launchUser({ initScript: `${initScript}\n${RECORD_FIRST_LINE}` });
@@ -114,10 +111,10 @@ async function main(): Promise<void> {
     await seedLine(apps.url);
     for (const { transport, initScript } of TRANSPORT_CASES) {
       const times = await firstLineTimes(apps.url, initScript ?? "", options.loads);
-      const row = `| ${transport} | ${quantile(times, 0.5).toFixed(0)} ms | ${quantile(times, 0.9).toFixed(0)} ms | ${times.length} |`;
+      const row = `| ${transport} | ${percentile(times, 0.5).toFixed(0)} ms | ${percentile(times, 0.9).toFixed(0)} ms | ${times.length} |`;
       console.log(row);
       rows.push(row);
-      firstLineP50.set(transport, quantile(times, 0.5));
+      firstLineP50.set(transport, percentile(times, 0.5));
     }
     const latencies = await dashboardLatencies(apps.url, options.seconds);
     const sizes = await measureSizes();
@@ -136,7 +133,7 @@ async function main(): Promise<void> {
       "",
       "| readings | p50 | p99 | max |",
       "| --- | --- | --- | --- |",
-      `| ${latencies.length} | ${quantile(latencies, 0.5)} ms | ${quantile(latencies, 0.99)} ms | ${latencies.at(-1) ?? NaN} ms |`,
+      `| ${latencies.length} | ${percentile(latencies, 0.5)} ms | ${percentile(latencies, 0.99)} ms | ${latencies.at(-1) ?? NaN} ms |`,
       "",
       "The latency is the page's `Date.now()` minus the server's, on one machine: whole milliseconds.",
       "",
@@ -151,7 +148,7 @@ async function main(): Promise<void> {
     ].join("\n");
     await writeFile(new URL("./README.md", import.meta.url), report);
     const machine = describeMachine(loadAtStart);
-    const headlines = browserHeadlines({ firstLineP50, dashboardP99: quantile(latencies, 0.99), sizes });
+    const headlines = browserHeadlines({ firstLineP50, dashboardP99: percentile(latencies, 0.99), sizes });
     writeSuiteResults(fileURLToPath(new URL("./results.json", import.meta.url)), {
       suite: "browser",
       stamp: stampOf(machine, commit, null, performance.now() - started),

@@ -3,6 +3,7 @@
 // load-generator.mjs), then connect → idle RSS → fixed rate → max rate, and a check that every
 // client got every message exactly once and in order.
 import { Child, type Reply } from "./child.js";
+import { percentile } from "./children/percentile.mjs";
 
 /** The phases' sizes, from the benchmark's config. */
 export interface BroadcastPhases {
@@ -97,10 +98,6 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
 async function measure(row: BroadcastRow, ph: BroadcastPhases, children: Child[]): Promise<BroadcastResult> {

@@ -4,6 +4,7 @@
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers";
+import { percentile } from "../../shared/children/percentile.mjs";
 
 const row = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
@@ -284,11 +285,6 @@ const OPENERS = {
 };
 
 let client = null;
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 /** Round trips numbered from `from`, up to `count` of them, stopping at `timeLimitMs`. */
 async function rtt({ from, count, timeLimitMs }) {
