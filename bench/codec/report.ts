@@ -3,6 +3,7 @@ import { readSuiteResults, headline, type Headline } from "../shared/results.js"
 import { machineLines, type MachineInfo } from "../shared/machine.js";
 import { median } from "../shared/stats.js";
 import { markdownTable } from "../shared/tables.js";
+import { TARGETS } from "../protocol/config.js";
 import { CASES, type CaseTiming } from "./cases.js";
 
 export interface PlatformRounds {
@@ -25,7 +26,7 @@ const CODECS = ["json", "msgpackr"] as const;
 /** The two packets of an echo round trip: each is encoded once and decoded once per round trip. */
 const ECHO = ["echo-client", "echo-server"] as const;
 /** bench:protocol's target for the echo's p50: at most this many times raw ws's. */
-const RTT_TARGET = 1.3;
+const RTT_TARGET = TARGETS.wsRttVsRawWs;
 
 function timings(p: PlatformRounds, spec: string, codec: string): CaseTiming[] {
   return p.rounds.map((round) => {
