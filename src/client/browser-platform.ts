@@ -8,7 +8,7 @@ import type { PageEvents, Platform } from "./platform.js";
  * Transports follow what the browser has:
  * - `websocket` needs `globalThis.WebSocket`; without it that transport fails at once and is
  *   never probed again.
- * - `sse` needs `globalThis.EventSource`, and `ReadableStream` and `TextDecoderStream` to read
+ * - `sse` needs `globalThis.EventSource`, and `ReadableStream` and `TextDecoder` to read
  *   with. The client reads the stream through `fetch` (an EventSource cannot send the
  *   session's headers), but a browser without EventSource is one whose event streams are not
  *   to be relied on (an old engine, or a page that removed it on purpose), so it goes to
@@ -26,7 +26,7 @@ interface BrowserGlobals {
   WebSocket?: WebSocketLike;
   EventSource?: unknown;
   ReadableStream?: unknown;
-  TextDecoderStream?: unknown;
+  TextDecoder?: unknown;
 }
 
 function globalWebSocket(): Promise<WebSocketLike | undefined> {
@@ -39,7 +39,7 @@ function globalFetch(): Promise<HttpFetch> {
 
 function hasEventStreams(): boolean {
   const g = globalThis as BrowserGlobals;
-  return typeof g.EventSource === "function" && typeof g.ReadableStream === "function" && typeof g.TextDecoderStream === "function";
+  return typeof g.EventSource === "function" && typeof g.ReadableStream === "function" && typeof g.TextDecoder === "function";
 }
 
 /** The window (globalThis in a page). A worker has the methods too but never sees pagehide: listening there costs nothing. */

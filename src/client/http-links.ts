@@ -307,11 +307,12 @@ class SseLink extends HttpLink {
         return;
       }
       const parser = new SseParser(this.#onEvent, this.context.maxMessageSize + 64);
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      const decoder = new TextDecoder();
+      const reader = response.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        parser.push(value);
+        parser.push(decoder.decode(value, { stream: true }));
       }
       this.down({ reason: "the event stream ended" });
     } catch (error) {

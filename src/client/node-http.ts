@@ -3,7 +3,7 @@
 // of CPU per long-poll round trip on the benchmark machine, node:http about a quarter of it
 // (bench/protocol/README.md). Browsers never load this: node-platform.ts, the Node entry's
 // platform, imports it only in Node.
-import type { Agent, ClientRequest, IncomingMessage } from "node:http";
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import type { HttpAnswer, HttpFetch, HttpRequest } from "./transports.js";
 
 /**
@@ -25,7 +25,7 @@ export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 /** The errors of a request written to a kept-alive socket its server had closed: reset (ECONNRESET, which "socket hang up" is too) or broken pipe. */
 const STALE_SOCKET_ERRORS: ReadonlySet<string | undefined> = new Set(["ECONNRESET", "EPIPE"]);
 
-type RequestFunction = (url: URL, options: { method: string; headers: Record<string, string> | undefined; agent: Agent | false }) => ClientRequest;
+type RequestFunction = (options: RequestOptions) => ClientRequest;
 
 interface Route {
   readonly request: RequestFunction;
@@ -37,12 +37,14 @@ export async function nodeHttpFetch(): Promise<HttpFetch> {
   const http = await import("node:http");
   const https = await import("node:https");
   const { Readable } = await import("node:stream");
+  const { urlToHttpOptions } = await import("node:url");
   const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS };
   const routes: Record<"http:" | "https:", Route> = {
     "http:": { request: http.request, agent: new http.Agent(agentOptions) },
     "https:": { request: https.request, agent: new https.Agent(agentOptions) },
   };
   const toWeb = (res: IncomingMessage): ReadableStream<BufferSource> => Readable.toWeb(res) as ReadableStream<BufferSource>;
+  const targets = new Targets(urlToHttpOptions);
 
   return function request(url: URL, init: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
@@ -51,10 +53,36 @@ export async function nodeHttpFetch(): Promise<HttpFetch> {
         return;
       }
       const route = url.protocol === "https:" ? routes["https:"] : routes["http:"];
-      new NodeRequest(route, url, init, toWeb, resolve, reject).start(route.agent);
+      new NodeRequest(route, targets.of(url), init, toWeb, resolve, reject).start(route.agent);
     });
   };
 }
+
+/**
+ * The request options node:http takes for a URL, by its text, each made once: a link asks for
+ * the same two or three endpoints on every request, and taking the URL apart again
+ * (`urlToHttpOptions`, which `http.request(url)` calls) was a visible share of a long-poll's
+ * client CPU. At most {@link MAX_TARGETS} are kept (a client speaks to one server; a fetch used
+ * for more starts over when full).
+ */
+class Targets {
+  readonly #byHref = new Map<string, RequestOptions>();
+
+  constructor(private readonly parse: (url: URL) => RequestOptions) {}
+
+  of(url: URL): RequestOptions {
+    let target = this.#byHref.get(url.href);
+    if (target === undefined) {
+      if (this.#byHref.size >= MAX_TARGETS) this.#byHref.clear();
+      target = this.parse(url);
+      this.#byHref.set(url.href, target);
+    }
+    return target;
+  }
+}
+
+/** The most request targets a Node fetch keeps (see {@link Targets}). */
+export const MAX_TARGETS = 16;
 
 /** One request and its answer, made at most twice (see {@link mayResend}). */
 class NodeRequest {
@@ -65,7 +93,7 @@ class NodeRequest {
 
   constructor(
     private readonly route: Route,
-    private readonly url: URL,
+    private readonly target: RequestOptions,
     private readonly init: HttpRequest,
     private readonly toWeb: (res: IncomingMessage) => ReadableStream<BufferSource>,
     private readonly resolve: (answer: HttpAnswer) => void,
@@ -80,7 +108,7 @@ class NodeRequest {
 
   /** Sends the request through `agent`, or on a socket of its own (`false`). */
   start(agent: Agent | false): void {
-    const req = this.route.request(this.url, { method: this.init.method ?? "GET", headers: this.#headers, agent });
+    const req = this.route.request({ ...this.target, method: this.init.method ?? "GET", headers: this.#headers, agent });
     this.#req = req;
     req.once("error", this.#onError);
     req.once("response", this.#onResponse);
