@@ -1,6 +1,6 @@
 // The suites `npm run bench` runs, in order, each its own run.ts in a child process.
 
-export type SuiteName = "csp" | "server" | "codec" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
+export type SuiteName = "csp" | "server" | "codec" | "alloc" | "protocol" | "topic" | "longpoll" | "memory" | "cluster" | "browser";
 
 export interface SuiteSpec {
   /** Its folder under bench/, where its run.ts, README.md and results.json are. */
@@ -51,6 +51,15 @@ export const SUITES: readonly SuiteSpec[] = [
     // Its own limit is 10 minutes; a full run takes well under one.
     timeoutMs: 11 * MINUTE,
     needs: "Chromium at /usr/bin/chromium",
+  },
+  {
+    name: "alloc",
+    title: "bytes allocated per echo round trip, server and client, for every row of the protocol suite",
+    buildsDist: true,
+    distEntries: ["server/index.js", "client/index.js", "index.js"],
+    quickArgs: ["--runs", "1"],
+    // Its own limit is 10 minutes; a full run takes about two.
+    timeoutMs: 11 * MINUTE,
   },
   {
     name: "protocol",

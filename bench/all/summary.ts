@@ -179,9 +179,9 @@ listed in bench/all/suites.ts (and in bench/all/issue12.ts when it measures a ro
 table). \`npm run size\` is not part of the run: the browser suite weighs the same bundles
 (scripts/bundle-size.ts).
 
-A full run takes about 24 minutes on a 2-core machine (csp 2, server 6, codec 0.5, protocol 4, topic 4, longpoll 3,
-cluster 3.5, browser 2; the suites' time limits bound it at ${Math.round(SUITES.reduce((a, s) => a + s.timeoutMs, 0) / 60_000)} minutes); \`--quick\` about 10 (csp 0.75,
-server 3, codec 0.25, protocol 0.75, topic 2, longpoll 1, cluster 2, browser 0.5). The suites' latest runs below took ${formatDuration(recorded.ms)} together
+A full run takes about 26 minutes on a 2-core machine (csp 2, server 7, codec 0.5, alloc 2, protocol 4, topic 3.5,
+longpoll 1.5, memory 1, cluster 3, browser 1.5; the suites' time limits bound it at ${Math.round(SUITES.reduce((a, s) => a + s.timeoutMs, 0) / 60_000)} minutes); \`--quick\` about 12 (csp 0.75,
+server 3, codec 0.25, alloc 1, protocol 0.75, topic 2, longpoll 1, memory 0.5, cluster 2, browser 0.5). The suites' latest runs below took ${formatDuration(recorded.ms)} together
 (${recorded.of} of ${SUITES.length} recorded their duration).
 
 The numbers (this file, and each suite's README.md and results.json) are committed once per change

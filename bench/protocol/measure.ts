@@ -19,8 +19,9 @@ import {
   type Variant,
 } from "./config.js";
 
-const SERVER_ENTRY = fileURLToPath(new URL("./children/server.mjs", import.meta.url));
-const CLIENT_ENTRY = fileURLToPath(new URL("./children/client.mjs", import.meta.url));
+/** The children of a row (the allocation suite, bench/alloc, runs them too). */
+export const SERVER_ENTRY = fileURLToPath(new URL("./children/server.mjs", import.meta.url));
+export const CLIENT_ENTRY = fileURLToPath(new URL("./children/client.mjs", import.meta.url));
 
 export interface RttResult {
   readonly roundTrips: number;

@@ -4,6 +4,7 @@
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers";
+import { startAllocationSampling, stopAllocationSampling } from "../../shared/children/allocation.mjs";
 import { percentile } from "../../shared/children/percentile.mjs";
 
 const row = process.argv[2];
@@ -350,6 +351,8 @@ process.on("message", async function command(msg) {
     } else if (msg.cmd === "rtt") reply = await rtt(msg);
     else if (msg.cmd === "throughput") reply = await throughput(msg);
     else if (msg.cmd === "health") reply = client.health?.() ?? {};
+    else if (msg.cmd === "allocStart") reply = await startAllocationSampling().then(() => ({}));
+    else if (msg.cmd === "allocStop") reply = { bytes: await stopAllocationSampling() };
     else if (msg.cmd === "close") {
       client?.close();
       reply = {};

@@ -6,6 +6,7 @@
 // Commands come from the parent over the IPC channel. Nothing is printed to stdout but errors.
 import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { startAllocationSampling, stopAllocationSampling } from "../../shared/children/allocation.mjs";
 import { clearTimeout } from "node:timers";
 
 const HOST = "127.0.0.1";
@@ -165,6 +166,8 @@ async function main() {
       else if (msg.cmd === "setExpected") reply = setExpected(msg.n);
       else if (msg.cmd === "waitDone") reply = await waitDone(msg);
       else if (msg.cmd === "cpu") reply = { ...process.cpuUsage() };
+      else if (msg.cmd === "allocStart") reply = await startAllocationSampling().then(() => ({}));
+      else if (msg.cmd === "allocStop") reply = { bytes: await stopAllocationSampling() };
       else throw new Error(`unknown command ${msg.cmd}`);
       process.send({ id: msg.id, ok: true, ...reply });
     } catch (error) {

@@ -1,0 +1,2 @@
+export function startAllocationSampling(): Promise<void>;
+export function stopAllocationSampling(): Promise<number>;
