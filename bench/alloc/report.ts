@@ -36,6 +36,16 @@ function cell(runs: readonly AllocationResult[] | undefined, side: Side): string
   return `${kb(median(values))} (${kb(Math.min(...values))}–${kb(Math.max(...values))})`;
 }
 
+/** The widest (max - min) / median of a row's totals over its rounds, as a percentage. */
+function largestSpread(results: ReadonlyMap<RowName, readonly AllocationResult[]>): string {
+  let widest = 0;
+  for (const runs of results.values()) {
+    const totals = valuesOf(runs, "total");
+    if (totals.length > 1) widest = Math.max(widest, (Math.max(...totals) - Math.min(...totals)) / median(totals));
+  }
+  return `${(widest * 100).toFixed(1)}%`;
+}
+
 function ratio(value: number | undefined, base: number | undefined): string {
   return value === undefined || base === undefined ? "—" : `${(value / base).toFixed(2)}x`;
 }
@@ -107,8 +117,8 @@ processes (\`HeapProfiler.startSampling\` through \`node:inspector\`, one sample
 average, with \`includeObjectsCollectedByMinorGC\` and \`includeObjectsCollectedByMajorGC\`, so that
 objects already collected count too). The sum of the samples estimates every byte allocated on the
 JavaScript heap; buffers outside it (a socket's read buffer) are not counted. Each number is the
-median over ${input.runs} round(s), with the min–max; the profiler samples at random, and the rounds of one
-row agree within about 1%.
+median over ${input.runs} round(s), with the min–max; the profiler samples at random: in this run the
+rounds of a row were at most ${largestSpread(input.results)} apart (max − min over the median, both sides together).
 
 "Raw ws + JSON frames + channels" is bench:protocol's second floor: a round trip's very packets
 and wirechan's channels, without the session.${sessionShare} That difference is the session's

@@ -6,8 +6,8 @@
 // Commands come from the parent over the IPC channel. Nothing is printed to stdout but errors.
 import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { startAllocationSampling, stopAllocationSampling } from "../../shared/children/allocation.mjs";
 import { clearTimeout } from "node:timers";
+import { startAllocationSampling, stopAllocationSampling } from "../../shared/children/allocation.mjs";
 
 const HOST = "127.0.0.1";
 const impl = process.argv[2];

@@ -2,7 +2,8 @@
 // V8's sampling heap profiler, told to keep the samples of objects already collected, so that
 // the sum of the samples estimates every byte allocated between start and stop, not only what
 // is still alive. The profiler samples on average one allocation per SAMPLING_INTERVAL bytes,
-// at random: over the megabytes of a measured window, the sum repeats within about 1%.
+// at random: over the megabytes of a measured window the sum repeated within about 1% in the
+// suite's runs (its README gives each run's spread).
 import { Session } from "node:inspector";
 
 /** Average bytes between two samples; smaller is finer and slower. */

@@ -1,2 +1,0 @@
-export function startAllocationSampling(): Promise<void>;
-export function stopAllocationSampling(): Promise<number>;
