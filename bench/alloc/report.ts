@@ -116,7 +116,9 @@ removes allocations), then ${MEASURED.fast.toLocaleString("en-US")} measured (${
 processes (\`HeapProfiler.startSampling\` through \`node:inspector\`, one sample per 128 bytes on
 average, with \`includeObjectsCollectedByMinorGC\` and \`includeObjectsCollectedByMajorGC\`, so that
 objects already collected count too). The sum of the samples estimates every byte allocated on the
-JavaScript heap; buffers outside it (a socket's read buffer) are not counted. Each number is the
+JavaScript heap; buffers outside it (a socket's read buffer) are not counted. The client's count
+includes the harness's own work per round trip (its timing and the promise it awaits), the same
+for every row. Each number is the
 median over ${input.runs} round(s), with the min–max; the profiler samples at random: in this run the
 rounds of a row were at most ${largestSpread(input.results)} apart (max − min over the median, both sides together).
 
