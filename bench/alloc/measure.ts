@@ -2,6 +2,7 @@
 // server process and a fresh client process), the row's warm-up round trips, then measured round
 // trips with V8's sampling heap profiler on in both processes (bench/shared/children/allocation.mjs).
 import { Child, type Reply } from "../shared/child.js";
+import { runRowOfChildren } from "../shared/row-run.js";
 import { CLIENT_ENTRY, SERVER_ENTRY } from "../protocol/measure.js";
 import type { RowSpec } from "../protocol/config.js";
 
@@ -52,17 +53,6 @@ async function measure(spec: RowSpec, children: Child[]): Promise<AllocationResu
 
 /** One run of a row, both processes stopped afterwards whatever happened; never rejects. */
 export async function runAllocationRow(spec: RowSpec): Promise<AllocationOutcome> {
-  const children: Child[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`killed after the ${ROW_TIMEOUT_MS / 1000} s row timeout`)), ROW_TIMEOUT_MS);
-  });
-  try {
-    return { ok: true, result: await Promise.race([measure(spec, children), timeout]) };
-  } catch (error) {
-    return { ok: false, row: spec.name, reason: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
-    for (const child of [...children].reverse()) await child.stop();
-  }
+  const outcome = await runRowOfChildren(ROW_TIMEOUT_MS, (children) => measure(spec, children));
+  return outcome.ok ? { ok: true, result: outcome.value } : { ok: false, row: spec.name, reason: outcome.reason };
 }

@@ -33,7 +33,16 @@ interface Options {
   readonly partial: boolean;
 }
 
+/** The flags this runner takes, and whether each is followed by a value. */
+const FLAGS: Readonly<Record<string, boolean>> = { "--runs": true, "--only": true, "--no-build": false };
+
 function parseOptions(argv: readonly string[]): Options {
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] ?? "";
+    const takesValue = FLAGS[flag];
+    if (takesValue === undefined) throw new RangeError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
+    if (takesValue) i++;
+  }
   const only = argv.indexOf("--only");
   const names = ROWS.map((row) => row.name);
   return {
