@@ -1,9 +1,18 @@
 // What the protocol benchmark measures, in one place. The child processes get every count
 // through their IPC commands, so nothing here is repeated in the .mjs files.
 
-export type RowName = "ws" | "ws-json" | "ws-json-chan" | "socketio-ws" | "socketio-polling" | "wirechan-ws" | "wirechan-sse" | "wirechan-longpoll";
-/** The server process a row runs against (the three wirechan rows share one kind of server). */
-export type ServerKind = "ws" | "socketio-ws" | "socketio-polling" | "wirechan";
+export type RowName =
+  | "ws"
+  | "ws-json"
+  | "ws-json-chan"
+  | "socketio-ws"
+  | "socketio-polling"
+  | "wirechan-ws"
+  | "wirechan-sse"
+  | "wirechan-longpoll"
+  | "wirechan-connection";
+/** The server process a row runs against (the three session rows share one kind of server). */
+export type ServerKind = "ws" | "socketio-ws" | "socketio-polling" | "wirechan" | "wirechan-connection";
 export type Variant = "send" | "emit" | "emitWithAck" | "put" | "awaited";
 
 export interface RowSpec {
@@ -88,10 +97,19 @@ export const ROWS: readonly RowSpec[] = [
     variants: ["put"],
     rttMethod: "as wirechan (websocket), over long-polling downstream and POST upstream",
   },
+  {
+    name: "wirechan-connection",
+    label: "wirechan Connection (websocket)",
+    server: "wirechan-connection",
+    slow: false,
+    variants: ["send"],
+    rttMethod:
+      "wirechan's message layer, without a session: `createServer().route(\"*\", (req) => withChannel(req, (conn) => conn.onReceive((m) => conn.send(m))))`, default options; the client is raw ws's, on the same messages",
+  },
 ];
 
 export const VARIANT_DESCRIPTIONS: Readonly<Record<Variant, string>> = {
-  send: "raw ws: `ws.send(\"v\" + i)` for every value (no acknowledgement), in chunks of 1,000 between `setImmediate`s; the server counts messages",
+  send: "raw ws's client: `ws.send(\"v\" + i)` for every value (no acknowledgement), in chunks of 1,000 between `setImmediate`s; the server (raw ws, or wirechan's Connection) counts messages",
   emit: "socket.io: `socket.emit(\"v\", i)` for every value (no acknowledgement), in chunks of 1,000 between `setImmediate`s",
   emitWithAck:
     "socket.io: `socket.emitWithAck(\"v\", i)` with at most 256 unanswered; the server's handler counts and calls `ack(true)`",

@@ -1,7 +1,8 @@
 // The protocol suite's headline measures for the summary (bench/protocol/results.json): one
 // session's round trip over WebSocket (issue 12's echo row) on two cores and on one, and over
-// long-polling, a loop of awaited puts (issue 12's first row), and what one client sends per
-// second, each beside raw ws and socket.io.
+// long-polling, the same echo through a Connection (the message layer, no session), a loop of
+// awaited puts (issue 12's first row), and what one client sends per second, each beside raw ws
+// and socket.io.
 import { headline, type Headline } from "../shared/results.js";
 import type { RowName, Variant } from "./config.js";
 import type { Row } from "./report.js";
@@ -24,6 +25,14 @@ export function protocolHeadlines(rows: readonly Row[]): Headline[] {
       ["socket.io", p50OneCore("socketio-ws")],
       ["raw ws + JSON frames", p50OneCore("ws-json")],
       ["raw ws + JSON frames + channels", p50OneCore("ws-json-chan")],
+    ]),
+    headline("rtt-p50-ws-connection", "echo through a `Connection`, wirechan's message layer without a session (WebSocket)", "ms", "lower", p50("wirechan-connection"), [
+      ["raw ws", p50("ws")],
+      ["socket.io", p50("socketio-ws")],
+    ]),
+    headline("rtt-p50-ws-connection-one-core", "the same, both processes on one core", "ms", "lower", p50OneCore("wirechan-connection"), [
+      ["raw ws", p50OneCore("ws")],
+      ["socket.io", p50OneCore("socketio-ws")],
     ]),
     headline("awaited-put-loop", "a loop of `await proxy.put(v)`, one client (WebSocket; raw ws and socket.io: their echo round trips one at a time)", "puts/s", "higher", rate("wirechan-ws", "awaited"), [
       ["raw ws", perSecond("ws")],

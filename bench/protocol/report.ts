@@ -218,7 +218,7 @@ function ratioCells(rows: readonly Row[]): string[][] {
   const p50 = (row: RowName): number | undefined => rows.find((r) => r.row === row)?.rtt?.p50Ms;
   const rate = (row: RowName, variant: Variant): number | undefined => rows.find((r) => r.row === row)?.throughput?.get(variant)?.median.perSecond;
   const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}x`);
-  return (["wirechan-ws", "wirechan-sse", "wirechan-longpoll"] as const)
+  return (["wirechan-ws", "wirechan-sse", "wirechan-longpoll", "wirechan-connection"] as const)
     .filter((r) => rows.some((x) => x.row === r))
     .map((r) => [
       label(r),
@@ -236,28 +236,29 @@ function ratioCells(rows: readonly Row[]): string[][] {
 /**
  * The round trip built up a layer at a time, on one core (where a round trip is the work of
  * both sides and repeats within a few percent): raw ws, its JSON packets, channels at both ends,
- * then the whole session. Each line's p50 against raw ws's, and CPU per round trip per side
- * (server and client averaged) with what it adds over the line above.
+ * then the whole session; and beside them, wirechan's Connection in place of raw ws's server.
+ * Each line's p50 against raw ws's, and CPU per round trip per side (server and client
+ * averaged) with what it adds over the line it builds on.
  */
 function layerCells(rows: readonly Row[]): string[][] {
-  const layers: ReadonlyArray<readonly [RowName, string]> = [
-    ["ws", "raw ws: a message each way"],
-    ["ws-json", "+ the packets as JSON text"],
-    ["ws-json-chan", "+ wirechan's channels at both ends"],
-    ["wirechan-ws", "+ the session (wirechan)"],
+  const layers: ReadonlyArray<readonly [RowName, string, RowName | null]> = [
+    ["ws", "raw ws: a message each way", null],
+    ["ws-json", "+ the packets as JSON text", "ws"],
+    ["ws-json-chan", "+ wirechan's channels at both ends", "ws-json"],
+    ["wirechan-ws", "+ the session (wirechan)", "ws-json-chan"],
+    ["wirechan-connection", "beside: raw ws with wirechan's Connection as the server (no session)", "ws"],
   ];
   const oneCore = (name: RowName): Readonly<Record<RttMetric, number>> | undefined => rows.find((r) => r.row === name)?.rttOneCore;
-  const cpu = (name: RowName): number | undefined => {
-    const r = oneCore(name);
+  const cpu = (name: RowName | null): number | undefined => {
+    const r = name === null ? undefined : oneCore(name);
     return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
   };
   const base = oneCore("ws")?.p50Ms;
-  let previous: number | undefined;
-  return layers.map(([name, what]) => {
+  return layers.map(([name, what, over]) => {
     const p50 = oneCore(name)?.p50Ms;
     const own = cpu(name);
-    const added = own === undefined || previous === undefined ? "—" : `+${fmt.us(own - previous)}`;
-    previous = own;
+    const under = cpu(over);
+    const added = own === undefined || under === undefined ? "—" : `${own >= under ? "+" : "-"}${fmt.us(Math.abs(own - under))}`;
     return [what, p50 === undefined ? "n/a" : fmt.ms(p50), p50 === undefined || base === undefined ? "n/a" : `${(p50 / base).toFixed(2)}x`, own === undefined ? "n/a" : fmt.us(own), added];
   });
 }
@@ -265,6 +266,14 @@ function layerCells(rows: readonly Row[]): string[][] {
 /** A row's one-core p50 over raw ws's, for the text. */
 function oneCoreRatio(rows: readonly Row[], name: RowName): string {
   const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rttOneCore?.p50Ms;
+  const ours = of(name);
+  const base = of("ws");
+  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
+}
+
+/** A row's two-core p50 over raw ws's, for the text. */
+function twoCoreRatio(rows: readonly Row[], name: RowName): string {
+  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rtt?.p50Ms;
   const ours = of(name);
   const base = of("ws");
   return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
@@ -488,7 +497,8 @@ as a wirechan round trip, parsed and written, and nothing else; its ratio to raw
 text alone costs before any session, acknowledgement, credit or channel work. The "raw ws + JSON
 frames + channels" row is a second floor: those packets with wirechan's channels where wirechan
 has them (a put into the server's channel, the echo loop's take and put, the client's put into
-\`reply\` and its take), and nothing of the session.
+\`reply\` and its take), and nothing of the session. The "wirechan Connection" row is no target
+either: wirechan's message layer, measured against raw ws's server.
 
 ${markdownTable(CHECK_HEADER, input.checks.map(checkCells), 1)}
 
@@ -524,11 +534,21 @@ both processes are in every round trip, and the same costs are a smaller share o
   wirechan adds is user space, V8's builtins and runtime (property-access stubs, promise jobs,
   JSON) more than the session's own compiled code. What is left is many small costs, each one a
   guarantee of the protocol.
-- **What would close it** is a different design, not tuning: a put that asks for no answer
-  (fire and forget, no credit) would drop the answer frame and the put's promise; a raw message
-  API beside channels (as socket.io's \`emit\` with an acknowledgement callback) would skip the
-  channel operations. Each gives up something wirechan's model promises (back-pressure, channels
-  as the one abstraction), so they are left for a decision. ${codecSentence(input)} A put that asks for a late answer
+- **What would close it is a layer without the session, and wirechan has one: the
+  \`Connection\`.** The "wirechan Connection (websocket)" row, raw ws's client against wirechan's
+  \`Connection\` sending each message back, was ${oneCoreRatio(input.rows, "wirechan-connection")} raw ws's p50 on one core and
+  ${twoCoreRatio(input.rows, "wirechan-connection")} on two in this run. An application that wants raw ws's round trip, and none of the
+  session's guarantees, sends its messages over a \`Connection\` (docs/api.md, "The server");
+  channels across the wire are for what needs their guarantees.
+- **Decided: every put keeps its answer.** A put that asks for no answer (fire and forget, no
+  credit) was measured once, outside this suite, with a build patched so that neither side
+  answers or tracks a put: in one process, both sides of a round trip went from 17.4 to 16.5 µs
+  of CPU, where the session adds about 4.4 µs over the channels floor (so about a fifth of it);
+  on two cores, pinned as here, the p50 went from 80.8 to 78.9 µs, against 72.5 µs for the
+  channels floor. It would not close the gap, and it would give up back-pressure (credit comes
+  back with the answer) and the put's promise. A message API inside the session, without
+  channels, would still carry the sequence numbers, replay and acknowledgements, which are most
+  of what is left; the \`Connection\` is that API without them. ${codecSentence(input)} A put that asks for a late answer
   (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
   rides with the reply.
 - **Beside socket.io.** A wirechan round trip costs about as much CPU as socket.io's (the table

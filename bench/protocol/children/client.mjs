@@ -1,5 +1,5 @@
 // One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | ws-json-chan | socketio-ws |
-// socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll. It opens one client to
+// socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll | wirechan-connection. It opens one client to
 // the server the parent names and, on command over IPC, measures round trips to the server's
 // echo or sends values to its sink as fast as the method allows. Only errors are printed.
 import { performance } from "node:perf_hooks";
@@ -283,6 +283,8 @@ const OPENERS = {
   "wirechan-ws": (port) => openWirechan(port, "websocket"),
   "wirechan-sse": (port) => openWirechan(port, "sse"),
   "wirechan-longpoll": (port) => openWirechan(port, "longpoll"),
+  // raw ws's client: the row measures wirechan's server side of a plain WebSocket.
+  "wirechan-connection": openRawWs,
 };
 
 let client = null;

@@ -1,6 +1,6 @@
 // One benchmark server process: `node server.mjs <impl>`, impl one of ws | socketio-ws |
-// socketio-polling | wirechan (the three wirechan rows share this server; the client picks the
-// transport). It listens on 127.0.0.1 (a free port) and serves two things:
+// socketio-polling | wirechan | wirechan-connection (the three session rows share the wirechan
+// server; the client picks the transport). It listens on 127.0.0.1 (a free port) and serves two things:
 // - an echo: every value sent to it comes straight back (RTT);
 // - a sink: it counts the values sent to it and notes when the expected count arrived (throughput).
 // Commands come from the parent over the IPC channel. Nothing is printed to stdout but errors.
@@ -146,11 +146,31 @@ async function makeWirechan() {
   return { port: handle.port, clients: () => server.sessionCount };
 }
 
+/**
+ * wirechan's message layer without a session, for raw ws's client: "e…" comes back as it came,
+ * anything else is a value for the sink (as makeRawWs does).
+ */
+async function makeWirechanConnection() {
+  const { createServer, withChannel } = await import("../../../dist/server/index.js");
+  const server = createServer();
+  server.route("*", (req) =>
+    withChannel(req, function serve(conn) {
+      conn.onReceive(function onMessage(message) {
+        if (typeof message === "string" && message.charCodeAt(0) === 0x65) conn.send(message);
+        else sinkValue();
+      });
+    }),
+  );
+  const handle = await server.listen({ port: 0, host: HOST });
+  return { port: handle.port, clients: () => server.connectionCount };
+}
+
 const IMPLS = {
   ws: makeRawWs,
   "socketio-ws": () => makeSocketIo(["websocket"]),
   "socketio-polling": () => makeSocketIo(["polling"]),
   wirechan: makeWirechan,
+  "wirechan-connection": makeWirechanConnection,
 };
 
 async function main() {
