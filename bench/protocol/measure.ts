@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import os from "node:os";
 import { affinityOf, pinProcesses } from "../shared/affinity.js";
 import { Child, type Reply } from "../shared/child.js";
+import { runRowOfChildren } from "../shared/row-run.js";
 import {
   ROW_TIMEOUT_MS,
   RTT_COUNT,
@@ -193,19 +194,7 @@ async function measure(spec: RowSpec, profileDir: string | null, children: Child
  * With a `profileDir`, both processes write a V8 CPU profile there when they exit.
  */
 export async function runRow(spec: RowSpec, profileDir: string | null = null): Promise<Outcome> {
-  const children: Child[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`killed after the ${ROW_TIMEOUT_MS / 1000} s row timeout`)), ROW_TIMEOUT_MS);
-  });
-  try {
-    const measurement = await Promise.race([measure(spec, profileDir, children), timeout]);
-    return { ok: true, measurement };
-  } catch (error) {
-    return { ok: false, row: spec.name, reason: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
-    // The client first, so the server does not see a dropped session while it still measures anything.
-    for (const child of [...children].reverse()) await child.stop();
-  }
+  // The children stop in reverse order: the client first, so the server does not see a dropped session while it still measures anything.
+  const outcome = await runRowOfChildren(ROW_TIMEOUT_MS, (children) => measure(spec, profileDir, children));
+  return outcome.ok ? { ok: true, measurement: outcome.value } : { ok: false, row: spec.name, reason: outcome.reason };
 }
