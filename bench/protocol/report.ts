@@ -528,8 +528,9 @@ both processes are in every round trip, and the same costs are a smaller share o
   sixth of the busy time, garbage collection and V8's runtime about another sixth, and the rest
   spread over a dozen functions of the session. A round trip's two sides, in one process,
   allocate about 12 KB where raw ws's allocate 5.6 KB (a sampling heap profile; most of the
-  difference is promises, frames and their texts). The system calls are raw ws's: one read, one
-  writev and one epoll_wait per side per round trip for both (\`strace -c\`), and a \`perf\`
+  difference is promises, frames and their texts). The system calls are raw ws's: as many reads,
+  writevs and epoll_waits per round trip for both (\`strace -c\`: one read and one writev per side,
+  with one or two epoll_waits by machine, alike for every row), and a \`perf\`
   profile of both sides on one core finds the same kernel time per round trip under each; what
   wirechan adds is user space, V8's builtins and runtime (property-access stubs, promise jobs,
   JSON) more than the session's own compiled code. What is left is many small costs, each one a
