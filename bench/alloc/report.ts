@@ -1,5 +1,5 @@
 // The allocation suite's README.md and headline numbers, from its rounds (run.ts).
-import { type Headline, headline } from "../shared/results.js";
+import { type Headline, headline, writtenBy } from "../shared/results.js";
 import { machineLines, type MachineInfo } from "../shared/machine.js";
 import { median } from "../shared/stats.js";
 import { markdownTable } from "../shared/tables.js";
@@ -86,7 +86,7 @@ export function allocationReadme(input: AllocationReportInput): string {
   const sessionShare = wirechan === undefined || floor === undefined ? "" : ` In this run the session adds ${kb(wirechan - floor)} KB per round trip to that floor's ${kb(floor)} KB${rawWs === undefined ? "" : `, which is itself ${kb(floor - rawWs)} KB over raw ws's ${kb(rawWs)} KB`}.`;
   return `# wirechan allocation benchmark
 
-Written by \`bench/alloc/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
+${writtenBy("alloc")}
 
 ## How to run
 

@@ -25,6 +25,7 @@ import {
   type ClusterImpl,
 } from "./config.js";
 import { CPU_GROUPS, type CpuGroup, type EngineUrls, type Measurement } from "./measure.js";
+import { writtenBy } from "../shared/results.js";
 
 type Metric = "throughput" | "p50Ms" | "p99Ms";
 const METRICS: readonly Metric[] = ["throughput", "p50Ms", "p99Ms"];
@@ -253,7 +254,7 @@ export function renderReadme(input: ReportInput): string {
   const implList = IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n");
   return `# wirechan cluster benchmark
 
-Written by \`bench/cluster/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it. Issue 11's
+${writtenBy("cluster")} Issue 11's
 benchmark (b): broadcasts published on one node of ${NODES} and delivered to WebSocket clients
 spread over all of them, through a wirechan topic on a Redis backplane and on a NATS backplane,
 beside socket.io with \`@socket.io/redis-adapter\` on the same Redis.

@@ -1,5 +1,5 @@
 // The codec suite's README.md and headline numbers, from its rounds (run.ts).
-import { readSuiteResults, headline, type Headline } from "../shared/results.js";
+import { readSuiteResults, headline, type Headline, writtenBy } from "../shared/results.js";
 import { machineLines, type MachineInfo } from "../shared/machine.js";
 import { median } from "../shared/stats.js";
 import { markdownTable } from "../shared/tables.js";
@@ -127,9 +127,7 @@ export function codecReadme(input: CodecReportInput, repoRoot: string): string {
   const sections = input.platforms.map((p) => `### ${p.platform}\n\n${caseTable(p)}`);
   return `# wirechan codec benchmark
 
-Written by \`bench/codec/run.ts\` (\`npm run bench:codec\`), with its headline numbers in \`results.json\`
-beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark
-instead of editing it. This run took ${(input.durationMs / 1000).toFixed(0)} s.
+${writtenBy("codec")} This run took ${(input.durationMs / 1000).toFixed(0)} s.
 
 ## Machine
 

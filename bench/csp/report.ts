@@ -10,6 +10,7 @@ import {
 import { type MachineInfo, machineLines } from "../shared/machine.js";
 import { markdownTable, plainTable } from "../shared/tables.js";
 import type { CaseRatios, ResultTable } from "./stats.js";
+import { writtenBy } from "../shared/results.js";
 
 export interface ReportInput {
   readonly table: ResultTable;
@@ -111,7 +112,7 @@ export function renderReadme(input: ReportInput): string {
   const caseList = CASES.map((spec) => `- \`${spec.name}\`: ${spec.description}; ${rateFormat.format(spec.count)} per run.`).join("\n");
   return `# wirechan channel benchmark
 
-This file is written by \`bench/csp/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
+${writtenBy("csp")}
 
 ## How to run
 

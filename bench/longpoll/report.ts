@@ -15,6 +15,7 @@ import {
   type LongpollImpl,
 } from "./config.js";
 import type { Measurement } from "./measure.js";
+import { writtenBy } from "../shared/results.js";
 
 const METRICS = [
   "throughput",
@@ -167,7 +168,7 @@ export function renderReadme(input: ReportInput): string {
   const spec = CASES[0]!;
   return `# wirechan long-polling benchmark
 
-Written by \`bench/longpoll/run.ts\`; rerun the benchmark instead of editing it. Issue 12, item 4:
+${writtenBy("longpoll")} Issue 12, item 4:
 fan-out from one server to ${clientsOf(spec.name)} long-polling clients, wirechan's topic beside socket.io's
 polling transport.
 ${loadWarning(m)}

@@ -5,6 +5,7 @@ import { median } from "../shared/stats.js";
 import { formatRatio, markdownTable, verdict } from "../shared/tables.js";
 import type { KindPerClient } from "./heap.js";
 import { type Impl, type MemoryPerClient, WARMUP_CLIENTS } from "./measure.js";
+import { writtenBy } from "../shared/results.js";
 
 export interface Results {
   machine: MachineInfo;
@@ -145,7 +146,7 @@ export function readme(results: Results): string {
   const sections = [...results.heap].map(([impl, rows]) => `### ${NAMES[impl]}\n\n${breakdown(rows)}`);
   return `# wirechan memory benchmark
 
-Written by \`bench/memory/run.ts\`; rerun the benchmark instead of editing it.
+${writtenBy("memory")}
 
 ## How to run
 

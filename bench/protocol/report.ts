@@ -22,6 +22,7 @@ import {
 } from "./config.js";
 import type { Measurement, RttResult, ThroughputResult } from "./measure.js";
 import type { EchoCodecNumbers } from "../codec/report.js";
+import { writtenBy } from "../shared/results.js";
 
 type RttMetric = "p50Ms" | "p99Ms" | "meanMs" | "perSecond" | "serverCpuUs" | "clientCpuUs" | "upPerRt" | "downPerRt";
 type ThroughputMetric = "perSecond" | "serverCpuUsPerValue" | "clientCpuUsPerValue";
@@ -369,7 +370,7 @@ export function renderReadme(input: ReportInput): string {
       : "";
   return `# wirechan protocol benchmark
 
-Written by \`bench/protocol/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
+${writtenBy("protocol")}
 
 ## How to run
 

@@ -22,6 +22,7 @@ import { type MachineInfo, machineLines } from "../shared/machine.js";
 import { mediansOf } from "../shared/stats.js";
 import { formatRatio, markdownTable, plainTable, verdict } from "../shared/tables.js";
 import type { Measurement } from "./measure.js";
+import { writtenBy } from "../shared/results.js";
 
 export type Metric = "throughput" | "p50Ms" | "p99Ms" | "serverSendP99Ms" | "serverLateP99Ms" | "cpuUsPerDelivery" | "cpuUsPerDeliveryMax" | "rssPerClient";
 
@@ -191,7 +192,7 @@ export function renderReadme(input: ReportInput): string {
   const implList = IMPLS.map((i) => `- ${i.label}: ${i.description}.`).join("\n");
   return `# wirechan server benchmark
 
-Written by \`bench/server/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.
+${writtenBy("server")}
 
 ## How to run
 

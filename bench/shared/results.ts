@@ -130,3 +130,11 @@ export function headline(
 ): Headline {
   return { id, label, unit, better, wirechan: wirechan ?? null, peers: peers.map(([peer, value]) => ({ peer, value: value ?? null })) };
 }
+
+/**
+ * The first line of a suite's README: which script writes it, that its headline numbers are in
+ * results.json beside it and summarised in bench/README.md, and not to edit it by hand.
+ */
+export function writtenBy(suite: string): string {
+  return `Written by \`bench/${suite}/run.ts\` (\`npm run bench:${suite}\`), with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it.`;
+}

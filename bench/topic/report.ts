@@ -17,6 +17,7 @@ import {
   type TopicImpl,
 } from "./config.js";
 import type { Measurement } from "./measure.js";
+import { writtenBy } from "../shared/results.js";
 
 export type Metric = "throughput" | "cpuUsPerDeliveryMax" | "cpuUsPerDelivery" | "p50Ms" | "p99Ms" | "rssPerClient";
 const METRICS: readonly Metric[] = ["throughput", "cpuUsPerDeliveryMax", "cpuUsPerDelivery", "p50Ms", "p99Ms", "rssPerClient"];
@@ -205,7 +206,7 @@ export function renderReadme(input: ReportInput): string {
   ).join("; ");
   return `# wirechan topic benchmark
 
-Written by \`bench/topic/run.ts\`, with its headline numbers in \`results.json\` beside it (summarised with every suite's in [../README.md](../README.md)); rerun the benchmark instead of editing it. Issue 11's
+${writtenBy("topic")} Issue 11's
 benchmark (a): fan-out on one node through a topic, beside raw \`ws\` sending the same message
 and beside today's loop of proxy puts.
 ${loadWarning(m)}
