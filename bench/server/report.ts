@@ -305,5 +305,9 @@ The "raw ws, one frame (floor)" row at 5,000 clients does what \`broadcastEncode
 else: the message framed once and that buffer written to each socket. Server CPU per delivery at
 ${FIXED_HZ}/s: wirechan ${fmt.us(ours)} µs, the floor ${fmt.us(floor)} µs (wirechan ${(ours / floor).toFixed(2)}x of it), raw ws
 ${fmt.us(ws)} µs (the floor is ${(floor / ws).toFixed(2)}x raw ws). What the floor leaves is the write of each socket, a
-system call: the target's 0.8x raw ws is within reach only where that floor is under 0.8x raw ws.`;
+system call: the target's 0.8x raw ws is within reach only where that floor is under 0.8x raw ws.
+What would go under it is fewer writes, not less work around them: at ${FIXED_HZ} broadcasts a second a
+socket gets one message at a time, so there is nothing to put together into one write, and Node
+has no way to write to many TCP sockets in one system call; wirechan does not reach under Node's
+streams to their native handles.`;
 }
