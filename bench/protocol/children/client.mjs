@@ -1,7 +1,8 @@
-// One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | ws-json-chan | socketio-ws |
-// socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll | wirechan-connection. It opens one client to
-// the server the parent names and, on command over IPC, measures round trips to the server's
-// echo or sends values to its sink as fast as the method allows. Only errors are printed.
+// One benchmark client process: `node client.mjs <row>`, row one of ws | ws-json | ws-json-chan |
+// socketio-ws | socketio-polling | wirechan-ws | wirechan-sse | wirechan-longpoll |
+// wirechan-connection. It opens one client to the server the parent names and, on command over
+// IPC, measures round trips to the server's echo or sends values to its sink as fast as the
+// method allows. Only errors are printed.
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers";
 import { startAllocationSampling, stopAllocationSampling } from "../../shared/children/allocation.mjs";
