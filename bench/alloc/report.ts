@@ -121,6 +121,10 @@ includes the harness's own work per round trip (its timing and the promise it aw
 for every row. Each number is the
 median over ${input.runs} round(s), with the min–max; the profiler samples at random: in this run the
 rounds of a row were at most ${largestSpread(input.results)} apart (max − min over the median, both sides together).
+Between machines the counts agree less closely: the same sources measured on an AMD EPYC and on an
+Intel Xeon gave every row within 1%, but wirechan's WebSocket client 4% apart (6.27 and 6.51 KB per
+round trip), since what the optimizing compiler removes depends on what it compiled, and when.
+Compare rows of one run.
 
 "Raw ws + JSON frames + channels" is bench:protocol's second floor: a round trip's very packets
 and wirechan's channels, without the session.${sessionShare} That difference is the session's
