@@ -272,6 +272,17 @@ function oneCoreRatio(rows: readonly Row[], name: RowName): string {
   return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
 }
 
+/** What the session adds to a side's CPU per round trip on one core, over the channels floor, for the text. */
+function sessionCostSentence(rows: readonly Row[]): string {
+  const cpu = (name: RowName): number | undefined => {
+    const r = rows.find((x) => x.row === name)?.rttOneCore;
+    return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
+  };
+  const ours = cpu("wirechan-ws");
+  const floor = cpu("ws-json-chan");
+  return ours === undefined || floor === undefined ? "CPU (not measured in this run)" : `${fmt.us(ours - floor)} µs per side per round trip`;
+}
+
 /** A row's two-core p50 over raw ws's, for the text. */
 function twoCoreRatio(rows: readonly Row[], name: RowName): string {
   const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rtt?.p50Ms;
@@ -536,6 +547,13 @@ both processes are in every round trip, and the same costs are a smaller share o
   wirechan adds is user space, V8's builtins and runtime (property-access stubs, promise jobs,
   JSON) more than the session's own compiled code. What is left is many small costs, each one a
   guarantee of the protocol.
+- **The issue's tuning levers, each measured** (once, in Node on one core, outside this suite):
+  on the client's packet of this echo, numeric op codes and a shorter reference would take 4% off
+  its JSON encoding and decoding (about 45 ns of 1,060), and folding the answer into a header
+  of the packet 17% (about 180 ns), at the price of a protocol change; encoding a value in one
+  walk instead of two would save at most the first walk, the copy that replaces channels by
+  references: 95 ns of the 440 that this put's value and frame take. Each is a few percent of
+  the ${sessionCostSentence(input.rows)} that the session adds.
 - **What would close it is a layer without the session, and wirechan has one: the
   \`Connection\`.** The "wirechan Connection (websocket)" row, raw ws's client against wirechan's
   \`Connection\` sending each message back, was ${oneCoreRatio(input.rows, "wirechan-connection")} raw ws's p50 on one core and
