@@ -249,54 +249,36 @@ function layerCells(rows: readonly Row[]): string[][] {
     ["wirechan-ws", "+ the session (wirechan)", "ws-json-chan"],
     ["wirechan-connection", "beside: raw ws with wirechan's Connection as the server (no session)", "ws"],
   ];
-  const oneCore = (name: RowName): Readonly<Record<RttMetric, number>> | undefined => rows.find((r) => r.row === name)?.rttOneCore;
-  const cpu = (name: RowName | null): number | undefined => {
-    const r = name === null ? undefined : oneCore(name);
-    return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
-  };
-  const base = oneCore("ws")?.p50Ms;
+  const p50Of = (name: RowName): number | undefined => rows.find((r) => r.row === name)?.rttOneCore?.p50Ms;
+  const base = p50Of("ws");
   return layers.map(([name, what, over]) => {
-    const p50 = oneCore(name)?.p50Ms;
-    const own = cpu(name);
-    const under = cpu(over);
+    const p50 = p50Of(name);
+    const own = oneCoreCpu(rows, name);
+    const under = over === null ? undefined : oneCoreCpu(rows, over);
     const added = own === undefined || under === undefined ? "—" : `${own >= under ? "+" : "-"}${fmt.us(Math.abs(own - under))}`;
     return [what, p50 === undefined ? "n/a" : fmt.ms(p50), p50 === undefined || base === undefined ? "n/a" : `${(p50 / base).toFixed(2)}x`, own === undefined ? "n/a" : fmt.us(own), added];
   });
 }
 
-/** A row's one-core p50 over raw ws's, for the text. */
-function oneCoreRatio(rows: readonly Row[], name: RowName): string {
-  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rttOneCore?.p50Ms;
+/** A row's CPU per round trip per side (server and client averaged), with both processes on one core. */
+function oneCoreCpu(rows: readonly Row[], name: RowName): number | undefined {
+  const r = rows.find((x) => x.row === name)?.rttOneCore;
+  return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
+}
+
+/** A row's p50 over a baseline row's, on two cores (`rtt`) or one, for the text. */
+function p50Ratio(rows: readonly Row[], name: RowName, base: RowName, which: "rtt" | "rttOneCore"): string {
+  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.[which]?.p50Ms;
   const ours = of(name);
-  const base = of("ws");
-  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
+  const theirs = of(base);
+  return ours === undefined || theirs === undefined ? "(not measured)" : `${(ours / theirs).toFixed(2)}x`;
 }
 
 /** What the session adds to a side's CPU per round trip on one core, over the channels floor, for the text. */
 function sessionCostSentence(rows: readonly Row[]): string {
-  const cpu = (name: RowName): number | undefined => {
-    const r = rows.find((x) => x.row === name)?.rttOneCore;
-    return r === undefined ? undefined : (r.serverCpuUs + r.clientCpuUs) / 2;
-  };
-  const ours = cpu("wirechan-ws");
-  const floor = cpu("ws-json-chan");
+  const ours = oneCoreCpu(rows, "wirechan-ws");
+  const floor = oneCoreCpu(rows, "ws-json-chan");
   return ours === undefined || floor === undefined ? "CPU (not measured in this run)" : `${fmt.us(ours - floor)} µs per side per round trip`;
-}
-
-/** A row's two-core p50 over raw ws's, for the text. */
-function twoCoreRatio(rows: readonly Row[], name: RowName): string {
-  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.rtt?.p50Ms;
-  const ours = of(name);
-  const base = of("ws");
-  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
-}
-
-/** wirechan's RTT p50 over socket.io's (websocket), from the round trips on two cores (`rtt`) or one. */
-function socketIoRatio(rows: readonly Row[], which: "rtt" | "rttOneCore"): string {
-  const of = (r: RowName): number | undefined => rows.find((x) => x.row === r)?.[which]?.p50Ms;
-  const ours = of("wirechan-ws");
-  const base = of("socketio-ws");
-  return ours === undefined || base === undefined ? "(not measured)" : `${(ours / base).toFixed(2)}x`;
 }
 
 /** What bench:codec says a binary codec would change in this round trip, set against this run's one-core gap. */
@@ -524,12 +506,12 @@ both processes are in every round trip, and the same costs are a smaller share o
 
 - **JSON text.** A wirechan round trip carries two frames each way (the answer to the last put
   and the next put, with its channel reference), so the floor parses and writes about 60 bytes
-  of JSON per side where raw ws copies 6: ${oneCoreRatio(input.rows, "ws-json")} raw ws's p50 on one core in this run, before
+  of JSON per side where raw ws copies 6: ${p50Ratio(input.rows, "ws-json", "ws", "rttOneCore")} raw ws's p50 on one core in this run, before
   anything else.
 - **Channels.** The echo goes through channels at both ends, as the API promises: a put into
   the server's channel, a \`for await\` take, the reply's put, and the client's take. Each is a
   promise and a microtask; with the JSON floor under them this line alone is
-  ${oneCoreRatio(input.rows, "ws-json-chan")} raw ws's p50 on one core in this run, against the
+  ${p50Ratio(input.rows, "ws-json-chan", "ws", "rttOneCore")} raw ws's p50 on one core in this run, against the
   target's 1.3x, with no session at all.
 - **The session.** Sequence numbers and the replay buffer (every frame kept, encoded, until
   acknowledged), the answer to every put (credit, and a put's promise), the channel reference
@@ -556,8 +538,8 @@ both processes are in every round trip, and the same costs are a smaller share o
   the ${sessionCostSentence(input.rows)} that the session adds.
 - **What would close it is a layer without the session, and wirechan has one: the
   \`Connection\`.** The "wirechan Connection (websocket)" row, raw ws's client against wirechan's
-  \`Connection\` sending each message back, was ${oneCoreRatio(input.rows, "wirechan-connection")} raw ws's p50 on one core and
-  ${twoCoreRatio(input.rows, "wirechan-connection")} on two in this run. An application that wants raw ws's round trip, and none of the
+  \`Connection\` sending each message back, was ${p50Ratio(input.rows, "wirechan-connection", "ws", "rttOneCore")} raw ws's p50 on one core and
+  ${p50Ratio(input.rows, "wirechan-connection", "ws", "rtt")} on two in this run. An application that wants raw ws's round trip, and none of the
   session's guarantees, sends its messages over a \`Connection\` (docs/api.md, "The server");
   channels across the wire are for what needs their guarantees.
 - **Decided: every put keeps its answer.** A put that asks for no answer (fire and forget, no
@@ -572,8 +554,8 @@ both processes are in every round trip, and the same costs are a smaller share o
   (the lazy flag, docs/protocol.md section 4) does not help here: in an echo the answer already
   rides with the reply.
 - **Beside socket.io.** A wirechan round trip costs about as much CPU as socket.io's (the table
-  above); in this run its p50 was ${socketIoRatio(input.rows, "rttOneCore")} socket.io's on one core and
-  ${socketIoRatio(input.rows, "rtt")} on two, and from run to run on a shared machine that ratio has
+  above); in this run its p50 was ${p50Ratio(input.rows, "wirechan-ws", "socketio-ws", "rttOneCore")} socket.io's on one core and
+  ${p50Ratio(input.rows, "wirechan-ws", "socketio-ws", "rtt")} on two, and from run to run on a shared machine that ratio has
   landed on either side of 1. On two cores what decides it is the work between a packet's
   arrival and the reply's write on each side, rather than the total. Timed with marks in the code (once, not by this
   suite), the server's share of it is about half decoding the packet and applying its frames
