@@ -41,10 +41,14 @@ export class DelayLine {
     to.on("drain", this.onDrain);
   }
 
-  /** Queues `data` for release `delayMs` from now (or with the entry before it, if that is later). */
-  push(data: Buffer, delayMs: number): void {
+  /**
+   * Queues `data` for release `delayMs` from now (or with the entry before it, if that is later);
+   * with `spacingMs`, at least that long after the entry before it, so that the two are written
+   * apart and the receiver is likely to read them apart.
+   */
+  push(data: Buffer, delayMs: number, spacingMs = 0): void {
     if (data.length === 0 || this.stopped) return;
-    this.enqueue(data, delayMs);
+    this.enqueue(data, delayMs, spacingMs);
     this.queuedBytes += data.length;
     if (this.queuedBytes >= DELAY_LINE_LIMITS.queuedBytes || this.queue.length - this.next >= DELAY_LINE_LIMITS.queuedChunks) {
       this.pausedSource = true;
@@ -67,8 +71,8 @@ export class DelayLine {
     this.queuedBytes = 0;
   }
 
-  private enqueue(data: Buffer | typeof FIN, delayMs: number): void {
-    const releaseAt = Math.max(performance.now() + delayMs, this.lastReleaseAt);
+  private enqueue(data: Buffer | typeof FIN, delayMs: number, spacingMs = 0): void {
+    const releaseAt = Math.max(performance.now() + delayMs, this.lastReleaseAt + spacingMs);
     this.lastReleaseAt = releaseAt;
     this.queue.push({ data, releaseAt });
     // An entry behind a scheduled one is released by that timer's run; otherwise this may be due now (zero latency).

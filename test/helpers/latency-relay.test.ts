@@ -127,6 +127,27 @@ describe("LatencyRelay", () => {
     assert.equal(relay.cuts, 0, "nothing cut");
   });
 
+  it("pieceBytes: every chunk goes in pieces read apart, both ways, unchanged and in order", TEST, async (t) => {
+    const echo = new EchoServer();
+    await echo.listen();
+    t.after(() => echo.close());
+    const relay = await startRelay(t, { targetPort: echo.port, latencyMs: 2, pieceBytes: 4 });
+    const c = client(t, relay.port);
+    let reads = 0;
+    c.socket.on("data", () => reads++);
+    const sent = randomBytes(200);
+    await c.roundTrip(sent);
+    assert.ok(sent.equals(c.data), "the 200 bytes came back unchanged and in order");
+    // 50 pieces each way, a millisecond apart: a loaded machine may release a few together, never all.
+    assert.ok(reads >= 5, `the echo was read in pieces (${reads} reads), not as the one chunk it was written as`);
+  });
+
+  it("pieceBytes must be an integer from 1", TEST, async () => {
+    for (const pieceBytes of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(LatencyRelay.start({ targetPort: 1, pieceBytes }), (error: unknown) => error instanceof RangeError && /pieceBytes/.test(error.message), `pieceBytes ${pieceBytes}`);
+    }
+  });
+
   it("delays: an echo through the relay comes back after ten direct round trips started at the same moment", TEST, async (t) => {
     // Without the delay, one relayed round trip (two hops) beats ten direct ones in a row.
     const { echo, relay } = await echoBehindRelay(t, 100);

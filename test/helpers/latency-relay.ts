@@ -32,6 +32,13 @@ export interface LatencyRelayOptions {
    * "every": every connection's first request and first response heads.
    */
   handshakeScope?: HandshakeScope;
+  /**
+   * Cuts every chunk, both ways, into pieces of at most this many bytes, each released a
+   * millisecond after the one before, so that the receiver reads them apart: a character's
+   * UTF-8 bytes, a frame's header or an HTTP line are split between reads, as a slow or
+   * congested network splits them. Default: chunks go as they came. An integer from 1.
+   */
+  pieceBytes?: number;
 }
 
 export interface RandomCutOptions {
@@ -206,11 +213,21 @@ class RelayPair {
   private split(chunk: Buffer, head: number, line: DelayLine): void {
     const latency = this.state.latencyMs;
     if (head === 0) {
-      line.push(chunk, latency);
+      this.queue(line, chunk, latency);
       return;
     }
-    line.push(head < chunk.length ? chunk.subarray(0, head) : chunk, this.handshakeMs ?? latency);
-    if (head < chunk.length) line.push(chunk.subarray(head), latency);
+    this.queue(line, head < chunk.length ? chunk.subarray(0, head) : chunk, this.handshakeMs ?? latency);
+    if (head < chunk.length) this.queue(line, chunk.subarray(head), latency);
+  }
+
+  /** Queues `bytes` whole, or in pieces of `pieceBytes` a millisecond apart. */
+  private queue(line: DelayLine, bytes: Buffer, delayMs: number): void {
+    const piece = this.state.pieceBytes;
+    if (piece === undefined) {
+      line.push(bytes, delayMs);
+      return;
+    }
+    for (let at = 0; at < bytes.length; at += piece) line.push(bytes.subarray(at, at + piece), delayMs, 1);
   }
 }
 
@@ -269,6 +286,7 @@ class RelayState {
     public latencyMs: number,
     public handshakeMs: number | undefined,
     public scope: HandshakeScope,
+    readonly pieceBytes: number | undefined,
   ) {}
 
   get bufferedBytes(): number {
@@ -336,11 +354,14 @@ export class LatencyRelay {
 
   /** Listens on an OS-chosen port, so parallel test files never collide. */
   static async start(options: LatencyRelayOptions): Promise<LatencyRelay> {
-    const { targetPort, latencyMs = 0, handshakeLatencyMs, handshakeScope = "websocket" } = options;
+    const { targetPort, latencyMs = 0, handshakeLatencyMs, handshakeScope = "websocket", pieceBytes } = options;
     checkPort("LatencyRelay", targetPort);
     checkDelay("latencyMs", latencyMs);
     if (handshakeLatencyMs !== undefined) checkDelay("handshakeLatencyMs", handshakeLatencyMs);
-    const state = new RelayState(targetPort, latencyMs, handshakeLatencyMs, handshakeScope);
+    if (pieceBytes !== undefined && (!Number.isInteger(pieceBytes) || pieceBytes < 1)) {
+      throw new RangeError(`LatencyRelay: pieceBytes must be an integer from 1, got ${pieceBytes}`);
+    }
+    const state = new RelayState(targetPort, latencyMs, handshakeLatencyMs, handshakeScope, pieceBytes);
     const server = createServer({ allowHalfOpen: true, noDelay: true }, state.onConnection);
     const port = await listenOnLoopback("LatencyRelay", server);
     return new LatencyRelay(server, state, port);
