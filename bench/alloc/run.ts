@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { ensureWirechanBuilt } from "../shared/build.js";
 import { currentLoad, describeMachine, packageVersions } from "../shared/machine.js";
-import { parseOnly, positiveIntFlag } from "../shared/options.js";
+import { parseRunnerOptions } from "../shared/cli.js";
 import { stampOf } from "../shared/results.js";
 import { commitStamp } from "../shared/source.js";
 import { rotate } from "../shared/stats.js";
@@ -33,24 +33,17 @@ interface Options {
   readonly partial: boolean;
 }
 
-/** The flags this runner takes, and whether each is followed by a value. */
-const FLAGS: Readonly<Record<string, boolean>> = { "--runs": true, "--only": true, "--no-build": false };
-
+/**
+ * The shared runner flags (bench/shared/cli.ts), `--only` naming bench:protocol's rows. This
+ * suite has no implementations to pick and no CPU profile to write (a profiler would change what
+ * it counts), so `--impls` and `--profile` are refused.
+ */
 function parseOptions(argv: readonly string[]): Options {
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] ?? "";
-    const takesValue = FLAGS[flag];
-    if (takesValue === undefined) throw new RangeError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
-    if (takesValue) i++;
-  }
-  const only = argv.indexOf("--only");
+  const refused = argv.some((arg) => /^--(impls|profile)(=|$)/.test(arg));
+  if (refused) throw new Error(`bench:alloc takes neither --impls nor --profile\n${USAGE}`);
   const names = ROWS.map((row) => row.name);
-  return {
-    runs: positiveIntFlag(argv, "runs", 3),
-    rows: only === -1 ? names : parseOnly(argv[only + 1], names, "rows", USAGE),
-    build: !argv.includes("--no-build"),
-    partial: only !== -1,
-  };
+  const { runs, cases, build } = parseRunnerOptions(argv, { cases: names, impls: [], defaultRuns: 3, usage: USAGE });
+  return { runs, rows: cases, build, partial: cases.length !== names.length };
 }
 
 async function main(): Promise<void> {
