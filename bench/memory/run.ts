@@ -53,7 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (flag === "--n") n = parseCount(value(), "--n");
     else if (flag === "--snapshot-n") snapshotN = parseCount(value(), "--snapshot-n");
     else if (flag === "--runs") runs = parseRuns(value(), USAGE);
-    else if (flag === "--impls") impls = parseOnly(value(), IMPLS, "implementations", USAGE);
+    else if (flag === "--impls") impls = parseOnly(value(), IMPLS, "implementations", USAGE, "--impls");
     else if (flag === "--no-build") build = false;
     else if (flag === "--keep-snapshots") keepDir = path.resolve(value() ?? ".");
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);

@@ -30,7 +30,7 @@ export function parseRunnerOptions<C extends string, I extends string>(
     const value = (): string | undefined => inline ?? argv[++i];
     if (flag === "--runs") runs = parseRuns(value(), usage);
     else if (flag === "--only") cases = parseOnly(value(), known.cases, "cases", usage);
-    else if (flag === "--impls") impls = parseOnly(value(), known.impls, "implementations", usage);
+    else if (flag === "--impls") impls = parseOnly(value(), known.impls, "implementations", usage, "--impls");
     else if (flag === "--no-build") build = false;
     else if (flag === "--profile") profileDir = parseProfileDir(value(), usage);
     else throw new Error(`unknown argument "${arg}"\n${usage}`);
